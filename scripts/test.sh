@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite (npm test): real NSS softoken token, real signed tokens against a loopback JWKS.
+# Extra arguments go to mocha (e.g. --grep lifecycle). DKE_TEST_OUT picks the build folder, so that several
+# checkouts' runs on one machine do not overwrite each other's compiled tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh
+out="${DKE_TEST_OUT:-build-test}"
+case "$out" in build-test*) ;; *) echo "DKE_TEST_OUT must start with build-test" >&2; exit 2 ;; esac
+rm -rf "$out"
+npx tsc -p tsconfig.test.json --outDir "$out"
+npx mocha --require "$out/test/support/root-hooks.js" "$@" "$out/test/**/*.test.js"

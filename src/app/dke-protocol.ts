@@ -1,0 +1,77 @@
+import type { Principal } from '../keys/access-policy.js';
+import { isAllowed } from '../keys/access-policy.js';
+import { AccessDenied, DkeError, KeyNotFound, KeyNotUsable } from '../keys/errors.js';
+import type { KeyVersion } from '../keys/key-version.js';
+import { canDecrypt, findLiveVersion, servedVersion } from '../keys/lifecycle.js';
+import { buildKid } from '../keys/names.js';
+import type { AuditTrail, KeyStateStore, KeyVault } from '../keys/ports.js';
+import { parseDecryptRequest } from './decrypt-request.js';
+import { publicKeyResponse, type PublicKeyResponse } from './public-key-response.js';
+
+export interface DkeProtocolDeps {
+  readonly store: KeyStateStore;
+  readonly vault: KeyVault;
+  readonly audit: AuditTrail;
+  readonly publicKeyCacheHours: number;
+  readonly now?: () => Date;
+}
+
+/**
+ * The two DKE protocol operations. Decrypt follows contract §1's order exactly: find (404), authorize (403),
+ * state (403), body (400), HSM (400/503). Authentication (401) happened before, in the HTTP layer.
+ */
+export class DkeProtocol {
+  readonly #deps: DkeProtocolDeps;
+  readonly #now: () => Date;
+
+  constructor(deps: DkeProtocolDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? (() => new Date());
+  }
+
+  /** The published version's public key, or KeyNotFound when there is none that is Active and Enabled. */
+  async publicKey(name: string, baseUrl: string): Promise<PublicKeyResponse> {
+    const record = this.#deps.store.findKey(name);
+    const version = record === undefined ? undefined : servedVersion(record);
+    if (version === undefined) throw new KeyNotFound(`no served version for ${name}`);
+    const key = await this.#deps.vault.publicKey(version);
+    return publicKeyResponse(key, buildKid(baseUrl, version.name, version.keyId), this.#deps.publicKeyCacheHours, this.#now());
+  }
+
+  /** Decrypts `body` with one key version for `principal`; records the decision in the audit trail. */
+  async decrypt(principal: Principal, name: string, keyId: string, body: Buffer): Promise<{ value: string }> {
+    try {
+      const version = this.#authorizedVersion(principal, name, keyId);
+      const { modulus } = await this.#deps.vault.publicKey(version);
+      const ciphertext = parseDecryptRequest(body, modulus);
+      const plaintext = await this.#deps.vault.decrypt(version, ciphertext);
+      this.#record(principal, name, keyId, 'allowed', 'decrypted');
+      return { value: plaintext.toString('base64') };
+    } catch (error) {
+      const reason = error instanceof DkeError ? error.code : 'internal_error';
+      this.#record(principal, name, keyId, reason === 'access_denied' || reason === 'key_not_usable' ? 'denied' : 'failed', reason);
+      throw error;
+    }
+  }
+
+  #authorizedVersion(principal: Principal, name: string, keyId: string): KeyVersion {
+    const record = this.#deps.store.findKey(name);
+    const version = record === undefined ? undefined : findLiveVersion(record, keyId);
+    if (record === undefined || version === undefined) throw new KeyNotFound(`${name}/${keyId} unknown`);
+    if (!isAllowed(principal, record.allow)) throw new AccessDenied(`${principal.oid} not on the allow list of ${name}`);
+    if (!canDecrypt(version)) throw new KeyNotUsable(`state ${version.state}, enabled ${version.enabled}`);
+    return version;
+  }
+
+  #record(principal: Principal, name: string, keyId: string, outcome: 'allowed' | 'denied' | 'failed', reason: string): void {
+    this.#deps.audit.append({
+      actor: `${principal.oid} (${principal.names[0] ?? 'no name'})`,
+      action: 'decrypt',
+      keyName: name,
+      keyId,
+      outcome,
+      reason,
+      details: { tenant: principal.tenantId, oid: principal.oid, upn: principal.names[0] ?? null },
+    });
+  }
+}

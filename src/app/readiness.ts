@@ -1,0 +1,115 @@
+import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
+import { CiphertextRejected } from '../keys/errors.js';
+import { servedVersion } from '../keys/lifecycle.js';
+import type { KeyStateStore, KeyVault, RsaPublicKey } from '../keys/ports.js';
+
+export interface CheckResult {
+  readonly status: 'pass' | 'fail';
+  readonly checkedAt: string;
+  readonly detail?: string;
+}
+
+export interface ReadinessReport {
+  readonly ready: boolean;
+  readonly checks: Readonly<Record<string, CheckResult>>;
+}
+
+export interface ReadinessProbes {
+  /** Is the token open and logged in? A sentence when not. */
+  readonly hsm: () => string | undefined;
+  /** Can the store be written? Throws when not. */
+  readonly store: () => void;
+  /** Are the token issuer's keys loaded? A sentence when not. */
+  readonly issuerKeys: () => string | undefined;
+}
+
+/**
+ * Readiness (contract §1, /health/ready): the HSM is logged in, every published version passes an RSA-OAEP-256
+ * self-test (encrypt in software with the served public key, decrypt in the token, compare), the store is writable
+ * and the issuer's keys are loaded. Checked in the background; probes read the last report.
+ */
+export class Readiness {
+  readonly #store: KeyStateStore;
+  readonly #vault: KeyVault;
+  readonly #probes: ReadinessProbes;
+  #report: ReadinessReport = { ready: false, checks: {} };
+
+  constructor(store: KeyStateStore, vault: KeyVault, probes: ReadinessProbes) {
+    this.#store = store;
+    this.#vault = vault;
+    this.#probes = probes;
+  }
+
+  get report(): ReadinessReport {
+    return this.#report;
+  }
+
+  async check(): Promise<ReadinessReport> {
+    const at = new Date().toISOString();
+    const result = (detail: string | undefined): CheckResult =>
+      detail === undefined ? { status: 'pass', checkedAt: at } : { status: 'fail', checkedAt: at, detail };
+    const checks: Record<string, CheckResult> = {};
+    const hsmProblem = this.#probes.hsm();
+    checks.hsm = result(hsmProblem);
+    checks.selfTest = result(hsmProblem === undefined ? await this.#selfTest() : 'skipped: the HSM is not ready');
+    checks.store = result(attempt(this.#probes.store));
+    checks.issuerKeys = result(this.#probes.issuerKeys());
+    this.#report = { ready: Object.values(checks).every((c) => c.status === 'pass'), checks };
+    return this.#report;
+  }
+
+  async #selfTest(): Promise<string | undefined> {
+    const failures: string[] = [];
+    for (const record of this.#store.listKeys()) {
+      const version = servedVersion(record);
+      if (version === undefined) continue;
+      try {
+        const ok = await selfTestKey(this.#vault, version, await this.#vault.publicKey(version));
+        if (!ok) failures.push(`${version.name}/${version.keyId}: decrypted value differs`);
+      } catch (error) {
+        failures.push(`${version.name}/${version.keyId}: ${describe(error)}`);
+      }
+    }
+    return failures.length === 0 ? undefined : failures.join('; ');
+  }
+}
+
+/** Encrypts 32 random bytes as Office would and checks that the token gives them back. */
+export async function selfTestKey(
+  vault: KeyVault,
+  ref: { name: string; keyId: string },
+  publicKey: RsaPublicKey,
+): Promise<boolean> {
+  const probe = randomBytes(32);
+  const ciphertext = publicEncrypt(
+    { key: toNodePublicKey(publicKey), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+    probe,
+  );
+  const plaintext = await vault.decrypt(ref, ciphertext);
+  return plaintext.equals(probe);
+}
+
+export function toNodePublicKey(key: RsaPublicKey) {
+  return createPublicKey({
+    key: { kty: 'RSA', n: key.modulus.toString('base64url'), e: key.publicExponent.toString('base64url') },
+    format: 'jwk',
+  });
+}
+
+function attempt(work: () => void): string | undefined {
+  try {
+    work();
+    return undefined;
+  } catch (error) {
+    return describe(error);
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof CiphertextRejected) {
+    // A ciphertext made correctly was refused: the token lacks RSA-OAEP with SHA-256 (SoftHSM2 2.6 allows SHA-1 only).
+    return 'the token refused RSA-OAEP with SHA-256 and MGF1-SHA-256 on a correct ciphertext; this token does not support the DKE mechanism (SoftHSM2 2.6 is one such token)';
+  }
+  if (error instanceof Error && 'detail' in error && typeof error.detail === 'string') return `${error.message} (${error.detail})`;
+  return error instanceof Error ? error.message : 'unknown error';
+}

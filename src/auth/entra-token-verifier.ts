@@ -1,0 +1,81 @@
+import { errors, jwtVerify, type JWTPayload } from 'jose';
+import type { AuthConfig } from '../config/config.js';
+import type { Principal } from '../keys/access-policy.js';
+import { TokenInvalid } from '../keys/errors.js';
+import type { OpenIdKeySource } from './openid-key-source.js';
+import { principalFromClaims } from './principal-from-claims.js';
+
+/** The only signing algorithm Entra uses for access tokens; anything else is refused before a key is tried. */
+const ALLOWED_ALGORITHMS = ['RS256'];
+
+export interface TokenVerifier {
+  verify(token: string): Promise<Principal>;
+}
+
+/**
+ * Checks an Entra ID access token as the reference service's JwtBearer does, and stricter: RS256 signature by a key
+ * of the configured issuer, an issuer of an allowed tenant whose `tid` agrees, an accepted audience, exp/nbf with the
+ * configured skew, the required scope in `scp`, and a user principal (app-only tokens never decrypt).
+ */
+export class EntraTokenVerifier implements TokenVerifier {
+  readonly #config: AuthConfig;
+  readonly #keys: OpenIdKeySource;
+  readonly #issuerTenants: ReadonlyMap<string, string | undefined>;
+  readonly #onGroupOverage: ((oid: string) => void) | undefined;
+
+  constructor(config: AuthConfig, keys: OpenIdKeySource, onGroupOverage?: (oid: string) => void) {
+    this.#config = config;
+    this.#keys = keys;
+    this.#issuerTenants = allowedIssuers(config);
+    this.#onGroupOverage = onGroupOverage;
+  }
+
+  async verify(token: string): Promise<Principal> {
+    let claims: JWTPayload;
+    try {
+      ({ payload: claims } = await jwtVerify(token, this.#keys.resolveKey, {
+        algorithms: ALLOWED_ALGORITHMS,
+        audience: [...this.#config.audiences],
+        issuer: [...this.#issuerTenants.keys()],
+        clockTolerance: this.#config.clockSkewSeconds,
+        requiredClaims: ['exp', 'iss', 'aud'],
+      }));
+    } catch (error) {
+      throw new TokenInvalid('A valid bearer token is required.', joseReason(error));
+    }
+    const expectedTenant = this.#issuerTenants.get(claims.iss ?? '');
+    if (expectedTenant !== undefined && String(claims.tid ?? '').toLowerCase() !== expectedTenant) {
+      throw new TokenInvalid('A valid bearer token is required.', 'tid does not match the issuer');
+    }
+    const scopes = typeof claims.scp === 'string' ? claims.scp.split(' ') : [];
+    if (!scopes.includes(this.#config.requiredScope)) {
+      throw new TokenInvalid('A valid bearer token is required.', `scope ${this.#config.requiredScope} missing`);
+    }
+    const reading = principalFromClaims(claims);
+    if (reading === undefined || reading.principal.names.length === 0 || claims.idtyp === 'app') {
+      throw new TokenInvalid('A valid bearer token is required.', 'not a user token');
+    }
+    if (reading.groupOverage) this.#onGroupOverage?.(reading.principal.oid);
+    return reading.principal;
+  }
+}
+
+/** Every accepted issuer, with the tenant its `tid` must name (undefined for the extra exact issuers). */
+function allowedIssuers(config: AuthConfig): Map<string, string | undefined> {
+  const issuers = new Map<string, string | undefined>();
+  for (const tid of config.tenantIds) {
+    issuers.set(`https://sts.windows.net/${tid}/`, tid);
+    issuers.set(`https://login.microsoftonline.com/${tid}/v2.0`, tid);
+  }
+  for (const issuer of config.issuers) if (!issuers.has(issuer)) issuers.set(issuer, undefined);
+  return issuers;
+}
+
+/** jose's error code for the log: which check failed, never the token. */
+function joseReason(error: unknown): string {
+  if (error instanceof errors.JOSEError) {
+    const claim = error instanceof errors.JWTClaimValidationFailed ? ` (${error.claim})` : '';
+    return `${error.code}${claim}`;
+  }
+  return 'malformed token';
+}

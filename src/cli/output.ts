@@ -1,0 +1,20 @@
+import type { KeyView } from '../app/key-admin.js';
+import { stateLabel } from '../keys/lifecycle.js';
+
+/** Prints machine-readable JSON with `--json`, else the human text. */
+export function print(json: boolean, data: unknown, text: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(data, null, 2)}\n` : `${text()}\n`);
+}
+
+export function keyViewText(view: KeyView): string {
+  const allow = (['users', 'groups', 'roles'] as const)
+    .map((kind) => `  ${kind}: ${view.allow[kind].length === 0 ? '(none)' : view.allow[kind].join(', ')}`)
+    .join('\n');
+  const versions = view.versions
+    .map(
+      (v) =>
+        `  ${v.published ? '*' : ' '} ${v.keyId}  ${stateLabel(v.state).padEnd(11)} ${v.enabled ? 'enabled ' : 'DISABLED'}  ${v.origin.padEnd(9)} ${v.createdAt}`,
+    )
+    .join('\n');
+  return `${view.name}\n allowed:\n${allow}\n versions (* = published):\n${versions || '  (none)'}`;
+}

@@ -1,0 +1,73 @@
+import { Command } from 'commander';
+import type { Server } from 'node:http';
+import { loadConfig, type Config } from '../config/config.js';
+import { listen } from '../http/server.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { openService, type Service } from '../service.js';
+
+/** In-flight requests get this long to finish after SIGTERM before the process exits anyway. */
+const STOP_TIMEOUT_MS = 10_000;
+
+export interface RunningService {
+  readonly service: Service;
+  readonly server: Server;
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Opens the service, listens, and returns a handle whose `stop` drains requests and then closes the HSM. */
+export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+  const service = await openService(config, logger);
+  let server: Server;
+  try {
+    server = await listen(service.app, config);
+  } catch (error) {
+    await service.close();
+    throw error;
+  }
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const url = `${config.tls ? 'https' : 'http'}://localhost:${port}${config.basePath}`;
+  logger.info('listening', { url, token: service.hsm.token.label, ready: service.readiness.report.ready });
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), STOP_TIMEOUT_MS);
+      await closed;
+      clearTimeout(timer);
+      await service.close();
+      logger.info('stopped');
+    })());
+  return { service, server, url, stop };
+}
+
+/** Stops gracefully on SIGTERM/SIGINT: stop accepting, finish in-flight requests, close the HSM, exit 0. */
+export function stopOnSignals(running: { stop(): Promise<void> }, logger: Logger): void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    logger.info('stopping', { signal });
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('stop failed', { error: error instanceof Error ? error.message : String(error) });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}
+
+export function serveCommand(): Command {
+  return new Command('serve').description('run the DKE service (what npm start runs)').action(async () => {
+    const config = loadConfig();
+    const logger = createLogger(config.logLevel);
+    process.on('uncaughtException', (error) => {
+      logger.error('uncaught exception', { name: error.name, message: error.message, stack: error.stack });
+      process.exit(1);
+    });
+    const running = await startService(config, logger);
+    stopOnSignals(running, logger);
+  });
+}

@@ -1,0 +1,215 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Secret } from './secret.js';
+import { SETTINGS, type SettingName } from './settings.js';
+import { embeddedTokenSettings } from './embedded-token.js';
+
+export interface Pkcs11Config {
+  readonly library: string;
+  readonly libraryParameters?: string;
+  readonly tokenLabel?: string;
+  readonly slotIndex?: number;
+  readonly pin?: Secret;
+  readonly sessions?: number;
+  readonly queueTimeoutMs: number;
+  /** True when no module was configured and the embedded NSS development token is used. */
+  readonly embedded: boolean;
+}
+
+export interface AuthConfig {
+  readonly audiences: readonly string[];
+  readonly tenantIds: readonly string[];
+  readonly issuers: readonly string[];
+  readonly metadataUrl: string;
+  readonly requiredScope: string;
+  readonly clockSkewSeconds: number;
+  readonly authorizationUrl: string;
+}
+
+export interface Config {
+  readonly port: number | string;
+  readonly host: string;
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  readonly publicBaseUrl?: string;
+  readonly basePath: string;
+  readonly trustProxy: boolean | number | string;
+  readonly pkcs11: Pkcs11Config;
+  readonly auth: AuthConfig;
+  readonly dataDir: string;
+  readonly publicKeyCacheHours: number;
+  readonly rateLimit: { readonly windowSeconds: number; readonly maxFailures: number };
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type RawSettings = Partial<Record<SettingName, string>>;
+
+/** The folder `config/` of the package, found from this file's place in `src/` or `dist/`. */
+export const CONFIG_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'config');
+
+/**
+ * Reads `config/default.json`, then `config/local.json` (git-ignored), then the environment, and returns a frozen,
+ * checked configuration. Throws ConfigError with a sentence naming the setting when a value is malformed.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, configDir = CONFIG_DIR): Config {
+  const raw: RawSettings = {};
+  for (const spec of SETTINGS) {
+    if ('defaultValue' in spec) raw[spec.name] = spec.defaultValue;
+  }
+  for (const file of ['default.json', 'local.json']) Object.assign(raw, readSettingsFile(join(configDir, file)));
+  if (env.PORT !== undefined && env.DKE_PORT === undefined) raw.DKE_PORT = env.PORT;
+  for (const spec of SETTINGS) {
+    const value = env[spec.name];
+    if (value !== undefined) raw[spec.name] = value;
+  }
+  return Object.freeze(parseSettings(raw));
+}
+
+function readSettingsFile(path: string): RawSettings {
+  if (!existsSync(path)) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    throw new ConfigError(`${path} is not valid JSON.`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`${path} must hold one JSON object of DKE_ settings.`);
+  }
+  const known = new Set<string>(SETTINGS.map((s) => s.name));
+  const out: RawSettings = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (key.startsWith('//')) continue;
+    if (!known.has(key)) throw new ConfigError(`${path}: unknown setting ${key}.`);
+    if (value === null) continue;
+    out[key as SettingName] = Array.isArray(value) ? value.join(',') : String(value);
+  }
+  return out;
+}
+
+export function parseSettings(raw: RawSettings): Config {
+  const dataDir = resolve(raw.DKE_DATA_DIR ?? './data');
+  const tlsCert = nonEmpty(raw.DKE_TLS_CERT);
+  const tlsKey = nonEmpty(raw.DKE_TLS_KEY);
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new ConfigError('DKE_TLS_CERT and DKE_TLS_KEY must be set together.');
+  }
+  const publicBaseUrl = nonEmpty(raw.DKE_PUBLIC_BASE_URL);
+  if (publicBaseUrl !== undefined) assertHttpUrl('DKE_PUBLIC_BASE_URL', publicBaseUrl);
+  const metadataUrl = raw.DKE_AUTH_METADATA_URL ?? '';
+  assertHttpUrl('DKE_AUTH_METADATA_URL', metadataUrl);
+
+  return {
+    port: parsePort(raw.DKE_PORT ?? '8080'),
+    host: raw.DKE_HOST ?? '0.0.0.0',
+    ...(tlsCert && tlsKey ? { tls: { certFile: resolve(tlsCert), keyFile: resolve(tlsKey) } } : {}),
+    ...(publicBaseUrl ? { publicBaseUrl: publicBaseUrl.replace(/\/+$/, '') } : {}),
+    basePath: parseBasePath(raw.DKE_BASE_PATH ?? ''),
+    trustProxy: parseTrustProxy(raw.DKE_TRUST_PROXY ?? 'false'),
+    pkcs11: parsePkcs11(raw, dataDir),
+    auth: {
+      audiences: list(raw.DKE_AUTH_AUDIENCE),
+      tenantIds: list(raw.DKE_AUTH_TENANT_IDS).map((t) => t.toLowerCase()),
+      issuers: list(raw.DKE_AUTH_ISSUERS),
+      metadataUrl,
+      requiredScope: raw.DKE_AUTH_REQUIRED_SCOPE ?? 'user_impersonation',
+      clockSkewSeconds: integer('DKE_AUTH_CLOCK_SKEW_SECONDS', raw.DKE_AUTH_CLOCK_SKEW_SECONDS ?? '300', 0, 3600),
+      authorizationUrl: raw.DKE_AUTH_AUTHORIZATION_URL ?? 'https://login.windows.net/common/oauth2/authorize',
+    },
+    dataDir,
+    publicKeyCacheHours: integer('DKE_PUBLIC_KEY_CACHE_HOURS', raw.DKE_PUBLIC_KEY_CACHE_HOURS ?? '24', 0, 24 * 365),
+    rateLimit: {
+      windowSeconds: integer('DKE_RATE_LIMIT_WINDOW_SECONDS', raw.DKE_RATE_LIMIT_WINDOW_SECONDS ?? '60', 1, 86400),
+      maxFailures: integer('DKE_RATE_LIMIT_MAX_FAILURES', raw.DKE_RATE_LIMIT_MAX_FAILURES ?? '100', 1, 1_000_000),
+    },
+    logLevel: raw.DKE_LOG_LEVEL ?? 'info',
+  };
+}
+
+function parsePkcs11(raw: RawSettings, dataDir: string): Pkcs11Config {
+  const library = nonEmpty(raw.DKE_PKCS11_LIBRARY);
+  const embedded = library === undefined ? embeddedTokenSettings(dataDir) : undefined;
+  const pinFile = nonEmpty(raw.DKE_PKCS11_PIN_FILE) ?? embedded?.pinFile;
+  const pinValue = raw.DKE_PKCS11_PIN ?? (pinFile !== undefined && existsSync(pinFile) ? readPinFile(pinFile) : undefined);
+  const slot = nonEmpty(raw.DKE_PKCS11_SLOT);
+  const sessions = nonEmpty(raw.DKE_PKCS11_SESSIONS);
+  const libraryParameters = nonEmpty(raw.DKE_PKCS11_LIBRARY_PARAMETERS) ?? embedded?.libraryParameters;
+  const tokenLabel = nonEmpty(raw.DKE_PKCS11_TOKEN_LABEL) ?? (slot === undefined ? embedded?.tokenLabel : undefined);
+  if (library !== undefined && tokenLabel === undefined && slot === undefined) {
+    throw new ConfigError('Set DKE_PKCS11_TOKEN_LABEL or DKE_PKCS11_SLOT to say which token holds the keys.');
+  }
+  return {
+    library: library ?? embedded!.library,
+    ...(libraryParameters !== undefined ? { libraryParameters } : {}),
+    ...(tokenLabel !== undefined ? { tokenLabel } : {}),
+    ...(slot !== undefined ? { slotIndex: integer('DKE_PKCS11_SLOT', slot, 0, 1_000_000) } : {}),
+    ...(pinValue !== undefined ? { pin: new Secret(pinValue) } : {}),
+    ...(sessions !== undefined ? { sessions: integer('DKE_PKCS11_SESSIONS', sessions, 1, 1024) } : {}),
+    queueTimeoutMs: integer('DKE_PKCS11_QUEUE_TIMEOUT_MS', raw.DKE_PKCS11_QUEUE_TIMEOUT_MS ?? '2000', 1, 60_000),
+    embedded: library === undefined,
+  };
+}
+
+function readPinFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch {
+    throw new ConfigError(`The PIN file ${path} cannot be read.`);
+  }
+}
+
+function parsePort(value: string): number | string {
+  if (/^\d+$/.test(value)) return integer('DKE_PORT', value, 0, 65535);
+  // iisnode hands over a named pipe such as \\.\pipe\<guid>.
+  if (value.startsWith('\\\\.\\pipe\\') || value.startsWith('/')) return value;
+  throw new ConfigError(`DKE_PORT must be a port number or a pipe path, not "${value}".`);
+}
+
+function parseBasePath(value: string): string {
+  const trimmed = value.trim().replace(/\/+$/, '');
+  if (trimmed === '') return '';
+  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(trimmed)) {
+    throw new ConfigError('DKE_BASE_PATH must look like /segment[/segment], using letters, digits, ".", "_", "~" or "-".');
+  }
+  return trimmed;
+}
+
+function parseTrustProxy(value: string): boolean | number | string {
+  const v = value.trim().toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false' || v === '') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return value.trim();
+}
+
+function integer(name: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, not "${value}".`);
+  }
+  return n;
+}
+
+function assertHttpUrl(name: string, value: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} must be an absolute http(s) URL, not "${value}".`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`${name} must be an http(s) URL, not "${value}".`);
+  }
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}

@@ -1,0 +1,41 @@
+/**
+ * Every setting of the service, once: its variable (contract §2), what it means and its default.
+ * `config/*.json` files use the same names as keys; the environment wins over them.
+ */
+export interface SettingSpec {
+  readonly name: string;
+  readonly doc: string;
+  readonly defaultValue?: string;
+}
+
+export const SETTINGS = [
+  { name: 'DKE_PORT', doc: 'listen port or pipe (falls back to PORT, as iisnode and App Service set it)', defaultValue: '8080' },
+  { name: 'DKE_HOST', doc: 'listen address', defaultValue: '0.0.0.0' },
+  { name: 'DKE_TLS_CERT', doc: 'PEM certificate chain; with DKE_TLS_KEY the service speaks HTTPS' },
+  { name: 'DKE_TLS_KEY', doc: 'PEM private key of DKE_TLS_CERT' },
+  { name: 'DKE_PUBLIC_BASE_URL', doc: 'scheme://host used to build kid values (else taken from the request)' },
+  { name: 'DKE_BASE_PATH', doc: 'path prefix under which every route is mounted', defaultValue: '' },
+  { name: 'DKE_TRUST_PROXY', doc: 'honour X-Forwarded-* (true, false, a hop count or an Express trust list)', defaultValue: 'false' },
+  { name: 'DKE_PKCS11_LIBRARY', doc: 'path of the PKCS#11 module (unset: the embedded NSS development token)' },
+  { name: 'DKE_PKCS11_LIBRARY_PARAMETERS', doc: 'string passed to C_Initialize (NSS softoken needs it)' },
+  { name: 'DKE_PKCS11_TOKEN_LABEL', doc: 'label of the token that holds the keys' },
+  { name: 'DKE_PKCS11_SLOT', doc: 'slot index in the token list (instead of the label)' },
+  { name: 'DKE_PKCS11_PIN', doc: 'user PIN (never logged, never retried after CKR_PIN_INCORRECT)' },
+  { name: 'DKE_PKCS11_PIN_FILE', doc: 'file holding the user PIN' },
+  { name: 'DKE_PKCS11_SESSIONS', doc: 'sessions in the pool, i.e. decrypts in flight (unset: sized for the token)' },
+  { name: 'DKE_PKCS11_QUEUE_TIMEOUT_MS', doc: 'longest wait for a free session before answering 503', defaultValue: '2000' },
+  { name: 'DKE_AUTH_AUDIENCE', doc: 'accepted aud values, comma-separated (the service URL in the sensitivity label)' },
+  { name: 'DKE_AUTH_TENANT_IDS', doc: 'allowed Entra tenant ids, comma-separated' },
+  { name: 'DKE_AUTH_ISSUERS', doc: 'further exact issuers, comma-separated' },
+  { name: 'DKE_AUTH_METADATA_URL', doc: 'OpenID metadata naming the JWKS', defaultValue: 'https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration' },
+  { name: 'DKE_AUTH_REQUIRED_SCOPE', doc: 'scope that must appear in scp', defaultValue: 'user_impersonation' },
+  { name: 'DKE_AUTH_CLOCK_SKEW_SECONDS', doc: 'tolerance on exp and nbf', defaultValue: '300' },
+  { name: 'DKE_AUTH_AUTHORIZATION_URL', doc: 'authorization URL sent in the 401 challenge', defaultValue: 'https://login.windows.net/common/oauth2/authorize' },
+  { name: 'DKE_DATA_DIR', doc: 'embedded key-state store and audit trail', defaultValue: './data' },
+  { name: 'DKE_PUBLIC_KEY_CACHE_HOURS', doc: 'cache.exp = now + this many hours (0 leaves cache out)', defaultValue: '24' },
+  { name: 'DKE_RATE_LIMIT_WINDOW_SECONDS', doc: 'window of the failed-authentication limiter', defaultValue: '60' },
+  { name: 'DKE_RATE_LIMIT_MAX_FAILURES', doc: 'failed authentications per client address and window before 429', defaultValue: '100' },
+  { name: 'DKE_LOG_LEVEL', doc: 'winston level', defaultValue: 'info' },
+] as const satisfies readonly SettingSpec[];
+
+export type SettingName = (typeof SETTINGS)[number]['name'];

@@ -1,0 +1,101 @@
+import { constants, publicEncrypt } from 'node:crypto';
+import { Command } from 'commander';
+import { toNodePublicKey } from '../app/readiness.js';
+import { loadConfig } from '../config/config.js';
+import { embeddedTokenSettings } from '../config/embedded-token.js';
+import { openAdminContext } from '../cli/admin-context.js';
+import { startService, stopOnSignals } from '../cli/serve-command.js';
+import { createLogger } from '../log/logger.js';
+import { DEV_TENANT_ID, DevTokenIssuer } from './dev-token-issuer.js';
+import { createNssToken, nssTokenExists } from './nss-dev-token.js';
+
+const DEMO_KEY = 'demo-key';
+const DEMO_USER = 'alice@contoso.dev';
+const DEMO_PLAINTEXT = 'Hello from dke-service';
+
+/** Makes the embedded NSS development token when it does not exist yet. Returns true when it was made now. */
+export function ensureDevToken(dataDir: string): boolean {
+  const { tokenDir } = embeddedTokenSettings(dataDir);
+  if (nssTokenExists(tokenDir)) return false;
+  createNssToken(tokenDir);
+  return true;
+}
+
+export function devTokenCommand(): Command {
+  const command = new Command('dev-token').description('the embedded NSS development token (never for production)');
+  command
+    .command('init')
+    .description('create the embedded development token in DKE_DATA_DIR/dev-token if it does not exist')
+    .action(() => {
+      const { dataDir } = loadConfig();
+      const made = ensureDevToken(dataDir);
+      process.stdout.write(`${made ? 'Created' : 'Kept'} the development token in ${embeddedTokenSettings(dataDir).tokenDir}.\n`);
+    });
+  return command;
+}
+
+/**
+ * `dke dev`: the README's quick start. Development token, demo key, a development token issuer on loopback and the
+ * service, then a ready-to-paste curl for both endpoints. Everything it makes is for development only.
+ */
+export function devCommand(): Command {
+  return new Command('dev')
+    .description('start the service on the embedded development token with a development token issuer (never for production)')
+    .action(async () => {
+      const base = loadConfig();
+      if (base.pkcs11.embedded) ensureDevToken(base.dataDir);
+      const issuer = new DevTokenIssuer(DEV_TENANT_ID);
+      await issuer.start(Number(process.env.DKE_DEV_ISSUER_PORT ?? 0));
+      const port = typeof base.port === 'number' ? base.port : 8080;
+      const audience = `http://localhost:${port}`;
+      const config = loadConfig({
+        DKE_HOST: '127.0.0.1',
+        ...process.env,
+        DKE_AUTH_METADATA_URL: issuer.metadataUrl,
+        DKE_AUTH_TENANT_IDS: DEV_TENANT_ID,
+        DKE_AUTH_AUDIENCE: audience,
+      });
+      await ensureDemoKey(config);
+      const logger = createLogger(config.logLevel);
+      const running = await startService(config, logger);
+      const stopAll = { stop: async () => Promise.all([running.stop(), issuer.stop()]).then(() => undefined) };
+      stopOnSignals(stopAll, logger);
+      const token = await issuer.issueToken({ audience, upn: DEMO_USER, lifetimeSeconds: 12 * 3600 });
+      const publicKey = await running.service.protocol.publicKey(DEMO_KEY, audience);
+      process.stdout.write(instructions(audience, token, publicKey.key.kid, demoCiphertext(publicKey.key.n)));
+    });
+}
+
+async function ensureDemoKey(config: ReturnType<typeof loadConfig>): Promise<void> {
+  const context = openAdminContext(config, true);
+  try {
+    if (context.store.findKey(DEMO_KEY) === undefined) {
+      await context.admin.create(DEMO_KEY, { allow: { users: [DEMO_USER], groups: [], roles: [] } });
+    }
+  } finally {
+    context.close();
+  }
+}
+
+/** Encrypts the demo text exactly as an Office client does: RSA-OAEP with SHA-256 under the served public key. */
+function demoCiphertext(modulusBase64: string): string {
+  const key = toNodePublicKey({ modulus: Buffer.from(modulusBase64, 'base64'), publicExponent: Buffer.from([1, 0, 1]) });
+  return publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.from(DEMO_PLAINTEXT)).toString('base64');
+}
+
+function instructions(baseUrl: string, token: string, kid: string, ciphertext: string): string {
+  return `
+dke-service is running on the DEVELOPMENT token with a DEVELOPMENT token issuer (never use either in production).
+
+Public key (what Office fetches to protect a document):
+  curl -s ${baseUrl}/${DEMO_KEY}
+
+Decrypt (what Office calls to open one); the answer's value is base64 of "${DEMO_PLAINTEXT}":
+  curl -s -X POST ${kid}/decrypt \\
+    -H 'Content-Type: application/json' \\
+    -H 'Authorization: Bearer ${token}' \\
+    -d '{"alg":"RSA-OAEP-256","value":"${ciphertext}"}'
+
+The token above is for ${DEMO_USER}, valid 12 hours. Stop with Ctrl+C.
+`;
+}

@@ -1,0 +1,213 @@
+import { CiphertextRejected, HsmUnavailable, KeyNotFound } from '../keys/errors.js';
+import type { KeyEvidence, KeyVault, KeyVersionRef, RsaPublicKey } from '../keys/ports.js';
+import { ckrName, classifyCkr } from './ckr-classes.js';
+import { pkcs11, RSA_OAEP_SHA256, type Handle } from './pkcs11.js';
+import type { Pkcs11Token } from './pkcs11-token.js';
+import {
+  EVIDENCE_ATTRIBUTES,
+  findTemplate,
+  OPERATION_ATTRIBUTES,
+  privateKeyTemplate,
+  publicKeyTemplate,
+} from './rsa-key-templates.js';
+import type { SessionPool } from './session-pool.js';
+
+/**
+ * The KeyVault on a PKCS#11 token: every operation takes a pooled session, names keys by CKA_ID and CKA_LABEL, and
+ * turns CKR codes into the domain's errors at this edge. Private-key handles and public keys are cached per version.
+ */
+export class Pkcs11KeyVault implements KeyVault {
+  readonly #token: Pkcs11Token;
+  readonly #pool: SessionPool;
+  readonly #privateHandles = new Map<string, Handle>();
+  readonly #publicKeys = new Map<string, RsaPublicKey>();
+
+  constructor(token: Pkcs11Token, pool: SessionPool) {
+    this.#token = token;
+    this.#pool = pool;
+  }
+
+  async generateKeyPair(ref: KeyVersionRef): Promise<RsaPublicKey> {
+    return this.#withSession(async (session) => {
+      if (this.#findObject(session, ref, pkcs11.CKO_PRIVATE_KEY) !== undefined) {
+        throw new Error(`The token already holds a key ${ref.name}/${ref.keyId}.`);
+      }
+      const pair = await this.#token.module.C_GenerateKeyPairAsync(
+        session,
+        { mechanism: pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN },
+        publicKeyTemplate(ref),
+        privateKeyTemplate(ref),
+      );
+      this.#privateHandles.set(cacheKey(ref), pair.privateKey);
+      return this.#readPublicKey(session, pair.publicKey);
+    });
+  }
+
+  async publicKey(ref: KeyVersionRef): Promise<RsaPublicKey> {
+    const cached = this.#publicKeys.get(cacheKey(ref));
+    if (cached !== undefined) return cached;
+    return this.#withSession(async (session) => {
+      const handle = this.#findObject(session, ref, pkcs11.CKO_PUBLIC_KEY);
+      if (handle === undefined) throw new KeyNotFound(`public key ${ref.name}/${ref.keyId} not in token`);
+      const key = this.#readPublicKey(session, handle);
+      this.#publicKeys.set(cacheKey(ref), key);
+      return key;
+    });
+  }
+
+  async decrypt(ref: KeyVersionRef, ciphertext: Buffer): Promise<Buffer> {
+    const modulus = (await this.publicKey(ref)).modulus;
+    return this.#withSession(async (session) => {
+      const handle = this.#privateHandle(session, ref);
+      const module = this.#token.module;
+      module.C_DecryptInit(session, RSA_OAEP_SHA256, handle);
+      // `ciphertext` and `output` stay referenced by this frame until the promise settles.
+      const output = Buffer.alloc(modulus.length);
+      const plaintext = await module.C_DecryptAsync(session, ciphertext, output);
+      return Buffer.from(plaintext);
+    });
+  }
+
+  async destroy(ref: KeyVersionRef): Promise<boolean> {
+    return this.#withSession(async (session) => {
+      let destroyed = false;
+      for (const objectClass of [pkcs11.CKO_PRIVATE_KEY, pkcs11.CKO_PUBLIC_KEY]) {
+        const handle = this.#findObject(session, ref, objectClass);
+        if (handle !== undefined) {
+          this.#token.module.C_DestroyObject(session, handle);
+          destroyed = true;
+        }
+      }
+      this.forget(ref);
+      return destroyed;
+    });
+  }
+
+  async attest(ref: KeyVersionRef): Promise<KeyEvidence> {
+    return this.#withSession(async (session) => {
+      const handle = this.#findObject(session, ref, pkcs11.CKO_PRIVATE_KEY);
+      if (handle === undefined) throw new KeyNotFound(`private key ${ref.name}/${ref.keyId} not in token`);
+      const flag = (type: number): boolean | undefined => this.#readBoolean(session, handle, type);
+      const operations = Object.entries(OPERATION_ATTRIBUTES)
+        .filter(([, type]) => flag(type) === true)
+        .map(([name]) => name);
+      const modulus = this.#readAttribute(session, handle, pkcs11.CKA_MODULUS);
+      return {
+        sensitive: flag(EVIDENCE_ATTRIBUTES.sensitive),
+        alwaysSensitive: flag(EVIDENCE_ATTRIBUTES.alwaysSensitive),
+        extractable: flag(EVIDENCE_ATTRIBUTES.extractable),
+        neverExtractable: flag(EVIDENCE_ATTRIBUTES.neverExtractable),
+        local: flag(EVIDENCE_ATTRIBUTES.local),
+        modulusBits: modulus === undefined ? undefined : bitLength(modulus),
+        operations,
+      };
+    });
+  }
+
+  async forbidDecrypt(ref: KeyVersionRef): Promise<boolean> {
+    return this.#withSession(async (session) => {
+      const handle = this.#findObject(session, ref, pkcs11.CKO_PRIVATE_KEY);
+      if (handle === undefined) return false;
+      try {
+        this.#token.module.C_SetAttributeValue(session, handle, [{ type: pkcs11.CKA_DECRYPT, value: false }]);
+        return this.#readBoolean(session, handle, pkcs11.CKA_DECRYPT) === false;
+      } catch {
+        // Many HSMs make CKA_DECRYPT read-only after creation (CKR_ATTRIBUTE_READ_ONLY); the state still blocks.
+        return false;
+      }
+    });
+  }
+
+  /** Drops cached handles of a version (after delete, or when the token was reset). */
+  forget(ref?: KeyVersionRef): void {
+    if (ref === undefined) {
+      this.#privateHandles.clear();
+      return;
+    }
+    this.#privateHandles.delete(cacheKey(ref));
+    this.#publicKeys.delete(cacheKey(ref));
+  }
+
+  async #withSession<T>(work: (session: Handle) => Promise<T>): Promise<T> {
+    const session = await this.#pool.acquire();
+    try {
+      return await work(session);
+    } catch (error) {
+      throw translate(error);
+    } finally {
+      this.#pool.release(session);
+    }
+  }
+
+  #privateHandle(session: Handle, ref: KeyVersionRef): Handle {
+    const cached = this.#privateHandles.get(cacheKey(ref));
+    if (cached !== undefined) return cached;
+    const handle = this.#findObject(session, ref, pkcs11.CKO_PRIVATE_KEY);
+    if (handle === undefined) throw new KeyNotFound(`private key ${ref.name}/${ref.keyId} not in token`);
+    this.#privateHandles.set(cacheKey(ref), handle);
+    return handle;
+  }
+
+  /** C_FindObjectsInit is always paired with C_FindObjectsFinal, or the session stays busy with the search. */
+  #findObject(session: Handle, ref: KeyVersionRef, objectClass: number): Handle | undefined {
+    const module = this.#token.module;
+    module.C_FindObjectsInit(session, findTemplate(ref, objectClass));
+    try {
+      return module.C_FindObjects(session) ?? undefined;
+    } finally {
+      module.C_FindObjectsFinal(session);
+    }
+  }
+
+  #readPublicKey(session: Handle, handle: Handle): RsaPublicKey {
+    const [modulus, exponent] = this.#token.module.C_GetAttributeValue(session, handle, [
+      { type: pkcs11.CKA_MODULUS },
+      { type: pkcs11.CKA_PUBLIC_EXPONENT },
+    ]);
+    return { modulus: stripLeadingZeros(modulus!.value as Buffer), publicExponent: stripLeadingZeros(exponent!.value as Buffer) };
+  }
+
+  #readAttribute(session: Handle, handle: Handle, type: number): Buffer | undefined {
+    try {
+      const [attribute] = this.#token.module.C_GetAttributeValue(session, handle, [{ type }]);
+      return attribute?.value as Buffer | undefined;
+    } catch {
+      // CKR_ATTRIBUTE_TYPE_INVALID or _SENSITIVE: the token will not say, and attestation reports "unknown".
+      return undefined;
+    }
+  }
+
+  #readBoolean(session: Handle, handle: Handle, type: number): boolean | undefined {
+    const value = this.#readAttribute(session, handle, type);
+    return value === undefined || value.length === 0 ? undefined : value[0] !== 0;
+  }
+}
+
+function translate(error: unknown): unknown {
+  if (error instanceof KeyNotFound || error instanceof HsmUnavailable) return error;
+  switch (classifyCkr(error)) {
+    case 'request':
+      return new CiphertextRejected(ckrName(error));
+    case 'transient':
+      return new HsmUnavailable(ckrName(error));
+    case 'configuration':
+      return new HsmUnavailable(`${ckrName(error)} (configuration)`, 30);
+    default:
+      return error;
+  }
+}
+
+function cacheKey(ref: KeyVersionRef): string {
+  return `${ref.name}\u0000${ref.keyId}`;
+}
+
+function stripLeadingZeros(value: Buffer): Buffer {
+  let start = 0;
+  while (start < value.length - 1 && value[start] === 0) start += 1;
+  return Buffer.from(value.subarray(start));
+}
+
+function bitLength(value: Buffer): number {
+  const trimmed = stripLeadingZeros(value);
+  return (trimmed.length - 1) * 8 + (32 - Math.clz32(trimmed[0] ?? 0));
+}

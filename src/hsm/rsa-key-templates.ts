@@ -1,0 +1,79 @@
+import type { KeyVersionRef } from '../keys/ports.js';
+import { pkcs11, type Template } from './pkcs11.js';
+
+/** RSA-2048 with e = 65537: what Office expects from a DKE key (contract §1). */
+export const MODULUS_BITS = 2048;
+export const PUBLIC_EXPONENT = Buffer.from([0x01, 0x00, 0x01]);
+
+/** CKA_LABEL ties a token object to its key name; CKA_ID carries the key id. */
+export function objectLabel(ref: KeyVersionRef): string {
+  return `dke:${ref.name}/${ref.keyId}`;
+}
+
+export function objectId(ref: KeyVersionRef): Buffer {
+  return Buffer.from(ref.keyId, 'utf8');
+}
+
+export function findTemplate(ref: KeyVersionRef, objectClass: number): Template {
+  return [
+    { type: pkcs11.CKA_CLASS, value: objectClass },
+    { type: pkcs11.CKA_ID, value: objectId(ref) },
+    { type: pkcs11.CKA_LABEL, value: objectLabel(ref) },
+  ];
+}
+
+/** The public half: a token object so it survives restarts, encrypt only. */
+export function publicKeyTemplate(ref: KeyVersionRef): Template {
+  return [
+    { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY },
+    { type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_RSA },
+    { type: pkcs11.CKA_TOKEN, value: true },
+    { type: pkcs11.CKA_PRIVATE, value: false },
+    { type: pkcs11.CKA_MODULUS_BITS, value: MODULUS_BITS },
+    { type: pkcs11.CKA_PUBLIC_EXPONENT, value: PUBLIC_EXPONENT },
+    { type: pkcs11.CKA_ENCRYPT, value: true },
+    { type: pkcs11.CKA_VERIFY, value: false },
+    { type: pkcs11.CKA_WRAP, value: false },
+    { type: pkcs11.CKA_ID, value: objectId(ref) },
+    { type: pkcs11.CKA_LABEL, value: objectLabel(ref) },
+  ];
+}
+
+/**
+ * The private half: sensitive and never extractable, so the key cannot leave the token even wrapped; decrypt only,
+ * so no other operation can turn it into an oracle.
+ */
+export function privateKeyTemplate(ref: KeyVersionRef): Template {
+  return [
+    { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
+    { type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_RSA },
+    { type: pkcs11.CKA_TOKEN, value: true },
+    { type: pkcs11.CKA_PRIVATE, value: true },
+    { type: pkcs11.CKA_SENSITIVE, value: true },
+    { type: pkcs11.CKA_EXTRACTABLE, value: false },
+    { type: pkcs11.CKA_DECRYPT, value: true },
+    { type: pkcs11.CKA_SIGN, value: false },
+    { type: pkcs11.CKA_SIGN_RECOVER, value: false },
+    { type: pkcs11.CKA_UNWRAP, value: false },
+    { type: pkcs11.CKA_DERIVE, value: false },
+    { type: pkcs11.CKA_ID, value: objectId(ref) },
+    { type: pkcs11.CKA_LABEL, value: objectLabel(ref) },
+  ];
+}
+
+/** Attributes read for attestation, in the order of the evidence fields. */
+export const EVIDENCE_ATTRIBUTES = {
+  sensitive: pkcs11.CKA_SENSITIVE,
+  alwaysSensitive: pkcs11.CKA_ALWAYS_SENSITIVE,
+  extractable: pkcs11.CKA_EXTRACTABLE,
+  neverExtractable: pkcs11.CKA_NEVER_EXTRACTABLE,
+  local: pkcs11.CKA_LOCAL,
+} as const;
+
+export const OPERATION_ATTRIBUTES = {
+  decrypt: pkcs11.CKA_DECRYPT,
+  sign: pkcs11.CKA_SIGN,
+  signRecover: pkcs11.CKA_SIGN_RECOVER,
+  unwrap: pkcs11.CKA_UNWRAP,
+  derive: pkcs11.CKA_DERIVE,
+} as const;

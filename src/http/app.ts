@@ -1,0 +1,88 @@
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import type { DkeProtocol } from '../app/dke-protocol.js';
+import type { Readiness } from '../app/readiness.js';
+import type { TokenVerifier } from '../auth/entra-token-verifier.js';
+import type { Config } from '../config/config.js';
+import type { Principal } from '../keys/access-policy.js';
+import { DkeError } from '../keys/errors.js';
+import type { Logger } from '../log/logger.js';
+import { bearerAuth } from './bearer-auth.js';
+import { dkeRoutes } from './dke-routes.js';
+import { errorResponse, HttpError } from './error-responses.js';
+import { healthRoutes } from './health-routes.js';
+import { requestId } from './request-id.js';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly protocol: DkeProtocol;
+  readonly readiness: Readiness;
+  readonly verifier: TokenVerifier;
+  readonly logger: Logger;
+}
+
+/** Builds the Express application: middleware, routes, and the one error handler, registered last. */
+export function createApp(deps: AppDeps): Express {
+  const { config, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.set('case sensitive routing', false);
+
+  app.use(requestId);
+  app.use(requestLog(logger));
+  app.use(helmet());
+
+  const authenticate = bearerAuth({
+    verifier: deps.verifier,
+    windowSeconds: config.rateLimit.windowSeconds,
+    maxFailures: config.rateLimit.maxFailures,
+    onFailure: (req, reason) => {
+      logger.info('authentication failed', { requestId: req.res?.locals.requestId, reason });
+    },
+  });
+
+  const routes = express.Router({ caseSensitive: false });
+  routes.use(healthRoutes(deps.readiness));
+  routes.use(dkeRoutes({ protocol: deps.protocol, authenticate, publicBaseUrl: config.publicBaseUrl, basePath: config.basePath }));
+  app.use(config.basePath || '/', routes);
+
+  app.use((_req: Request, _res: Response, next: NextFunction) => {
+    next(new HttpError(404, 'not_found', 'No such route.'));
+  });
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const response = errorResponse(error, config.auth);
+    if (response.status >= 500 && !(error instanceof DkeError)) {
+      logger.error('request failed', { requestId: res.locals.requestId, path: req.path, error: describeUnexpected(error) });
+    } else if (error instanceof DkeError && error.detail !== undefined) {
+      res.locals.errorDetail = error.detail;
+    }
+    res.status(response.status).set(response.headers).json(response.body);
+  });
+  return app;
+}
+
+/** One JSON line per request: id, method, path (never the query string: it may hold a token), status, duration, user. */
+function requestLog(logger: Logger) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const principal = res.locals.principal as Principal | undefined;
+      logger.info('request', {
+        requestId: res.locals.requestId,
+        method: req.method,
+        path: req.originalUrl.split('?')[0]!.slice(0, 512),
+        status: res.statusCode,
+        durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+        ...(principal ? { oid: principal.oid } : {}),
+        ...(res.locals.errorDetail ? { reason: res.locals.errorDetail } : {}),
+      });
+    });
+    next();
+  };
+}
+
+function describeUnexpected(error: unknown): Record<string, string> {
+  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack ?? '' };
+  return { name: typeof error };
+}

@@ -1,0 +1,53 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { DkeProtocol } from '../app/dke-protocol.js';
+import type { Principal } from '../keys/access-policy.js';
+import { requestBaseUrl } from './base-url.js';
+import { HttpError } from './error-responses.js';
+
+/** A decrypt body is ~350 bytes; 64 KiB leaves room for any client and none for abuse. */
+export const DECRYPT_BODY_LIMIT = '64kb';
+
+export interface DkeRoutesOptions {
+  readonly protocol: DkeProtocol;
+  readonly authenticate: express.RequestHandler;
+  readonly publicBaseUrl: string | undefined;
+  readonly basePath: string;
+}
+
+/**
+ * The two DKE endpoints of contract §1. Routing is case-insensitive (as ASP.NET's), parameters keep their case.
+ * The body is read raw (413 over the limit, 415 when not JSON) and parsed only at the "validate body" step, after
+ * authentication and the key checks, so the response order is the reference's.
+ */
+export function dkeRoutes(options: DkeRoutesOptions): Router {
+  const router = express.Router({ caseSensitive: false });
+
+  router.get('/:keyName', async (req: Request<{ keyName: string }>, res: Response) => {
+    const baseUrl = requestBaseUrl(req, options.publicBaseUrl, options.basePath);
+    res.json(await options.protocol.publicKey(req.params.keyName, baseUrl));
+  });
+
+  router.post(
+    '/:keyName/:keyId/decrypt',
+    requireJson,
+    express.raw({ type: () => true, limit: DECRYPT_BODY_LIMIT }),
+    options.authenticate,
+    async (req: Request<{ keyName: string; keyId: string }>, res: Response) => {
+      const principal = res.locals.principal as Principal;
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      res.json(await options.protocol.decrypt(principal, req.params.keyName, req.params.keyId, body));
+    },
+  );
+
+  return router;
+}
+
+/** 415 for any declared type other than JSON; a missing type is refused too (Office always sends one). */
+function requireJson(req: Request, _res: Response, next: NextFunction): void {
+  const type = (req.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))) {
+    next();
+    return;
+  }
+  next(new HttpError(415, 'unsupported_media_type', 'The body must be JSON (Content-Type: application/json).'));
+}

@@ -1,0 +1,75 @@
+import type { AuthConfig } from '../config/config.js';
+import { DkeError, HsmUnavailable } from '../keys/errors.js';
+
+export interface ErrorResponse {
+  readonly status: number;
+  readonly body: { error: string; message: string };
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** Errors of the HTTP layer itself (parsers, limiter, routing), shaped like the domain's. */
+export class HttpError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  invalid_token: 401,
+  key_not_found: 404,
+  access_denied: 403,
+  key_not_usable: 403,
+  invalid_request: 400,
+  decrypt_failed: 400,
+  hsm_unavailable: 503,
+  refused: 400,
+};
+
+/**
+ * The one table from an error to a response (contract §1): status, `{"error","message"}` body and headers.
+ * 401 carries the reference service's challenge so Office knows where to get a token; 503 carries Retry-After.
+ * Anything unknown is a 500 with a fixed sentence: details go to the log, never to the caller.
+ */
+export function errorResponse(error: unknown, auth: AuthConfig): ErrorResponse {
+  if (error instanceof DkeError) {
+    const status = STATUS_BY_CODE[error.code] ?? 500;
+    const headers: Record<string, string> = {};
+    if (status === 401) Object.assign(headers, challengeHeaders(auth));
+    if (error instanceof HsmUnavailable) headers['Retry-After'] = String(error.retryAfterSeconds);
+    return { status, body: { error: error.code, message: error.message }, headers };
+  }
+  if (error instanceof HttpError) {
+    return { status: error.status, body: { error: error.code, message: error.message }, headers: {} };
+  }
+  const parserError = bodyParserError(error);
+  if (parserError !== undefined) return parserError;
+  return { status: 500, body: { error: 'internal_error', message: 'The request could not be handled.' }, headers: {} };
+}
+
+/** The reference service's 401 headers; Office reads them to acquire a token. Byte-exact: breaks Office if changed. */
+export function challengeHeaders(auth: AuthConfig): Record<string, string> {
+  const resource = auth.audiences[0] ?? '';
+  return {
+    'WWW-Authenticate': `Bearer resource="${resource}", authorization="${auth.authorizationUrl}", realm="${resource}"`,
+    resource,
+    authorization: auth.authorizationUrl,
+  };
+}
+
+/** body-parser errors carry a status and a type; a caller's mistake there is a 4xx, never a 500. */
+function bodyParserError(error: unknown): ErrorResponse | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { status, type } = error as { status?: unknown; type?: unknown };
+  if (typeof status !== 'number' || typeof type !== 'string' || status < 400 || status > 499) return undefined;
+  if (status === 413) {
+    return { status, body: { error: 'payload_too_large', message: 'The body is larger than the service accepts.' }, headers: {} };
+  }
+  if (status === 415) {
+    return { status, body: { error: 'unsupported_media_type', message: 'The body must be JSON in UTF-8.' }, headers: {} };
+  }
+  return { status: 400, body: { error: 'invalid_request', message: 'The body could not be read.' }, headers: {} };
+}

@@ -1,0 +1,76 @@
+/**
+ * Failures of the key service, each with a stable `code` and a sentence that is safe to show a caller.
+ * They carry no HTTP status: `http/error-responses.ts` is the one table from code to response.
+ * `detail` is for the log only (never a secret either) and never leaves the process.
+ */
+export abstract class DkeError extends Error {
+  abstract readonly code: string;
+  readonly detail: string | undefined;
+
+  constructor(message: string, detail?: string) {
+    super(message);
+    this.detail = detail;
+  }
+}
+
+export class TokenInvalid extends DkeError {
+  override readonly name = 'TokenInvalid';
+  readonly code = 'invalid_token';
+}
+
+export class KeyNotFound extends DkeError {
+  override readonly name = 'KeyNotFound';
+  readonly code = 'key_not_found';
+  constructor(detail?: string) {
+    super('No such key.', detail);
+  }
+}
+
+export class AccessDenied extends DkeError {
+  override readonly name = 'AccessDenied';
+  readonly code = 'access_denied';
+  constructor(detail?: string) {
+    super('You are not allowed to use this key.', detail);
+  }
+}
+
+export class KeyNotUsable extends DkeError {
+  override readonly name = 'KeyNotUsable';
+  readonly code = 'key_not_usable';
+  constructor(detail?: string) {
+    super('This key cannot be used to decrypt.', detail);
+  }
+}
+
+export class RequestInvalid extends DkeError {
+  override readonly name = 'RequestInvalid';
+  readonly code = 'invalid_request';
+}
+
+/**
+ * Every reason a ciphertext does not decrypt (length, value not below the modulus, padding) collapses into this
+ * one error with one sentence, so that responses never become a padding oracle (contract §1).
+ */
+export class CiphertextRejected extends DkeError {
+  override readonly name = 'CiphertextRejected';
+  readonly code = 'decrypt_failed';
+  constructor(detail?: string) {
+    super('The value could not be decrypted with this key.', detail);
+  }
+}
+
+export class HsmUnavailable extends DkeError {
+  override readonly name = 'HsmUnavailable';
+  readonly code = 'hsm_unavailable';
+  readonly retryAfterSeconds: number;
+  constructor(detail?: string, retryAfterSeconds = 1) {
+    super('The key store is temporarily unavailable; try again shortly.', detail);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** An administrative request that the rules refuse (CLI): the message says why and what is allowed. */
+export class AdminRefused extends DkeError {
+  override readonly name = 'AdminRefused';
+  readonly code = 'refused';
+}

@@ -1,0 +1,44 @@
+/** NIST SP 800-57 key states as contract §4 names them. */
+export const KEY_STATES = ['pre-active', 'active', 'deactivated', 'compromised', 'destroyed'] as const;
+export type KeyState = (typeof KEY_STATES)[number];
+
+/** How a private key came into the HSM: generated inside it, or imported (bring your own key). */
+export type KeyOrigin = 'generated' | 'imported';
+
+export interface KeyVersion {
+  readonly name: string;
+  readonly keyId: string;
+  readonly state: KeyState;
+  readonly enabled: boolean;
+  readonly origin: KeyOrigin;
+  readonly createdAt: string;
+  readonly stateChangedAt: string;
+}
+
+export interface AllowList {
+  /** User principal names or e-mail addresses, lower case. */
+  readonly users: readonly string[];
+  /** Entra group object ids, lower case. */
+  readonly groups: readonly string[];
+  /** App role values, as written in the app registration (case-sensitive, as Entra issues them). */
+  readonly roles: readonly string[];
+}
+
+export interface KeyRecord {
+  readonly name: string;
+  /** The key id served by GET /{keyName}; see contract §1 "published version". */
+  readonly publishedKeyId: string | undefined;
+  readonly allow: AllowList;
+  readonly versions: readonly KeyVersion[];
+}
+
+export function isKeyState(value: string): value is KeyState {
+  return (KEY_STATES as readonly string[]).includes(value);
+}
+
+/** State names as operators type them ("Pre-Active", "pre_active", "preactive" all mean pre-active). */
+export function parseKeyState(value: string): KeyState | undefined {
+  const v = value.trim().toLowerCase().replace(/[_\s]/g, '-');
+  const normalised = v === 'preactive' ? 'pre-active' : v;
+  return isKeyState(normalised) ? normalised : undefined;
+}

@@ -1,0 +1,86 @@
+import type { AllowList, KeyOrigin, KeyRecord, KeyState } from './key-version.js';
+
+/** Which key version an HSM operation is about. */
+export interface KeyVersionRef {
+  readonly name: string;
+  readonly keyId: string;
+}
+
+/** An RSA public key as big-endian unsigned integers, as PKCS#11 returns CKA_MODULUS and CKA_PUBLIC_EXPONENT. */
+export interface RsaPublicKey {
+  readonly modulus: Buffer;
+  readonly publicExponent: Buffer;
+}
+
+/** PKCS#11 evidence about a private key, read from the token itself. `undefined`: the token would not say. */
+export interface KeyEvidence {
+  readonly sensitive: boolean | undefined;
+  readonly alwaysSensitive: boolean | undefined;
+  readonly extractable: boolean | undefined;
+  readonly neverExtractable: boolean | undefined;
+  readonly local: boolean | undefined;
+  readonly modulusBits: number | undefined;
+  readonly operations: readonly string[];
+}
+
+/** The HSM as the application sees it: keys by name and id, never handles. Implemented by `hsm/`. */
+export interface KeyVault {
+  generateKeyPair(ref: KeyVersionRef): Promise<RsaPublicKey>;
+  publicKey(ref: KeyVersionRef): Promise<RsaPublicKey>;
+  /** RSA-OAEP with SHA-256, MGF1-SHA-256 and an empty label, inside the token. */
+  decrypt(ref: KeyVersionRef, ciphertext: Buffer): Promise<Buffer>;
+  /** Removes the private and public objects of this version from the token. True when something was destroyed. */
+  destroy(ref: KeyVersionRef): Promise<boolean>;
+  attest(ref: KeyVersionRef): Promise<KeyEvidence>;
+  /** Clears CKA_DECRYPT on the private key where the token allows it; false when it refused. */
+  forbidDecrypt(ref: KeyVersionRef): Promise<boolean>;
+}
+
+export interface NewKeyVersion {
+  readonly name: string;
+  readonly keyId: string;
+  readonly state: KeyState;
+  readonly origin: KeyOrigin;
+  readonly publish: boolean;
+  readonly allow?: AllowList;
+}
+
+/** The embedded key-state store. It persists what the domain decides; it never decides a state itself. */
+export interface KeyStateStore {
+  findKey(name: string): KeyRecord | undefined;
+  listKeys(): KeyRecord[];
+  /** Adds a version (creating the key name with `allow` when it is new) and publishes it when asked. */
+  addVersion(version: NewKeyVersion, at: string): void;
+  /** Writes a state only if it is still `expected`, so the CLI and the service cannot race. False when it changed. */
+  setState(name: string, keyId: string, expected: KeyState, next: KeyState, at: string): boolean;
+  setEnabled(name: string, keyId: string, enabled: boolean, at: string): void;
+  setPublished(name: string, keyId: string): void;
+  grant(name: string, kind: keyof AllowList, value: string): boolean;
+  revoke(name: string, kind: keyof AllowList, value: string): boolean;
+}
+
+export type AuditOutcome = 'allowed' | 'denied' | 'failed' | 'succeeded' | 'refused';
+
+export interface AuditEvent {
+  /** Who: an OS user or admin identity for admin actions, `oid (upn)` for decrypts. */
+  readonly actor: string;
+  readonly action: string;
+  readonly keyName?: string;
+  readonly keyId?: string;
+  readonly outcome: AuditOutcome;
+  readonly reason?: string;
+  /** Further facts (tenant, from/to state). Never a token, PIN, ciphertext or plaintext. */
+  readonly details?: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+export interface AuditEntry extends AuditEvent {
+  readonly seq: number;
+  readonly at: string;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+/** Append-only, hash-chained record of admin actions and decrypt decisions. */
+export interface AuditTrail {
+  append(event: AuditEvent): void;
+}

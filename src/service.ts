@@ -1,0 +1,87 @@
+import type { Express } from 'express';
+import { DkeProtocol } from './app/dke-protocol.js';
+import { Readiness } from './app/readiness.js';
+import { EntraTokenVerifier, type TokenVerifier } from './auth/entra-token-verifier.js';
+import { OpenIdKeySource } from './auth/openid-key-source.js';
+import type { Config } from './config/config.js';
+import { openHsm, type OpenHsm } from './hsm/open-hsm.js';
+import { createApp } from './http/app.js';
+import type { Logger } from './log/logger.js';
+import { openStoreDatabase, type StoreDatabase } from './store/database.js';
+import { SqliteAuditTrail } from './store/sqlite-audit-trail.js';
+import { SqliteKeyStore } from './store/sqlite-key-store.js';
+
+/** How often readiness re-runs its checks in the background (probes read the last result). */
+const READINESS_INTERVAL_MS = 15_000;
+
+export interface Service {
+  readonly app: Express;
+  readonly hsm: OpenHsm;
+  readonly store: SqliteKeyStore;
+  readonly audit: SqliteAuditTrail;
+  readonly readiness: Readiness;
+  readonly protocol: DkeProtocol;
+  readonly keySource: OpenIdKeySource;
+  /** Stops background work, closes the HSM sessions, finalises the module and closes the store. */
+  close(): Promise<void>;
+}
+
+/** The composition root: builds every adapter from the configuration and wires them into the application. */
+export async function openService(config: Config, logger: Logger): Promise<Service> {
+  const hsm = openHsm(config.pkcs11, config.dataDir);
+  let db: StoreDatabase | undefined;
+  try {
+    db = openStoreDatabase(config.dataDir, 'service');
+    const store = new SqliteKeyStore(db);
+    const audit = new SqliteAuditTrail(db);
+    const keySource = new OpenIdKeySource({
+      metadataUrl: config.auth.metadataUrl,
+      onRefresh: (ok, detail) =>
+        ok ? logger.info('issuer keys loaded', { detail }) : logger.warn('issuer keys refresh failed', { detail }),
+    });
+    await keySource.refresh();
+    const overageLogged = new Set<string>();
+    const verifier: TokenVerifier = new EntraTokenVerifier(config.auth, keySource, (oid) => {
+      if (overageLogged.has(oid)) return;
+      overageLogged.add(oid);
+      logger.warn('group overage: the token lists no groups; group grants do not apply to this user', { oid });
+    });
+    const protocol = new DkeProtocol({ store, vault: hsm.vault, audit, publicKeyCacheHours: config.publicKeyCacheHours });
+    const storeDb = db;
+    const readiness = new Readiness(store, hsm.vault, {
+      hsm: () => (hsm.token.isOpen ? undefined : 'the PKCS#11 token is not open'),
+      store: () => {
+        storeDb.exec('BEGIN IMMEDIATE; ROLLBACK;');
+      },
+      issuerKeys: () => {
+        const status = keySource.status();
+        if (!status.loaded) return `the token issuer's keys are not loaded (${status.lastError ?? 'not fetched yet'})`;
+        return status.lastRefreshOk ? undefined : `the last refresh of the issuer keys failed (${status.lastError}); cached keys are in use`;
+      },
+    });
+    await readiness.check();
+    const timer = setInterval(() => {
+      readiness.check().catch((error: unknown) => logger.error('readiness check failed', { error: String(error) }));
+    }, READINESS_INTERVAL_MS);
+    timer.unref();
+    const app = createApp({ config, protocol, readiness, verifier, logger });
+    return {
+      app,
+      hsm,
+      store,
+      audit,
+      readiness,
+      protocol,
+      keySource,
+      close: async () => {
+        clearInterval(timer);
+        hsm.close();
+        storeDb.close();
+      },
+    };
+  } catch (error) {
+    db?.close();
+    hsm.close();
+    throw error;
+  }
+}

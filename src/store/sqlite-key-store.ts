@@ -1,0 +1,167 @@
+import type { AllowList, KeyRecord, KeyState, KeyVersion } from '../keys/key-version.js';
+import type { KeyStateStore, NewKeyVersion } from '../keys/ports.js';
+import { dataVersion, type StoreDatabase } from './database.js';
+
+interface VersionRow {
+  name: string;
+  key_id: string;
+  state: KeyState;
+  enabled: number;
+  origin: 'generated' | 'imported';
+  created_at: string;
+  state_changed_at: string;
+}
+
+/**
+ * Key names, versions, states and allow lists in SQLite. Reads come from an in-memory snapshot that is rebuilt only
+ * when `data_version` says another connection (the CLI) committed, so a change made with `dke` applies to the
+ * service's next request without a disk scan per request.
+ */
+export class SqliteKeyStore implements KeyStateStore {
+  readonly #db: StoreDatabase;
+  #snapshot: Map<string, KeyRecord> | undefined;
+  #snapshotVersion = -1;
+
+  constructor(db: StoreDatabase) {
+    this.#db = db;
+  }
+
+  findKey(name: string): KeyRecord | undefined {
+    return this.#current().get(name);
+  }
+
+  listKeys(): KeyRecord[] {
+    return [...this.#current().values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  addVersion(version: NewKeyVersion, at: string): void {
+    this.#write(() => {
+      const db = this.#db;
+      const exists = db.prepare('SELECT 1 FROM key_names WHERE name = ?').get(version.name) !== undefined;
+      if (!exists) {
+        db.prepare('INSERT INTO key_names (name, published_key_id, created_at) VALUES (?, NULL, ?)').run(version.name, at);
+        const allow = version.allow ?? { users: [], groups: [], roles: [] };
+        for (const kind of ['users', 'groups', 'roles'] as const) {
+          for (const value of allow[kind]) this.#insertGrant(version.name, kind, value);
+        }
+      }
+      const seq = (db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM key_versions').get() as { s: number }).s;
+      db.prepare(
+        `INSERT INTO key_versions (name, key_id, state, enabled, origin, created_at, state_changed_at, seq)
+         VALUES (?, ?, ?, 1, ?, ?, ?, ?)`,
+      ).run(version.name, version.keyId, version.state, version.origin, at, at, seq);
+      if (version.publish) db.prepare('UPDATE key_names SET published_key_id = ? WHERE name = ?').run(version.keyId, version.name);
+    });
+  }
+
+  setState(name: string, keyId: string, expected: KeyState, next: KeyState, at: string): boolean {
+    let changed = false;
+    this.#write(() => {
+      const result = this.#db
+        .prepare('UPDATE key_versions SET state = ?, state_changed_at = ? WHERE name = ? AND key_id = ? AND state = ?')
+        .run(next, at, name, keyId, expected);
+      changed = result.changes === 1;
+    });
+    return changed;
+  }
+
+  setEnabled(name: string, keyId: string, enabled: boolean, at: string): void {
+    this.#write(() => {
+      this.#db
+        .prepare('UPDATE key_versions SET enabled = ?, state_changed_at = ? WHERE name = ? AND key_id = ?')
+        .run(enabled ? 1 : 0, at, name, keyId);
+    });
+  }
+
+  setPublished(name: string, keyId: string): void {
+    this.#write(() => {
+      this.#db.prepare('UPDATE key_names SET published_key_id = ? WHERE name = ?').run(keyId, name);
+    });
+  }
+
+  grant(name: string, kind: keyof AllowList, value: string): boolean {
+    let added = false;
+    this.#write(() => {
+      added = this.#insertGrant(name, kind, value);
+    });
+    return added;
+  }
+
+  revoke(name: string, kind: keyof AllowList, value: string): boolean {
+    let removed = false;
+    this.#write(() => {
+      removed =
+        this.#db.prepare('DELETE FROM grants WHERE name = ? AND kind = ? AND value = ?').run(name, kind, normaliseGrant(kind, value))
+          .changes === 1;
+    });
+    return removed;
+  }
+
+  #insertGrant(name: string, kind: keyof AllowList, value: string): boolean {
+    return (
+      this.#db.prepare('INSERT OR IGNORE INTO grants (name, kind, value) VALUES (?, ?, ?)').run(name, kind, normaliseGrant(kind, value))
+        .changes === 1
+    );
+  }
+
+  /** Runs a write in an IMMEDIATE transaction (it takes the write lock first) and drops the snapshot. */
+  #write(work: () => void): void {
+    this.#db.transaction(work).immediate();
+    this.#snapshot = undefined;
+  }
+
+  #current(): Map<string, KeyRecord> {
+    const version = dataVersion(this.#db);
+    if (this.#snapshot === undefined || version !== this.#snapshotVersion) {
+      this.#snapshot = this.#readAll();
+      this.#snapshotVersion = version;
+    }
+    return this.#snapshot;
+  }
+
+  #readAll(): Map<string, KeyRecord> {
+    const read = this.#db.transaction(() => {
+      const names = this.#db.prepare('SELECT name, published_key_id FROM key_names').all() as {
+        name: string;
+        published_key_id: string | null;
+      }[];
+      const versions = this.#db.prepare('SELECT * FROM key_versions ORDER BY seq').all() as VersionRow[];
+      const grants = this.#db.prepare('SELECT name, kind, value FROM grants ORDER BY value').all() as {
+        name: string;
+        kind: keyof AllowList;
+        value: string;
+      }[];
+      return { names, versions, grants };
+    });
+    const { names, versions, grants } = read();
+    const records = new Map<string, KeyRecord>();
+    for (const row of names) {
+      const allow = { users: [] as string[], groups: [] as string[], roles: [] as string[] };
+      for (const g of grants) if (g.name === row.name) allow[g.kind].push(g.value);
+      records.set(row.name, {
+        name: row.name,
+        publishedKeyId: row.published_key_id ?? undefined,
+        allow,
+        versions: versions.filter((v) => v.name === row.name).map(toVersion),
+      });
+    }
+    return records;
+  }
+}
+
+function toVersion(row: VersionRow): KeyVersion {
+  return {
+    name: row.name,
+    keyId: row.key_id,
+    state: row.state,
+    enabled: row.enabled === 1,
+    origin: row.origin,
+    createdAt: row.created_at,
+    stateChangedAt: row.state_changed_at,
+  };
+}
+
+/** User names and group object ids compare case-insensitively; app role values are kept as written. */
+function normaliseGrant(kind: keyof AllowList, value: string): string {
+  return kind === 'roles' ? value.trim() : value.trim().toLowerCase();
+}

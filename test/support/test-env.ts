@@ -1,0 +1,114 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import supertest from 'supertest';
+import { parseSettings, type Config } from '../../src/config/config.js';
+import { findSoftokn, nssLibraryParameters, EMBEDDED_TOKEN_LABEL } from '../../src/config/embedded-token.js';
+import { DevTokenIssuer, type DevTokenOptions } from '../../src/dev/dev-token-issuer.js';
+import { createNssToken } from '../../src/dev/nss-dev-token.js';
+import { createLogger } from '../../src/log/logger.js';
+import { openService, type Service } from '../../src/service.js';
+import { KeyAdmin } from '../../src/app/key-admin.js';
+
+/** The audience the test tokens carry, as a sensitivity label's DKE URL would be. */
+export const TEST_AUDIENCE = 'https://dke.test.example';
+
+export const TEST_PIN = 'test-pin-0000';
+
+export interface TestToken {
+  readonly dir: string;
+  /** The settings that point the service at this token, exactly as an operator would set them for an HSM. */
+  readonly settings: Record<string, string>;
+}
+
+/** A fresh NSS softoken database protected by TEST_PIN, reached as a configured PKCS#11 module (the production path). */
+export function makeTestToken(parentDir: string): TestToken {
+  const dir = join(parentDir, 'token');
+  const { pinFile } = createNssToken(dir, TEST_PIN);
+  return {
+    dir,
+    settings: {
+      DKE_PKCS11_LIBRARY: findSoftokn(),
+      DKE_PKCS11_LIBRARY_PARAMETERS: nssLibraryParameters(dir),
+      DKE_PKCS11_TOKEN_LABEL: EMBEDDED_TOKEN_LABEL,
+      DKE_PKCS11_PIN_FILE: pinFile,
+    },
+  };
+}
+
+export interface TestEnv {
+  readonly dir: string;
+  readonly config: Config;
+  readonly issuer: DevTokenIssuer;
+  readonly service: Service;
+  readonly http: ReturnType<typeof supertest>;
+  /** Every log line the service wrote, as text. */
+  readonly logs: string[];
+  readonly admin: KeyAdmin;
+  /** The environment a `dke` CLI subprocess needs to reach the same token and store. */
+  readonly cliEnv: NodeJS.ProcessEnv;
+  token(options?: Partial<DevTokenOptions>): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface TestEnvOptions {
+  readonly settings?: Record<string, string>;
+  /** Reuse an existing directory (token + store), e.g. to test a restart. */
+  readonly dir?: string;
+  readonly issuer?: DevTokenIssuer;
+}
+
+/**
+ * A running service on a fresh NSS token and data dir, a loopback token issuer speaking Entra's wire format, and a
+ * supertest client on the real app. Logs are captured for assertions.
+ */
+export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEnv> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'dke-test-'));
+  const tokenSettings = options.dir ? existingTokenSettings(dir) : makeTestToken(dir).settings;
+  const ownIssuer = options.issuer === undefined;
+  const issuer = options.issuer ?? new DevTokenIssuer();
+  if (ownIssuer) await issuer.start();
+  const settings: Record<string, string> = {
+    ...tokenSettings,
+    DKE_DATA_DIR: join(dir, 'data'),
+    DKE_AUTH_METADATA_URL: issuer.metadataUrl,
+    DKE_AUTH_TENANT_IDS: issuer.tenantId,
+    DKE_AUTH_AUDIENCE: TEST_AUDIENCE,
+    DKE_PUBLIC_KEY_CACHE_HOURS: '24',
+    DKE_LOG_LEVEL: 'debug',
+    ...options.settings,
+  };
+  const config = parseSettings(settings);
+  const logs: string[] = [];
+  const stream = new PassThrough();
+  stream.on('data', (chunk: Buffer) => logs.push(...chunk.toString('utf8').split('\n').filter((l) => l !== '')));
+  const service = await openService(config, createLogger(config.logLevel, stream));
+  const admin = new KeyAdmin({ store: service.store, vault: service.hsm.vault, audit: service.audit, actor: 'test' });
+  return {
+    dir,
+    config,
+    issuer,
+    service,
+    http: supertest(service.app),
+    logs,
+    admin,
+    cliEnv: { ...process.env, ...settings },
+    token: (tokenOptions = {}) => issuer.issueToken({ audience: TEST_AUDIENCE, ...tokenOptions }),
+    close: async () => {
+      await service.close();
+      if (ownIssuer) await issuer.stop();
+      if (options.dir === undefined && !process.env.DKE_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function existingTokenSettings(dir: string): Record<string, string> {
+  const tokenDir = join(dir, 'token');
+  return {
+    DKE_PKCS11_LIBRARY: findSoftokn(),
+    DKE_PKCS11_LIBRARY_PARAMETERS: nssLibraryParameters(tokenDir),
+    DKE_PKCS11_TOKEN_LABEL: EMBEDDED_TOKEN_LABEL,
+    DKE_PKCS11_PIN_FILE: join(tokenDir, 'pin.txt'),
+  };
+}
