@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'mocha';
+import { runCli } from '../support/run-cli.js';
+import { startTestEnv, type TestEnv } from '../support/test-env.js';
+
+describe('§3 dke keys create | list | show (real CLI process, same token and store as the running service)', () => {
+  let env: TestEnv;
+  before(async () => {
+    env = await startTestEnv();
+  });
+  after(() => env.close());
+
+  it('create prints {"name","keyId","state","enabled"} and the running service serves the key on its next request', async () => {
+    const result = runCli(['keys', 'create', 'hr-docs', '--allow-user', 'Alice@Contoso.dev', '--allow-group', 'G-1', '--json'], env.cliEnv);
+    assert.equal(result.status, 0, result.stderr);
+    const created = JSON.parse(result.stdout);
+    assert.deepEqual(Object.keys(created), ['name', 'keyId', 'state', 'enabled']);
+    assert.equal(created.name, 'hr-docs');
+    assert.equal(created.state, 'active');
+    assert.equal(created.enabled, true);
+    const res = await env.http.get('/hr-docs').set('Host', 'dke.example').expect(200);
+    assert.equal(res.body.key.kid, `http://dke.example/hr-docs/${created.keyId}`);
+  });
+
+  it('show prints the contract shape with the published version and lower-cased allow list', () => {
+    const result = runCli(['keys', 'show', 'hr-docs', '--json'], env.cliEnv);
+    assert.equal(result.status, 0, result.stderr);
+    const view = JSON.parse(result.stdout);
+    assert.deepEqual(view.allow, { users: ['alice@contoso.dev'], groups: ['g-1'], roles: [] });
+    assert.equal(view.versions.length, 1);
+    assert.deepEqual(Object.keys(view.versions[0]).sort(), ['createdAt', 'enabled', 'keyId', 'origin', 'published', 'state']);
+    assert.equal(view.versions[0].published, true);
+    assert.equal(view.versions[0].origin, 'generated');
+  });
+
+  it('create --state pre-active makes a key that GET does not publish', async () => {
+    const result = runCli(['keys', 'create', 'later', '--state', 'pre-active', '--json'], env.cliEnv);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(JSON.parse(result.stdout).state, 'pre-active');
+    await env.http.get('/later').expect(404);
+  });
+
+  it('list shows every key name', () => {
+    const result = runCli(['keys', 'list', '--json'], env.cliEnv);
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(
+      JSON.parse(result.stdout).map((k: { name: string }) => k.name),
+      ['hr-docs', 'later'],
+    );
+  });
+
+  for (const [name, why] of [
+    ['health', /reserved/],
+    ['Metrics', /reserved/],
+    ['bad/name', /must be 1 to 128/],
+    ['hr-docs', /exists already/],
+  ] as const) {
+    it(`refuses to create "${name}" with a sentence and a non-zero exit`, () => {
+      const result = runCli(['keys', 'create', name], env.cliEnv);
+      assert.notEqual(result.status, 0);
+      assert.match(result.stderr, why);
+      assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+    });
+  }
+
+  it('show of an unknown name fails with a sentence', () => {
+    const result = runCli(['keys', 'show', 'nope'], env.cliEnv);
+    assert.notEqual(result.status, 0);
+    assert.match(result.stderr, /There is no key named "nope"/);
+  });
+});

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { describe, it } from 'mocha';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+
+const base = { DKE_AUTH_AUDIENCE: 'https://dke.example', DKE_AUTH_TENANT_IDS: 'T1', DKE_PKCS11_LIBRARY: '/x.so', DKE_PKCS11_TOKEN_LABEL: 'l' };
+
+describe('§2 configuration', () => {
+  it('environment wins over config/local.json, which wins over config/default.json', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dke-config-'));
+    writeFileSync(join(dir, 'default.json'), JSON.stringify({ DKE_PORT: 1111, DKE_LOG_LEVEL: 'warn' }));
+    writeFileSync(join(dir, 'local.json'), JSON.stringify({ DKE_PORT: 2222, DKE_PUBLIC_KEY_CACHE_HOURS: 5 }));
+    const config = loadConfig({ ...base, DKE_PORT: '3333' }, dir);
+    assert.equal(config.port, 3333);
+    assert.equal(config.logLevel, 'warn');
+    assert.equal(config.publicKeyCacheHours, 5);
+    assert.deepEqual(config.auth.tenantIds, ['t1']);
+  });
+
+  it('falls back to PORT (iisnode, App Service) and accepts a named pipe', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dke-config-'));
+    assert.equal(loadConfig({ ...base, PORT: '\\\\.\\pipe\\abc' }, dir).port, '\\\\.\\pipe\\abc');
+    assert.equal(loadConfig({ ...base, PORT: '9000', DKE_PORT: '9001' }, dir).port, 9001);
+  });
+
+  it('refuses malformed values with a sentence naming the setting', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dke-config-'));
+    assert.throws(() => loadConfig({ ...base, DKE_PUBLIC_KEY_CACHE_HOURS: 'soon' }, dir), (e: unknown) => e instanceof ConfigError && /DKE_PUBLIC_KEY_CACHE_HOURS/.test(e.message));
+    assert.throws(() => loadConfig({ ...base, DKE_TLS_CERT: 'a.pem' }, dir), /DKE_TLS_CERT and DKE_TLS_KEY/);
+    assert.throws(() => loadConfig({ ...base, DKE_PKCS11_TOKEN_LABEL: '' }, dir), /DKE_PKCS11_TOKEN_LABEL or DKE_PKCS11_SLOT/);
+    writeFileSync(join(dir, 'local.json'), JSON.stringify({ DKE_PROT: 1 }));
+    assert.throws(() => loadConfig(base, dir), /unknown setting DKE_PROT/);
+  });
+
+  it('never prints the PIN when the configuration is logged or serialised', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dke-config-'));
+    const config = loadConfig({ ...base, DKE_PKCS11_PIN: 'sup3r-s3cret' }, dir);
+    assert.equal(config.pkcs11.pin?.reveal(), 'sup3r-s3cret');
+    assert.ok(!JSON.stringify(config).includes('sup3r-s3cret'));
+    assert.ok(!inspect(config, { depth: 10 }).includes('sup3r-s3cret'));
+  });
+});
