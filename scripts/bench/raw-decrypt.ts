@@ -1,0 +1,90 @@
+import { constants, publicEncrypt, createPublicKey } from 'node:crypto';
+import pkcs11js from 'pkcs11js';
+import type { Percentiles } from './stats.js';
+import { percentiles } from './stats.js';
+
+export interface RawTokenSettings {
+  readonly library: string;
+  readonly libraryParameters?: string;
+  readonly tokenLabel: string;
+  readonly pin: string;
+  readonly keyLabel: string;
+}
+
+export interface RawResult extends Percentiles {
+  readonly concurrency: number;
+  readonly opsPerSecond: number;
+  readonly errors: number;
+}
+
+const OAEP = {
+  mechanism: pkcs11js.CKM_RSA_PKCS_OAEP,
+  parameter: { type: pkcs11js.CK_PARAMS_RSA_OAEP, hashAlg: pkcs11js.CKM_SHA256, mgf: pkcs11js.CKG_MGF1_SHA256, source: 1 },
+} as unknown as Parameters<InstanceType<typeof pkcs11js.PKCS11>['C_DecryptInit']>[1];
+
+/**
+ * The token's own rate: C_DecryptInit + C_DecryptAsync through pkcs11js, `concurrency` sessions each looping, with
+ * no HTTP, no JSON and no JWT. This is the ceiling the service is measured against.
+ */
+export async function measureRawDecrypt(settings: RawTokenSettings, levels: readonly number[], seconds: number): Promise<RawResult[]> {
+  const module = new pkcs11js.PKCS11();
+  module.load(settings.library);
+  module.C_Initialize({
+    flags: pkcs11js.CKF_OS_LOCKING_OK,
+    ...(settings.libraryParameters ? { libraryParameters: settings.libraryParameters } : {}),
+  });
+  try {
+    const slot = module.C_GetSlotList(true).find((s) => module.C_GetTokenInfo(s).label.trim() === settings.tokenLabel);
+    if (slot === undefined) throw new Error(`no token ${settings.tokenLabel}`);
+    const first = module.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    module.C_Login(first, pkcs11js.CKU_USER, settings.pin);
+    const find = (objectClass: number): Buffer => {
+      module.C_FindObjectsInit(first, [
+        { type: pkcs11js.CKA_CLASS, value: objectClass },
+        { type: pkcs11js.CKA_LABEL, value: settings.keyLabel },
+      ]);
+      const handle = module.C_FindObjects(first);
+      module.C_FindObjectsFinal(first);
+      if (handle === null) throw new Error(`no object ${settings.keyLabel}`);
+      return handle;
+    };
+    const privateKey = find(pkcs11js.CKO_PRIVATE_KEY);
+    const [n, e] = module.C_GetAttributeValue(first, find(pkcs11js.CKO_PUBLIC_KEY), [
+      { type: pkcs11js.CKA_MODULUS },
+      { type: pkcs11js.CKA_PUBLIC_EXPONENT },
+    ]);
+    const publicKey = createPublicKey({
+      key: { kty: 'RSA', n: (n!.value as Buffer).toString('base64url'), e: (e!.value as Buffer).toString('base64url') },
+      format: 'jwk',
+    });
+    const ciphertext = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.alloc(32, 7));
+    const results: RawResult[] = [];
+    for (const concurrency of levels) {
+      const sessions = Array.from({ length: concurrency }, () => module.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION));
+      const latencies: number[] = [];
+      let errors = 0;
+      const started = performance.now();
+      const deadline = started + seconds * 1000;
+      await Promise.all(
+        sessions.map(async (session) => {
+          while (performance.now() < deadline) {
+            const t0 = performance.now();
+            try {
+              module.C_DecryptInit(session, OAEP, privateKey);
+              await module.C_DecryptAsync(session, ciphertext, Buffer.alloc(256));
+              latencies.push(performance.now() - t0);
+            } catch {
+              errors += 1;
+            }
+          }
+        }),
+      );
+      const elapsed = (performance.now() - started) / 1000;
+      for (const session of sessions) module.C_CloseSession(session);
+      results.push({ concurrency, opsPerSecond: latencies.length / elapsed, errors, ...percentiles(latencies) });
+    }
+    return results;
+  } finally {
+    module.C_Finalize();
+  }
+}
