@@ -5,7 +5,7 @@ import { percentiles } from './stats.js';
 
 export interface RawTokenSettings {
   readonly library: string;
-  readonly libraryParameters?: string;
+  readonly libraryParameters?: string | undefined;
   readonly tokenLabel: string;
   readonly pin: string;
   readonly keyLabel: string;
