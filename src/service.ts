@@ -3,6 +3,7 @@ import { DkeProtocol } from './app/dke-protocol.js';
 import { Readiness } from './app/readiness.js';
 import { EntraTokenVerifier, type TokenVerifier } from './auth/entra-token-verifier.js';
 import { OpenIdKeySource } from './auth/openid-key-source.js';
+import { VerifiedTokenCache } from './auth/verified-token-cache.js';
 import type { Config } from './config/config.js';
 import { openHsm, type OpenHsm } from './hsm/open-hsm.js';
 import { createApp } from './http/app.js';
@@ -41,11 +42,12 @@ export async function openService(config: Config, logger: Logger): Promise<Servi
     });
     await keySource.refresh();
     const overageLogged = new Set<string>();
-    const verifier: TokenVerifier = new EntraTokenVerifier(config.auth, keySource, (oid) => {
+    const entraVerifier = new EntraTokenVerifier(config.auth, keySource, (oid) => {
       if (overageLogged.has(oid)) return;
       overageLogged.add(oid);
       logger.warn('group overage: the token lists no groups; group grants do not apply to this user', { oid });
     });
+    const verifier: TokenVerifier = new VerifiedTokenCache(entraVerifier);
     const protocol = new DkeProtocol({ store, vault: hsm.vault, audit, publicKeyCacheHours: config.publicKeyCacheHours });
     const storeDb = db;
     const readiness = new Readiness(store, hsm.vault, {
