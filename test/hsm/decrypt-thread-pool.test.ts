@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { constants, publicEncrypt, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'mocha';
+import { toNodePublicKey } from '../../src/app/readiness.js';
+import { parseSettings } from '../../src/config/config.js';
+import { ckrName } from '../../src/hsm/ckr-classes.js';
+import { DecryptThreadPool } from '../../src/hsm/decrypt-thread-pool.js';
+import { openHsm, type OpenHsm } from '../../src/hsm/open-hsm.js';
+import { pkcs11 } from '../../src/hsm/pkcs11.js';
+import { findTemplate } from '../../src/hsm/rsa-key-templates.js';
+import { makeTestToken } from '../support/test-env.js';
+
+describe('hsm/decrypt-thread-pool: C_DecryptInit + C_Decrypt off the event loop, on the real token', () => {
+  let dir: string;
+  let hsm: OpenHsm;
+  let threads: DecryptThreadPool;
+  const ref = { name: 'threads', keyId: 'k1' };
+  let ciphertextFor: (plaintext: Buffer) => Buffer;
+  let keyHandle: Buffer;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'dke-threads-'));
+    const token = makeTestToken(dir);
+    const config = parseSettings({ ...token.settings, DKE_AUTH_METADATA_URL: 'http://127.0.0.1:9/x', DKE_PKCS11_SESSIONS: '4' });
+    hsm = openHsm(config.pkcs11, dir);
+    const publicKey = await hsm.vault.generateKeyPair(ref);
+    ciphertextFor = (plaintext) =>
+      publicEncrypt({ key: toNodePublicKey(publicKey), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, plaintext);
+    keyHandle = await hsm.pool.use(async (session) => {
+      hsm.token.module.C_FindObjectsInit(session, findTemplate(ref, pkcs11.CKO_PRIVATE_KEY));
+      const handle = hsm.token.module.C_FindObjects(session);
+      hsm.token.module.C_FindObjectsFinal(session);
+      return handle!;
+    });
+    threads = await DecryptThreadPool.start({ library: config.pkcs11.library, libraryParameters: config.pkcs11.libraryParameters!, simulatedDelayMs: 0 }, 2);
+  });
+
+  after(async () => {
+    await threads.close();
+    hsm.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('decrypts concurrently on pooled sessions and gives every caller its own plaintext', async () => {
+    const plaintexts = Array.from({ length: 16 }, () => randomBytes(32));
+    const results = await Promise.all(
+      plaintexts.map((p) => hsm.pool.use((session) => threads.decrypt(session, keyHandle, ciphertextFor(p), 256))),
+    );
+    results.forEach((r, i) => assert.ok(r.equals(plaintexts[i]!)));
+  });
+
+  it('rejects with the token\'s CKR code, so the adapter can classify it', async () => {
+    const bad = ciphertextFor(Buffer.from('x'));
+    bad[10]! ^= 1;
+    await assert.rejects(
+      hsm.pool.use((session) => threads.decrypt(session, keyHandle, bad, 256)),
+      (error: unknown) => ckrName(error) === 'CKR_ENCRYPTED_DATA_INVALID',
+    );
+    const good = Buffer.from('after');
+    const again = await hsm.pool.use((session) => threads.decrypt(session, keyHandle, ciphertextFor(good), 256));
+    assert.ok(again.equals(good), 'the session is usable after a failed operation');
+  });
+});
