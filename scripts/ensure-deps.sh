@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks for dke-service: NSS softoken and certutil (the development and test
-# token), and the npm packages. Idempotent and quick when everything is there.
+# token), and the npm packages. With --test also SoftHSM2, which one test uses as a token that lacks OAEP-SHA256.
+# Idempotent and quick when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,13 +12,21 @@ softokn_found() {
   return 1
 }
 
-if ! command -v certutil >/dev/null 2>&1 || ! softokn_found; then
+packages="libnss3 libnss3-tools"
+missing=no
+if ! command -v certutil >/dev/null 2>&1 || ! softokn_found; then missing=yes; fi
+if [ "${1:-}" = "--test" ]; then
+  packages="$packages softhsm2"
+  [ -e /usr/lib/softhsm/libsofthsm2.so ] || missing=yes
+fi
+if [ "$missing" = yes ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "dke: installing NSS softoken and certutil (Debian packages libnss3, libnss3-tools)" >&2
+    echo "dke: installing Debian packages: $packages" >&2
     apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libnss3 libnss3-tools >/dev/null
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages >/dev/null
   else
-    echo "dke: NSS softoken and certutil are missing; run: sudo apt-get install -y libnss3 libnss3-tools" >&2
+    echo "dke: Debian packages are missing; run: sudo apt-get install -y $packages" >&2
     exit 1
   fi
 fi

@@ -4,7 +4,7 @@
 # checkouts' runs on one machine do not overwrite each other's compiled tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/ensure-deps.sh
+bash scripts/ensure-deps.sh --test
 out="${DKE_TEST_OUT:-build-test}"
 case "$out" in build-test*) ;; *) echo "DKE_TEST_OUT must start with build-test" >&2; exit 2 ;; esac
 rm -rf "$out"
