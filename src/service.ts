@@ -32,6 +32,7 @@ export async function openService(config: Config, logger: Logger): Promise<Servi
   const hsm = openHsm(config.pkcs11, config.dataDir);
   let db: StoreDatabase | undefined;
   try {
+    await hsm.startDecryptThreads();
     db = openStoreDatabase(config.dataDir, 'service');
     const store = new SqliteKeyStore(db);
     const audit = new SqliteAuditTrail(db);
@@ -77,13 +78,13 @@ export async function openService(config: Config, logger: Logger): Promise<Servi
       keySource,
       close: async () => {
         clearInterval(timer);
-        hsm.close();
+        await hsm.close();
         storeDb.close();
       },
     };
   } catch (error) {
     db?.close();
-    hsm.close();
+    await hsm.close();
     throw error;
   }
 }

@@ -12,7 +12,7 @@ export interface AdminContext {
   readonly store: SqliteKeyStore;
   readonly audit: SqliteAuditTrail;
   readonly hsm: OpenHsm | undefined;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** Who runs a CLI command, for the audit trail: DKE_ADMIN_ACTOR when set (an admin identity), else the OS user. */
@@ -48,8 +48,8 @@ export function openAdminContext(config: Config, withHsm: boolean): AdminContext
     store,
     audit,
     hsm,
-    close: () => {
-      hsm?.close();
+    close: async () => {
+      await hsm?.close();
       db.close();
     },
   };

@@ -12,7 +12,7 @@ export async function withAdmin<T>(withHsm: boolean, work: (context: AdminContex
   try {
     return await work(context);
   } finally {
-    context.close();
+    await context.close();
   }
 }
 

@@ -73,7 +73,7 @@ async function ensureDemoKey(config: ReturnType<typeof loadConfig>): Promise<voi
       await context.admin.create(DEMO_KEY, { allow: { users: [DEMO_USER], groups: [], roles: [] } });
     }
   } finally {
-    context.close();
+    await context.close();
   }
 }
 

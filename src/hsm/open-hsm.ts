@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Pkcs11Config } from '../config/config.js';
 import { embeddedTokenSettings } from '../config/embedded-token.js';
+import { DecryptThreadPool } from './decrypt-thread-pool.js';
 import { HsmConfigurationError } from './hsm-errors.js';
 import { Pkcs11KeyVault } from './pkcs11-key-vault.js';
 import { Pkcs11Token } from './pkcs11-token.js';
@@ -13,8 +14,13 @@ export interface OpenHsm {
   readonly token: Pkcs11Token;
   readonly pool: SessionPool;
   readonly vault: Pkcs11KeyVault;
-  /** Closes the sessions and finalises the module. */
-  close(): void;
+  /**
+   * Moves decryption onto worker threads, one per pooled session, so that C_DecryptInit (synchronous in pkcs11js,
+   * and slow on NSS softoken or a network HSM) never runs on the event loop. The service calls it; the CLI need not.
+   */
+  startDecryptThreads(): Promise<void>;
+  /** Stops the decrypt threads, closes the sessions and finalises the module. */
+  close(): Promise<void>;
 }
 
 /**
@@ -38,11 +44,25 @@ export function openHsm(config: Pkcs11Config, dataDir: string): OpenHsm {
     throw error;
   }
   const vault = new Pkcs11KeyVault(token, pool);
+  let threads: DecryptThreadPool | undefined;
   return {
     token,
     pool,
     vault,
-    close: () => {
+    startDecryptThreads: async () => {
+      threads ??= await DecryptThreadPool.start(
+        {
+          library: config.library,
+          ...(config.libraryParameters !== undefined ? { libraryParameters: config.libraryParameters } : {}),
+          simulatedDelayMs: config.simulatedDelayMs,
+        },
+        pool.size,
+      );
+      vault.useDecryptThreads(threads);
+    },
+    close: async () => {
+      vault.useDecryptThreads(undefined);
+      await threads?.close();
       for (const session of pool.drain()) token.closeSession(session);
       token.close();
     },

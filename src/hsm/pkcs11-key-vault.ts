@@ -1,6 +1,7 @@
 import { CiphertextRejected, HsmUnavailable, KeyNotFound } from '../keys/errors.js';
 import type { KeyEvidence, KeyVault, KeyVersionRef, RsaPublicKey } from '../keys/ports.js';
 import { ckrName, classifyCkr } from './ckr-classes.js';
+import type { DecryptThreadPool } from './decrypt-thread-pool.js';
 import { pkcs11, RSA_OAEP_SHA256, type Handle } from './pkcs11.js';
 import type { Pkcs11Token } from './pkcs11-token.js';
 import {
@@ -21,6 +22,7 @@ export class Pkcs11KeyVault implements KeyVault {
   readonly #pool: SessionPool;
   readonly #privateHandles = new Map<string, Handle>();
   readonly #publicKeys = new Map<string, RsaPublicKey>();
+  #threads: DecryptThreadPool | undefined;
 
   constructor(token: Pkcs11Token, pool: SessionPool) {
     this.#token = token;
@@ -55,10 +57,16 @@ export class Pkcs11KeyVault implements KeyVault {
     });
   }
 
+  /** From now on decrypt on these threads (the service does; the CLI keeps the in-thread path). */
+  useDecryptThreads(threads: DecryptThreadPool | undefined): void {
+    this.#threads = threads;
+  }
+
   async decrypt(ref: KeyVersionRef, ciphertext: Buffer): Promise<Buffer> {
     const modulus = (await this.publicKey(ref)).modulus;
     return this.#withSession(async (session) => {
       const handle = this.#privateHandle(session, ref);
+      if (this.#threads !== undefined) return this.#threads.decrypt(session, handle, ciphertext, modulus.length);
       const module = this.#token.module;
       module.C_DecryptInit(session, RSA_OAEP_SHA256, handle);
       // `ciphertext` and `output` stay referenced by this frame until the promise settles.

@@ -40,7 +40,7 @@ describe('hsm/decrypt-thread-pool: C_DecryptInit + C_Decrypt off the event loop,
 
   after(async () => {
     await threads.close();
-    hsm.close();
+    await hsm.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
