@@ -1,5 +1,6 @@
 import type { Express } from 'express';
 import { DkeProtocol } from './app/dke-protocol.js';
+import { ProvenanceGuard } from './app/provenance-guard.js';
 import { Readiness } from './app/readiness.js';
 import { EntraTokenVerifier, type TokenVerifier } from './auth/entra-token-verifier.js';
 import { OpenIdKeySource } from './auth/openid-key-source.js';
@@ -49,7 +50,8 @@ export async function openService(config: Config, logger: Logger): Promise<Servi
       logger.warn('group overage: the token lists no groups; group grants do not apply to this user', { oid });
     });
     const verifier: TokenVerifier = new VerifiedTokenCache(entraVerifier);
-    const protocol = new DkeProtocol({ store, vault: hsm.vault, audit, publicKeyCacheHours: config.publicKeyCacheHours });
+    const guard = new ProvenanceGuard(hsm.vault, config.allowExportableKeys);
+    const protocol = new DkeProtocol({ store, vault: hsm.vault, audit, guard, publicKeyCacheHours: config.publicKeyCacheHours });
     const storeDb = db;
     const readiness = new Readiness(store, hsm.vault, {
       hsm: () => (hsm.token.isOpen ? undefined : 'the PKCS#11 token is not open'),

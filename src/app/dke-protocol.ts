@@ -6,6 +6,7 @@ import { canDecrypt, findLiveVersion, servedVersion } from '../keys/lifecycle.js
 import { buildKid } from '../keys/names.js';
 import type { AuditTrail, KeyStateStore, KeyVault } from '../keys/ports.js';
 import { parseDecryptRequest } from './decrypt-request.js';
+import type { ProvenanceGuard } from './provenance-guard.js';
 import { publicKeyResponse, type PublicKeyResponse } from './public-key-response.js';
 
 export interface DkeProtocolDeps {
@@ -13,6 +14,8 @@ export interface DkeProtocolDeps {
   readonly vault: KeyVault;
   readonly audit: AuditTrail;
   readonly publicKeyCacheHours: number;
+  /** Refuses versions whose evidence says they could have left the HSM; absent: every version is served. */
+  readonly guard?: ProvenanceGuard;
   readonly now?: () => Date;
 }
 
@@ -34,6 +37,12 @@ export class DkeProtocol {
     const record = this.#deps.store.findKey(name);
     const version = record === undefined ? undefined : servedVersion(record);
     if (version === undefined) throw new KeyNotFound(`no served version for ${name}`);
+    try {
+      await this.#deps.guard?.assertServable(version);
+    } catch (error) {
+      if (error instanceof KeyNotUsable) throw new KeyNotFound(error.detail);
+      throw error;
+    }
     const key = await this.#deps.vault.publicKey(version);
     return publicKeyResponse(key, buildKid(baseUrl, version.name, version.keyId), this.#deps.publicKeyCacheHours, this.#now());
   }
@@ -42,6 +51,7 @@ export class DkeProtocol {
   async decrypt(principal: Principal, name: string, keyId: string, body: Buffer): Promise<{ value: string }> {
     try {
       const version = this.#authorizedVersion(principal, name, keyId);
+      await this.#deps.guard?.assertServable(version);
       const { modulus } = await this.#deps.vault.publicKey(version);
       const ciphertext = parseDecryptRequest(body, modulus);
       const plaintext = await this.#deps.vault.decrypt(version, ciphertext);

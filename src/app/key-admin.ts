@@ -2,18 +2,26 @@ import { randomUUID } from 'node:crypto';
 import { AdminRefused } from '../keys/errors.js';
 import type { AllowList, KeyRecord, KeyState, KeyVersion } from '../keys/key-version.js';
 import { keyIdProblem, keyNameProblem } from '../keys/names.js';
-import type { AuditTrail, KeyStateStore, KeyVault } from '../keys/ports.js';
+import type { AuditReader, AuditTrail, KeyStateStore, KeyVault } from '../keys/ports.js';
+import { attestationOf, type VersionAttestation } from './key-attestation.js';
 
 export interface KeyAdminDeps {
   readonly store: KeyStateStore;
   readonly vault: KeyVault;
-  readonly audit: AuditTrail;
+  readonly audit: AuditTrail & AuditReader;
   /** Who runs the command: the OS user for the CLI, an admin identity otherwise. */
   readonly actor: string;
   readonly now?: () => Date;
 }
 
 export interface CreatedVersion {
+  readonly name: string;
+  readonly keyId: string;
+  readonly state: KeyState;
+  readonly enabled: boolean;
+}
+
+export interface VersionSummary {
   readonly name: string;
   readonly keyId: string;
   readonly state: KeyState;
@@ -52,6 +60,51 @@ export class KeyAdmin {
     return this.generateVersion(name, options, 'create');
   }
 
+  /** A new Active version generated in the HSM becomes the published one; older versions keep decrypting. */
+  async rotate(name: string): Promise<CreatedVersion> {
+    this.requireKey(name);
+    return this.generateVersion(name, {}, 'rotate');
+  }
+
+  /** The reversible block (contract §4): never revives a Deactivated, Compromised or Destroyed version. */
+  setEnabled(name: string, keyId: string, enabled: boolean): VersionSummary {
+    const action = enabled ? 'enable' : 'disable';
+    const version = this.requireVersion(action, name, keyId);
+    if (version.state === 'destroyed') {
+      this.refuse(action, name, `Version ${keyId} of "${name}" is Destroyed; there is nothing to ${action}.`, keyId);
+    }
+    this.deps.store.setEnabled(name, keyId, enabled, this.now().toISOString());
+    this.deps.audit.append({
+      actor: this.deps.actor,
+      action,
+      keyName: name,
+      keyId,
+      outcome: 'succeeded',
+      details: { from: version.enabled ? 'enabled' : 'disabled', to: enabled ? 'enabled' : 'disabled', state: version.state },
+    });
+    return { name, keyId, state: version.state, enabled };
+  }
+
+  grant(name: string, kind: keyof AllowList, value: string): boolean {
+    return this.#changeGrant('grant', name, kind, value);
+  }
+
+  revoke(name: string, kind: keyof AllowList, value: string): boolean {
+    return this.#changeGrant('revoke', name, kind, value);
+  }
+
+  /** PKCS#11 evidence per version, read from the token itself, with the verdict (contract §3 `attest`). */
+  async attest(name: string, keyId?: string): Promise<{ name: string; versions: VersionAttestation[] }> {
+    const record = this.requireKey(name);
+    const versions = keyId === undefined ? record.versions : [this.requireVersion('attest', name, keyId)];
+    const attested: VersionAttestation[] = [];
+    for (const version of versions) {
+      const evidence = version.state === 'destroyed' ? undefined : await this.deps.vault.attest(version);
+      attested.push(attestationOf(version, evidence));
+    }
+    return { name, versions: attested };
+  }
+
   list(): KeyView[] {
     return this.deps.store.listKeys().map(toView);
   }
@@ -80,6 +133,26 @@ export class KeyAdmin {
       details: { state, origin: 'generated' },
     });
     return { name, keyId, state, enabled: true };
+  }
+
+  protected requireVersion(action: string, name: string, keyId: string): KeyVersion {
+    const version = this.requireKey(name).versions.find((v) => v.keyId === keyId);
+    if (version === undefined) this.refuse(action, name, `The key "${name}" has no version ${keyId}.`, keyId);
+    return version;
+  }
+
+  #changeGrant(action: 'grant' | 'revoke', name: string, kind: keyof AllowList, value: string): boolean {
+    this.requireKey(name);
+    if (value.trim() === '') this.refuse(action, name, 'The value to grant or revoke is empty.');
+    const changed = action === 'grant' ? this.deps.store.grant(name, kind, value) : this.deps.store.revoke(name, kind, value);
+    this.deps.audit.append({
+      actor: this.deps.actor,
+      action,
+      keyName: name,
+      outcome: 'succeeded',
+      details: { kind, value: value.trim(), changed },
+    });
+    return changed;
   }
 
   protected requireKey(name: string): KeyRecord {

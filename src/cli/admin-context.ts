@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { KeyAdmin } from '../app/key-admin.js';
+import { KeyLifecycle } from '../app/key-lifecycle.js';
 import type { Config } from '../config/config.js';
 import type { KeyVault } from '../keys/ports.js';
 import { openHsm, type OpenHsm } from '../hsm/open-hsm.js';
@@ -8,7 +8,7 @@ import { SqliteAuditTrail } from '../store/sqlite-audit-trail.js';
 import { SqliteKeyStore } from '../store/sqlite-key-store.js';
 
 export interface AdminContext {
-  readonly admin: KeyAdmin;
+  readonly admin: KeyLifecycle;
   readonly store: SqliteKeyStore;
   readonly audit: SqliteAuditTrail;
   readonly hsm: OpenHsm | undefined;
@@ -42,7 +42,7 @@ export function openAdminContext(config: Config, withHsm: boolean): AdminContext
   const store = new SqliteKeyStore(db);
   const audit = new SqliteAuditTrail(db);
   const vault = hsm?.vault ?? unavailableVault();
-  const admin = new KeyAdmin({ store, vault, audit, actor: cliActor() });
+  const admin = new KeyLifecycle({ store, vault, audit, actor: cliActor() });
   return {
     admin,
     store,

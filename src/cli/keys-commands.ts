@@ -3,6 +3,8 @@ import type { AllowList } from '../keys/key-version.js';
 import { loadConfig } from '../config/config.js';
 import { openAdminContext, type AdminContext } from './admin-context.js';
 import { keyViewText, print } from './output.js';
+import { addKeyStateCommands } from './key-state-commands.js';
+import { AdminRefused } from '../keys/errors.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -59,5 +61,53 @@ export function keysCommand(): Command {
       print(options.json === true, view, () => keyViewText(view));
     });
 
+  keys
+    .command('rotate')
+    .description('generate a new Active version in the HSM and publish it; older versions keep decrypting')
+    .argument('<name>')
+    .option('--json', 'print JSON')
+    .action(async (name: string, options) => {
+      const created = await withAdmin(true, ({ admin }) => admin.rotate(name));
+      print(options.json === true, created, () => `Rotated ${created.name}: version ${created.keyId} is now published.\n${created.keyId}`);
+    });
+
+  for (const [command, enabled] of [
+    ['enable', true],
+    ['disable', false],
+  ] as const) {
+    keys
+      .command(command)
+      .description(enabled ? 'lift the temporary block of a version' : 'block a version temporarily (reversible): no GET, no decrypt')
+      .argument('<name>')
+      .argument('<keyId>')
+      .option('--json', 'print JSON')
+      .action(async (name: string, keyId: string, options) => {
+        const summary = await withAdmin(false, ({ admin }) => admin.setEnabled(name, keyId, enabled));
+        print(options.json === true, summary, () => `${name} version ${keyId} is now ${enabled ? 'enabled' : 'disabled'} (state ${summary.state}).`);
+      });
+  }
+
+  for (const command of ['grant', 'revoke'] as const) {
+    keys
+      .command(command)
+      .description(command === 'grant' ? 'add a user, group or app role to the allow list' : 'remove one from the allow list')
+      .argument('<name>')
+      .option('--user <upn>', 'user principal name or e-mail')
+      .option('--group <objectId>', 'Entra group object id')
+      .option('--role <role>', 'app role value')
+      .option('--json', 'print JSON')
+      .action(async (name: string, options) => {
+        const chosen = (['user', 'group', 'role'] as const).filter((k) => typeof options[k] === 'string');
+        if (chosen.length !== 1) throw new AdminRefused(`Give exactly one of --user, --group or --role to ${command}.`);
+        const kind = chosen[0]!;
+        const value = options[kind] as string;
+        const changed = await withAdmin(false, ({ admin }) => admin[command](name, `${kind}s` as keyof AllowList, value));
+        print(options.json === true, { name, kind, value, changed }, () =>
+          changed ? `${command === 'grant' ? 'Granted' : 'Revoked'} ${kind} ${value} on ${name}.` : `Nothing to change: ${kind} ${value} ${command === 'grant' ? 'was already' : 'was not'} on the allow list of ${name}.`,
+        );
+      });
+  }
+
+  addKeyStateCommands(keys);
   return keys;
 }

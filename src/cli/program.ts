@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { devCommand, devTokenCommand } from '../dev/dev-command.js';
+import { auditCommand } from './audit-commands.js';
 import { keysCommand } from './keys-commands.js';
 import { serveCommand } from './serve-command.js';
 
@@ -13,5 +14,6 @@ export function buildProgram(): Command {
   program.addCommand(devCommand());
   program.addCommand(devTokenCommand());
   program.addCommand(keysCommand());
+  program.addCommand(auditCommand());
   return program;
 }

@@ -40,6 +40,8 @@ export interface Config {
   readonly auth: AuthConfig;
   readonly dataDir: string;
   readonly publicKeyCacheHours: number;
+  /** Opt-in to serve versions the token says are or were extractable (issue 4); off by default. */
+  readonly allowExportableKeys: boolean;
   readonly rateLimit: { readonly windowSeconds: number; readonly maxFailures: number };
   readonly logLevel: string;
 }
@@ -124,6 +126,7 @@ export function parseSettings(raw: RawSettings): Config {
     },
     dataDir,
     publicKeyCacheHours: integer('DKE_PUBLIC_KEY_CACHE_HOURS', raw.DKE_PUBLIC_KEY_CACHE_HOURS ?? '24', 0, 24 * 365),
+    allowExportableKeys: boolean('DKE_ALLOW_EXPORTABLE_KEYS', raw.DKE_ALLOW_EXPORTABLE_KEYS ?? 'false'),
     rateLimit: {
       windowSeconds: integer('DKE_RATE_LIMIT_WINDOW_SECONDS', raw.DKE_RATE_LIMIT_WINDOW_SECONDS ?? '60', 1, 86400),
       maxFailures: integer('DKE_RATE_LIMIT_MAX_FAILURES', raw.DKE_RATE_LIMIT_MAX_FAILURES ?? '100', 1, 1_000_000),
@@ -187,6 +190,13 @@ function parseTrustProxy(value: string): boolean | number | string {
   if (v === 'false' || v === '') return false;
   if (/^\d+$/.test(v)) return Number(v);
   return value.trim();
+}
+
+function boolean(name: string, value: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (v === 'true' || v === '1' || v === 'yes') return true;
+  if (v === 'false' || v === '0' || v === 'no' || v === '') return false;
+  throw new ConfigError(`${name} must be true or false, not "${value}".`);
 }
 
 function integer(name: string, value: string, min: number, max: number): number {

@@ -46,8 +46,9 @@ export function isPermanentTransition(to: KeyState): boolean {
 /** The sentence shown when a move is refused: it names the moves that are allowed. */
 export function refusedTransitionSentence(from: KeyState, to: KeyState): string {
   const allowed = STATE_RULES[from].next;
-  const options = allowed.length === 0 ? 'none: it is final' : allowed.map(stateLabel).join(', ');
-  return `A ${stateLabel(from)} key cannot become ${stateLabel(to)}; allowed from ${stateLabel(from)}: ${options}.`;
+  const options = allowed.length === 0 ? 'none, it is final' : allowed.map(stateLabel).join(', ');
+  const refusal = from === to ? `The version is ${stateLabel(from)} already` : `A version in state ${stateLabel(from)} cannot become ${stateLabel(to)}`;
+  return `${refusal}; allowed from ${stateLabel(from)}: ${options}.`;
 }
 
 /** The version GET /{keyName} serves: the published one, and only while it is Active and Enabled. */

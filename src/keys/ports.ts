@@ -84,3 +84,15 @@ export interface AuditEntry extends AuditEvent {
 export interface AuditTrail {
   append(event: AuditEvent): void;
 }
+
+/** How much a key version was used, from the audit trail: what a permanent step would break. */
+export interface KeyUsage {
+  readonly decrypts: number;
+  readonly distinctUsers: number;
+  readonly lastUse: string | undefined;
+}
+
+export interface AuditReader {
+  /** Successful decrypts with this version since `since`. */
+  decryptUsage(name: string, keyId: string, since: Date): KeyUsage;
+}

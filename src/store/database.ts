@@ -54,7 +54,17 @@ export function openStoreDatabase(dataDir: string, durability: 'admin' | 'servic
   return db;
 }
 
-/** Changes whenever another connection (the CLI) commits; cheap enough to ask on every request. */
+const dataVersionStatements = new WeakMap<StoreDatabase, Database.Statement>();
+
+/**
+ * Changes whenever another connection (the CLI) commits; cheap enough to ask on every request once the statement is
+ * prepared (db.pragma() would prepare it anew each time).
+ */
 export function dataVersion(db: StoreDatabase): number {
-  return db.pragma('data_version', { simple: true }) as number;
+  let statement = dataVersionStatements.get(db);
+  if (statement === undefined) {
+    statement = db.prepare('PRAGMA data_version').pluck();
+    dataVersionStatements.set(db, statement);
+  }
+  return statement.get() as number;
 }

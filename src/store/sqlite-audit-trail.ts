@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AuditEntry, AuditEvent, AuditTrail } from '../keys/ports.js';
+import type { AuditEntry, AuditEvent, AuditReader, AuditTrail, KeyUsage } from '../keys/ports.js';
 import type { StoreDatabase } from './database.js';
 
 const GENESIS_HASH = '0'.repeat(64);
@@ -16,7 +16,7 @@ export interface AuditVerification {
  * Append-only audit trail: each entry's hash covers its content and the previous entry's hash, so removing or
  * editing any stored line breaks the chain from that point on (`dke audit verify`).
  */
-export class SqliteAuditTrail implements AuditTrail {
+export class SqliteAuditTrail implements AuditTrail, AuditReader {
   readonly #db: StoreDatabase;
   readonly #now: () => Date;
 
@@ -49,6 +49,17 @@ export class SqliteAuditTrail implements AuditTrail {
         : this.#db.prepare('SELECT * FROM audit WHERE at >= ? ORDER BY seq').all(since.toISOString())
     ) as AuditRow[];
     return rows.map(toEntry);
+  }
+
+  decryptUsage(name: string, keyId: string, since: Date): KeyUsage {
+    const row = this.#db
+      .prepare(
+        `SELECT count(*) AS decrypts, count(DISTINCT json_extract(entry, '$.actor')) AS users, max(at) AS lastUse
+         FROM audit WHERE at >= ? AND json_extract(entry, '$.action') = 'decrypt' AND json_extract(entry, '$.outcome') = 'allowed'
+         AND json_extract(entry, '$.keyName') = ? AND json_extract(entry, '$.keyId') = ?`,
+      )
+      .get(since.toISOString(), name, keyId) as { decrypts: number; users: number; lastUse: string | null };
+    return { decrypts: row.decrypts, distinctUsers: row.users, lastUse: row.lastUse ?? undefined };
   }
 
   verify(): AuditVerification {

@@ -9,7 +9,7 @@ import { DevTokenIssuer, type DevTokenOptions } from '../../src/dev/dev-token-is
 import { createNssToken } from '../../src/dev/nss-dev-token.js';
 import { createLogger } from '../../src/log/logger.js';
 import { openService, type Service } from '../../src/service.js';
-import { KeyAdmin } from '../../src/app/key-admin.js';
+import { KeyLifecycle } from '../../src/app/key-lifecycle.js';
 
 /** The audience the test tokens carry, as a sensitivity label's DKE URL would be. */
 export const TEST_AUDIENCE = 'https://dke.test.example';
@@ -45,7 +45,7 @@ export interface TestEnv {
   readonly http: ReturnType<typeof supertest>;
   /** Every log line the service wrote, as text. */
   readonly logs: string[];
-  readonly admin: KeyAdmin;
+  readonly admin: KeyLifecycle;
   /** The environment a `dke` CLI subprocess needs to reach the same token and store. */
   readonly cliEnv: NodeJS.ProcessEnv;
   token(options?: Partial<DevTokenOptions>): Promise<string>;
@@ -84,7 +84,7 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
   const stream = new PassThrough();
   stream.on('data', (chunk: Buffer) => logs.push(...chunk.toString('utf8').split('\n').filter((l) => l !== '')));
   const service = await openService(config, createLogger(config.logLevel, stream));
-  const admin = new KeyAdmin({ store: service.store, vault: service.hsm.vault, audit: service.audit, actor: 'test' });
+  const admin = new KeyLifecycle({ store: service.store, vault: service.hsm.vault, audit: service.audit, actor: 'test' });
   return {
     dir,
     config,

@@ -1,0 +1,88 @@
+import { Command } from 'commander';
+import type { ImpactPreview, StateChangeOutcome } from '../app/key-lifecycle.js';
+import { AdminRefused } from '../keys/errors.js';
+import { parseKeyState } from '../keys/key-version.js';
+import { stateLabel } from '../keys/lifecycle.js';
+import { withAdmin } from './keys-commands.js';
+import { print } from './output.js';
+
+/** Exit status of a permanent step asked for without --yes: nothing changed, the preview was printed. */
+export const EXIT_NEEDS_CONFIRMATION = 3;
+
+export function previewText(preview: ImpactPreview, command: string): string {
+  const { usage } = preview;
+  return [
+    `Would change ${preview.name} version ${preview.keyId}: ${preview.effect}`,
+    `Impact over the last ${preview.windowDays} days (from the audit trail): ${usage.decrypts} decrypt(s) by ${usage.distinctUsers} distinct user(s); last use: ${usage.lastUse ?? 'never'}.`,
+    `Nothing was changed. To go ahead: ${command} --yes`,
+  ].join('\n');
+}
+
+function report(outcome: StateChangeOutcome, json: boolean, command: string): void {
+  if (!outcome.applied) {
+    print(json, { applied: false, preview: outcome.preview }, () => previewText(outcome.preview, command));
+    process.exitCode = EXIT_NEEDS_CONFIRMATION;
+    return;
+  }
+  const physical =
+    outcome.decryptClearedInToken === undefined
+      ? ''
+      : outcome.decryptClearedInToken
+        ? ' CKA_DECRYPT is now cleared in the token too.'
+        : ' The token would not clear CKA_DECRYPT; the state alone blocks decrypts.';
+  const destroyed = outcome.objectsDestroyed === undefined ? '' : outcome.objectsDestroyed ? ' The HSM objects are destroyed.' : ' No HSM object was left to destroy.';
+  print(json, { applied: true, ...outcome.version, ...('decryptClearedInToken' in outcome ? { decryptClearedInToken: outcome.decryptClearedInToken } : {}), ...('objectsDestroyed' in outcome ? { objectsDestroyed: outcome.objectsDestroyed } : {}) }, () =>
+    `${outcome.version.name} version ${outcome.version.keyId} is now ${stateLabel(outcome.version.state)}.${physical}${destroyed}`,
+  );
+}
+
+/** `dke keys set-state`, `dke keys delete`, `dke keys attest` (contract §3, §4). */
+export function addKeyStateCommands(keys: Command): void {
+  keys
+    .command('set-state')
+    .description('move a version through the NIST SP 800-57 states (permanent steps need --yes)')
+    .argument('<name>')
+    .argument('<keyId>')
+    .argument('<state>', 'pre-active, active, deactivated or compromised')
+    .option('--yes', 'confirm a permanent step')
+    .option('--json', 'print JSON')
+    .action(async (name: string, keyId: string, stateText: string, options) => {
+      const state = parseKeyState(stateText);
+      if (state === undefined) throw new AdminRefused(`"${stateText}" is not a key state; use pre-active, active, deactivated or compromised.`);
+      const outcome = await withAdmin(true, ({ admin }) => admin.setState(name, keyId, state, options.yes === true));
+      report(outcome, options.json === true, `dke keys set-state ${name} ${keyId} ${state}`);
+    });
+
+  keys
+    .command('delete')
+    .description('destroy a Pre-Active or Active version in the HSM; the record stays as Destroyed (needs --yes)')
+    .argument('<name>')
+    .argument('<keyId>')
+    .option('--yes', 'confirm: documents protected with this version can never be opened again')
+    .option('--json', 'print JSON')
+    .action(async (name: string, keyId: string, options) => {
+      const outcome = await withAdmin(true, ({ admin }) => admin.delete(name, keyId, options.yes === true));
+      report(outcome, options.json === true, `dke keys delete ${name} ${keyId}`);
+    });
+
+  keys
+    .command('attest')
+    .description('PKCS#11 evidence of every version, read from the token itself, with a provenance verdict')
+    .argument('<name>')
+    .argument('[keyId]')
+    .option('--json', 'print JSON')
+    .action(async (name: string, keyId: string | undefined, options) => {
+      const attestation = await withAdmin(true, ({ admin }) => admin.attest(name, keyId));
+      print(options.json === true, attestation, () =>
+        attestation.versions
+          .map((v) =>
+            [
+              `${name} version ${v.keyId} (${stateLabel(v.state)}, ${v.origin}): ${v.verdict}`,
+              `  sensitive=${v.sensitive} alwaysSensitive=${v.alwaysSensitive} extractable=${v.extractable} neverExtractable=${v.neverExtractable} local=${v.local} modulusBits=${v.modulusBits}`,
+              `  operations allowed by the token: ${v.operations.join(', ') || 'none'}${v.decryptClearedInToken === null ? '' : v.decryptClearedInToken ? ' (CKA_DECRYPT cleared)' : ' (the token kept CKA_DECRYPT; the state blocks decrypts)'}`,
+            ].join('\n'),
+          )
+          .join('\n'),
+      );
+    });
+}

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'mocha';
+import { pkcs11 } from '../../src/hsm/pkcs11.js';
+import { objectId, objectLabel } from '../../src/hsm/rsa-key-templates.js';
+import { decryptAs } from '../support/decrypt-client.js';
+import { makeTestToken, startTestEnv, type TestEnv } from '../support/test-env.js';
+
+const USER = 'alice@contoso.dev';
+
+/** Puts an EXTRACTABLE, non-sensitive key pair into the token under our labels: a key that could have left the HSM. */
+async function plantExportableKey(env: TestEnv, name: string, keyId: string): Promise<void> {
+  const ref = { name, keyId };
+  await env.service.hsm.pool.use(async (session) => {
+    const common = [
+      { type: pkcs11.CKA_TOKEN, value: true },
+      { type: pkcs11.CKA_ID, value: objectId(ref) },
+      { type: pkcs11.CKA_LABEL, value: objectLabel(ref) },
+    ];
+    await env.service.hsm.token.module.C_GenerateKeyPairAsync(
+      session,
+      { mechanism: pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN },
+      [...common, { type: pkcs11.CKA_MODULUS_BITS, value: 2048 }, { type: pkcs11.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) }, { type: pkcs11.CKA_ENCRYPT, value: true }],
+      [...common, { type: pkcs11.CKA_PRIVATE, value: true }, { type: pkcs11.CKA_SENSITIVE, value: false }, { type: pkcs11.CKA_EXTRACTABLE, value: true }, { type: pkcs11.CKA_DECRYPT, value: true }],
+    );
+  });
+  env.service.store.addVersion(
+    { name, keyId, state: 'active', origin: 'generated', publish: true, allow: { users: [USER], groups: [], roles: [] } },
+    new Date().toISOString(),
+  );
+}
+
+describe('issue 4: provenance and persistence', () => {
+  it('refuses to serve a key whose token evidence says it could have left the HSM, unless DKE_ALLOW_EXPORTABLE_KEYS', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dke-prov-'));
+    makeTestToken(dir);
+    let env = await startTestEnv({ dir });
+    try {
+      await plantExportableKey(env, 'leaky', 'k1');
+      const attest = await env.admin.attest('leaky');
+      assert.equal(attest.versions[0]?.verdict, 'exportable');
+      assert.equal(attest.versions[0]?.extractable, true);
+      await env.http.get('/leaky').expect(404);
+      const refused = await decryptAs(env, USER, 'leaky', 'k1', Buffer.from('x'));
+      assert.equal(refused.status, 403);
+      assert.equal(refused.body.error, 'key_not_usable');
+      await env.close();
+      env = await startTestEnv({ dir, settings: { DKE_ALLOW_EXPORTABLE_KEYS: 'true' } });
+      await env.http.get('/leaky').expect(200);
+      assert.equal((await decryptAs(env, USER, 'leaky', 'k1', Buffer.from('x'))).status, 200);
+    } finally {
+      await env.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('states, flags, grants and the audit chain survive a restart of the service', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dke-restart-'));
+    makeTestToken(dir);
+    let env = await startTestEnv({ dir });
+    let keyId: string;
+    let retired: string;
+    try {
+      retired = (await env.admin.create('durable', { allow: { users: [USER], groups: [], roles: [] } })).keyId;
+      keyId = (await env.admin.rotate('durable')).keyId;
+      await env.admin.setState('durable', retired, 'deactivated', true);
+      env.admin.setEnabled('durable', keyId, false);
+      env.admin.grant('durable', 'groups', 'G-9');
+      await env.close();
+      env = await startTestEnv({ dir });
+      const view = env.admin.show('durable');
+      assert.deepEqual(
+        view.versions.map((v) => [v.keyId, v.state, v.enabled, v.published]),
+        [
+          [retired, 'deactivated', true, false],
+          [keyId, 'active', false, true],
+        ],
+      );
+      assert.deepEqual(view.allow.groups, ['g-9']);
+      assert.equal(env.service.audit.verify().ok, true);
+      assert.equal((await decryptAs(env, USER, 'durable', keyId, Buffer.from('x'))).status, 403);
+      env.admin.setEnabled('durable', keyId, true);
+      assert.equal((await decryptAs(env, USER, 'durable', keyId, Buffer.from('x'))).status, 200);
+    } finally {
+      await env.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'mocha';
+import { decryptAs } from '../support/decrypt-client.js';
+import { runCli } from '../support/run-cli.js';
+import { startTestEnv, type TestEnv } from '../support/test-env.js';
+
+const USER = 'alice@contoso.dev';
+
+describe('§3 dke keys lifecycle commands and dke audit (real CLI process, running service)', () => {
+  let env: TestEnv;
+  let keyId: string;
+  const cli = (...args: string[]) => runCli(args, { ...env.cliEnv, DKE_ADMIN_ACTOR: 'admin@contoso.dev' });
+
+  before(async () => {
+    env = await startTestEnv();
+    keyId = (await env.admin.create('cli-life', { allow: { users: [USER], groups: [], roles: [] } })).keyId;
+  });
+  after(() => env?.close());
+
+  it('disable and enable take effect on the service\'s very next request', async () => {
+    assert.equal((await decryptAs(env, USER, 'cli-life', keyId, Buffer.from('a'))).status, 200);
+    assert.equal(cli('keys', 'disable', 'cli-life', keyId).status, 0);
+    assert.equal((await decryptAs(env, USER, 'cli-life', keyId, Buffer.from('b'))).status, 403);
+    await env.http.get('/cli-life').expect(404);
+    assert.equal(cli('keys', 'enable', 'cli-life', keyId, '--json').status, 0);
+    assert.equal((await decryptAs(env, USER, 'cli-life', keyId, Buffer.from('c'))).status, 200);
+  });
+
+  it('grant and revoke change who may decrypt on the next request', async () => {
+    assert.equal((await decryptAs(env, USER.replace('alice', 'bob'), 'cli-life', keyId, Buffer.from('d'))).status, 403);
+    assert.equal(cli('keys', 'grant', 'cli-life', '--user', 'Bob@Contoso.dev').status, 0);
+    assert.equal((await decryptAs(env, 'bob@contoso.dev', 'cli-life', keyId, Buffer.from('e'))).status, 200);
+    assert.equal(cli('keys', 'revoke', 'cli-life', '--user', 'bob@contoso.dev').status, 0);
+    assert.equal((await decryptAs(env, 'bob@contoso.dev', 'cli-life', keyId, Buffer.from('f'))).status, 403);
+    const both = cli('keys', 'grant', 'cli-life', '--user', 'x', '--role', 'y');
+    assert.notEqual(both.status, 0);
+    assert.match(both.stderr, /exactly one of --user, --group or --role/);
+  });
+
+  it('a permanent step without --yes prints the impact preview, exits 3 and changes nothing', async () => {
+    const result = cli('keys', 'set-state', 'cli-life', keyId, 'deactivated', '--json');
+    assert.equal(result.status, 3, result.stderr);
+    const printed = JSON.parse(result.stdout);
+    assert.equal(printed.applied, false);
+    assert.ok(printed.preview.usage.decrypts >= 3);
+    assert.equal(printed.preview.usage.distinctUsers, 2);
+    assert.equal((await decryptAs(env, USER, 'cli-life', keyId, Buffer.from('g'))).status, 200);
+    const text = cli('keys', 'delete', 'cli-life', keyId);
+    assert.equal(text.status, 3);
+    assert.match(text.stdout, /Nothing was changed\. To go ahead: dke keys delete cli-life .* --yes/);
+  });
+
+  it('rotate, set-state --yes and attest --json work as contract §3 shapes them', async () => {
+    const rotated = JSON.parse(cli('keys', 'rotate', 'cli-life', '--json').stdout);
+    assert.deepEqual(Object.keys(rotated), ['name', 'keyId', 'state', 'enabled']);
+    const deactivated = cli('keys', 'set-state', 'cli-life', keyId, 'Deactivated', '--yes');
+    assert.equal(deactivated.status, 0, deactivated.stderr);
+    assert.match(deactivated.stdout, /is now Deactivated\. CKA_DECRYPT is now cleared in the token too\./);
+    assert.equal((await decryptAs(env, USER, 'cli-life', keyId, Buffer.from('h'))).status, 403);
+    const attest = JSON.parse(cli('keys', 'attest', 'cli-life', '--json').stdout);
+    assert.equal(attest.name, 'cli-life');
+    assert.deepEqual(attest.versions.map((v: { verdict: string }) => v.verdict), ['hsm-born-never-extractable', 'hsm-born-never-extractable']);
+    for (const field of ['keyId', 'sensitive', 'alwaysSensitive', 'extractable', 'neverExtractable', 'local', 'modulusBits', 'verdict', 'origin']) {
+      assert.ok(field in attest.versions[0], field);
+    }
+    const refused = cli('keys', 'set-state', 'cli-life', keyId, 'active', '--yes');
+    assert.equal(refused.status, 2);
+    assert.match(refused.stderr, /cannot become Active; allowed from Deactivated: Compromised\./);
+  });
+
+  it('dke audit lists who did what, and dke audit verify checks the chain', () => {
+    const entries = JSON.parse(cli('audit', '--json').stdout) as { actor: string; action: string; outcome: string }[];
+    assert.ok(entries.some((e) => e.actor === 'admin@contoso.dev' && e.action === 'disable'));
+    assert.ok(entries.some((e) => e.action === 'decrypt' && e.outcome === 'allowed'));
+    const recent = JSON.parse(cli('audit', '--since', '1h', '--json').stdout) as unknown[];
+    assert.equal(recent.length, entries.length);
+    const future = JSON.parse(cli('audit', '--since', '2999-01-01T00:00:00Z', '--json').stdout) as unknown[];
+    assert.equal(future.length, 0);
+    const verify = cli('audit', 'verify');
+    assert.equal(verify.status, 0);
+    assert.match(verify.stdout, /intact: \d+ entries chained/);
+    assert.notEqual(cli('audit', '--since', 'yesterday-ish').status, 0);
+  });
+});
