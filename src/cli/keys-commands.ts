@@ -4,6 +4,7 @@ import { loadConfig } from '../config/config.js';
 import { openAdminContext, type AdminContext } from './admin-context.js';
 import { keyViewText, print } from './output.js';
 import { addKeyStateCommands } from './key-state-commands.js';
+import { importKeyCommand } from './import-commands.js';
 import { AdminRefused } from '../keys/errors.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -109,5 +110,6 @@ export function keysCommand(): Command {
   }
 
   addKeyStateCommands(keys);
+  keys.addCommand(importKeyCommand());
   return keys;
 }

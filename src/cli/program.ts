@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { devCommand, devTokenCommand } from '../dev/dev-command.js';
 import { auditCommand } from './audit-commands.js';
+import { importReferenceCommand } from './import-commands.js';
 import { keysCommand } from './keys-commands.js';
 import { serveCommand } from './serve-command.js';
 
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   program.addCommand(devCommand());
   program.addCommand(devTokenCommand());
   program.addCommand(keysCommand());
+  program.addCommand(importReferenceCommand());
   program.addCommand(auditCommand());
   return program;
 }

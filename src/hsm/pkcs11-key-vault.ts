@@ -12,6 +12,7 @@ import {
   publicKeyTemplate,
 } from './rsa-key-templates.js';
 import type { SessionPool } from './session-pool.js';
+import { unwrapRsaPrivateKey } from './rsa-key-import.js';
 
 /**
  * The KeyVault on a PKCS#11 token: every operation takes a pooled session, names keys by CKA_ID and CKA_LABEL, and
@@ -42,6 +43,15 @@ export class Pkcs11KeyVault implements KeyVault {
       );
       this.#privateHandles.set(cacheKey(ref), pair.privateKey);
       return this.#readPublicKey(session, pair.publicKey);
+    });
+  }
+
+  async importPrivateKey(ref: KeyVersionRef, pkcs8Der: Buffer, publicKey: RsaPublicKey): Promise<void> {
+    await this.#withSession(async (session) => {
+      if (this.#findObject(session, ref, pkcs11.CKO_PRIVATE_KEY) !== undefined || this.#findObject(session, ref, pkcs11.CKO_PUBLIC_KEY) !== undefined) {
+        throw new Error(`The token already holds a key ${ref.name}/${ref.keyId}.`);
+      }
+      this.#privateHandles.set(cacheKey(ref), unwrapRsaPrivateKey(this.#token.module, session, ref, pkcs8Der, publicKey));
     });
   }
 

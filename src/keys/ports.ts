@@ -26,6 +26,8 @@ export interface KeyEvidence {
 /** The HSM as the application sees it: keys by name and id, never handles. Implemented by `hsm/`. */
 export interface KeyVault {
   generateKeyPair(ref: KeyVersionRef): Promise<RsaPublicKey>;
+  /** Unwraps a PKCS#8 RSA private key into the token (sensitive, never extractable, decrypt only) with its public key. */
+  importPrivateKey(ref: KeyVersionRef, pkcs8Der: Buffer, publicKey: RsaPublicKey): Promise<void>;
   publicKey(ref: KeyVersionRef): Promise<RsaPublicKey>;
   /** RSA-OAEP with SHA-256, MGF1-SHA-256 and an empty label, inside the token. */
   decrypt(ref: KeyVersionRef, ciphertext: Buffer): Promise<Buffer>;
