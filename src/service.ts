@@ -6,7 +6,7 @@ import { EntraTokenVerifier, type TokenVerifier } from './auth/entra-token-verif
 import { OpenIdKeySource } from './auth/openid-key-source.js';
 import { VerifiedTokenCache } from './auth/verified-token-cache.js';
 import type { Config } from './config/config.js';
-import { openHsm, type OpenHsm } from './hsm/open-hsm.js';
+import { openHsm, type OpenHsm, type OpenHsmOptions } from './hsm/open-hsm.js';
 import { createApp } from './http/app.js';
 import type { Logger } from './log/logger.js';
 import { openStoreDatabase, type StoreDatabase } from './store/database.js';
@@ -29,8 +29,21 @@ export interface Service {
 }
 
 /** The composition root: builds every adapter from the configuration and wires them into the application. */
-export async function openService(config: Config, logger: Logger): Promise<Service> {
-  const hsm = openHsm(config.pkcs11, config.dataDir);
+export interface ServiceOptions {
+  /** Test seams for fault injection (see test/support/fault-injection.ts). */
+  readonly hsm?: Pick<OpenHsmOptions, 'wrapModule' | 'wrapDecryptor'>;
+}
+
+export async function openService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<Service> {
+  const hsm = openHsm(config.pkcs11, config.dataDir, {
+    ...options.hsm,
+    tolerateMisconfiguration: true,
+    events: {
+      onDown: (detail) => logger.warn('HSM fault: reconnecting', { detail }),
+      onRecovered: (millis) => logger.info('HSM reconnected', { millis }),
+      onMisconfigured: (detail) => logger.error('HSM configuration refused; not ready until fixed and restarted', { detail }),
+    },
+  });
   let db: StoreDatabase | undefined;
   try {
     await hsm.startDecryptThreads();
@@ -54,7 +67,10 @@ export async function openService(config: Config, logger: Logger): Promise<Servi
     const protocol = new DkeProtocol({ store, vault: hsm.vault, audit, guard, publicKeyCacheHours: config.publicKeyCacheHours });
     const storeDb = db;
     const readiness = new Readiness(store, hsm.vault, {
-      hsm: () => (hsm.token.isOpen ? undefined : 'the PKCS#11 token is not open'),
+      hsm: () => {
+        const status = hsm.connection.status();
+        return status.state === 'up' ? undefined : `the HSM is ${status.state} since ${status.since}: ${status.detail ?? 'no detail'}`;
+      },
       store: () => {
         storeDb.exec('BEGIN IMMEDIATE; ROLLBACK;');
       },

@@ -2,6 +2,11 @@ import { Worker } from 'node:worker_threads';
 import type { DecryptReply, DecryptRequest, DecryptThreadSetup } from './decrypt-thread.js';
 import { pkcs11, type Handle } from './pkcs11.js';
 
+/** Decrypts on a given session; the seam where tests inject faults in front of the threads. */
+export interface SessionDecryptor {
+  decrypt(session: Handle, key: Handle, ciphertext: Buffer, outputLength: number): Promise<Buffer>;
+}
+
 interface Pending {
   resolve(plaintext: Buffer): void;
   reject(error: Error): void;
@@ -18,7 +23,7 @@ interface Thread {
  * the main thread it would stall every request. Each thread carries one operation at a time; callers bring a session
  * from the SessionPool, so threads never share a session. Jobs go to the thread with the fewest in flight.
  */
-export class DecryptThreadPool {
+export class DecryptThreadPool implements SessionDecryptor {
   readonly #threads: Thread[] = [];
   #nextId = 1;
 

@@ -1,17 +1,20 @@
 import { existsSync } from 'node:fs';
 import type { Pkcs11Config } from '../config/config.js';
 import { embeddedTokenSettings } from '../config/embedded-token.js';
-import { DecryptThreadPool } from './decrypt-thread-pool.js';
+import { DecryptThreadPool, type SessionDecryptor } from './decrypt-thread-pool.js';
+import { HsmConnection, type HsmEvents } from './hsm-connection.js';
+import { pkcs11, type Pkcs11Module } from './pkcs11.js';
 import { HsmConfigurationError } from './hsm-errors.js';
 import { Pkcs11KeyVault } from './pkcs11-key-vault.js';
 import { Pkcs11Token } from './pkcs11-token.js';
-import { SessionPool } from './session-pool.js';
+import type { SessionPool } from './session-pool.js';
 
 /** Async PKCS#11 calls run on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise). */
 const DEFAULT_SESSIONS = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
 
 export interface OpenHsm {
   readonly token: Pkcs11Token;
+  readonly connection: HsmConnection;
   readonly pool: SessionPool;
   readonly vault: Pkcs11KeyVault;
   /**
@@ -23,47 +26,68 @@ export interface OpenHsm {
   close(): Promise<void>;
 }
 
+export interface OpenHsmOptions {
+  readonly events?: HsmEvents;
+  /** The service keeps running, not ready, when the token refuses its configuration (PIN); the CLI fails instead. */
+  readonly tolerateMisconfiguration?: boolean;
+  /** Test seams: wrap the pkcs11js module and the decrypt threads to inject faults. */
+  readonly wrapModule?: (module: Pkcs11Module) => Pkcs11Module;
+  readonly wrapDecryptor?: (decryptor: SessionDecryptor) => SessionDecryptor;
+}
+
 /**
  * Opens the configured token, logs in once and fills the session pool. Shared by the service and the CLI, which
  * reach the HSM through exactly the same code. `dataDir` locates the embedded development token.
  */
-export function openHsm(config: Pkcs11Config, dataDir: string): OpenHsm {
+export function openHsm(config: Pkcs11Config, dataDir: string, options: OpenHsmOptions = {}): OpenHsm {
   if (config.embedded) prepareEmbeddedToken(dataDir);
-  const token = new Pkcs11Token(config);
-  token.open();
-  const pool = new SessionPool(config.queueTimeoutMs);
+  const wrap = options.wrapModule ?? ((m: Pkcs11Module) => m);
+  const token = new Pkcs11Token(config, () => wrap(new pkcs11.PKCS11()));
+  let vault: Pkcs11KeyVault | undefined;
+  const events: HsmEvents = {
+    ...options.events,
+    onReset: () => {
+      vault?.forget();
+      options.events?.onReset?.();
+    },
+  };
+  let connection: HsmConnection;
   try {
-    const first = token.openSession();
-    token.login(first);
-    const size = config.sessions ?? sessionsFor(token.maxSessionCount);
-    const sessions = [first];
-    while (sessions.length < size) sessions.push(token.openSession());
-    pool.fill(sessions);
+    token.open();
+    connection = new HsmConnection(token, config.sessions ?? sessionsFor(token.maxSessionCount), config.queueTimeoutMs, events);
+    connection.connect();
   } catch (error) {
-    token.close();
-    throw error;
+    const keepRunning = options.tolerateMisconfiguration === true && error instanceof HsmConfigurationError && token.isOpen;
+    if (!keepRunning) {
+      token.close();
+      throw error;
+    }
+    connection ??= new HsmConnection(token, 1, config.queueTimeoutMs, events);
   }
-  const vault = new Pkcs11KeyVault(token, pool);
+  vault = new Pkcs11KeyVault(connection);
+  const openedVault = vault;
   let threads: DecryptThreadPool | undefined;
   return {
     token,
-    pool,
-    vault,
+    connection,
+    pool: connection.pool,
+    vault: openedVault,
     startDecryptThreads: async () => {
-      threads ??= await DecryptThreadPool.start(
+      if (threads !== undefined || connection.status().state !== 'up') return;
+      threads = await DecryptThreadPool.start(
         {
           library: config.library,
           ...(config.libraryParameters !== undefined ? { libraryParameters: config.libraryParameters } : {}),
           simulatedDelayMs: config.simulatedDelayMs,
         },
-        pool.size,
+        connection.pool.size,
       );
-      vault.useDecryptThreads(threads);
+      openedVault.useDecryptThreads(options.wrapDecryptor ? options.wrapDecryptor(threads) : threads);
     },
     close: async () => {
-      vault.useDecryptThreads(undefined);
+      openedVault.useDecryptThreads(undefined);
       await threads?.close();
-      for (const session of pool.drain()) token.closeSession(session);
+      connection.close();
       token.close();
     },
   };

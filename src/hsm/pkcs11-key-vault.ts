@@ -1,7 +1,8 @@
 import { CiphertextRejected, HsmUnavailable, KeyNotFound } from '../keys/errors.js';
 import type { KeyEvidence, KeyVault, KeyVersionRef, RsaPublicKey } from '../keys/ports.js';
 import { ckrName, classifyCkr } from './ckr-classes.js';
-import type { DecryptThreadPool } from './decrypt-thread-pool.js';
+import type { SessionDecryptor } from './decrypt-thread-pool.js';
+import type { HsmConnection } from './hsm-connection.js';
 import { pkcs11, RSA_OAEP_SHA256, type Handle } from './pkcs11.js';
 import type { Pkcs11Token } from './pkcs11-token.js';
 import {
@@ -11,7 +12,6 @@ import {
   privateKeyTemplate,
   publicKeyTemplate,
 } from './rsa-key-templates.js';
-import type { SessionPool } from './session-pool.js';
 import { unwrapRsaPrivateKey } from './rsa-key-import.js';
 
 /**
@@ -20,14 +20,14 @@ import { unwrapRsaPrivateKey } from './rsa-key-import.js';
  */
 export class Pkcs11KeyVault implements KeyVault {
   readonly #token: Pkcs11Token;
-  readonly #pool: SessionPool;
+  readonly #connection: HsmConnection;
   readonly #privateHandles = new Map<string, Handle>();
   readonly #publicKeys = new Map<string, RsaPublicKey>();
-  #threads: DecryptThreadPool | undefined;
+  #threads: SessionDecryptor | undefined;
 
-  constructor(token: Pkcs11Token, pool: SessionPool) {
-    this.#token = token;
-    this.#pool = pool;
+  constructor(connection: HsmConnection) {
+    this.#token = connection.token;
+    this.#connection = connection;
   }
 
   async generateKeyPair(ref: KeyVersionRef): Promise<RsaPublicKey> {
@@ -68,7 +68,7 @@ export class Pkcs11KeyVault implements KeyVault {
   }
 
   /** From now on decrypt on these threads (the service does; the CLI keeps the in-thread path). */
-  useDecryptThreads(threads: DecryptThreadPool | undefined): void {
+  useDecryptThreads(threads: SessionDecryptor | undefined): void {
     this.#threads = threads;
   }
 
@@ -147,13 +147,10 @@ export class Pkcs11KeyVault implements KeyVault {
   }
 
   async #withSession<T>(work: (session: Handle) => Promise<T>): Promise<T> {
-    const session = await this.#pool.acquire();
     try {
-      return await work(session);
+      return await this.#connection.withSession(work);
     } catch (error) {
       throw translate(error);
-    } finally {
-      this.#pool.release(session);
     }
   }
 

@@ -9,12 +9,15 @@ import { pkcs11, type Handle, type Pkcs11Module } from './pkcs11.js';
  */
 export class Pkcs11Token {
   readonly #config: Pkcs11Config;
+  readonly #newModule: () => Pkcs11Module;
   #module: Pkcs11Module | undefined;
   #slot: Handle | undefined;
   #tokenInfo: { label: string; maxSessionCount: number } | undefined;
 
-  constructor(config: Pkcs11Config) {
+  /** `newModule` is the seam where tests put a fault-injecting wrapper around the real pkcs11js module. */
+  constructor(config: Pkcs11Config, newModule: () => Pkcs11Module = () => new pkcs11.PKCS11()) {
     this.#config = config;
+    this.#newModule = newModule;
   }
 
   get module(): Pkcs11Module {
@@ -38,7 +41,7 @@ export class Pkcs11Token {
   /** Loads the module, initialises it with OS locking (several async operations run at once) and finds the token. */
   open(): void {
     if (this.#module !== undefined) return;
-    const module = new pkcs11.PKCS11();
+    const module = this.#newModule();
     try {
       module.load(this.#config.library);
     } catch (error) {

@@ -10,13 +10,14 @@ interface Waiter {
 /**
  * A fixed set of PKCS#11 sessions, each carrying at most one operation at a time (PKCS#11 allows one active
  * operation per session). Callers wait in FIFO order for at most `queueTimeoutMs`, then get HsmUnavailable (503 +
- * Retry-After): the queue is bounded in time, never unbounded.
+ * Retry-After): the queue is bounded in time, never unbounded. After a token fault the whole set is replaced
+ * (`invalidateAll` then `fill`): sessions still in use when that happens are dropped when they come back.
  */
 export class SessionPool {
   readonly #idle: Handle[] = [];
+  readonly #valid = new Set<string>();
   readonly #waiters: Waiter[] = [];
   readonly #queueTimeoutMs: number;
-  #size = 0;
   #inUse = 0;
   #closed = false;
 
@@ -25,7 +26,7 @@ export class SessionPool {
   }
 
   get size(): number {
-    return this.#size;
+    return this.#valid.size;
   }
 
   get inUse(): number {
@@ -36,11 +37,11 @@ export class SessionPool {
     return this.#waiters.length;
   }
 
-  /** Adds sessions to the pool (at start, or after a reconnect). */
+  /** Adds sessions to the pool (at start, or after a reconnect); waiters get them at once. */
   fill(sessions: readonly Handle[]): void {
     this.#closed = false;
     for (const session of sessions) {
-      this.#size += 1;
+      this.#valid.add(key(session));
       this.#handOver(session);
     }
   }
@@ -66,26 +67,16 @@ export class SessionPool {
     });
   }
 
-  /** Gives a session back; the next waiter, if any, gets it at once. */
+  /** Gives a session back; the next waiter, if any, gets it at once. A session from before a reset is dropped. */
   release(session: Handle): void {
     this.#inUse -= 1;
-    this.#handOver(session);
+    if (this.#valid.has(key(session))) this.#handOver(session);
   }
 
-  /** Forgets a session that the token invalidated; the caller replaces it with `fill`. */
-  discard(): void {
-    this.#inUse -= 1;
-    this.#size -= 1;
-  }
-
-  /** Runs `work` on a session and always gives it back. */
-  async use<T>(work: (session: Handle) => Promise<T>): Promise<T> {
-    const session = await this.acquire();
-    try {
-      return await work(session);
-    } finally {
-      this.release(session);
-    }
+  /** Forgets every session (the token invalidated them); returns the idle ones so the caller can close them. */
+  invalidateAll(): Handle[] {
+    this.#valid.clear();
+    return this.#idle.splice(0);
   }
 
   /** Takes every idle session out (to close them) and fails the waiters. */
@@ -95,17 +86,12 @@ export class SessionPool {
       clearTimeout(waiter.timer);
       waiter.reject(new HsmUnavailable('session pool closed'));
     }
-    const sessions = this.#idle.splice(0);
-    this.#size -= sessions.length;
-    return sessions;
+    this.#valid.clear();
+    return this.#idle.splice(0);
   }
 
   #handOver(session: Handle): void {
-    if (this.#closed) {
-      this.#idle.push(session);
-      return;
-    }
-    const waiter = this.#waiters.shift();
+    const waiter = this.#closed ? undefined : this.#waiters.shift();
     if (waiter === undefined) {
       this.#idle.push(session);
       return;
@@ -114,4 +100,8 @@ export class SessionPool {
     this.#inUse += 1;
     waiter.resolve(session);
   }
+}
+
+function key(session: Handle): string {
+  return session.toString('hex');
 }

@@ -13,7 +13,7 @@ const USER = 'alice@contoso.dev';
 /** Puts an EXTRACTABLE, non-sensitive key pair into the token under our labels: a key that could have left the HSM. */
 async function plantExportableKey(env: TestEnv, name: string, keyId: string): Promise<void> {
   const ref = { name, keyId };
-  await env.service.hsm.pool.use(async (session) => {
+  await env.service.hsm.connection.withSession(async (session) => {
     const common = [
       { type: pkcs11.CKA_TOKEN, value: true },
       { type: pkcs11.CKA_ID, value: objectId(ref) },

@@ -29,7 +29,7 @@ describe('hsm/decrypt-thread-pool: C_DecryptInit + C_Decrypt off the event loop,
     const publicKey = await hsm.vault.generateKeyPair(ref);
     ciphertextFor = (plaintext) =>
       publicEncrypt({ key: toNodePublicKey(publicKey), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, plaintext);
-    keyHandle = await hsm.pool.use(async (session) => {
+    keyHandle = await hsm.connection.withSession(async (session) => {
       hsm.token.module.C_FindObjectsInit(session, findTemplate(ref, pkcs11.CKO_PRIVATE_KEY));
       const handle = hsm.token.module.C_FindObjects(session);
       hsm.token.module.C_FindObjectsFinal(session);
@@ -47,7 +47,7 @@ describe('hsm/decrypt-thread-pool: C_DecryptInit + C_Decrypt off the event loop,
   it('decrypts concurrently on pooled sessions and gives every caller its own plaintext', async () => {
     const plaintexts = Array.from({ length: 16 }, () => randomBytes(32));
     const results = await Promise.all(
-      plaintexts.map((p) => hsm.pool.use((session) => threads.decrypt(session, keyHandle, ciphertextFor(p), 256))),
+      plaintexts.map((p) => hsm.connection.withSession((session) => threads.decrypt(session, keyHandle, ciphertextFor(p), 256))),
     );
     results.forEach((r, i) => assert.ok(r.equals(plaintexts[i]!)));
   });
@@ -56,11 +56,11 @@ describe('hsm/decrypt-thread-pool: C_DecryptInit + C_Decrypt off the event loop,
     const bad = ciphertextFor(Buffer.from('x'));
     bad[10]! ^= 1;
     await assert.rejects(
-      hsm.pool.use((session) => threads.decrypt(session, keyHandle, bad, 256)),
+      hsm.connection.withSession((session) => threads.decrypt(session, keyHandle, bad, 256)),
       (error: unknown) => ckrName(error) === 'CKR_ENCRYPTED_DATA_INVALID',
     );
     const good = Buffer.from('after');
-    const again = await hsm.pool.use((session) => threads.decrypt(session, keyHandle, ciphertextFor(good), 256));
+    const again = await hsm.connection.withSession((session) => threads.decrypt(session, keyHandle, ciphertextFor(good), 256));
     assert.ok(again.equals(good), 'the session is usable after a failed operation');
   });
 });

@@ -12,7 +12,7 @@ export function rsaPem(bits = 2048, publicExponent = 65537, type: 'pkcs1' | 'pkc
 
 /** Every object of the token whose label says it belongs to a key name (what a half-done import would leave). */
 export async function tokenObjectsOf(env: TestEnv, name: string): Promise<number> {
-  return env.service.hsm.pool.use(async (session) => {
+  return env.service.hsm.connection.withSession(async (session) => {
     const module = env.service.hsm.token.module;
     module.C_FindObjectsInit(session, []);
     try {

@@ -8,7 +8,7 @@ import { findSoftokn, nssLibraryParameters, EMBEDDED_TOKEN_LABEL } from '../../s
 import { DevTokenIssuer, type DevTokenOptions } from '../../src/dev/dev-token-issuer.js';
 import { createNssToken } from '../../src/dev/nss-dev-token.js';
 import { createLogger } from '../../src/log/logger.js';
-import { openService, type Service } from '../../src/service.js';
+import { openService, type Service, type ServiceOptions } from '../../src/service.js';
 import { KeyLifecycle } from '../../src/app/key-lifecycle.js';
 
 /** The audience the test tokens carry, as a sensitivity label's DKE URL would be. */
@@ -57,6 +57,7 @@ export interface TestEnvOptions {
   /** Reuse an existing directory (token + store), e.g. to test a restart. */
   readonly dir?: string;
   readonly issuer?: DevTokenIssuer;
+  readonly service?: ServiceOptions;
 }
 
 /**
@@ -83,7 +84,7 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
   const logs: string[] = [];
   const stream = new PassThrough();
   stream.on('data', (chunk: Buffer) => logs.push(...chunk.toString('utf8').split('\n').filter((l) => l !== '')));
-  const service = await openService(config, createLogger(config.logLevel, stream));
+  const service = await openService(config, createLogger(config.logLevel, stream), options.service);
   const admin = new KeyLifecycle({ store: service.store, vault: service.hsm.vault, audit: service.audit, actor: 'test' });
   return {
     dir,

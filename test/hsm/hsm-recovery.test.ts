@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, afterEach, before, describe, it } from 'mocha';
+import { decryptAs, versionJwk } from '../support/decrypt-client.js';
+import { FaultPlan } from '../support/fault-injection.js';
+import { encryptLikeOffice } from '../support/office-client.js';
+import { startTestEnv, type TestEnv } from '../support/test-env.js';
+
+const USER = 'alice@contoso.dev';
+const TRANSIENT = [
+  'CKR_DEVICE_ERROR',
+  'CKR_DEVICE_REMOVED',
+  'CKR_SESSION_HANDLE_INVALID',
+  'CKR_SESSION_CLOSED',
+  'CKR_TOKEN_NOT_PRESENT',
+  'CKR_USER_NOT_LOGGED_IN',
+  'CKR_FUNCTION_FAILED',
+  'CKR_GENERAL_ERROR',
+];
+
+const until = async (check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> => {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+describe('issue 6: HSM faults are recovered without a restart (real token behind a fault-injecting wrapper)', () => {
+  const plan = new FaultPlan();
+  let env: TestEnv;
+  let keyId: string;
+  let jwk: { n: string; e: number };
+
+  before(async () => {
+    env = await startTestEnv({ service: { hsm: { wrapModule: plan.wrapModule, wrapDecryptor: plan.wrapDecryptor } } });
+    keyId = (await env.admin.create('resilient', { allow: { users: [USER], groups: [], roles: [] } })).keyId;
+    jwk = await versionJwk(env, 'resilient', keyId);
+  });
+  afterEach(() => plan.clear());
+  after(() => env?.close());
+
+  const decryptOnce = async (plaintext = randomBytes(32)) => ({ plaintext, res: await decryptAs(env, USER, 'resilient', keyId, plaintext, jwk) });
+
+  for (const ckr of TRANSIENT) {
+    it(`${ckr} once: sessions replaced, login again, the request retried to 200 with the right plaintext`, async () => {
+      const before = env.service.hsm.connection.status().recoveries;
+      plan.inject('C_Decrypt', ckr);
+      const { plaintext, res } = await decryptOnce();
+      assert.equal(res.status, 200);
+      assert.equal(res.body.value, plaintext.toString('base64'));
+      assert.equal(env.service.hsm.connection.status().recoveries, before + 1);
+      assert.equal(env.service.hsm.connection.status().state, 'up');
+    });
+  }
+
+  it('a fault that outlasts the retry answers 503 with Retry-After, and the next request succeeds', async () => {
+    plan.inject('C_Decrypt', 'CKR_DEVICE_ERROR', 2);
+    const { res } = await decryptOnce();
+    assert.equal(res.status, 503);
+    assert.deepEqual(res.body, { error: 'hsm_unavailable', message: 'The key store is temporarily unavailable; try again shortly.' });
+    assert.match(res.headers['retry-after'], /^\d+$/);
+    await until(() => env.service.hsm.connection.status().state === 'up');
+    assert.equal((await decryptOnce()).res.status, 200);
+  });
+
+  it('while the device stays away: 503 and not ready; once it is back, recovered by itself in the background', async () => {
+    plan.inject('C_OpenSession', 'CKR_DEVICE_REMOVED', 6);
+    plan.inject('C_Decrypt', 'CKR_DEVICE_REMOVED');
+    const { res } = await decryptOnce();
+    assert.equal(res.status, 503);
+    await env.service.readiness.check();
+    const ready = await env.http.get('/health/ready').expect(503);
+    assert.equal(ready.body.checks.hsm.status, 'fail');
+    assert.match(ready.body.checks.hsm.detail, /the HSM is (down|recovering)/);
+    await until(() => env.service.hsm.connection.status().state === 'up', 20_000);
+    await env.service.readiness.check();
+    await env.http.get('/health/ready').expect(200);
+    assert.equal((await decryptOnce()).res.status, 200);
+  });
+
+  it('a bad ciphertext (CKR_ENCRYPTED_DATA_INVALID) is the uniform 400 and never an HSM fault', async () => {
+    const before = env.service.hsm.connection.status().recoveries;
+    plan.inject('C_Decrypt', 'CKR_ENCRYPTED_DATA_INVALID');
+    const { res } = await decryptOnce();
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error, 'decrypt_failed');
+    assert.equal(env.service.hsm.connection.status().recoveries, before);
+  });
+
+  it('all sessions of the real token closed under 16 requests in flight: every request answered 200, and later ones too', async () => {
+    const before = env.service.hsm.connection.status().recoveries;
+    const inFlight = Array.from({ length: 16 }, () => decryptOnce());
+    await new Promise((r) => setTimeout(r, 5));
+    env.service.hsm.token.closeAllSessions();
+    const results = await Promise.all(inFlight);
+    for (const { plaintext, res } of results) {
+      assert.equal(res.status, 200);
+      assert.equal(res.body.value, plaintext.toString('base64'));
+    }
+    const later = await Promise.all(Array.from({ length: 16 }, () => decryptOnce()));
+    assert.ok(later.every(({ res }) => res.status === 200));
+    assert.ok(env.service.hsm.connection.status().recoveries > before, 'the closed sessions were noticed and replaced');
+  });
+});
+
+describe('issue 6: a wrong PIN', () => {
+  it('leaves the service running but not ready, says "PIN", tries C_Login exactly once and never loops', async () => {
+    const plan = new FaultPlan();
+    const env = await startTestEnv({ settings: { DKE_PKCS11_PIN: 'wrong-pin-1', DKE_PKCS11_PIN_FILE: '' }, service: { hsm: { wrapModule: plan.wrapModule } } });
+    try {
+      const ready = await env.http.get('/health/ready').expect(503);
+      assert.match(ready.body.checks.hsm.detail, /misconfigured.*PIN/);
+      const value = encryptLikeOffice({ n: Buffer.alloc(256, 0xc5).toString('base64'), e: 65537 }, Buffer.from('x'));
+      for (let i = 0; i < 3; i += 1) {
+        const res = await env.http
+          .post('/any/key/decrypt')
+          .set('Content-Type', 'application/json')
+          .set('Authorization', `Bearer ${await env.token({ upn: USER })}`)
+          .send({ alg: 'RSA-OAEP-256', value });
+        assert.ok([404, 503].includes(res.status), String(res.status));
+      }
+      await new Promise((r) => setTimeout(r, 700));
+      await env.service.readiness.check();
+      assert.equal(plan.calls('C_Login'), 1, 'a refused PIN is never retried');
+      const pinLines = env.logs.filter((l) => l.includes('PIN'));
+      assert.equal(pinLines.length, 1, 'logged once');
+      assert.ok(!env.logs.join('\n').includes('wrong-pin-1'), 'the PIN itself is never logged');
+    } finally {
+      await env.close();
+    }
+  });
+});

@@ -1,0 +1,57 @@
+import type { SessionDecryptor } from '../../src/hsm/decrypt-thread-pool.js';
+import { pkcs11, type Pkcs11Module } from '../../src/hsm/pkcs11.js';
+
+/**
+ * Injects PKCS#11 errors at the adapter boundary while delegating everything else to the real token (issue 6): wrap
+ * the pkcs11js module (main-thread calls: C_OpenSession, C_Login, C_FindObjects…) and the decrypt threads (whose
+ * C_DecryptInit + C_Decrypt show up here as "C_Decrypt"). Each planned fault fires on the next calls of its method.
+ */
+export class FaultPlan {
+  readonly #faults = new Map<string, number[]>();
+  readonly #calls = new Map<string, number>();
+
+  /** The next `times` calls of `method` fail with CKR `code` (by name, e.g. "CKR_DEVICE_ERROR"). */
+  inject(method: string, ckrName: string, times = 1): void {
+    const code = (pkcs11 as unknown as Record<string, number>)[ckrName];
+    if (typeof code !== 'number') throw new Error(`unknown CKR ${ckrName}`);
+    this.#faults.set(method, [...(this.#faults.get(method) ?? []), ...Array<number>(times).fill(code)]);
+  }
+
+  calls(method: string): number {
+    return this.#calls.get(method) ?? 0;
+  }
+
+  clear(): void {
+    this.#faults.clear();
+  }
+
+  #check(method: string): void {
+    this.#calls.set(method, this.calls(method) + 1);
+    const code = this.#faults.get(method)?.shift();
+    if (code === undefined) return;
+    const name = Object.keys(pkcs11).find((k) => k.startsWith('CKR_') && (pkcs11 as unknown as Record<string, number>)[k] === code)!;
+    throw new pkcs11.Pkcs11Error(`${name}:${code}`, code, method);
+  }
+
+  readonly wrapModule = (module: Pkcs11Module): Pkcs11Module =>
+    new Proxy(module, {
+      get: (target, property, receiver) => {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        if (typeof property === 'string' && property.startsWith('C_')) {
+          return (...args: unknown[]) => {
+            this.#check(property);
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return (value as (...a: unknown[]) => unknown).bind(target);
+      },
+    });
+
+  readonly wrapDecryptor = (decryptor: SessionDecryptor): SessionDecryptor => ({
+    decrypt: async (session, key, ciphertext, outputLength) => {
+      this.#check('C_Decrypt');
+      return decryptor.decrypt(session, key, ciphertext, outputLength);
+    },
+  });
+}
