@@ -3,7 +3,7 @@ import { isAllowed } from '../keys/access-policy.js';
 import { AccessDenied, DkeError, KeyNotFound, KeyNotUsable } from '../keys/errors.js';
 import type { KeyVersion } from '../keys/key-version.js';
 import { canDecrypt, findLiveVersion, servedVersion } from '../keys/lifecycle.js';
-import { buildKid } from '../keys/names.js';
+import { buildKid, isValidKeyId, isValidKeyName } from '../keys/names.js';
 import type { AuditTrail, KeyStateStore, KeyVault } from '../keys/ports.js';
 import { parseDecryptRequest } from './decrypt-request.js';
 import type { ProvenanceGuard } from './provenance-guard.js';
@@ -34,6 +34,7 @@ export class DkeProtocol {
 
   /** The published version's public key, or KeyNotFound when there is none that is Active and Enabled. */
   async publicKey(name: string, baseUrl: string): Promise<PublicKeyResponse> {
+    if (!isValidKeyName(name)) throw new KeyNotFound('malformed key name');
     const record = this.#deps.store.findKey(name);
     const version = record === undefined ? undefined : servedVersion(record);
     if (version === undefined) throw new KeyNotFound(`no served version for ${name}`);
@@ -65,6 +66,7 @@ export class DkeProtocol {
   }
 
   #authorizedVersion(principal: Principal, name: string, keyId: string): KeyVersion {
+    if (!isValidKeyName(name) || !isValidKeyId(keyId)) throw new KeyNotFound('malformed key name or id');
     const record = this.#deps.store.findKey(name);
     const version = record === undefined ? undefined : findLiveVersion(record, keyId);
     if (record === undefined || version === undefined) throw new KeyNotFound(`${name}/${keyId} unknown`);

@@ -2,6 +2,7 @@ import { errors, jwtVerify, type JWTPayload } from 'jose';
 import type { AuthConfig } from '../config/config.js';
 import type { Principal } from '../keys/access-policy.js';
 import { TokenInvalid } from '../keys/errors.js';
+import { cloudOfMetadataUrl, tenantIssuers } from './entra-clouds.js';
 import type { OpenIdKeySource } from './openid-key-source.js';
 import { principalFromClaims } from './principal-from-claims.js';
 
@@ -21,12 +22,14 @@ export class EntraTokenVerifier implements TokenVerifier {
   readonly #config: AuthConfig;
   readonly #keys: OpenIdKeySource;
   readonly #issuerTenants: ReadonlyMap<string, string | undefined>;
+  readonly #audiences: readonly string[];
   readonly #onGroupOverage: ((oid: string) => void) | undefined;
 
   constructor(config: AuthConfig, keys: OpenIdKeySource, onGroupOverage?: (oid: string) => void) {
     this.#config = config;
     this.#keys = keys;
     this.#issuerTenants = allowedIssuers(config);
+    this.#audiences = acceptedAudiences(config.audiences);
     this.#onGroupOverage = onGroupOverage;
   }
 
@@ -35,7 +38,7 @@ export class EntraTokenVerifier implements TokenVerifier {
     try {
       ({ payload: claims } = await jwtVerify(token, this.#keys.resolveKey, {
         algorithms: ALLOWED_ALGORITHMS,
-        audience: [...this.#config.audiences],
+        audience: [...this.#audiences],
         issuer: [...this.#issuerTenants.keys()],
         clockTolerance: this.#config.clockSkewSeconds,
         requiredClaims: ['exp', 'iss', 'aud'],
@@ -60,15 +63,31 @@ export class EntraTokenVerifier implements TokenVerifier {
   }
 }
 
-/** Every accepted issuer, with the tenant its `tid` must name (undefined for the extra exact issuers). */
-function allowedIssuers(config: AuthConfig): Map<string, string | undefined> {
+/**
+ * Every accepted issuer, compared exactly (no prefix or host matching: `https://sts.windows.net.evil.com/{tid}/`
+ * is another issuer), with the tenant its `tid` must name (undefined for the extra exact issuers).
+ */
+export function allowedIssuers(config: Pick<AuthConfig, 'tenantIds' | 'issuers' | 'metadataUrl'>): Map<string, string | undefined> {
+  const cloud = cloudOfMetadataUrl(config.metadataUrl);
   const issuers = new Map<string, string | undefined>();
-  for (const tid of config.tenantIds) {
-    issuers.set(`https://sts.windows.net/${tid}/`, tid);
-    issuers.set(`https://login.microsoftonline.com/${tid}/v2.0`, tid);
-  }
+  for (const tid of config.tenantIds) for (const issuer of tenantIssuers(cloud, tid)) issuers.set(issuer, tid);
   for (const issuer of config.issuers) if (!issuers.has(issuer)) issuers.set(issuer, undefined);
   return issuers;
+}
+
+/**
+ * The configured audiences, each URL also with and without its trailing slash: Entra puts in `aud` the resource
+ * exactly as the client asked for it, and a label's URL may be written either way. Other values (a v2 token's
+ * application id) are compared exactly.
+ */
+export function acceptedAudiences(configured: readonly string[]): string[] {
+  const accepted = new Set<string>();
+  for (const audience of configured) {
+    accepted.add(audience);
+    if (!/^https?:\/\//i.test(audience)) continue;
+    accepted.add(audience.endsWith('/') ? audience.replace(/\/+$/, '') : `${audience}/`);
+  }
+  return [...accepted];
 }
 
 /** jose's error code for the log: which check failed, never the token. */

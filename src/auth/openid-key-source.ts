@@ -14,7 +14,7 @@ export interface KeySourceStatus {
 export interface OpenIdKeySourceOptions {
   /** OpenID metadata document; its `jwks_uri` names the signing keys. */
   readonly metadataUrl: string;
-  /** At most one refresh per this many ms when a token names an unknown `kid` (default 30 s, as jose's). */
+  /** At most one refresh per this many ms, whatever the tokens say (default 30 s, as jose's remote JWKS). */
   readonly cooldownMs?: number;
   /** Keys are refetched in the background after this age (default 1 h); old keys stay in use if that fails. */
   readonly maxAgeMs?: number;
@@ -59,21 +59,36 @@ export class OpenIdKeySource {
     return this.#inFlight;
   }
 
-  /** A jose key resolver: finds the key for a token header, refreshing once per cooldown on an unknown `kid`. */
+  /**
+   * Starts a refresh in the background when the keys are older than maxAge or the last refresh failed, at most once
+   * per cooldown (readiness calls it, so a recovered issuer is noticed without traffic). The keys held stay in use.
+   */
+  refreshIfDue(): void {
+    const due = !this.#lastRefreshOk || Date.now() - this.#loadedAt > this.#options.maxAgeMs;
+    if (due && this.#cooldownOver()) void this.refresh();
+  }
+
+  /**
+   * A jose key resolver: finds the key for a token header. An unknown `kid` refetches the keys, and so does a token
+   * while none are loaded, but at most once per cooldown: forged `kid`s cannot make the service flood the issuer.
+   */
   readonly resolveKey = async (header: JWTHeaderParameters, token: FlattenedJWSInput): Promise<ResolvedKey> => {
-    const now = Date.now();
-    if (this.#resolver === undefined || now - this.#loadedAt > this.#options.maxAgeMs) {
-      if (now - this.#lastAttemptAt > this.#options.cooldownMs || this.#resolver === undefined) await this.refresh();
-    }
+    if (this.#resolver === undefined && this.#cooldownOver()) await this.refresh();
+    else if (this.#inFlight !== undefined) await this.#inFlight;
     if (this.#resolver === undefined) throw new errors.JWKSNoMatchingKey('the issuer keys are not loaded');
+    this.refreshIfDue();
     try {
       return await this.#resolver(header, token);
     } catch (error) {
-      if (!(error instanceof errors.JWKSNoMatchingKey) || Date.now() - this.#lastAttemptAt < this.#options.cooldownMs) throw error;
+      if (!(error instanceof errors.JWKSNoMatchingKey) || !this.#cooldownOver()) throw error;
       await this.refresh();
       return this.#resolver(header, token);
     }
   };
+
+  #cooldownOver(): boolean {
+    return this.#lastAttemptAt === 0 || Date.now() - this.#lastAttemptAt >= this.#options.cooldownMs;
+  }
 
   async #fetchKeys(): Promise<void> {
     this.#lastAttemptAt = Date.now();

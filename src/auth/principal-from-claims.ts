@@ -9,10 +9,17 @@ export interface ClaimsReading {
   readonly groupOverage: boolean;
 }
 
+/** `live.com#alice@outlook.com`: an identity provider, `#`, then the guest's own address. */
+const PROVIDER_PREFIXED = /^[^#@\s]+#([^#@\s]+@[^#@\s]+)$/;
+
 /**
- * Reads who the user is from verified Entra claims. Guests appear as `live.com#user@example.com` in `unique_name`;
- * the part after `#` is their address. With group overage Entra sends no `groups` but a pointer to Graph
- * (`_claim_names.groups` or `hasgroups`): the service does not guess and treats the user as in no group.
+ * Reads who the user is from verified Entra claims; names come in the order upn, preferred_username, email,
+ * unique_name, so the first is the one to show (audit). Guests: a Microsoft-account guest's `unique_name` is
+ * `live.com#alice@outlook.com` and is read as `alice@outlook.com`. A guest's UPN in the inviting tenant,
+ * `alice_fabrikam.com#EXT#@contoso.onmicrosoft.com`, is kept whole: turning `_` back into `@` would guess (the
+ * local part may hold `_` too), and the home address arrives anyway in `email`/`unique_name`/`preferred_username`.
+ * With group overage Entra sends no `groups` but a pointer to Graph (`_claim_names.groups` or `hasgroups`): the
+ * service does not guess and treats the user as in no group.
  */
 export function principalFromClaims(claims: JWTPayload): ClaimsReading | undefined {
   const oid = stringClaim(claims, 'oid');
@@ -22,8 +29,7 @@ export function principalFromClaims(claims: JWTPayload): ClaimsReading | undefin
   for (const claim of NAME_CLAIMS) {
     const value = stringClaim(claims, claim);
     if (value === undefined) continue;
-    const address = value.includes('#') ? value.slice(value.lastIndexOf('#') + 1) : value;
-    if (address !== '') names.add(address.toLowerCase());
+    names.add((PROVIDER_PREFIXED.exec(value)?.[1] ?? value).toLowerCase());
   }
   const claimNames = claims._claim_names;
   const groupOverage =

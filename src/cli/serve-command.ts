@@ -63,9 +63,14 @@ export function serveCommand(): Command {
   return new Command('serve').description('run the DKE service (what npm start runs)').action(async () => {
     const config = loadConfig();
     const logger = createLogger(config.logLevel);
+    // A programming error must never leave the process half-working or leak to a caller: log it and exit non-zero
+    // so the supervisor (systemd, Kubernetes, iisnode) restarts a clean process.
     process.on('uncaughtException', (error) => {
       logger.error('uncaught exception', { name: error.name, message: error.message, stack: error.stack });
       process.exit(1);
+    });
+    process.on('unhandledRejection', (reason) => {
+      logger.error('unhandled rejection', { reason: reason instanceof Error ? `${reason.name}: ${reason.message}` : typeof reason });
     });
     const running = await startService(config, logger);
     stopOnSignals(running, logger);

@@ -36,6 +36,8 @@ export class DevTokenIssuer {
   #keys: SigningKey[] = [];
   #baseUrl = '';
   #metadataAvailable = true;
+  #jwksAvailable = true;
+  readonly #requests = { metadata: 0, jwks: 0 };
   readonly tenantId: string;
 
   constructor(tenantId: string = DEV_TENANT_ID) {
@@ -92,9 +94,15 @@ export class DevTokenIssuer {
     return key;
   }
 
-  /** Simulates an outage of the metadata and JWKS endpoints (503) for tests of cached keys. */
-  setAvailable(available: boolean): void {
-    this.#metadataAvailable = available;
+  /** Simulates an outage (503) of the metadata and JWKS endpoints, or of one of them, for tests of cached keys. */
+  setAvailable(available: boolean, endpoint: 'metadata' | 'jwks' | 'both' = 'both'): void {
+    if (endpoint !== 'jwks') this.#metadataAvailable = available;
+    if (endpoint !== 'metadata') this.#jwksAvailable = available;
+  }
+
+  /** How many requests each endpoint has received (tests count key refreshes with it). */
+  get requestCounts(): { readonly metadata: number; readonly jwks: number } {
+    return { ...this.#requests };
   }
 
   /** An access token as Entra issues it for a user of the Office client. */
@@ -123,8 +131,9 @@ export class DevTokenIssuer {
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
-    if (!this.#metadataAvailable) return send(res, 503, { error: 'temporarily_unavailable' });
     if (req.method === 'GET' && path === `/${this.tenantId}/v2.0/.well-known/openid-configuration`) {
+      this.#requests.metadata += 1;
+      if (!this.#metadataAvailable) return send(res, 503, { error: 'temporarily_unavailable' });
       return send(res, 200, {
         issuer: this.v2Issuer(),
         jwks_uri: this.jwksUrl,
@@ -133,6 +142,8 @@ export class DevTokenIssuer {
       });
     }
     if (req.method === 'GET' && path === '/discovery/v2.0/keys') {
+      this.#requests.jwks += 1;
+      if (!this.#jwksAvailable) return send(res, 503, { error: 'temporarily_unavailable' });
       return send(res, 200, { keys: this.#keys.map((k) => k.publicJwk) });
     }
     return send(res, 404, { error: 'not_found' });

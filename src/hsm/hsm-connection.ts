@@ -24,6 +24,8 @@ export interface HsmEvents {
 
 const FIRST_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 30_000;
+/** Longest wait for in-flight operations before the sessions are replaced anyway. */
+const DRAIN_TIMEOUT_MS = 5_000;
 
 /**
  * The service's link to the token, and the one place PKCS#11 faults are handled (issue 6):
@@ -120,7 +122,7 @@ export class HsmConnection {
     const started = Date.now();
     this.#enter('recovering', reason);
     this.#events.onDown?.(reason);
-    this.#recovery = Promise.resolve()
+    this.#recovery = this.#drain()
       .then(() => this.#reconnect())
       .then(
         () => {
@@ -144,6 +146,15 @@ export class HsmConnection {
       .finally(() => {
         this.#recovery = undefined;
       });
+  }
+
+  /**
+   * Waits (bounded) until no operation runs on any session: closing a session another thread is using can crash a
+   * token library (NSS softoken does). New operations already wait for the recovery in `#ready`.
+   */
+  async #drain(): Promise<void> {
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    while (this.pool.inUse > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
   }
 
   #reconnect(): void {

@@ -73,6 +73,11 @@ export class SessionPool {
     if (this.#valid.has(key(session))) this.#handOver(session);
   }
 
+  /** The sessions not in use right now (diagnostics and fault tests: closing one under load is safe). */
+  idleSessions(): readonly Handle[] {
+    return [...this.#idle];
+  }
+
   /** Forgets every session (the token invalidated them); returns the idle ones so the caller can close them. */
   invalidateAll(): Handle[] {
     this.#valid.clear();

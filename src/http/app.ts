@@ -32,6 +32,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestId);
   app.use(requestLog(logger));
   app.use(helmet());
+  app.use(limitUrlLength);
+  app.use(refuseCorsPreflight);
 
   const authenticate = bearerAuth({
     verifier: deps.verifier,
@@ -60,6 +62,21 @@ export function createApp(deps: AppDeps): Express {
     res.status(response.status).set(response.headers).json(response.body);
   });
   return app;
+}
+
+/** DKE URLs are short (`/{keyName}/{keyId}/decrypt`); a longer one is refused before routing (RFC 9110 §15.5.15). */
+const MAX_URL_LENGTH = 2048;
+
+function limitUrlLength(req: Request, _res: Response, next: NextFunction): void {
+  next(req.originalUrl.length > MAX_URL_LENGTH ? new HttpError(414, 'uri_too_long', 'The request URL is too long.') : undefined);
+}
+
+/**
+ * CORS stays closed: no browser origin may call the service (Office calls it from native code). Express would
+ * otherwise answer OPTIONS itself with an Allow list; a preflight gets the JSON 404 of any unknown route instead.
+ */
+function refuseCorsPreflight(req: Request, _res: Response, next: NextFunction): void {
+  next(req.method === 'OPTIONS' ? new HttpError(404, 'not_found', 'No such route.') : undefined);
 }
 
 /** One JSON line per request: id, method, path (never the query string: it may hold a token), status, duration, user. */

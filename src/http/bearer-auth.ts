@@ -25,6 +25,8 @@ export function bearerAuth(options: BearerAuthOptions): RequestHandler {
     limit: options.maxFailures,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
+    // X-Forwarded-For is ignored on purpose unless DKE_TRUST_PROXY says whom to believe; no warning for it.
+    validate: { xForwardedForHeader: false },
     handler: (_req, _res, next) => next(new HttpError(429, 'rate_limited', 'Too many failed authentications; try again later.')),
   });
 

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'mocha';
+import { encryptLikeOffice } from '../support/office-client.js';
+import { startTestEnv, type TestEnv } from '../support/test-env.js';
+
+const USER = 'alice@contoso.dev';
+
+describe('issue 6: bad input never reaches the HSM and never gets a 5xx', () => {
+  let env: TestEnv;
+  let keyId: string;
+  let token: string;
+  let jwk: { n: string; e: number };
+  before(async () => {
+    env = await startTestEnv({ settings: { DKE_RATE_LIMIT_MAX_FAILURES: '1000' } });
+    keyId = (await env.admin.create('strict', { allow: { users: [USER], groups: [], roles: [] } })).keyId;
+    token = await env.token({ upn: USER });
+    jwk = (await env.http.get('/strict').expect(200)).body.key;
+  });
+  after(() => env?.close());
+
+  const post = (body: string, contentType = 'application/json', path = `/strict/${keyId}/decrypt`) =>
+    env.http.post(path).set('Content-Type', contentType).set('Authorization', `Bearer ${token}`).send(body);
+
+  it('an empty body, a JSON scalar or array, and deep nesting are 400 invalid_request', async () => {
+    for (const body of ['', 'null', '"x"', '42', '[]', '['.repeat(5000) + ']'.repeat(5000)]) {
+      const res = await post(body);
+      assert.equal(res.status, 400, body.slice(0, 10));
+      assert.equal(res.body.error, 'invalid_request');
+    }
+  });
+
+  it('__proto__ and constructor keys neither pollute nor stand in for alg and value', async () => {
+    const value = encryptLikeOffice(jwk, Buffer.from('p'));
+    const res = await post(JSON.stringify({ ['__proto__']: { alg: 'RSA-OAEP-256', value } }).replace('"__proto__"', '"__proto__"'));
+    assert.equal(res.status, 400);
+    const ctor = await post(`{"constructor":{"prototype":{"alg":"RSA-OAEP-256"}},"value":"${value}"}`);
+    assert.equal(ctor.status, 400);
+    assert.equal(({} as Record<string, unknown>).alg, undefined, 'Object.prototype untouched');
+  });
+
+  it('unknown fields are ignored, consistently: a good request with extras decrypts', async () => {
+    const res = await post(JSON.stringify({ alg: 'RSA-OAEP-256', value: encryptLikeOffice(jwk, Buffer.from('e')), kid: 'x', extra: [1, 2] }));
+    assert.equal(res.status, 200);
+  });
+
+  it('content types other than JSON are 415; application/json with a charset and +json types are accepted', async () => {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml']) {
+      assert.equal((await post('{}', type)).status, 415, type);
+    }
+    const body = JSON.stringify({ alg: 'RSA-OAEP-256', value: encryptLikeOffice(jwk, Buffer.from('c')) });
+    assert.equal((await post(body, 'application/json; charset=utf-8')).status, 200);
+  });
+
+  it('malformed key names and ids are 404 before any lookup; an over-long URL is 414', async () => {
+    const body = JSON.stringify({ alg: 'RSA-OAEP-256', value: 'AA==' });
+    for (const path of ['/%00x/id/decrypt', `/strict/${'a'.repeat(200)}/decrypt`, '/strict/..%2F..%2Fetc/decrypt', '/-lead/x/decrypt']) {
+      const res = await post(body, 'application/json', path);
+      assert.equal(res.status, 404, path);
+    }
+    await env.http.get('/%E2%80%AEevil').expect(404);
+    const long = await env.http.get(`/${'a'.repeat(3000)}`).expect(414);
+    assert.deepEqual(long.body, { error: 'uri_too_long', message: 'The request URL is too long.' });
+  });
+
+  it('headers too large get a JSON 431, never a 5xx', async () => {
+    const address = await listenOnce(env);
+    const res = await fetch(`${address}/strict`, { headers: { 'x-big': 'a'.repeat(20_000) } });
+    assert.equal(res.status, 431);
+    assert.deepEqual(await res.json(), { error: 'headers_too_large', message: 'The request headers are too large.' });
+  });
+
+  it('helmet headers are set, x-powered-by is not, and CORS stays closed (no Allow-Origin, no preflight)', async () => {
+    const res = await env.http.get('/strict').set('Origin', 'https://evil.example').expect(200);
+    assert.equal(res.headers['x-powered-by'], undefined);
+    assert.equal(res.headers['access-control-allow-origin'], undefined);
+    assert.equal(res.headers['x-content-type-options'], 'nosniff');
+    assert.ok(res.headers['strict-transport-security']);
+    const preflight = await env.http
+      .options(`/strict/${keyId}/decrypt`)
+      .set('Origin', 'https://evil.example')
+      .set('Access-Control-Request-Method', 'POST');
+    assert.equal(preflight.headers['access-control-allow-origin'], undefined);
+    assert.equal(preflight.headers['access-control-allow-methods'], undefined);
+    assert.equal(preflight.status, 404);
+  });
+});
+
+/** The HTTP server as production runs it (listen() adds the JSON answers for errors Express never sees). */
+async function listenOnce(env: TestEnv): Promise<string> {
+  const { listen } = await import('../../src/http/server.js');
+  const server = await listen(env.service.app, { ...env.config, port: 0, host: '127.0.0.1' });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const address = server.address();
+  return `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+}
