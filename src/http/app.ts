@@ -5,7 +5,7 @@ import type { Readiness } from '../app/readiness.js';
 import type { TokenVerifier } from '../auth/entra-token-verifier.js';
 import type { Config } from '../config/config.js';
 import type { Principal } from '../keys/access-policy.js';
-import { DkeError } from '../keys/errors.js';
+import { DkeError, HsmUnavailable } from '../keys/errors.js';
 import type { Logger } from '../log/logger.js';
 import { bearerAuth } from './bearer-auth.js';
 import { dkeRoutes } from './dke-routes.js';
@@ -31,6 +31,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(requestId);
   app.use(requestLog(logger));
+  app.use(closeWhileStopping);
   app.use(helmet());
   app.use(limitUrlLength);
   app.use(refuseCorsPreflight);
@@ -62,6 +63,20 @@ export function createApp(deps: AppDeps): Express {
     res.status(response.status).set(response.headers).json(response.body);
   });
   return app;
+}
+
+/**
+ * Once a graceful stop began (`app.locals.stopping`, set by the server's stop), every response closes its connection,
+ * and a request that still arrives on a kept-alive connection gets a 503 to retry elsewhere (the load balancer's
+ * other instances) instead of work that might be cut short.
+ */
+function closeWhileStopping(req: Request, res: Response, next: NextFunction): void {
+  if (req.app.locals.stopping !== true) {
+    next();
+    return;
+  }
+  res.setHeader('Connection', 'close');
+  next(new HsmUnavailable('the service is stopping', 1));
 }
 
 /** DKE URLs are short (`/{keyName}/{keyId}/decrypt`); a longer one is refused before routing (RFC 9110 §15.5.15). */

@@ -30,7 +30,8 @@ export function dkeRoutes(options: DkeRoutesOptions): Router {
   router.post(
     '/:keyName/:keyId/decrypt',
     requireJson,
-    express.raw({ type: () => true, limit: DECRYPT_BODY_LIMIT }),
+    // No inflation: a ~350-byte body needs no compression, and a compressed one is a decompression bomb to refuse (415).
+    express.raw({ type: () => true, limit: DECRYPT_BODY_LIMIT, inflate: false }),
     options.authenticate,
     async (req: Request<{ keyName: string; keyId: string }>, res: Response) => {
       const principal = res.locals.principal as Principal;

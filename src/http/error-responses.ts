@@ -60,16 +60,19 @@ export function challengeHeaders(auth: AuthConfig): Record<string, string> {
   };
 }
 
-/** body-parser errors carry a status and a type; a caller's mistake there is a 4xx, never a 500. */
+/**
+ * Errors of Express's own parts (body-parser, the router's parameter decoding) follow the http-errors convention: a
+ * numeric 4xx `status` means the caller's request was at fault. They become a 4xx with our body, never a 500.
+ */
 function bodyParserError(error: unknown): ErrorResponse | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
-  const { status, type } = error as { status?: unknown; type?: unknown };
-  if (typeof status !== 'number' || typeof type !== 'string' || status < 400 || status > 499) return undefined;
+  const { status } = error as { status?: unknown };
+  if (typeof status !== 'number' || status < 400 || status > 499) return undefined;
   if (status === 413) {
     return { status, body: { error: 'payload_too_large', message: 'The body is larger than the service accepts.' }, headers: {} };
   }
   if (status === 415) {
-    return { status, body: { error: 'unsupported_media_type', message: 'The body must be JSON in UTF-8.' }, headers: {} };
+    return { status, body: { error: 'unsupported_media_type', message: 'The body must be uncompressed JSON in UTF-8.' }, headers: {} };
   }
-  return { status: 400, body: { error: 'invalid_request', message: 'The body could not be read.' }, headers: {} };
+  return { status: 400, body: { error: 'invalid_request', message: 'The request could not be read.' }, headers: {} };
 }

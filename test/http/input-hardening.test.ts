@@ -62,6 +62,19 @@ describe('issue 6: bad input never reaches the HSM and never gets a 5xx', () => 
     assert.deepEqual(long.body, { error: 'uri_too_long', message: 'The request URL is too long.' });
   });
 
+  it('found by the fuzzer: an undecodable path parameter is 400, a compressed body 415, never 500', async () => {
+    const undecodable = await env.http.get('/%ff').expect(400);
+    assert.deepEqual(undecodable.body, { error: 'invalid_request', message: 'The request could not be read.' });
+    const gzip = await env.http
+      .post(`/strict/${keyId}/decrypt`)
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'gzip')
+      .set('Authorization', `Bearer ${token}`)
+      .send('not really gzip');
+    assert.equal(gzip.status, 415);
+    assert.equal(gzip.body.error, 'unsupported_media_type');
+  });
+
   it('headers too large get a JSON 431, never a 5xx', async () => {
     const address = await listenOnce(env);
     const res = await fetch(`${address}/strict`, { headers: { 'x-big': 'a'.repeat(20_000) } });
