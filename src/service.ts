@@ -15,6 +15,8 @@ import { SqliteKeyStore } from './store/sqlite-key-store.js';
 
 /** How often readiness re-runs its checks in the background (probes read the last result). */
 const READINESS_INTERVAL_MS = 15_000;
+/** Decrypt decisions reach the audit table within this many ms (see SqliteAuditTrail). */
+const AUDIT_BATCH_MS = 50;
 
 export interface Service {
   readonly app: Express;
@@ -49,7 +51,7 @@ export async function openService(config: Config, logger: Logger, options: Servi
     await hsm.startDecryptThreads();
     db = openStoreDatabase(config.dataDir, 'service');
     const store = new SqliteKeyStore(db);
-    const audit = new SqliteAuditTrail(db);
+    const audit = new SqliteAuditTrail(db, { batchMs: AUDIT_BATCH_MS });
     const keySource = new OpenIdKeySource({
       metadataUrl: config.auth.metadataUrl,
       onRefresh: (ok, detail) =>
@@ -75,6 +77,8 @@ export async function openService(config: Config, logger: Logger, options: Servi
         storeDb.exec('BEGIN IMMEDIATE; ROLLBACK;');
       },
       issuerKeys: () => {
+        // A failed or stale key set is refetched from here too, so a recovered issuer is seen without traffic.
+        keySource.refreshIfDue();
         const status = keySource.status();
         if (!status.loaded) return `the token issuer's keys are not loaded (${status.lastError ?? 'not fetched yet'})`;
         return status.lastRefreshOk ? undefined : `the last refresh of the issuer keys failed (${status.lastError}); cached keys are in use`;
@@ -97,6 +101,7 @@ export async function openService(config: Config, logger: Logger, options: Servi
       close: async () => {
         clearInterval(timer);
         await hsm.close();
+        audit.flush();
         storeDb.close();
       },
     };

@@ -13,6 +13,8 @@ export interface Pkcs11Config {
   readonly pin?: Secret;
   readonly sessions?: number;
   readonly queueTimeoutMs: number;
+  /** Decrypt on worker threads (C_DecryptInit off the event loop); false uses pkcs11js's async C_Decrypt only. */
+  readonly decryptThreads: boolean;
   /** Benchmarks only: a delay added to every decrypt on its thread, as a network HSM's round trip (issue 5). */
   readonly simulatedDelayMs: number;
   /** True when no module was configured and the embedded NSS development token is used. */
@@ -155,6 +157,7 @@ function parsePkcs11(raw: RawSettings, dataDir: string): Pkcs11Config {
     ...(pinValue !== undefined ? { pin: new Secret(pinValue) } : {}),
     ...(sessions !== undefined ? { sessions: integer('DKE_PKCS11_SESSIONS', sessions, 1, 1024) } : {}),
     queueTimeoutMs: integer('DKE_PKCS11_QUEUE_TIMEOUT_MS', raw.DKE_PKCS11_QUEUE_TIMEOUT_MS ?? '2000', 1, 60_000),
+    decryptThreads: boolean('DKE_PKCS11_DECRYPT_THREADS', raw.DKE_PKCS11_DECRYPT_THREADS ?? 'true'),
     simulatedDelayMs: integer('DKE_PKCS11_SIMULATED_DELAY_MS', raw.DKE_PKCS11_SIMULATED_DELAY_MS ?? '0', 0, 10_000),
     embedded: library === undefined,
   };

@@ -24,6 +24,7 @@ export const SETTINGS = [
   { name: 'DKE_PKCS11_PIN_FILE', doc: 'file holding the user PIN' },
   { name: 'DKE_PKCS11_SESSIONS', doc: 'sessions in the pool, i.e. decrypts in flight (unset: sized for the token)' },
   { name: 'DKE_PKCS11_QUEUE_TIMEOUT_MS', doc: 'longest wait for a free session before answering 503', defaultValue: '2000' },
+  { name: 'DKE_PKCS11_DECRYPT_THREADS', doc: 'decrypt on worker threads (true) or with pkcs11js async calls on the event loop (false)', defaultValue: 'true' },
   { name: 'DKE_PKCS11_SIMULATED_DELAY_MS', doc: 'benchmarks only: extra ms per decrypt, simulating a network HSM', defaultValue: '0' },
   { name: 'DKE_ALLOW_EXPORTABLE_KEYS', doc: 'serve key versions whose token evidence says they could have left the HSM', defaultValue: 'false' },
   { name: 'DKE_AUTH_AUDIENCE', doc: 'accepted aud values, comma-separated (the service URL in the sensitivity label)' },

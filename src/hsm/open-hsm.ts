@@ -73,7 +73,7 @@ export function openHsm(config: Pkcs11Config, dataDir: string, options: OpenHsmO
     pool: connection.pool,
     vault: openedVault,
     startDecryptThreads: async () => {
-      if (threads !== undefined || connection.status().state !== 'up') return;
+      if (!config.decryptThreads || threads !== undefined || connection.status().state !== 'up') return;
       threads = await DecryptThreadPool.start(
         {
           library: config.library,

@@ -28,6 +28,8 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.set('case sensitive routing', false);
+  // Office caches public keys by cache.exp; an ETag would only cost a hash of every response.
+  app.set('etag', false);
 
   app.use(requestId);
   app.use(requestLog(logger));

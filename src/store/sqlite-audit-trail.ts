@@ -16,33 +16,70 @@ export interface AuditVerification {
  * Append-only audit trail: each entry's hash covers its content and the previous entry's hash, so removing or
  * editing any stored line breaks the chain from that point on (`dke audit verify`).
  */
+export interface AuditTrailOptions {
+  readonly now?: () => Date;
+  /**
+   * The service batches: decrypt decisions are queued (with the time they were made) and written together, in one
+   * transaction, within `batchMs`, instead of one locked write per decrypt on the request path. A crash can lose at
+   * most that window of decrypt entries; admin commands (the CLI) always write at once.
+   */
+  readonly batchMs?: number;
+}
+
+/**
+ * Append-only audit trail: each entry's hash covers its content and the previous entry's hash, so removing or
+ * editing any stored line breaks the chain from that point on (`dke audit verify`).
+ */
 export class SqliteAuditTrail implements AuditTrail, AuditReader {
   readonly #db: StoreDatabase;
   readonly #now: () => Date;
+  readonly #batchMs: number | undefined;
+  readonly #queue: { at: string; event: AuditEvent }[] = [];
+  #flushTimer: NodeJS.Timeout | undefined;
+  readonly #lastStatement;
+  readonly #insertStatement;
 
-  constructor(db: StoreDatabase, now: () => Date = () => new Date()) {
+  constructor(db: StoreDatabase, options: AuditTrailOptions = {}) {
     this.#db = db;
-    this.#now = now;
+    this.#now = options.now ?? (() => new Date());
+    this.#batchMs = options.batchMs;
+    this.#lastStatement = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
+    this.#insertStatement = db.prepare('INSERT INTO audit (seq, at, entry, prev_hash, hash) VALUES (?, ?, ?, ?, ?)');
   }
 
   append(event: AuditEvent): void {
-    const append = this.#db.transaction(() => {
-      const last = this.#db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as
-        | { seq: number; hash: string }
-        | undefined;
-      const seq = (last?.seq ?? 0) + 1;
-      const prevHash = last?.hash ?? GENESIS_HASH;
-      const at = this.#now().toISOString();
-      const entry = canonicalEntry(seq, at, event);
-      this.#db
-        .prepare('INSERT INTO audit (seq, at, entry, prev_hash, hash) VALUES (?, ?, ?, ?, ?)')
-        .run(seq, at, entry, prevHash, chainHash(prevHash, entry));
+    this.#queue.push({ at: this.#now().toISOString(), event });
+    if (this.#batchMs === undefined) {
+      this.flush();
+      return;
+    }
+    this.#flushTimer ??= setTimeout(() => this.flush(), this.#batchMs);
+  }
+
+  /** Writes every queued entry now, chained in order, in one IMMEDIATE transaction. */
+  flush(): void {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    if (this.#queue.length === 0) return;
+    const pending = this.#queue.splice(0);
+    const write = this.#db.transaction(() => {
+      const last = this.#lastStatement.get() as { seq: number; hash: string } | undefined;
+      let seq = last?.seq ?? 0;
+      let prevHash = last?.hash ?? GENESIS_HASH;
+      for (const { at, event } of pending) {
+        seq += 1;
+        const entry = canonicalEntry(seq, at, event);
+        const hash = chainHash(prevHash, entry);
+        this.#insertStatement.run(seq, at, entry, prevHash, hash);
+        prevHash = hash;
+      }
     });
-    append.immediate();
+    write.immediate();
   }
 
   /** Entries in order, optionally only those at or after `since`. */
   list(since?: Date): AuditEntry[] {
+    this.flush();
     const rows = (
       since === undefined
         ? this.#db.prepare('SELECT * FROM audit ORDER BY seq').all()
@@ -52,6 +89,7 @@ export class SqliteAuditTrail implements AuditTrail, AuditReader {
   }
 
   decryptUsage(name: string, keyId: string, since: Date): KeyUsage {
+    this.flush();
     const row = this.#db
       .prepare(
         `SELECT count(*) AS decrypts, count(DISTINCT json_extract(entry, '$.actor')) AS users, max(at) AS lastUse
@@ -63,6 +101,7 @@ export class SqliteAuditTrail implements AuditTrail, AuditReader {
   }
 
   verify(): AuditVerification {
+    this.flush();
     const rows = this.#db.prepare('SELECT * FROM audit ORDER BY seq').all() as AuditRow[];
     let prevHash = GENESIS_HASH;
     let expectedSeq = 1;
