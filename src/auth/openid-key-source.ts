@@ -73,18 +73,24 @@ export class OpenIdKeySource {
    * while none are loaded, but at most once per cooldown: forged `kid`s cannot make the service flood the issuer.
    */
   readonly resolveKey = async (header: JWTHeaderParameters, token: FlattenedJWSInput): Promise<ResolvedKey> => {
-    if (this.#resolver === undefined && this.#cooldownOver()) await this.refresh();
-    else if (this.#inFlight !== undefined) await this.#inFlight;
+    if (this.#resolver === undefined) await this.#pendingRefresh();
     if (this.#resolver === undefined) throw new errors.JWKSNoMatchingKey('the issuer keys are not loaded');
     this.refreshIfDue();
     try {
       return await this.#resolver(header, token);
     } catch (error) {
-      if (!(error instanceof errors.JWKSNoMatchingKey) || !this.#cooldownOver()) throw error;
-      await this.refresh();
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      const refreshing = this.#pendingRefresh();
+      if (refreshing === undefined) throw error;
+      await refreshing;
       return this.#resolver(header, token);
     }
   };
+
+  /** The refresh under way (tokens arriving together with a new `kid` share it), else a new one if the cooldown allows. */
+  #pendingRefresh(): Promise<void> | undefined {
+    return this.#inFlight ?? (this.#cooldownOver() ? this.refresh() : undefined);
+  }
 
   #cooldownOver(): boolean {
     return this.#lastAttemptAt === 0 || Date.now() - this.#lastAttemptAt >= this.#options.cooldownMs;
