@@ -8,6 +8,7 @@ import { VerifiedTokenCache } from './auth/verified-token-cache.js';
 import type { Config } from './config/config.js';
 import { openHsm, type OpenHsm, type OpenHsmOptions } from './hsm/open-hsm.js';
 import { createApp } from './http/app.js';
+import { ServiceMetrics } from './http/metrics.js';
 import type { Logger } from './log/logger.js';
 import { openStoreDatabase, type StoreDatabase } from './store/database.js';
 import { SqliteAuditTrail } from './store/sqlite-audit-trail.js';
@@ -26,6 +27,7 @@ export interface Service {
   readonly readiness: Readiness;
   readonly protocol: DkeProtocol;
   readonly keySource: OpenIdKeySource;
+  readonly metrics: ServiceMetrics;
   /** Stops background work, closes the HSM sessions, finalises the module and closes the store. */
   close(): Promise<void>;
 }
@@ -37,10 +39,12 @@ export interface ServiceOptions {
 }
 
 export async function openService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<Service> {
+  const metrics = new ServiceMetrics();
   const hsm = openHsm(config.pkcs11, config.dataDir, {
     ...options.hsm,
     tolerateMisconfiguration: true,
     events: {
+      onError: (errorClass) => metrics.hsmError(errorClass),
       onDown: (detail) => logger.warn('HSM fault: reconnecting', { detail }),
       onRecovered: (millis) => logger.info('HSM reconnected', { millis }),
       onMisconfigured: (detail) => logger.error('HSM configuration refused; not ready until fixed and restarted', { detail }),
@@ -54,8 +58,11 @@ export async function openService(config: Config, logger: Logger, options: Servi
     const audit = new SqliteAuditTrail(db, { batchMs: AUDIT_BATCH_MS });
     const keySource = new OpenIdKeySource({
       metadataUrl: config.auth.metadataUrl,
-      onRefresh: (ok, detail) =>
-        ok ? logger.info('issuer keys loaded', { detail }) : logger.warn('issuer keys refresh failed', { detail }),
+      onRefresh: (ok, detail) => {
+        metrics.jwksRefresh(ok);
+        if (ok) logger.info('issuer keys loaded', { detail });
+        else logger.warn('issuer keys refresh failed', { detail });
+      },
     });
     await keySource.refresh();
     const overageLogged = new Set<string>();
@@ -66,7 +73,15 @@ export async function openService(config: Config, logger: Logger, options: Servi
     });
     const verifier: TokenVerifier = new VerifiedTokenCache(entraVerifier);
     const guard = new ProvenanceGuard(hsm.vault, config.allowExportableKeys);
-    const protocol = new DkeProtocol({ store, vault: hsm.vault, audit, guard, publicKeyCacheHours: config.publicKeyCacheHours });
+    const protocol = new DkeProtocol({
+      store,
+      vault: hsm.vault,
+      audit,
+      guard,
+      observer: metrics,
+      publicKeyCacheHours: config.publicKeyCacheHours,
+    });
+    metrics.watchPool(() => hsm.pool);
     const storeDb = db;
     const readiness = new Readiness(store, hsm.vault, {
       hsm: () => {
@@ -89,7 +104,7 @@ export async function openService(config: Config, logger: Logger, options: Servi
       readiness.check().catch((error: unknown) => logger.error('readiness check failed', { error: String(error) }));
     }, READINESS_INTERVAL_MS);
     timer.unref();
-    const app = createApp({ config, protocol, readiness, verifier, logger });
+    const app = createApp({ config, protocol, readiness, verifier, logger, metrics });
     return {
       app,
       hsm,
@@ -98,6 +113,7 @@ export async function openService(config: Config, logger: Logger, options: Servi
       readiness,
       protocol,
       keySource,
+      metrics,
       close: async () => {
         clearInterval(timer);
         await hsm.close();

@@ -9,11 +9,19 @@ import { parseDecryptRequest } from './decrypt-request.js';
 import type { ProvenanceGuard } from './provenance-guard.js';
 import { publicKeyResponse, type PublicKeyResponse } from './public-key-response.js';
 
+/** Outcomes are error codes ('decrypted' / 'served' on success); a key name is given only when the key exists. */
+export interface ProtocolObserver {
+  decrypt(keyName: string | undefined, outcome: string, seconds: number): void;
+  publicKey(keyName: string | undefined, outcome: string): void;
+}
+
 export interface DkeProtocolDeps {
   readonly store: KeyStateStore;
   readonly vault: KeyVault;
   readonly audit: AuditTrail;
   readonly publicKeyCacheHours: number;
+  /** Told of every decision, for metrics (absent: nothing is counted). */
+  readonly observer?: ProtocolObserver;
   /** Refuses versions whose evidence says they could have left the HSM; absent: every version is served. */
   readonly guard?: ProvenanceGuard;
   readonly now?: () => Date;
@@ -34,6 +42,17 @@ export class DkeProtocol {
 
   /** The published version's public key, or KeyNotFound when there is none that is Active and Enabled. */
   async publicKey(name: string, baseUrl: string): Promise<PublicKeyResponse> {
+    try {
+      const response = await this.#servedPublicKey(name, baseUrl);
+      this.#deps.observer?.publicKey(name, 'served');
+      return response;
+    } catch (error) {
+      this.#deps.observer?.publicKey(this.#knownName(name), error instanceof DkeError ? error.code : 'internal_error');
+      throw error;
+    }
+  }
+
+  async #servedPublicKey(name: string, baseUrl: string): Promise<PublicKeyResponse> {
     if (!isValidKeyName(name)) throw new KeyNotFound('malformed key name');
     const record = this.#deps.store.findKey(name);
     const version = record === undefined ? undefined : servedVersion(record);
@@ -50,6 +69,8 @@ export class DkeProtocol {
 
   /** Decrypts `body` with one key version for `principal`; records the decision in the audit trail. */
   async decrypt(principal: Principal, name: string, keyId: string, body: Buffer): Promise<{ value: string }> {
+    const started = process.hrtime.bigint();
+    const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
     try {
       const version = this.#authorizedVersion(principal, name, keyId);
       await this.#deps.guard?.assertServable(version);
@@ -57,12 +78,19 @@ export class DkeProtocol {
       const ciphertext = parseDecryptRequest(body, modulus);
       const plaintext = await this.#deps.vault.decrypt(version, ciphertext);
       this.#record(principal, name, keyId, 'allowed', 'decrypted');
+      this.#deps.observer?.decrypt(name, 'decrypted', seconds());
       return { value: plaintext.toString('base64') };
     } catch (error) {
       const reason = error instanceof DkeError ? error.code : 'internal_error';
       this.#record(principal, name, keyId, reason === 'access_denied' || reason === 'key_not_usable' ? 'denied' : 'failed', reason);
+      this.#deps.observer?.decrypt(this.#knownName(name), reason, seconds());
       throw error;
     }
+  }
+
+  /** A name fit for a metrics label: only names of existing keys, so callers cannot grow the label set. */
+  #knownName(name: string): string | undefined {
+    return isValidKeyName(name) && this.#deps.store.findKey(name) !== undefined ? name : undefined;
   }
 
   #authorizedVersion(principal: Principal, name: string, keyId: string): KeyVersion {

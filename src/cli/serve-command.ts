@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { Server } from 'node:http';
 import { loadConfig, type Config } from '../config/config.js';
-import { listen } from '../http/server.js';
+import { listen, reloadTls } from '../http/server.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { openService, type Service } from '../service.js';
 
@@ -77,5 +77,13 @@ export function serveCommand(): Command {
     });
     const running = await startService(config, logger);
     stopOnSignals(running, logger);
+    process.on('SIGHUP', () => {
+      try {
+        reloadTls(running.server, config);
+        logger.info('TLS certificate reloaded');
+      } catch (error) {
+        logger.error('TLS certificate reload failed; the previous one stays in use', { error: error instanceof Error ? error.message : String(error) });
+      }
+    });
   });
 }

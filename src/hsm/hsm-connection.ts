@@ -1,5 +1,5 @@
 import { HsmUnavailable } from '../keys/errors.js';
-import { classifyCkr, ckrName } from './ckr-classes.js';
+import { classifyCkr, ckrName, type CkrClass } from './ckr-classes.js';
 import { HsmConfigurationError } from './hsm-errors.js';
 import type { Handle } from './pkcs11.js';
 import type { Pkcs11Token } from './pkcs11-token.js';
@@ -15,6 +15,8 @@ export interface HsmStatus {
 }
 
 export interface HsmEvents {
+  /** Every PKCS#11 error an operation met, by class (metrics). */
+  onError?(errorClass: CkrClass): void;
   onDown?(detail: string): void;
   onRecovered?(millis: number): void;
   onMisconfigured?(detail: string): void;
@@ -89,7 +91,9 @@ export class HsmConnection {
       try {
         return await work(session);
       } catch (error) {
-        if (classifyCkr(error) !== 'transient') throw error;
+        const errorClass = classifyCkr(error);
+        this.#events.onError?.(errorClass);
+        if (errorClass !== 'transient') throw error;
         this.#startRecovery(ckrName(error));
         if (attempt >= 2) throw new HsmUnavailable(`${ckrName(error)} again after recovery`, this.#retryAfterSeconds());
       } finally {

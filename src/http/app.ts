@@ -11,6 +11,7 @@ import { bearerAuth } from './bearer-auth.js';
 import { dkeRoutes } from './dke-routes.js';
 import { errorResponse, HttpError } from './error-responses.js';
 import { healthRoutes } from './health-routes.js';
+import type { ServiceMetrics } from './metrics.js';
 import { requestId } from './request-id.js';
 
 export interface AppDeps {
@@ -19,6 +20,7 @@ export interface AppDeps {
   readonly readiness: Readiness;
   readonly verifier: TokenVerifier;
   readonly logger: Logger;
+  readonly metrics: ServiceMetrics;
 }
 
 /** Builds the Express application: middleware, routes, and the one error handler, registered last. */
@@ -32,7 +34,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
 
   app.use(requestId);
-  app.use(requestLog(logger));
+  app.use(requestLog(logger, deps.metrics));
   app.use(closeWhileStopping);
   app.use(helmet());
   app.use(limitUrlLength);
@@ -49,6 +51,7 @@ export function createApp(deps: AppDeps): Express {
 
   const routes = express.Router({ caseSensitive: false });
   routes.use(healthRoutes(deps.readiness));
+  routes.get('/metrics', deps.metrics.handler);
   routes.use(dkeRoutes({ protocol: deps.protocol, authenticate, publicBaseUrl: config.publicBaseUrl, basePath: config.basePath }));
   app.use(config.basePath || '/', routes);
 
@@ -97,17 +100,19 @@ function refuseCorsPreflight(req: Request, _res: Response, next: NextFunction): 
 }
 
 /** One JSON line per request: id, method, path (never the query string: it may hold a token), status, duration, user. */
-function requestLog(logger: Logger) {
+function requestLog(logger: Logger, metrics: ServiceMetrics) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const principal = res.locals.principal as Principal | undefined;
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.httpRequest((req.route as { path?: string } | undefined)?.path ?? 'unmatched', res.statusCode, seconds);
       logger.info('request', {
         requestId: res.locals.requestId,
         method: req.method,
         path: req.originalUrl.split('?')[0]!.slice(0, 512),
         status: res.statusCode,
-        durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+        durationMs: seconds * 1000,
         ...(principal ? { oid: principal.oid } : {}),
         ...(res.locals.errorDetail ? { reason: res.locals.errorDetail } : {}),
       });

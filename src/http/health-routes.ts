@@ -9,7 +9,12 @@ export function healthRoutes(readiness: Readiness): Router {
   });
   router.get('/health/ready', (_req: Request, res: Response) => {
     const report = readiness.report;
-    res.status(report.ready ? 200 : 503).json({ status: report.ready ? 'ready' : 'not_ready', checks: report.checks });
+    const now = Date.now();
+    // Checks run in the background; the age tells a prober how fresh each verdict is.
+    const checks = Object.fromEntries(
+      Object.entries(report.checks).map(([name, check]) => [name, { ...check, ageSeconds: Math.max(0, Math.round((now - Date.parse(check.checkedAt)) / 1000)) }]),
+    );
+    res.status(report.ready ? 200 : 503).json({ status: report.ready ? 'ready' : 'not_ready', checks });
   });
   return router;
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Express } from 'express';
 import type { Config } from '../config/config.js';
@@ -27,6 +27,15 @@ export async function listen(app: Express, config: Config): Promise<Server> {
     else server.listen(config.port, config.host, () => resolve());
   });
   return server;
+}
+
+/**
+ * Reads DKE_TLS_CERT and DKE_TLS_KEY again and serves them to new connections (SIGHUP after a certificate renewal);
+ * open connections keep theirs. Throws, keeping the old certificate, when the new files do not load.
+ */
+export function reloadTls(server: Server, config: Config): void {
+  if (!config.tls || !(server instanceof HttpsServer)) return;
+  server.setSecureContext({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), minVersion: 'TLSv1.2' });
 }
 
 function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {

@@ -1,0 +1,62 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Request, Response } from 'express';
+import type { ProtocolObserver } from '../app/dke-protocol.js';
+import type { CkrClass } from '../hsm/ckr-classes.js';
+import type { SessionPool } from '../hsm/session-pool.js';
+
+/** Seconds; DKE decrypt SLOs are quoted at 10–30 ms p95 (issue 5), so the buckets are fine below 100 ms. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+/**
+ * Prometheus metrics of the service (issue 7), on a registry of its own. Labels carry key names only for keys that
+ * exist and outcomes from a fixed set, never user names, tokens or key ids, so callers cannot grow the series.
+ */
+export class ServiceMetrics implements ProtocolObserver {
+  readonly registry = new Registry();
+  readonly #decrypts = new Counter({ name: 'dke_decrypts_total', help: 'Decrypt requests by key name and outcome', labelNames: ['key', 'outcome'] as const, registers: [this.registry] });
+  readonly #decryptSeconds = new Histogram({ name: 'dke_decrypt_duration_seconds', help: 'Decrypt time in the service, HSM included', labelNames: ['outcome'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly #publicKeys = new Counter({ name: 'dke_public_key_requests_total', help: 'GET /{keyName} requests by key name and outcome', labelNames: ['key', 'outcome'] as const, registers: [this.registry] });
+  readonly #hsmErrors = new Counter({ name: 'dke_hsm_errors_total', help: 'PKCS#11 errors by class (request, transient, configuration, unknown)', labelNames: ['class'] as const, registers: [this.registry] });
+  readonly #jwksRefreshes = new Counter({ name: 'dke_jwks_refreshes_total', help: 'Refreshes of the token issuer keys by result', labelNames: ['result'] as const, registers: [this.registry] });
+  readonly #httpSeconds = new Histogram({ name: 'dke_http_request_duration_seconds', help: 'HTTP requests by route and status class', labelNames: ['route', 'status'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Pool gauges read the pool when scraped, so they cost nothing per request. */
+  watchPool(pool: () => SessionPool): void {
+    const gauge = (name: string, help: string, read: (p: SessionPool) => number): void => {
+      new Gauge({ name, help, registers: [this.registry], collect() { this.set(read(pool())); } });
+    };
+    gauge('dke_hsm_sessions', 'HSM sessions in the pool', (p) => p.size);
+    gauge('dke_hsm_sessions_in_use', 'HSM sessions running an operation', (p) => p.inUse);
+    gauge('dke_hsm_session_waiters', 'Requests waiting for a free HSM session', (p) => p.waiting);
+  }
+
+  decrypt(keyName: string | undefined, outcome: string, seconds: number): void {
+    this.#decrypts.inc({ key: keyName ?? '', outcome });
+    this.#decryptSeconds.observe({ outcome }, seconds);
+  }
+
+  publicKey(keyName: string | undefined, outcome: string): void {
+    this.#publicKeys.inc({ key: keyName ?? '', outcome });
+  }
+
+  hsmError(errorClass: CkrClass): void {
+    this.#hsmErrors.inc({ class: errorClass });
+  }
+
+  jwksRefresh(ok: boolean): void {
+    this.#jwksRefreshes.inc({ result: ok ? 'ok' : 'failed' });
+  }
+
+  /** Route patterns (not paths) keep the label set small. */
+  httpRequest(route: string, status: number, seconds: number): void {
+    this.#httpSeconds.observe({ route, status: `${Math.floor(status / 100)}xx` }, seconds);
+  }
+
+  readonly handler = async (_req: Request, res: Response): Promise<void> => {
+    res.set('Content-Type', this.registry.contentType).send(await this.registry.metrics());
+  };
+}

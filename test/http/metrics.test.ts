@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'mocha';
+import { decryptAs } from '../support/decrypt-client.js';
+import { startTestEnv, type TestEnv } from '../support/test-env.js';
+
+const USER = 'alice@contoso.dev';
+
+/** Prometheus text to `name{labels} value` lines, checking every line parses. */
+function parseMetrics(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
+    assert.ok(match, `not Prometheus text: ${line}`);
+    samples.set(match[1]!, Number(match[2]));
+  }
+  return samples;
+}
+
+describe('issue 7: /metrics, logs and readiness as operators see them', () => {
+  let env: TestEnv;
+  let keyId: string;
+  before(async () => {
+    env = await startTestEnv();
+    keyId = (await env.admin.create('observed', { allow: { users: [USER], groups: [], roles: [] } })).keyId;
+  });
+  after(() => env?.close());
+
+  it('/metrics is Prometheus text that counts decrypts by key and outcome, public keys, the pool and process metrics', async () => {
+    await env.http.get('/observed').expect(200);
+    await env.http.get('/no-such-key-xyz').expect(404);
+    assert.equal((await decryptAs(env, USER, 'observed', keyId, Buffer.from('m'))).status, 200);
+    assert.equal((await decryptAs(env, 'mallory@contoso.dev', 'observed', keyId, Buffer.from('m'))).status, 403);
+    const res = await env.http.get('/metrics').expect(200).expect('content-type', /text\/plain/);
+    const samples = parseMetrics(res.text);
+    assert.equal(samples.get('dke_decrypts_total{key="observed",outcome="decrypted"}'), 1);
+    assert.equal(samples.get('dke_decrypts_total{key="observed",outcome="access_denied"}'), 1);
+    assert.equal(samples.get('dke_public_key_requests_total{key="observed",outcome="served"}'), 1);
+    assert.equal(samples.get('dke_public_key_requests_total{key="",outcome="key_not_found"}'), 1, 'unknown names never become labels');
+    assert.ok((samples.get('dke_decrypt_duration_seconds_count{outcome="decrypted"}') ?? 0) >= 1);
+    assert.equal(samples.get('dke_hsm_sessions'), env.service.hsm.pool.size);
+    assert.equal(samples.get('dke_hsm_sessions_in_use'), 0);
+    assert.ok((samples.get('dke_jwks_refreshes_total{result="ok"}') ?? 0) >= 1);
+    assert.ok(samples.has('process_cpu_user_seconds_total'));
+    assert.ok(!res.text.includes(USER) && !res.text.includes(keyId), 'no user names or key ids in labels');
+  });
+
+  it('every log line is JSON; each request line carries the request id that went back in x-request-id', async () => {
+    const res = await env.http.get('/observed').set('x-request-id', 'trace-abc-123').expect(200);
+    assert.equal(res.headers['x-request-id'], 'trace-abc-123');
+    const parsed = env.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const requests = parsed.filter((l) => l.message === 'request');
+    assert.ok(requests.length > 0);
+    for (const line of requests) {
+      assert.match(String(line.requestId), /^[A-Za-z0-9._:-]+$/);
+      for (const field of ['method', 'path', 'status', 'durationMs', 'timestamp', 'level']) assert.ok(field in line, field);
+    }
+    assert.ok(requests.some((l) => l.requestId === 'trace-abc-123' && l.path === '/observed' && l.status === 200));
+    assert.ok(requests.some((l) => typeof l.oid === 'string' && l.status === 200 && String(l.path).endsWith('/decrypt')), 'decrypt lines name the user oid');
+  });
+
+  it('readiness fails when a published key no longer passes its self-test, with the check\'s age, and recovers after', async () => {
+    const { keyId: broken } = await env.admin.create('selftest-broken', { allow: { users: [USER], groups: [], roles: [] } });
+    await env.service.hsm.vault.destroy({ name: 'selftest-broken', keyId: broken });
+    await env.service.readiness.check();
+    const failing = await env.http.get('/health/ready').expect(503);
+    assert.equal(failing.body.checks.selfTest.status, 'fail');
+    assert.match(failing.body.checks.selfTest.detail, /selftest-broken/);
+    assert.equal(typeof failing.body.checks.selfTest.ageSeconds, 'number');
+    env.admin.setEnabled('selftest-broken', broken, false);
+    await env.service.readiness.check();
+    await env.http.get('/health/ready').expect(200);
+  });
+});
