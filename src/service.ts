@@ -96,7 +96,9 @@ export async function openService(config: Config, logger: Logger, options: Servi
         keySource.refreshIfDue();
         const status = keySource.status();
         if (!status.loaded) return `the token issuer's keys are not loaded (${status.lastError ?? 'not fetched yet'})`;
-        return status.lastRefreshOk ? undefined : `the last refresh of the issuer keys failed (${status.lastError}); cached keys are in use`;
+        return status.lastRefreshOk
+          ? undefined
+          : { warning: `the last refresh of the issuer keys failed (${status.lastError}); cached keys are in use` };
       },
     });
     await readiness.check();

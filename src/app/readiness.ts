@@ -4,7 +4,8 @@ import { servedVersion } from '../keys/lifecycle.js';
 import type { KeyStateStore, KeyVault, RsaPublicKey } from '../keys/ports.js';
 
 export interface CheckResult {
-  readonly status: 'pass' | 'fail';
+  /** warn: working, but an operator should look (it does not take the instance out of the load balancer). */
+  readonly status: 'pass' | 'warn' | 'fail';
   readonly checkedAt: string;
   readonly detail?: string;
 }
@@ -19,8 +20,11 @@ export interface ReadinessProbes {
   readonly hsm: () => string | undefined;
   /** Can the store be written? Throws when not. */
   readonly store: () => void;
-  /** Are the token issuer's keys loaded? A sentence when not. */
-  readonly issuerKeys: () => string | undefined;
+  /**
+   * Are the token issuer's keys loaded? A sentence when not; a warning when only their refresh failed: cached keys
+   * keep verifying, so an Entra metadata outage must not take every instance out of the load balancer.
+   */
+  readonly issuerKeys: () => string | { readonly warning: string } | undefined;
 }
 
 /**
@@ -46,15 +50,19 @@ export class Readiness {
 
   async check(): Promise<ReadinessReport> {
     const at = new Date().toISOString();
-    const result = (detail: string | undefined): CheckResult =>
-      detail === undefined ? { status: 'pass', checkedAt: at } : { status: 'fail', checkedAt: at, detail };
+    const result = (detail: string | { readonly warning: string } | undefined): CheckResult =>
+      detail === undefined
+        ? { status: 'pass', checkedAt: at }
+        : typeof detail === 'string'
+          ? { status: 'fail', checkedAt: at, detail }
+          : { status: 'warn', checkedAt: at, detail: detail.warning };
     const checks: Record<string, CheckResult> = {};
     const hsmProblem = this.#probes.hsm();
     checks.hsm = result(hsmProblem);
     checks.selfTest = result(hsmProblem === undefined ? await this.#selfTest() : 'skipped: the HSM is not ready');
     checks.store = result(attempt(this.#probes.store));
     checks.issuerKeys = result(this.#probes.issuerKeys());
-    this.#report = { ready: Object.values(checks).every((c) => c.status === 'pass'), checks };
+    this.#report = { ready: Object.values(checks).every((c) => c.status !== 'fail'), checks };
     return this.#report;
   }
 

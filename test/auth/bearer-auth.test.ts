@@ -183,7 +183,8 @@ describe('issue 3 through HTTP: Entra tokens on POST /{keyName}/{keyId}/decrypt 
       await env.service.keySource.refresh();
       await env.service.readiness.check();
       const ready = await env.http.get('/health/ready');
-      assert.equal(ready.body.checks.issuerKeys.status, 'fail');
+      assert.equal(ready.status, 200, 'cached keys still verify: the instance stays in the load balancer');
+      assert.equal(ready.body.checks.issuerKeys.status, 'warn');
       assert.match(ready.body.checks.issuerKeys.detail, /last refresh of the issuer keys failed .*503.*cached keys are in use/);
       await decryptWith(`Bearer ${token}`).expect(200);
     } finally {

@@ -23,19 +23,31 @@ describe('§1 /health', () => {
     for (const check of Object.values(res.body.checks) as { status: string }[]) assert.equal(check.status, 'pass');
   });
 
-  it('GET /health/ready answers 503 when the issuer keys cannot be refreshed, and says so', async () => {
+  it('GET /health/ready stays 200 with a warning when only the refresh of the issuer keys fails (cached keys work)', async () => {
     env.issuer.setAvailable(false);
     try {
       await env.service.keySource.refresh();
       await env.service.readiness.check();
-      const res = await env.http.get('/health/ready').expect(503);
-      assert.equal(res.body.checks.issuerKeys.status, 'fail');
+      const res = await env.http.get('/health/ready').expect(200);
+      assert.equal(res.body.checks.issuerKeys.status, 'warn');
       assert.match(res.body.checks.issuerKeys.detail, /refresh of the issuer keys failed/);
     } finally {
       env.issuer.setAvailable(true);
       await env.service.keySource.refresh();
       await env.service.readiness.check();
     }
-    await env.http.get('/health/ready').expect(200);
+    const back = await env.http.get('/health/ready').expect(200);
+    assert.equal(back.body.checks.issuerKeys.status, 'pass');
+  });
+
+  it('GET /health/ready answers 503 while no issuer key was ever loaded', async () => {
+    const issuerDown = await startTestEnv({ settings: { DKE_AUTH_METADATA_URL: 'http://127.0.0.1:9/nothing/.well-known/openid-configuration' } });
+    try {
+      const res = await issuerDown.http.get('/health/ready').expect(503);
+      assert.equal(res.body.checks.issuerKeys.status, 'fail');
+      assert.match(res.body.checks.issuerKeys.detail, /keys are not loaded/);
+    } finally {
+      await issuerDown.close();
+    }
   });
 });

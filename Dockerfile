@@ -1,0 +1,38 @@
+# dke-service container image. Build: docker build -t dke-service .
+# The PKCS#11 module of your HSM is configuration: mount the vendor library and its client configuration and point
+# DKE_PKCS11_LIBRARY at it (see README "Deployment"). NSS softoken is included only for the demo token.
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# pkcs11js and better-sqlite3 compile from source: same base image as the runtime, so the binaries match.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim AS runtime
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libnss3 libnss3-tools tini \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 dke \
+ && useradd --system --uid 10001 --gid dke --home-dir /var/lib/dke --shell /usr/sbin/nologin dke \
+ && mkdir -p /var/lib/dke \
+ && chown dke:dke /var/lib/dke
+WORKDIR /app
+ENV NODE_ENV=production \
+    DKE_PORT=8080 \
+    DKE_DATA_DIR=/var/lib/dke
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY config ./config
+USER dke
+EXPOSE 8080
+VOLUME ["/var/lib/dke"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["node", "dist/healthcheck.js"]
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["node", "dist/cli.js", "serve"]

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { describe, it } from 'mocha';
+import { parseAllDocuments } from 'yaml';
+
+const ROOT = process.cwd();
+const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
+
+/** Dockerfile instructions (continuation lines joined), as [instruction, arguments]. */
+function dockerInstructions(text: string): [string, string][] {
+  return text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => {
+      const [instruction, ...rest] = l.split(/\s+/);
+      return [instruction!.toUpperCase(), rest.join(' ')];
+    });
+}
+
+describe('issue 7: deployment files (no Docker engine or IIS here: their directives are checked)', () => {
+  it('Dockerfile: multi-stage on one base, non-root user, HEALTHCHECK on readiness, no secrets baked in', () => {
+    const steps = dockerInstructions(read('Dockerfile'));
+    const froms = steps.filter(([i]) => i === 'FROM').map(([, a]) => a);
+    assert.deepEqual(froms, ['node:20-bookworm-slim AS build', 'node:20-bookworm-slim AS runtime']);
+    const runtime = steps.slice(steps.findIndex(([i, a]) => i === 'FROM' && a.endsWith('runtime')));
+    const user = runtime.filter(([i]) => i === 'USER').map(([, a]) => a);
+    assert.deepEqual(user, ['dke'], 'the runtime stage runs as the dke user');
+    assert.ok(runtime.some(([i, a]) => i === 'COPY' && a.startsWith('--from=build')), 'only built output is copied from the build stage');
+    assert.ok(!runtime.some(([i, a]) => i === 'RUN' && /npm (ci|install)/.test(a)), 'no dev dependencies installed in the runtime stage');
+    const healthcheck = runtime.find(([i]) => i === 'HEALTHCHECK')?.[1] ?? '';
+    assert.match(healthcheck, /dist\/healthcheck\.js/);
+    assert.match(read('src/healthcheck.ts'), /\/health\/ready/);
+    assert.ok(runtime.some(([i, a]) => i === 'EXPOSE' && a === '8080'));
+    assert.ok(runtime.some(([i, a]) => i === 'CMD' && a.includes('dist/cli.js') && a.includes('serve')));
+    for (const [instruction, args] of steps) {
+      if (instruction === 'ENV' || instruction === 'ARG') assert.doesNotMatch(args, /PIN|SECRET|PASSWORD|KEY=/i, `${instruction} ${args}`);
+    }
+    assert.match(read('.dockerignore'), /^node_modules$/m);
+    assert.match(read('.dockerignore'), /^data$/m);
+  });
+
+  it('web.config is well-formed XML that hands every path to iisnode on the built entry', () => {
+    const text = read('web.config');
+    assert.equal(XMLValidator.validate(text), true);
+    const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(text);
+    const server = xml.configuration['system.webServer'];
+    assert.equal(server.handlers.add.modules, 'iisnode');
+    assert.equal(server.handlers.add.path, 'server.cjs');
+    assert.equal(server.rewrite.rules.rule.action.url, 'server.cjs');
+    assert.equal(server.rewrite.rules.rule.match.url, '.*');
+    assert.equal(server.httpErrors.existingResponse, 'PassThrough', 'JSON errors and 401 challenges reach Office unchanged');
+    assert.ok(existsSync(join(ROOT, 'server.cjs')));
+    assert.match(read('server.cjs'), /import\('\.\/dist\/cli\.js'\)/);
+    assert.match(read('server.cjs'), /'serve'/);
+  });
+
+  it('Kubernetes: 2+ replicas, liveness and readiness probes on /health, PIN from a Secret file, non-root', () => {
+    const docs = parseAllDocuments(read('deploy/kubernetes/dke-service.yaml')).map((d) => d.toJS());
+    const deployment = docs.find((d) => d.kind === 'Deployment');
+    assert.ok(deployment.spec.replicas >= 2);
+    const pod = deployment.spec.template.spec;
+    assert.equal(pod.securityContext.runAsNonRoot, true);
+    const container = pod.containers[0];
+    assert.equal(container.livenessProbe.httpGet.path, '/health/live');
+    assert.equal(container.readinessProbe.httpGet.path, '/health/ready');
+    const config = docs.find((d) => d.kind === 'ConfigMap');
+    assert.equal(config.data.DKE_PKCS11_PIN_FILE, '/run/secrets/dke/pin');
+    assert.equal(config.data.DKE_PKCS11_PIN, undefined, 'no PIN in the ConfigMap');
+    const pinVolume = pod.volumes.find((v: { secret?: unknown }) => v.secret !== undefined);
+    assert.equal(pinVolume.secret.secretName, docs.find((d) => d.kind === 'Secret').metadata.name);
+    assert.ok(container.volumeMounts.some((m: { mountPath: string }) => m.mountPath === '/run/secrets/dke'));
+    assert.ok(pod.terminationGracePeriodSeconds > 10, 'longer than the service\'s 10 s stop bound');
+    assert.ok(docs.some((d) => d.kind === 'PodDisruptionBudget'));
+  });
+});
