@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AdminRefused } from '../keys/errors.js';
 import type { AllowList, KeyRecord, KeyState, KeyVersion } from '../keys/key-version.js';
 import { keyIdProblem, keyNameProblem } from '../keys/names.js';
-import type { AuditReader, AuditTrail, KeyStateStore, KeyVault } from '../keys/ports.js';
+import type { AuditEvent, AuditReader, AuditTrail, KeyStateStore, KeyVault } from '../keys/ports.js';
 import { attestationOf, type VersionAttestation } from './key-attestation.js';
 
 export interface KeyAdminDeps {
@@ -74,14 +74,7 @@ export class KeyAdmin {
       this.refuse(action, name, `Version ${keyId} of "${name}" is Destroyed; there is nothing to ${action}.`, keyId);
     }
     this.deps.store.setEnabled(name, keyId, enabled, this.now().toISOString());
-    this.deps.audit.append({
-      actor: this.deps.actor,
-      action,
-      keyName: name,
-      keyId,
-      outcome: 'succeeded',
-      details: { from: version.enabled ? 'enabled' : 'disabled', to: enabled ? 'enabled' : 'disabled', state: version.state },
-    });
+    this.recordSuccess(action, name, keyId, { from: version.enabled ? 'enabled' : 'disabled', to: enabled ? 'enabled' : 'disabled', state: version.state });
     return { name, keyId, state: version.state, enabled };
   }
 
@@ -124,14 +117,7 @@ export class KeyAdmin {
       { name, keyId, state, origin: 'generated', publish: true, ...(options.allow ? { allow: options.allow } : {}) },
       this.now().toISOString(),
     );
-    this.deps.audit.append({
-      actor: this.deps.actor,
-      action,
-      keyName: name,
-      keyId,
-      outcome: 'succeeded',
-      details: { state, origin: 'generated' },
-    });
+    this.recordSuccess(action, name, keyId, { state, origin: 'generated' });
     return { name, keyId, state, enabled: true };
   }
 
@@ -145,13 +131,7 @@ export class KeyAdmin {
     this.requireKey(name);
     if (value.trim() === '') this.refuse(action, name, 'The value to grant or revoke is empty.');
     const changed = action === 'grant' ? this.deps.store.grant(name, kind, value) : this.deps.store.revoke(name, kind, value);
-    this.deps.audit.append({
-      actor: this.deps.actor,
-      action,
-      keyName: name,
-      outcome: 'succeeded',
-      details: { kind, value: value.trim(), changed },
-    });
+    this.recordSuccess(action, name, undefined, { kind, value: value.trim(), changed });
     return changed;
   }
 
@@ -159,6 +139,18 @@ export class KeyAdmin {
     const record = this.deps.store.findKey(name);
     if (record === undefined) throw new AdminRefused(`There is no key named "${name}".`);
     return record;
+  }
+
+  /** Records an admin action that succeeded, with who ran it. */
+  protected recordSuccess(action: string, name: string, keyId: string | undefined, details: AuditEvent['details']): void {
+    this.deps.audit.append({
+      actor: this.deps.actor,
+      action,
+      keyName: name,
+      ...(keyId !== undefined ? { keyId } : {}),
+      outcome: 'succeeded',
+      ...(details !== undefined ? { details } : {}),
+    });
   }
 
   /** Records the refusal and throws it with the sentence the operator sees. */

@@ -41,14 +41,7 @@ export class KeyLifecycle extends KeyAdmin {
     if (to === 'deactivated' || to === 'compromised') {
       decryptClearedInToken = await this.deps.vault.forbidDecrypt(version);
     }
-    this.deps.audit.append({
-      actor: this.deps.actor,
-      action: 'set-state',
-      keyName: name,
-      keyId,
-      outcome: 'succeeded',
-      details: { from: version.state, to, ...(decryptClearedInToken !== undefined ? { decryptClearedInToken } : {}) },
-    });
+    this.recordSuccess('set-state', name, keyId, { from: version.state, to, ...(decryptClearedInToken !== undefined ? { decryptClearedInToken } : {}) });
     return {
       applied: true,
       version: { name, keyId, state: to, enabled: version.enabled },
@@ -76,14 +69,7 @@ export class KeyLifecycle extends KeyAdmin {
     // The record goes first: from this moment nothing decrypts with the version, even if the token call fails.
     if (!retry) this.#writeState(version, 'destroyed', 'delete');
     const objectsDestroyed = await this.deps.vault.destroy(version);
-    this.deps.audit.append({
-      actor: this.deps.actor,
-      action: 'delete',
-      keyName: name,
-      keyId,
-      outcome: 'succeeded',
-      details: { from: version.state, to: 'destroyed', objectsDestroyed },
-    });
+    this.recordSuccess('delete', name, keyId, { from: version.state, to: 'destroyed', objectsDestroyed });
     return { applied: true, version: { name, keyId, state: 'destroyed', enabled: version.enabled }, objectsDestroyed };
   }
 

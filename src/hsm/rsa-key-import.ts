@@ -1,7 +1,7 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import type { KeyVersionRef, RsaPublicKey } from '../keys/ports.js';
-import { pkcs11, type Handle, type Pkcs11Module, type Template } from './pkcs11.js';
-import { objectId, objectLabel, privateKeyTemplate } from './rsa-key-templates.js';
+import { pkcs11, type Handle, type Pkcs11Module } from './pkcs11.js';
+import { privateKeyTemplate, publicKeyTemplate } from './rsa-key-templates.js';
 
 /**
  * Brings an RSA private key into the token without ever creating a token object that holds it in the clear:
@@ -31,7 +31,7 @@ export function unwrapRsaPrivateKey(module: Pkcs11Module, session: Handle, ref: 
     // The same template as a generated key; the token takes modulus and exponents from the unwrapped key itself.
     privateKey = module.C_UnwrapKey(session, { mechanism: pkcs11.CKM_AES_CBC_PAD, parameter: iv }, wrappingKey, wrapped, privateKeyTemplate(ref));
     restrictToDecrypt(module, session, privateKey);
-    module.C_CreateObject(session, publicKeyObjectTemplate(ref, publicKey));
+    module.C_CreateObject(session, publicKeyTemplate(ref, publicKey));
     return privateKey;
   } catch (error) {
     if (privateKey !== undefined) destroyQuietly(module, session, privateKey);
@@ -61,22 +61,6 @@ function restrictToDecrypt(module: Pkcs11Module, session: Handle, key: Handle): 
   if (extra.length === 0) return;
   module.C_SetAttributeValue(session, key, extra.map((type) => ({ type, value: false })));
   if (granted().length > 0) throw new Error('the token keeps other uses than decrypt on the imported key');
-}
-
-function publicKeyObjectTemplate(ref: KeyVersionRef, key: RsaPublicKey): Template {
-  return [
-    { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY },
-    { type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_RSA },
-    { type: pkcs11.CKA_TOKEN, value: true },
-    { type: pkcs11.CKA_PRIVATE, value: false },
-    { type: pkcs11.CKA_MODULUS, value: key.modulus },
-    { type: pkcs11.CKA_PUBLIC_EXPONENT, value: key.publicExponent },
-    { type: pkcs11.CKA_ENCRYPT, value: true },
-    { type: pkcs11.CKA_VERIFY, value: false },
-    { type: pkcs11.CKA_WRAP, value: false },
-    { type: pkcs11.CKA_ID, value: objectId(ref) },
-    { type: pkcs11.CKA_LABEL, value: objectLabel(ref) },
-  ];
 }
 
 function destroyQuietly(module: Pkcs11Module, session: Handle, handle: Handle): void {

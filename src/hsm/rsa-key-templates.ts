@@ -1,4 +1,4 @@
-import type { KeyVersionRef } from '../keys/ports.js';
+import type { KeyVersionRef, RsaPublicKey } from '../keys/ports.js';
 import { pkcs11, type Template } from './pkcs11.js';
 
 /** RSA-2048 with e = 65537: what Office expects from a DKE key (contract §1). */
@@ -22,15 +22,25 @@ export function findTemplate(ref: KeyVersionRef, objectClass: number): Template 
   ];
 }
 
-/** The public half: a token object so it survives restarts, encrypt only. */
-export function publicKeyTemplate(ref: KeyVersionRef): Template {
+/**
+ * The public half: a token object so it survives restarts, encrypt only. For generation it names the size and
+ * exponent; for an imported key (`values`) it carries the modulus and exponent themselves.
+ */
+export function publicKeyTemplate(ref: KeyVersionRef, values?: RsaPublicKey): Template {
   return [
     { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY },
     { type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_RSA },
     { type: pkcs11.CKA_TOKEN, value: true },
     { type: pkcs11.CKA_PRIVATE, value: false },
-    { type: pkcs11.CKA_MODULUS_BITS, value: MODULUS_BITS },
-    { type: pkcs11.CKA_PUBLIC_EXPONENT, value: PUBLIC_EXPONENT },
+    ...(values === undefined
+      ? [
+          { type: pkcs11.CKA_MODULUS_BITS, value: MODULUS_BITS },
+          { type: pkcs11.CKA_PUBLIC_EXPONENT, value: PUBLIC_EXPONENT },
+        ]
+      : [
+          { type: pkcs11.CKA_MODULUS, value: values.modulus },
+          { type: pkcs11.CKA_PUBLIC_EXPONENT, value: values.publicExponent },
+        ]),
     { type: pkcs11.CKA_ENCRYPT, value: true },
     { type: pkcs11.CKA_VERIFY, value: false },
     { type: pkcs11.CKA_WRAP, value: false },

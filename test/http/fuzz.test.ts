@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
-import type { Server } from 'node:http';
 import { after, before, describe, it } from 'mocha';
-import { listen } from '../../src/http/server.js';
+import { listenOnLoopback, type ListeningServer } from '../support/listening-server.js';
 import { decryptAs } from '../support/decrypt-client.js';
 import { startTestEnv, type TestEnv } from '../support/test-env.js';
 
@@ -85,20 +84,18 @@ function generator(random: () => number, keyId: string, validToken: string) {
 
 describe('issue 6: fuzzing every route with malformed requests (seeded, bounded)', () => {
   let env: TestEnv;
-  let server: Server;
+  let listening: ListeningServer;
   let port: number;
   let keyId: string;
 
   before(async () => {
     env = await startTestEnv();
     keyId = (await env.admin.create('fuzz', { allow: { users: [USER], groups: [], roles: [] } })).keyId;
-    server = await listen(env.service.app, { ...env.config, port: 0, host: '127.0.0.1' });
-    const address = server.address();
-    port = typeof address === 'object' && address !== null ? address.port : 0;
+    listening = await listenOnLoopback(env);
+    port = listening.port;
   });
   after(async () => {
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await listening?.close();
     await env?.close();
   });
 

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
-import type { Server } from 'node:http';
 import { request } from 'node:https';
 import { connect } from 'node:tls';
 import { after, before, describe, it } from 'mocha';
-import { listen, reloadTls } from '../../src/http/server.js';
+import { reloadTls } from '../../src/http/server.js';
+import { listenOnLoopback, type ListeningServer } from '../support/listening-server.js';
 import { startTestEnv, type TestEnv } from '../support/test-env.js';
 
 function makeCertificate(dir: string, name: string, commonName: string): { cert: string; key: string } {
@@ -30,7 +30,7 @@ function handshake(port: number, options: { minVersion?: 'TLSv1' | 'TLSv1.1' | '
 
 describe('issue 7: HTTPS straight from DKE_TLS_CERT and DKE_TLS_KEY', () => {
   let env: TestEnv;
-  let server: Server;
+  let listening: ListeningServer;
   let port: number;
   let second: { cert: string; key: string };
 
@@ -38,13 +38,11 @@ describe('issue 7: HTTPS straight from DKE_TLS_CERT and DKE_TLS_KEY', () => {
     env = await startTestEnv();
     const first = makeCertificate(env.dir, 'first', 'dke-first.test');
     second = makeCertificate(env.dir, 'second', 'dke-second.test');
-    server = await listen(env.service.app, { ...env.config, port: 0, host: '127.0.0.1', tls: { certFile: first.cert, keyFile: first.key } });
-    const address = server.address();
-    port = typeof address === 'object' && address !== null ? address.port : 0;
+    listening = await listenOnLoopback(env, { tls: { certFile: first.cert, keyFile: first.key } });
+    port = listening.port;
   });
   after(async () => {
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await listening?.close();
     await env?.close();
   });
 
@@ -68,9 +66,9 @@ describe('issue 7: HTTPS straight from DKE_TLS_CERT and DKE_TLS_KEY', () => {
   });
 
   it('serves a renewed certificate to new connections after a reload (what SIGHUP does)', async () => {
-    reloadTls(server, { ...env.config, tls: { certFile: second.cert, keyFile: second.key } });
+    reloadTls(listening.server, { ...env.config, tls: { certFile: second.cert, keyFile: second.key } });
     assert.deepEqual(await handshake(port, {}), { protocol: 'TLSv1.3', subject: 'CN=dke-second.test' });
-    assert.throws(() => reloadTls(server, { ...env.config, tls: { certFile: join(env.dir, 'missing.pem'), keyFile: second.key } }));
+    assert.throws(() => reloadTls(listening.server, { ...env.config, tls: { certFile: join(env.dir, 'missing.pem'), keyFile: second.key } }));
     assert.deepEqual(await handshake(port, {}), { protocol: 'TLSv1.3', subject: 'CN=dke-second.test' }, 'a failed reload keeps the current certificate');
   });
 });

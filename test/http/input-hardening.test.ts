@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
+import { listenOnLoopback } from '../support/listening-server.js';
 import { encryptLikeOffice } from '../support/office-client.js';
 import { startTestEnv, type TestEnv } from '../support/test-env.js';
 
@@ -76,10 +77,14 @@ describe('issue 6: bad input never reaches the HSM and never gets a 5xx', () => 
   });
 
   it('headers too large get a JSON 431, never a 5xx', async () => {
-    const address = await listenOnce(env);
-    const res = await fetch(`${address}/strict`, { headers: { 'x-big': 'a'.repeat(20_000) } });
-    assert.equal(res.status, 431);
-    assert.deepEqual(await res.json(), { error: 'headers_too_large', message: 'The request headers are too large.' });
+    const listening = await listenOnLoopback(env);
+    try {
+      const res = await fetch(`http://127.0.0.1:${listening.port}/strict`, { headers: { 'x-big': 'a'.repeat(20_000) } });
+      assert.equal(res.status, 431);
+      assert.deepEqual(await res.json(), { error: 'headers_too_large', message: 'The request headers are too large.' });
+    } finally {
+      await listening.close();
+    }
   });
 
   it('helmet headers are set, x-powered-by is not, and CORS stays closed (no Allow-Origin, no preflight)', async () => {
@@ -97,12 +102,3 @@ describe('issue 6: bad input never reaches the HSM and never gets a 5xx', () => 
     assert.equal(preflight.status, 404);
   });
 });
-
-/** The HTTP server as production runs it (listen() adds the JSON answers for errors Express never sees). */
-async function listenOnce(env: TestEnv): Promise<string> {
-  const { listen } = await import('../../src/http/server.js');
-  const server = await listen(env.service.app, { ...env.config, port: 0, host: '127.0.0.1' });
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const address = server.address();
-  return `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
-}
