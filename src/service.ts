@@ -6,6 +6,7 @@ import { EntraTokenVerifier, type TokenVerifier } from './auth/entra-token-verif
 import { OpenIdKeySource } from './auth/openid-key-source.js';
 import { VerifiedTokenCache } from './auth/verified-token-cache.js';
 import type { Config } from './config/config.js';
+import { hsmProblem } from './hsm/login-state.js';
 import { openHsm, type OpenHsm, type OpenHsmOptions } from './hsm/open-hsm.js';
 import { createApp } from './http/app.js';
 import { ServiceMetrics } from './http/metrics.js';
@@ -84,10 +85,7 @@ export async function openService(config: Config, logger: Logger, options: Servi
     metrics.watchPool(() => hsm.pool);
     const storeDb = db;
     const readiness = new Readiness(store, hsm.vault, {
-      hsm: () => {
-        const status = hsm.connection.status();
-        return status.state === 'up' ? undefined : `the HSM is ${status.state} since ${status.since}: ${status.detail ?? 'no detail'}`;
-      },
+      hsm: () => hsmProblem(hsm.connection),
       store: () => {
         storeDb.exec('BEGIN IMMEDIATE; ROLLBACK;');
       },

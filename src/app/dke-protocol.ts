@@ -13,6 +13,8 @@ import { publicKeyResponse, type PublicKeyResponse } from './public-key-response
 export interface ProtocolObserver {
   decrypt(keyName: string | undefined, outcome: string, seconds: number): void;
   publicKey(keyName: string | undefined, outcome: string): void;
+  /** Time in the key vault's decrypt (waiting for a session, then the token's C_DecryptInit and C_Decrypt). */
+  hsmDecrypt(outcome: 'ok' | 'error', seconds: number): void;
 }
 
 export interface DkeProtocolDeps {
@@ -76,7 +78,7 @@ export class DkeProtocol {
       await this.#deps.guard?.assertServable(version);
       const { modulus } = await this.#deps.vault.publicKey(version);
       const ciphertext = parseDecryptRequest(body, modulus);
-      const plaintext = await this.#deps.vault.decrypt(version, ciphertext);
+      const plaintext = await this.#timedVaultDecrypt(version, ciphertext);
       this.#record(principal, name, keyId, 'allowed', 'decrypted');
       this.#deps.observer?.decrypt(name, 'decrypted', seconds());
       return { value: plaintext.toString('base64') };
@@ -84,6 +86,21 @@ export class DkeProtocol {
       const reason = error instanceof DkeError ? error.code : 'internal_error';
       this.#record(principal, name, keyId, reason === 'access_denied' || reason === 'key_not_usable' ? 'denied' : 'failed', reason);
       this.#deps.observer?.decrypt(this.#knownName(name), reason, seconds());
+      throw error;
+    }
+  }
+
+  async #timedVaultDecrypt(version: KeyVersion, ciphertext: Buffer): Promise<Buffer> {
+    const observer = this.#deps.observer;
+    if (observer === undefined) return this.#deps.vault.decrypt(version, ciphertext);
+    const started = process.hrtime.bigint();
+    const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+    try {
+      const plaintext = await this.#deps.vault.decrypt(version, ciphertext);
+      observer.hsmDecrypt('ok', seconds());
+      return plaintext;
+    } catch (error) {
+      observer.hsmDecrypt('error', seconds());
       throw error;
     }
   }

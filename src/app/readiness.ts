@@ -16,8 +16,8 @@ export interface ReadinessReport {
 }
 
 export interface ReadinessProbes {
-  /** Is the token open and logged in? A sentence when not. */
-  readonly hsm: () => string | undefined;
+  /** Is the token open and logged in? A sentence when not (a throw counts as not). */
+  readonly hsm: () => Promise<string | undefined>;
   /** Can the store be written? Throws when not. */
   readonly store: () => void;
   /**
@@ -57,7 +57,7 @@ export class Readiness {
           ? { status: 'fail', checkedAt: at, detail }
           : { status: 'warn', checkedAt: at, detail: detail.warning };
     const checks: Record<string, CheckResult> = {};
-    const hsmProblem = this.#probes.hsm();
+    const hsmProblem = await attemptAsync(this.#probes.hsm);
     checks.hsm = result(hsmProblem);
     checks.selfTest = result(hsmProblem === undefined ? await this.#selfTest() : 'skipped: the HSM is not ready');
     checks.store = result(attempt(this.#probes.store));
@@ -102,6 +102,14 @@ export function toNodePublicKey(key: RsaPublicKey) {
     key: { kty: 'RSA', n: key.modulus.toString('base64url'), e: key.publicExponent.toString('base64url') },
     format: 'jwk',
   });
+}
+
+async function attemptAsync(work: () => Promise<string | undefined>): Promise<string | undefined> {
+  try {
+    return await work();
+  } catch (error) {
+    return describe(error);
+  }
 }
 
 function attempt(work: () => void): string | undefined {

@@ -15,6 +15,7 @@ export class ServiceMetrics implements ProtocolObserver {
   readonly registry = new Registry();
   readonly #decrypts = new Counter({ name: 'dke_decrypts_total', help: 'Decrypt requests by key name and outcome', labelNames: ['key', 'outcome'] as const, registers: [this.registry] });
   readonly #decryptSeconds = new Histogram({ name: 'dke_decrypt_duration_seconds', help: 'Decrypt time in the service, HSM included', labelNames: ['outcome'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly #hsmDecryptSeconds = new Histogram({ name: 'dke_hsm_decrypt_duration_seconds', help: 'Time in the HSM per decrypt: waiting for a session, then C_DecryptInit and C_Decrypt', labelNames: ['outcome'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly #publicKeys = new Counter({ name: 'dke_public_key_requests_total', help: 'GET /{keyName} requests by key name and outcome', labelNames: ['key', 'outcome'] as const, registers: [this.registry] });
   readonly #hsmErrors = new Counter({ name: 'dke_hsm_errors_total', help: 'PKCS#11 errors by class (request, transient, configuration, unknown)', labelNames: ['class'] as const, registers: [this.registry] });
   readonly #jwksRefreshes = new Counter({ name: 'dke_jwks_refreshes_total', help: 'Refreshes of the token issuer keys by result', labelNames: ['result'] as const, registers: [this.registry] });
@@ -37,6 +38,10 @@ export class ServiceMetrics implements ProtocolObserver {
   decrypt(keyName: string | undefined, outcome: string, seconds: number): void {
     this.#decrypts.inc({ key: keyName ?? '', outcome });
     this.#decryptSeconds.observe({ outcome }, seconds);
+  }
+
+  hsmDecrypt(outcome: 'ok' | 'error', seconds: number): void {
+    this.#hsmDecryptSeconds.observe({ outcome }, seconds);
   }
 
   publicKey(keyName: string | undefined, outcome: string): void {

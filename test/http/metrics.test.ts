@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'mocha';
 import { decryptAs } from '../support/decrypt-client.js';
 import { startTestEnv, type TestEnv } from '../support/test-env.js';
@@ -31,13 +32,27 @@ describe('issue 7: /metrics, logs and readiness as operators see them', () => {
     await env.http.get('/no-such-key-xyz').expect(404);
     assert.equal((await decryptAs(env, USER, 'observed', keyId, Buffer.from('m'))).status, 200);
     assert.equal((await decryptAs(env, 'mallory@contoso.dev', 'observed', keyId, Buffer.from('m'))).status, 403);
+    // Below the modulus (leading zero byte) but no valid OAEP padding: the token refuses it (a 'request' class CKR).
+    const garbage = Buffer.concat([Buffer.alloc(1), randomBytes(255)]).toString('base64');
+    await env.http
+      .post(`/observed/${keyId}/decrypt`)
+      .set('Content-Type', 'application/json')
+      .set('Authorization', `Bearer ${await env.token({ upn: USER })}`)
+      .send(JSON.stringify({ alg: 'RSA-OAEP-256', value: garbage }))
+      .expect(400);
     const res = await env.http.get('/metrics').expect(200).expect('content-type', /text\/plain/);
     const samples = parseMetrics(res.text);
     assert.equal(samples.get('dke_decrypts_total{key="observed",outcome="decrypted"}'), 1);
     assert.equal(samples.get('dke_decrypts_total{key="observed",outcome="access_denied"}'), 1);
     assert.equal(samples.get('dke_public_key_requests_total{key="observed",outcome="served"}'), 1);
     assert.equal(samples.get('dke_public_key_requests_total{key="",outcome="key_not_found"}'), 1, 'unknown names never become labels');
-    assert.ok((samples.get('dke_decrypt_duration_seconds_count{outcome="decrypted"}') ?? 0) >= 1);
+    assert.equal(samples.get('dke_decrypts_total{key="observed",outcome="decrypt_failed"}'), 1);
+    assert.equal(samples.get('dke_decrypt_duration_seconds_count{outcome="decrypted"}'), 1);
+    // The 403 never reached the HSM; the good and the refused ciphertext did.
+    assert.equal(samples.get('dke_hsm_decrypt_duration_seconds_count{outcome="ok"}'), 1);
+    assert.equal(samples.get('dke_hsm_decrypt_duration_seconds_count{outcome="error"}'), 1);
+    assert.ok((samples.get('dke_hsm_decrypt_duration_seconds_sum{outcome="ok"}') ?? 0) > 0);
+    assert.equal(samples.get('dke_hsm_errors_total{class="request"}'), 1);
     assert.equal(samples.get('dke_hsm_sessions'), env.service.hsm.pool.size);
     assert.equal(samples.get('dke_hsm_sessions_in_use'), 0);
     assert.ok((samples.get('dke_jwks_refreshes_total{result="ok"}') ?? 0) >= 1);
