@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { validate as lintDockerfile } from 'dockerfile-utils';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, it } from 'mocha';
 import { parseAllDocuments } from 'yaml';
@@ -22,6 +23,13 @@ function dockerInstructions(text: string): [string, string][] {
 }
 
 describe('issue 7: deployment files (no Docker engine or IIS here: their directives are checked)', () => {
+  it('Dockerfile lints clean (dockerfile-utils: hadolint is on neither npm nor Debian), and the linter does catch faults', () => {
+    const text = read('Dockerfile');
+    assert.deepEqual(lintDockerfile(text).map((d) => `${d.range.start.line + 1}: ${d.message}`), []);
+    const broken = text.replace('--interval=30s', '--interval=30x').replace('EXPOSE 8080', 'EXPOSE http');
+    assert.equal(lintDockerfile(broken).length, 2);
+  });
+
   it('Dockerfile: multi-stage on one base, non-root user, HEALTHCHECK on readiness, no secrets baked in', () => {
     const steps = dockerInstructions(read('Dockerfile'));
     const froms = steps.filter(([i]) => i === 'FROM').map(([, a]) => a);
@@ -59,7 +67,7 @@ describe('issue 7: deployment files (no Docker engine or IIS here: their directi
   });
 
   it('Kubernetes: 2+ replicas, liveness and readiness probes on /health, PIN from a Secret file, non-root', () => {
-    const docs = parseAllDocuments(read('deploy/kubernetes/dke-service.yaml')).map((d) => d.toJS());
+    const docs = parseAllDocuments(read('deploy/kubernetes/dke-service.yaml'), { version: '1.1' }).map((d) => d.toJS());
     const deployment = docs.find((d) => d.kind === 'Deployment');
     assert.ok(deployment.spec.replicas >= 2);
     const pod = deployment.spec.template.spec;
@@ -75,5 +83,21 @@ describe('issue 7: deployment files (no Docker engine or IIS here: their directi
     assert.ok(container.volumeMounts.some((m: { mountPath: string }) => m.mountPath === '/run/secrets/dke'));
     assert.ok(pod.terminationGracePeriodSeconds > 10, 'longer than the service\'s 10 s stop bound');
     assert.ok(docs.some((d) => d.kind === 'PodDisruptionBudget'));
+    // Kubernetes reads manifests as YAML 1.1, where 0400 is octal: owner read-only.
+    assert.equal(pinVolume.secret.defaultMode, 0o400);
+    assert.ok(!(container.env ?? []).some((e: { name: string }) => e.name === 'DKE_PKCS11_PIN'), 'no PIN literal in the container env');
+  });
+
+  it('Kubernetes: the replicas share ONE key-state store, so they are held on the node of its ReadWriteOnce volume', () => {
+    const docs = parseAllDocuments(read('deploy/kubernetes/dke-service.yaml'), { version: '1.1' }).map((d) => d.toJS());
+    const pod = docs.find((d) => d.kind === 'Deployment').spec.template.spec;
+    const dataDir = docs.find((d) => d.kind === 'ConfigMap').data.DKE_DATA_DIR;
+    const mount = pod.containers[0].volumeMounts.find((m: { mountPath: string }) => m.mountPath === dataDir);
+    const volume = pod.volumes.find((v: { name: string }) => v.name === mount.name);
+    const claim = docs.find((d) => d.kind === 'PersistentVolumeClaim' && d.metadata.name === volume.persistentVolumeClaim.claimName);
+    assert.deepEqual(claim.spec.accessModes, ['ReadWriteOnce'], 'SQLite needs one kernel: no network share');
+    const together = pod.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+    assert.deepEqual(together, [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'dke-service' } } }]);
+    assert.equal(pod.affinity.podAntiAffinity, undefined, 'spreading replicas over nodes would split or block the store');
   });
 });
