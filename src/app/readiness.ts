@@ -1,5 +1,5 @@
 import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
-import { CiphertextRejected } from '../keys/errors.js';
+import { CiphertextRejected, HsmBusy } from '../keys/errors.js';
 import { servedVersion } from '../keys/lifecycle.js';
 import type { KeyStateStore, KeyVault, RsaPublicKey } from '../keys/ports.js';
 
@@ -50,7 +50,7 @@ export class Readiness {
 
   async check(): Promise<ReadinessReport> {
     const at = new Date().toISOString();
-    const result = (detail: string | { readonly warning: string } | undefined): CheckResult =>
+    const result = (detail: Problem): CheckResult =>
       detail === undefined
         ? { status: 'pass', checkedAt: at }
         : typeof detail === 'string'
@@ -59,15 +59,16 @@ export class Readiness {
     const checks: Record<string, CheckResult> = {};
     const hsmProblem = await attemptAsync(this.#probes.hsm);
     checks.hsm = result(hsmProblem);
-    checks.selfTest = result(hsmProblem === undefined ? await this.#selfTest() : 'skipped: the HSM is not ready');
+    checks.selfTest = result(typeof hsmProblem === 'string' ? 'skipped: the HSM is not ready' : await this.#selfTest());
     checks.store = result(attempt(this.#probes.store));
     checks.issuerKeys = result(this.#probes.issuerKeys());
     this.#report = { ready: Object.values(checks).every((c) => c.status !== 'fail'), checks };
     return this.#report;
   }
 
-  async #selfTest(): Promise<string | undefined> {
+  async #selfTest(): Promise<Problem> {
     const failures: string[] = [];
+    const busy: string[] = [];
     for (const record of this.#store.listKeys()) {
       const version = servedVersion(record);
       if (version === undefined) continue;
@@ -75,10 +76,11 @@ export class Readiness {
         const ok = await selfTestKey(this.#vault, version, await this.#vault.publicKey(version));
         if (!ok) failures.push(`${version.name}/${version.keyId}: decrypted value differs`);
       } catch (error) {
-        failures.push(`${version.name}/${version.keyId}: ${describe(error)}`);
+        (isSaturation(error) ? busy : failures).push(`${version.name}/${version.keyId}: ${describe(error)}`);
       }
     }
-    return failures.length === 0 ? undefined : failures.join('; ');
+    if (failures.length > 0) return failures.join('; ');
+    return busy.length === 0 ? undefined : { warning: `not run for lack of a free session: ${busy.join('; ')}` };
   }
 }
 
@@ -104,12 +106,24 @@ export function toNodePublicKey(key: RsaPublicKey) {
   });
 }
 
-async function attemptAsync(work: () => Promise<string | undefined>): Promise<string | undefined> {
+/** undefined: pass; a sentence: fail; a warning: working, an operator should look. */
+type Problem = string | { readonly warning: string } | undefined;
+
+async function attemptAsync(work: () => Promise<string | undefined>): Promise<Problem> {
   try {
     return await work();
   } catch (error) {
-    return describe(error);
+    return isSaturation(error) ? { warning: describe(error) } : describe(error);
   }
+}
+
+/**
+ * Every session busy while the token kept completing operations: a peak, not a fault. The instance stays in the
+ * load balancer (a warning), since taking every replica out at once would turn a peak into an outage; a token that
+ * completed nothing during the wait has stalled, and that fails the check.
+ */
+function isSaturation(error: unknown): boolean {
+  return error instanceof HsmBusy && error.tokenProgressing;
 }
 
 function attempt(work: () => void): string | undefined {

@@ -1,4 +1,4 @@
-import { HsmUnavailable } from '../keys/errors.js';
+import { HsmBusy, HsmUnavailable } from '../keys/errors.js';
 import type { Handle } from './pkcs11.js';
 
 interface Waiter {
@@ -19,6 +19,8 @@ export class SessionPool {
   readonly #waiters: Waiter[] = [];
   readonly #queueTimeoutMs: number;
   #inUse = 0;
+  /** Sessions given back so far: a waiter that times out compares it with the count when it started waiting. */
+  #releases = 0;
   #closed = false;
 
   constructor(queueTimeoutMs: number) {
@@ -53,6 +55,7 @@ export class SessionPool {
       this.#inUse += 1;
       return Promise.resolve(session);
     }
+    const releasesAtStart = this.#releases;
     return new Promise<Handle>((resolve, reject) => {
       const waiter: Waiter = {
         resolve,
@@ -60,7 +63,7 @@ export class SessionPool {
         timer: setTimeout(() => {
           const index = this.#waiters.indexOf(waiter);
           if (index >= 0) this.#waiters.splice(index, 1);
-          reject(new HsmUnavailable('no HSM session became free in time'));
+          reject(new HsmBusy(this.#releases > releasesAtStart));
         }, this.#queueTimeoutMs),
       };
       this.#waiters.push(waiter);
@@ -70,6 +73,7 @@ export class SessionPool {
   /** Gives a session back; the next waiter, if any, gets it at once. A session from before a reset is dropped. */
   release(session: Handle): void {
     this.#inUse -= 1;
+    this.#releases += 1;
     if (this.#valid.has(key(session))) this.#handOver(session);
   }
 

@@ -60,12 +60,32 @@ export class CiphertextRejected extends DkeError {
 }
 
 export class HsmUnavailable extends DkeError {
-  override readonly name = 'HsmUnavailable';
+  override readonly name: string = 'HsmUnavailable';
   readonly code = 'hsm_unavailable';
   readonly retryAfterSeconds: number;
   constructor(detail?: string, retryAfterSeconds = 1) {
     super('The key store is temporarily unavailable; try again shortly.', detail);
     this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/**
+ * Every session stayed busy for the whole bounded wait. `tokenProgressing` says whether the token finished other
+ * operations meanwhile: true is saturation (more demand than sessions), false is a token that stopped answering.
+ * Readiness needs the difference: taking every instance out of the load balancer at a peak would turn a slowdown into
+ * an outage, while a stalled token must take its instance out.
+ */
+export class HsmBusy extends HsmUnavailable {
+  override readonly name = 'HsmBusy';
+  readonly tokenProgressing: boolean;
+  constructor(tokenProgressing: boolean, retryAfterSeconds = 1) {
+    super(
+      tokenProgressing
+        ? 'no HSM session became free in time (every session busy; the token is completing operations)'
+        : 'no HSM session became free in time (no operation completed during the wait: the token may have stalled)',
+      retryAfterSeconds,
+    );
+    this.tokenProgressing = tokenProgressing;
   }
 }
 

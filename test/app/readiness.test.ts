@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'mocha';
+import { constants, publicEncrypt } from 'node:crypto';
+import { after, afterEach, before, describe, it } from 'mocha';
+import { toNodePublicKey } from '../../src/app/readiness.js';
+import type { SessionDecryptor } from '../../src/hsm/decrypt-thread-pool.js';
 import { decryptAs } from '../support/decrypt-client.js';
 import { startTestEnv, type TestEnv } from '../support/test-env.js';
 
@@ -58,5 +61,107 @@ describe('issue 7: readiness follows the token login (/health/ready)', () => {
     assert.equal(up.checks.hsm!.status, 'pass');
     assert.equal(up.checks.selfTest!.status, 'pass');
     assert.equal((await decryptAs(env, USER, 'ready-key', keyId, Buffer.from('after login'))).status, 200);
+  });
+});
+
+const QUEUE_WAIT_MS = 1_000;
+
+const sleepUntil = (time: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, time - Date.now())));
+
+/**
+ * Holds each decrypt at the adapter boundary before it reaches the real token, as a token that stopped answering
+ * would (`stall`), and lets them through one by one (`releaseOne`) or all together (`resume`).
+ */
+class DecryptGate {
+  #stalled: Array<() => void> | undefined;
+
+  stall(): void {
+    this.#stalled = [];
+  }
+
+  /** Lets the oldest held decrypt reach the token. */
+  releaseOne(): void {
+    this.#stalled?.shift()?.();
+  }
+
+  resume(): void {
+    const waiting = this.#stalled ?? [];
+    this.#stalled = undefined;
+    for (const go of waiting) go();
+  }
+
+  readonly wrapDecryptor = (decryptor: SessionDecryptor): SessionDecryptor => ({
+    decrypt: async (session, key, ciphertext, outputLength) => {
+      if (this.#stalled !== undefined) await new Promise<void>((go) => this.#stalled?.push(go));
+      return decryptor.decrypt(session, key, ciphertext, outputLength);
+    },
+  });
+}
+
+describe('issue 7: readiness under a peak and with a stalled token (2 sessions, 1 s bounded wait)', () => {
+  const gate = new DecryptGate();
+  let env: TestEnv;
+  let ref: { name: string; keyId: string };
+  let ciphertext: Buffer;
+  before(async () => {
+    env = await startTestEnv({
+      settings: { DKE_PKCS11_SESSIONS: '2', DKE_PKCS11_QUEUE_TIMEOUT_MS: String(QUEUE_WAIT_MS) },
+      service: { hsm: { wrapDecryptor: gate.wrapDecryptor } },
+    });
+    ref = { name: 'peak-key', keyId: (await env.admin.create('peak-key', { allow: { users: [USER], groups: [], roles: [] } })).keyId };
+    const publicKey = toNodePublicKey(await env.service.hsm.vault.publicKey(ref));
+    ciphertext = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.from('peak'));
+    await env.service.readiness.check();
+  });
+  afterEach(() => gate.resume());
+  after(() => env?.close());
+
+  it('every session busy while the token keeps completing operations → still 200; the HSM and self-test checks warn', async () => {
+    // Deterministic saturation: both sessions held, a decrypt queued ahead of each readiness wait, and one held
+    // operation completed during each wait, so each wait ends busy although the token made progress.
+    const vault = env.service.hsm.vault;
+    const pool = env.service.hsm.pool;
+    gate.stall();
+    const work = [vault.decrypt(ref, ciphertext), vault.decrypt(ref, ciphertext)];
+    await until(() => pool.inUse === 2, 'both sessions held');
+    work.push(vault.decrypt(ref, ciphertext));
+    await until(() => pool.waiting === 1, 'a decrypt queued');
+    const check = env.service.readiness.check();
+    await until(() => pool.waiting === 2, 'the HSM probe queued behind it');
+    const probeQueuedAt = Date.now();
+    gate.releaseOne(); // progress: its session goes to the decrypt ahead of the probe
+    await sleepUntil(probeQueuedAt + QUEUE_WAIT_MS / 2);
+    work.push(vault.decrypt(ref, ciphertext)); // queued ahead of the self-test, which comes once the probe gives up
+    await sleepUntil(probeQueuedAt + QUEUE_WAIT_MS + 50);
+    await until(() => pool.waiting === 2, 'the self-test queued');
+    gate.releaseOne(); // progress again, and again the session goes to the decrypt ahead
+    const report = await check;
+    gate.resume();
+    assert.deepEqual((await Promise.all(work)).map((p) => p.toString()), ['peak', 'peak', 'peak', 'peak']);
+
+    assert.equal(report.ready, true);
+    const body = (await env.http.get('/health/ready').expect(200)).body as ReadyBody;
+    assert.equal(body.status, 'ready');
+    assert.equal(body.checks.hsm!.status, 'warn');
+    assert.match(body.checks.hsm!.detail!, /every session busy; the token is completing operations/);
+    assert.equal(body.checks.selfTest!.status, 'warn');
+    assert.match(body.checks.selfTest!.detail!, /^not run for lack of a free session: peak-key\//);
+  });
+
+  it('every session held by operations that never finish → 503 naming a stalled token, 200 again once it answers', async () => {
+    gate.stall();
+    const held = [env.service.hsm.vault.decrypt(ref, ciphertext), env.service.hsm.vault.decrypt(ref, ciphertext)];
+    await until(() => env.service.hsm.pool.inUse === 2, 'both sessions held');
+    await env.service.readiness.check();
+    const down = (await env.http.get('/health/ready').expect(503)).body as ReadyBody;
+    assert.equal(down.checks.hsm!.status, 'fail');
+    assert.match(down.checks.hsm!.detail!, /no operation completed during the wait: the token may have stalled/);
+
+    gate.resume();
+    assert.deepEqual((await Promise.all(held)).map((p) => p.toString()), ['peak', 'peak']);
+    await env.service.readiness.check();
+    const up = (await env.http.get('/health/ready').expect(200)).body as ReadyBody;
+    assert.equal(up.checks.hsm!.status, 'pass');
+    assert.equal(up.checks.selfTest!.status, 'pass');
   });
 });
