@@ -78,12 +78,11 @@ export class HsmUnavailable extends DkeError {
 export class HsmBusy extends HsmUnavailable {
   override readonly name = 'HsmBusy';
   readonly tokenProgressing: boolean;
-  constructor(tokenProgressing: boolean, retryAfterSeconds = 1) {
+  constructor(tokenProgressing: boolean) {
     super(
       tokenProgressing
         ? 'no HSM session became free in time (every session busy; the token is completing operations)'
         : 'no HSM session became free in time (no operation completed during the wait: the token may have stalled)',
-      retryAfterSeconds,
     );
     this.tokenProgressing = tokenProgressing;
   }

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { constants, publicEncrypt } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'mocha';
-import { toNodePublicKey } from '../../src/app/readiness.js';
 import type { SessionDecryptor } from '../../src/hsm/decrypt-thread-pool.js';
-import { decryptAs } from '../support/decrypt-client.js';
+import { decryptAs, versionJwk } from '../support/decrypt-client.js';
+import { encryptLikeOffice } from '../support/office-client.js';
 import { startTestEnv, type TestEnv } from '../support/test-env.js';
 
 const USER = 'alice@contoso.dev';
@@ -109,8 +108,7 @@ describe('issue 7: readiness under a peak and with a stalled token (2 sessions, 
       service: { hsm: { wrapDecryptor: gate.wrapDecryptor } },
     });
     ref = { name: 'peak-key', keyId: (await env.admin.create('peak-key', { allow: { users: [USER], groups: [], roles: [] } })).keyId };
-    const publicKey = toNodePublicKey(await env.service.hsm.vault.publicKey(ref));
-    ciphertext = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.from('peak'));
+    ciphertext = Buffer.from(encryptLikeOffice(await versionJwk(env, ref.name, ref.keyId), Buffer.from('peak')), 'base64');
     await env.service.readiness.check();
   });
   afterEach(() => gate.resume());
