@@ -4,20 +4,13 @@ import type { SessionDecryptor } from '../../src/hsm/decrypt-thread-pool.js';
 import { decryptAs, versionJwk } from '../support/decrypt-client.js';
 import { encryptLikeOffice } from '../support/office-client.js';
 import { startTestEnv, type TestEnv } from '../support/test-env.js';
+import { until } from '../support/until.js';
 
 const USER = 'alice@contoso.dev';
 
 interface ReadyBody {
   status: string;
   checks: Record<string, { status: string; checkedAt: string; ageSeconds: number; detail?: string }>;
-}
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe('issue 7: readiness follows the token login (/health/ready)', () => {

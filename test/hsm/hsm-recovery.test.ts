@@ -5,6 +5,7 @@ import { decryptAs, versionJwk } from '../support/decrypt-client.js';
 import { FaultPlan } from '../support/fault-injection.js';
 import { encryptLikeOffice } from '../support/office-client.js';
 import { startTestEnv, type TestEnv } from '../support/test-env.js';
+import { until } from '../support/until.js';
 
 const USER = 'alice@contoso.dev';
 const TRANSIENT = [
@@ -17,14 +18,6 @@ const TRANSIENT = [
   'CKR_FUNCTION_FAILED',
   'CKR_GENERAL_ERROR',
 ];
-
-const until = async (check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> => {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 describe('issue 6: HSM faults are recovered without a restart (real token behind a fault-injecting wrapper)', () => {
   const plan = new FaultPlan();
@@ -60,7 +53,7 @@ describe('issue 6: HSM faults are recovered without a restart (real token behind
     assert.equal(res.status, 503);
     assert.deepEqual(res.body, { error: 'hsm_unavailable', message: 'The key store is temporarily unavailable; try again shortly.' });
     assert.match(res.headers['retry-after'], /^\d+$/);
-    await until(() => env.service.hsm.connection.status().state === 'up');
+    await until(() => env.service.hsm.connection.status().state === 'up', 'the HSM connection up again', 10_000);
     assert.equal((await decryptOnce()).res.status, 200);
   });
 
@@ -73,7 +66,7 @@ describe('issue 6: HSM faults are recovered without a restart (real token behind
     const ready = await env.http.get('/health/ready').expect(503);
     assert.equal(ready.body.checks.hsm.status, 'fail');
     assert.match(ready.body.checks.hsm.detail, /the HSM is (down|recovering)/);
-    await until(() => env.service.hsm.connection.status().state === 'up', 20_000);
+    await until(() => env.service.hsm.connection.status().state === 'up', 'the HSM connection up again', 20_000);
     await env.service.readiness.check();
     await env.http.get('/health/ready').expect(200);
     assert.equal((await decryptOnce()).res.status, 200);

@@ -6,18 +6,11 @@ import { after, before, describe, it } from 'mocha';
 import { CLI_PATH } from '../support/run-cli.js';
 import { startServeProcess, type ServeProcess } from '../support/serve-process.js';
 import { startTestEnv, type TestEnv } from '../support/test-env.js';
+import { until } from '../support/until.js';
 import { handshake, makeCertificate } from '../support/tls-client.js';
 
 /** The container HEALTHCHECK's script, compiled beside the CLI. */
 const HEALTHCHECK_PATH = join(dirname(CLI_PATH), 'healthcheck.js');
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe('issue 7: `dke serve` over HTTPS as a real process (SIGHUP reload, container HEALTHCHECK)', () => {
   let env: TestEnv;
