@@ -122,13 +122,13 @@ export class DkeProtocol {
 
   #record(principal: Principal, name: string, keyId: string, outcome: 'allowed' | 'denied' | 'failed', reason: string): void {
     this.#deps.audit.append({
-      actor: `${principal.oid} (${principal.names[0] ?? 'no name'})`,
+      actor: `${principal.oid} (${principal.auditName ?? 'no name'})`,
       action: 'decrypt',
       keyName: name,
       keyId,
       outcome,
       reason,
-      details: { tenant: principal.tenantId, oid: principal.oid, upn: principal.names[0] ?? null },
+      details: { tenant: principal.tenantId, oid: principal.oid, upn: principal.auditName ?? null },
     });
   }
 }

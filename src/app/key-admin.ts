@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AdminRefused } from '../keys/errors.js';
 import type { AllowList, KeyRecord, KeyState, KeyVersion } from '../keys/key-version.js';
+import { userEntryProblem } from '../keys/access-policy.js';
 import { keyIdProblem, keyNameProblem } from '../keys/names.js';
 import type { AuditEvent, AuditReader, AuditTrail, KeyStateStore, KeyVault } from '../keys/ports.js';
 import { attestationOf, type VersionAttestation } from './key-attestation.js';
@@ -110,6 +111,10 @@ export class KeyAdmin {
     const keyId = options.keyId ?? randomUUID();
     const idProblem = keyIdProblem(keyId);
     if (idProblem !== undefined) this.refuse(action, name, idProblem);
+    for (const user of options.allow?.users ?? []) {
+      const problem = userEntryProblem(user);
+      if (problem !== undefined) this.refuse(action, name, problem);
+    }
     const state = options.state ?? 'active';
     const ref = { name, keyId };
     await this.deps.vault.generateKeyPair(ref);
@@ -130,6 +135,8 @@ export class KeyAdmin {
   #changeGrant(action: 'grant' | 'revoke', name: string, kind: keyof AllowList, value: string): boolean {
     this.requireKey(name);
     if (value.trim() === '') this.refuse(action, name, 'The value to grant or revoke is empty.');
+    const userProblem = action === 'grant' && kind === 'users' ? userEntryProblem(value) : undefined;
+    if (userProblem !== undefined) this.refuse(action, name, userProblem);
     const changed = action === 'grant' ? this.deps.store.grant(name, kind, value) : this.deps.store.revoke(name, kind, value);
     this.recordSuccess(action, name, undefined, { kind, value: value.trim(), changed });
     return changed;

@@ -22,6 +22,15 @@ export interface MigrationReport {
   readonly notes: readonly string[];
 }
 
+/**
+ * The reference compares an address with whatever name the token carries; this service matches a user entry that is
+ * not an object id only against the `upn` of a member of an allowed tenant (issue 18), so guests lose access.
+ */
+export const GUEST_NOTE =
+  'AuthorizedEmailAddress entries were kept as UPN entries: each one allows the member of an allowed tenant whose upn it is. ' +
+  'Guests (and users whose address differs from their UPN) are no longer matched by address: grant each their object id ' +
+  '(dke keys grant NAME --user <oid>), or a group or app role.';
+
 const V1_ISSUER = /^https:\/\/sts\.windows\.net\/([0-9a-f-]{36})\/$/i;
 const V2_ISSUER = /^https:\/\/login\.microsoftonline\.com\/([0-9a-f-]{36})\/v2\.0$/i;
 
@@ -92,6 +101,7 @@ function carriedSettings(settings: ReferenceSettings): { settings: Record<string
   const [only] = [...days];
   if (days.size === 1) out.DKE_PUBLIC_KEY_CACHE_HOURS = only === undefined ? '0' : String(only * 24);
   else notes.push('TestKeys use different CacheExpirationInDays; this service has one DKE_PUBLIC_KEY_CACHE_HOURS for all keys: choose one.');
+  if (settings.keys.some((k) => k.emails.length > 0)) notes.push(GUEST_NOTE);
   const withRoles = settings.keys.filter((k) => k.roles.length > 0);
   if (withRoles.length > 0) {
     notes.push(

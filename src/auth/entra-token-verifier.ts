@@ -54,8 +54,10 @@ export class EntraTokenVerifier implements TokenVerifier {
     if (!scopes.includes(this.#config.requiredScope)) {
       throw new TokenInvalid('A valid bearer token is required.', `scope ${this.#config.requiredScope} missing`);
     }
-    const reading = principalFromClaims(claims);
-    if (reading === undefined || reading.principal.names.length === 0 || claims.idtyp === 'app') {
+    const badTime = invalidTimeClaim(claims);
+    if (badTime !== undefined) throw new TokenInvalid('A valid bearer token is required.', `${badTime} is not a whole number of seconds in range`);
+    const reading = principalFromClaims(claims, this.#config.tenantIds);
+    if (reading === undefined || reading.principal.auditName === undefined || claims.idtyp === 'app') {
       throw new TokenInvalid('A valid bearer token is required.', 'not a user token');
     }
     if (reading.groupOverage) this.#onGroupOverage?.(reading.principal.oid);
@@ -88,6 +90,22 @@ export function acceptedAudiences(configured: readonly string[]): string[] {
     accepted.add(audience.endsWith('/') ? audience.replace(/\/+$/, '') : `${audience}/`);
   }
   return [...accepted];
+}
+
+/** Seconds since 1970 up to 2^32 - 1 (year 2106): any later time is no time Entra issues. */
+const LATEST_TIME = 0xffff_ffff;
+
+/**
+ * The name of the first of `exp`, `nbf`, `iat` that is present but not a whole number of seconds between 0 and
+ * LATEST_TIME. jose only asks for a number, and `"exp":1e400` parses as Infinity: a token that never expires.
+ */
+export function invalidTimeClaim(claims: JWTPayload): string | undefined {
+  for (const name of ['exp', 'nbf', 'iat'] as const) {
+    const value: unknown = claims[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > LATEST_TIME) return name;
+  }
+  return undefined;
 }
 
 /** jose's error code for the log: which check failed, never the token. */

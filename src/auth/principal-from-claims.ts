@@ -1,7 +1,8 @@
 import type { JWTPayload } from 'jose';
 import type { Principal } from '../keys/access-policy.js';
 
-const NAME_CLAIMS = ['upn', 'preferred_username', 'email', 'unique_name'] as const;
+/** Claims that name the user for the audit trail only, in the order shown; none of them decides access. */
+const SHOWN_NAME_CLAIMS = ['upn', 'preferred_username', 'email', 'unique_name'] as const;
 
 export interface ClaimsReading {
   readonly principal: Principal;
@@ -9,28 +10,23 @@ export interface ClaimsReading {
   readonly groupOverage: boolean;
 }
 
-/** `live.com#alice@outlook.com`: an identity provider, `#`, then the guest's own address. */
-const PROVIDER_PREFIXED = /^[^#@\s]+#([^#@\s]+@[^#@\s]+)$/;
-
 /**
- * Reads who the user is from verified Entra claims; names come in the order upn, preferred_username, email,
- * unique_name, so the first is the one to show (audit). Guests: a Microsoft-account guest's `unique_name` is
- * `live.com#alice@outlook.com` and is read as `alice@outlook.com`. A guest's UPN in the inviting tenant,
- * `alice_fabrikam.com#EXT#@contoso.onmicrosoft.com`, is kept whole: turning `_` back into `@` would guess (the
- * local part may hold `_` too), and the home address arrives anyway in `email`/`unique_name`/`preferred_username`.
+ * Reads who the user is from verified Entra claims (issue 18). Access may be decided only on claims nobody can
+ * choose: `oid` always, and `upn` only for a member of an allowed tenant (`memberTenants`, lower case). `upn` is
+ * set by the tenant's administrators and unique within it; a guest's `upn` (`alice_fabrikam.com#EXT#@contoso…`)
+ * is derived from an address the guest's own tenant or the guest chose, so guests count by `oid` alone.
+ * `email`, `preferred_username` and `unique_name` can be edited by users or other tenants (Microsoft's guidance:
+ * never authorize on them) and only give the name shown in the audit trail; no `live.com#` prefix is stripped.
  * With group overage Entra sends no `groups` but a pointer to Graph (`_claim_names.groups` or `hasgroups`): the
  * service does not guess and treats the user as in no group.
  */
-export function principalFromClaims(claims: JWTPayload): ClaimsReading | undefined {
+export function principalFromClaims(claims: JWTPayload, memberTenants: readonly string[]): ClaimsReading | undefined {
   const oid = stringClaim(claims, 'oid');
-  const tenantId = stringClaim(claims, 'tid');
+  const tenantId = stringClaim(claims, 'tid')?.toLowerCase();
   if (oid === undefined || tenantId === undefined) return undefined;
-  const names = new Set<string>();
-  for (const claim of NAME_CLAIMS) {
-    const value = stringClaim(claims, claim);
-    if (value === undefined) continue;
-    names.add((PROVIDER_PREFIXED.exec(value)?.[1] ?? value).toLowerCase());
-  }
+  const upn = stringClaim(claims, 'upn');
+  const isMember = upn !== undefined && !upn.includes('#') && memberTenants.includes(tenantId) && isHomeTenantToken(claims, tenantId);
+  const shown = SHOWN_NAME_CLAIMS.map((name) => stringClaim(claims, name)).find((value) => value !== undefined);
   const claimNames = claims._claim_names;
   const groupOverage =
     claims.hasgroups === true ||
@@ -38,14 +34,33 @@ export function principalFromClaims(claims: JWTPayload): ClaimsReading | undefin
     (typeof claimNames === 'object' && claimNames !== null && 'groups' in claimNames);
   return {
     principal: {
-      oid,
-      tenantId: tenantId.toLowerCase(),
-      names: [...names],
+      oid: oid.toLowerCase(),
+      tenantId,
+      memberUpn: isMember ? upn.toLowerCase() : undefined,
+      auditName: shown?.toLowerCase(),
       groups: groupOverage ? [] : stringArray(claims.groups).map((g) => g.toLowerCase()),
       roles: stringArray(claims.roles),
     },
     groupOverage,
   };
+}
+
+/**
+ * Was the user signed in by the token's own tenant? Entra adds `idp` when another identity provider authenticated
+ * the user (a guest's home tenant, `live.com`, `google.com`) and, when configured, `acct` 1 for guests. A member's
+ * token has no `idp`, or one naming the same tenant.
+ */
+function isHomeTenantToken(claims: JWTPayload, tenantId: string): boolean {
+  if (claims.acct !== undefined && claims.acct !== 0 && claims.acct !== '0') return false;
+  const idp = claims.idp;
+  if (idp === undefined) return true;
+  if (typeof idp !== 'string') return false;
+  if (idp === claims.iss) return true;
+  try {
+    return new URL(idp).pathname.split('/')[1]?.toLowerCase() === tenantId;
+  } catch {
+    return false;
+  }
 }
 
 function stringClaim(claims: JWTPayload, name: string): string | undefined {

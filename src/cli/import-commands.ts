@@ -7,7 +7,7 @@ import { parseReferenceSettings } from '../app/reference-settings.js';
 import { AdminRefused } from '../keys/errors.js';
 import type { AdminContext } from './admin-context.js';
 import { cliActor } from './admin-context.js';
-import { allowListFrom, withAdmin } from './keys-commands.js';
+import { allowListFrom, USER_OPTION_HELP, withAdmin } from './keys-commands.js';
 import { print } from './output.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -31,7 +31,7 @@ export function importKeyCommand(): Command {
     .argument('<name>')
     .requiredOption('--pkcs8 <file>', 'PEM file of the private key (PKCS#8 "PRIVATE KEY" or PKCS#1 "RSA PRIVATE KEY")')
     .option('--key-id <id>', 'key id to keep (the id inside existing documents\' kid); default: a new UUID')
-    .option('--allow-user <upn>', 'user allowed to decrypt (repeatable)', collect)
+    .option('--allow-user <upnOrOid>', USER_OPTION_HELP, collect)
     .option('--allow-group <objectId>', 'Entra group allowed to decrypt (repeatable)', collect)
     .option('--allow-role <role>', 'app role allowed to decrypt (repeatable)', collect)
     .option('--publish', 'publish the imported version (default: only when the key name is new)')

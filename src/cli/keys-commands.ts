@@ -6,6 +6,10 @@ import { keyViewText, print } from './output.js';
 import { addKeyStateCommands } from './key-state-commands.js';
 import { importKeyCommand } from './import-commands.js';
 import { AdminRefused } from '../keys/errors.js';
+import { userEntryProblem } from '../keys/access-policy.js';
+
+/** Issue 18: the two user identifiers nobody but the tenant can choose. */
+export const USER_OPTION_HELP = "user allowed to decrypt: object id (oid, a GUID; the only way for guests) or the UPN of a member of an allowed tenant (repeatable)";
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -20,6 +24,10 @@ export async function withAdmin<T>(withHsm: boolean, work: (context: AdminContex
 }
 
 export function allowListFrom(options: { allowUser?: string[]; allowGroup?: string[]; allowRole?: string[] }): AllowList {
+  for (const user of options.allowUser ?? []) {
+    const problem = userEntryProblem(user);
+    if (problem !== undefined) throw new AdminRefused(problem);
+  }
   return { users: options.allowUser ?? [], groups: options.allowGroup ?? [], roles: options.allowRole ?? [] };
 }
 
@@ -32,7 +40,7 @@ export function keysCommand(): Command {
     .description('generate an RSA-2048 key inside the HSM (sensitive, never extractable, decrypt only) and publish it')
     .argument('<name>', 'key name, as it appears in the sensitivity label URL')
     .addOption(new Option('--state <state>', 'initial state').choices(['active', 'pre-active']).default('active'))
-    .option('--allow-user <upn>', 'user principal name or e-mail allowed to decrypt (repeatable)', collect)
+    .option('--allow-user <upnOrOid>', USER_OPTION_HELP, collect)
     .option('--allow-group <objectId>', 'Entra group object id allowed to decrypt (repeatable)', collect)
     .option('--allow-role <role>', 'app role value allowed to decrypt (repeatable)', collect)
     .option('--json', 'print JSON')
@@ -93,7 +101,7 @@ export function keysCommand(): Command {
       .command(command)
       .description(command === 'grant' ? 'add a user, group or app role to the allow list' : 'remove one from the allow list')
       .argument('<name>')
-      .option('--user <upn>', 'user principal name or e-mail')
+      .option('--user <upnOrOid>', USER_OPTION_HELP)
       .option('--group <objectId>', 'Entra group object id')
       .option('--role <role>', 'app role value')
       .option('--json', 'print JSON')

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
-import { migrateReference } from '../../src/app/reference-migration.js';
+import { GUEST_NOTE, migrateReference } from '../../src/app/reference-migration.js';
 import { parseReferenceSettings } from '../../src/app/reference-settings.js';
 import { AdminRefused } from '../../src/keys/errors.js';
 import { decryptAs } from '../support/decrypt-client.js';
@@ -64,6 +64,8 @@ describe('issue 8: moving from the reference service (dke import-reference)', ()
       DKE_AUTH_TENANT_IDS: TENANT,
       DKE_PUBLIC_KEY_CACHE_HOURS: '24',
     });
+    assert.ok(report.notes.includes(GUEST_NOTE), 'issue 18: the address lists are kept as UPN entries, with the warning that guests need oids');
+    assert.match(GUEST_NOTE, /Guests .* grant each their object id \(dke keys grant NAME --user <oid>\)/);
     assert.match(report.notes.join(' '), /AuthorizedRoles of Legal\/2BE4E378-1317-4D64-AC44-D75f638F7B29 were NOT migrated.*--group <objectId>/);
     const served = await env.http.get('/Finance').set('Host', 'dke.contoso.com').expect(200);
     assert.equal(served.body.key.kid, 'http://dke.contoso.com/Finance/f-current');

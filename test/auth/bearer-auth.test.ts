@@ -9,6 +9,8 @@ import { TEST_AUDIENCE, startTestEnv, type TestEnv } from '../support/test-env.j
 import { OTHER_TENANT, compact, signed, v1Claims, v2Claims } from './entra-tokens.js';
 
 const GROUP = '6f1e0000-0000-4000-8000-00000000abcd';
+const ALICE_OID = '1b2c3d4e-0000-4000-8000-00000000a11c';
+const GUEST_OID = '2c3d4e5f-0000-4000-8000-0000000000ee';
 const SECOND_AUDIENCE = 'https://dke2.test.example/';
 const CHALLENGE =
   `Bearer resource="${TEST_AUDIENCE}", authorization="https://login.windows.net/common/oauth2/authorize", realm="${TEST_AUDIENCE}"`;
@@ -25,7 +27,7 @@ describe('issue 3 through HTTP: Entra tokens on POST /{keyName}/{keyId}/decrypt 
       settings: { DKE_AUTH_AUDIENCE: `${TEST_AUDIENCE},${SECOND_AUDIENCE}`, DKE_AUTH_CLOCK_SKEW_SECONDS: '60' },
     });
     ({ keyId } = await env.admin.create('finance', {
-      allow: { users: ['alice@contoso.example', 'guest@outlook.example'], groups: [GROUP], roles: ['DKE.Decrypt'] },
+      allow: { users: ['alice@contoso.example', GUEST_OID], groups: [GROUP], roles: ['DKE.Decrypt'] },
     }));
     jwk = (await env.http.get('/finance').expect(200)).body.key;
   });
@@ -50,6 +52,9 @@ describe('issue 3 through HTTP: Entra tokens on POST /{keyName}/{keyId}/decrypt 
   it('issue 3 valid: v1 and v2 tokens decrypt; the audit has oid, upn, tenant, key name and id, outcome, reason, never the token', async () => {
     const v1 = await signed(env.issuer, claims());
     const v2 = await signed(env.issuer, v2Claims(env.issuer, { aud: TEST_AUDIENCE }));
+    // Issue 18: a v2 token has no upn, and its preferred_username never decides: alice needs her oid on the list.
+    await decryptWith(`Bearer ${v2}`).expect(403);
+    env.admin.grant('finance', 'users', ALICE_OID);
     for (const token of [v1, v2]) {
       const res = await decryptWith(`Bearer ${token}`).expect(200);
       assert.equal(Buffer.from(res.body.value, 'base64').toString(), 'content key');
@@ -64,11 +69,11 @@ describe('issue 3 through HTTP: Entra tokens on POST /{keyName}/{keyId}/decrypt 
     for (const token of [v1, v2]) assert.ok(!text.includes(token.split('.')[2]!));
   });
 
-  it('issue 3 guest: a live.com# guest granted by address decrypts, and is audited by that address', async () => {
-    const guest = claims({ oid: '2c3d4e5f-0000-4000-8000-0000000000ee', upn: undefined, unique_name: 'live.com#guest@outlook.example', email: 'guest@outlook.example', idp: 'live.com' });
+  it('issue 18 guest: a live.com# guest granted by oid decrypts, and is audited under its oid (the shown name is the email it gave)', async () => {
+    const guest = claims({ oid: GUEST_OID, upn: undefined, unique_name: 'live.com#guest@outlook.example', email: 'guest@outlook.example', idp: 'live.com' });
     await decryptWith(`Bearer ${await signed(env.issuer, guest)}`).expect(200);
     const last = env.service.audit.list().filter((e) => e.action === 'decrypt').at(-1)!;
-    assert.deepEqual(last.details, { tenant: env.issuer.tenantId, oid: '2c3d4e5f-0000-4000-8000-0000000000ee', upn: 'guest@outlook.example' });
+    assert.deepEqual(last.details, { tenant: env.issuer.tenantId, oid: GUEST_OID, upn: 'guest@outlook.example' });
   });
 
   it('issue 3 grants: by group object id and by app role; the same users without them → 403', async () => {

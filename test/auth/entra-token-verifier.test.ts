@@ -7,7 +7,7 @@ import { OpenIdKeySource } from '../../src/auth/openid-key-source.js';
 import type { AuthConfig } from '../../src/config/config.js';
 import { DevTokenIssuer } from '../../src/dev/dev-token-issuer.js';
 import { TokenInvalid } from '../../src/keys/errors.js';
-import { AUDIENCE, OTHER_TENANT, compact, signed, v1Claims, v2Claims } from './entra-tokens.js';
+import { AUDIENCE, OTHER_TENANT, compact, rawSigned, signed, v1Claims, v2Claims } from './entra-tokens.js';
 
 /** Expects a TokenInvalid whose log detail names the check that fired (so each case proves its own check). */
 async function assertRejected(verifier: EntraTokenVerifier, token: string, reason: RegExp, label = ''): Promise<void> {
@@ -51,21 +51,35 @@ describe('auth/entra-token-verifier: Entra tokens as they arrive, and forgeries 
     assert.deepEqual(principal, {
       oid: '1b2c3d4e-0000-4000-8000-00000000a11c',
       tenantId: issuer.tenantId,
-      names: ['alice@contoso.example'],
+      memberUpn: 'alice@contoso.example',
+      auditName: 'alice@contoso.example',
       groups: ['6f1e0000-0000-4000-8000-00000000abcd'],
       roles: [],
     });
   });
 
-  it('issue 3 valid: a v2 token (iss https://login.microsoftonline.com/{tid}/v2.0, preferred_username) passes', async () => {
+  it('issue 3 valid: a v2 token (iss https://login.microsoftonline.com/{tid}/v2.0, preferred_username) passes, with no member UPN', async () => {
     const principal = await verifier.verify(await signed(issuer, v2Claims(issuer, { roles: ['DKE.Decrypt'] })));
-    assert.deepEqual(principal.names, ['alice@contoso.example']);
+    assert.equal(principal.memberUpn, undefined, 'preferred_username never decides access (issue 18)');
+    assert.equal(principal.auditName, 'alice@contoso.example');
     assert.deepEqual(principal.roles, ['DKE.Decrypt']);
   });
 
-  it('issue 3 guest: a Microsoft-account guest (unique_name live.com#…) is known by its own address', async () => {
+  it('issue 18 guest: a Microsoft-account guest (unique_name live.com#…) is a user known by oid only', async () => {
     const claims = v1Claims(issuer, { upn: undefined, unique_name: 'live.com#guest@outlook.example', email: 'guest@outlook.example', idp: 'live.com' });
-    assert.deepEqual((await verifier.verify(await signed(issuer, claims))).names, ['guest@outlook.example']);
+    const principal = await verifier.verify(await signed(issuer, claims));
+    assert.equal(principal.memberUpn, undefined);
+    assert.equal(principal.oid, '1b2c3d4e-0000-4000-8000-00000000a11c');
+  });
+
+  it('issue 18: exp, nbf and iat must be whole seconds in range; "exp":1e400 (Infinity to JSON.parse) is refused', async () => {
+    const claims = v1Claims(issuer);
+    const text = (name: string, raw: string) => JSON.stringify({ ...claims, [name]: 0 }).replace(`"${name}":0`, `"${name}":${raw}`);
+    await assertRejected(verifier, rawSigned(issuer, text('exp', '1e400')), /exp is not a whole number/, 'exp 1e400');
+    for (const [name, raw] of [['exp', `${claims.exp}.5`], ['nbf', '-1e400'], ['nbf', '-5'], ['iat', '1e400'], ['iat', '"0"'], ['exp', '5e9']]) {
+      await assertRejected(verifier, rawSigned(issuer, text(name!, raw!)), new RegExp(`${name} is not a whole number|\\(${name}\\)`), `${name} ${raw}`);
+    }
+    await verifier.verify(rawSigned(issuer, JSON.stringify(claims)));
   });
 
   it('issue 3 audiences: every configured value passes, URLs with or without their trailing slash', async () => {

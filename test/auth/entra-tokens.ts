@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { KeyObject as NodeKeyObject, randomUUID, sign } from 'node:crypto';
 import { SignJWT, type CryptoKey, type JWTPayload, type KeyObject } from 'jose';
 import type { DevTokenIssuer } from '../../src/dev/dev-token-issuer.js';
 
@@ -74,4 +74,15 @@ export function signed(
 export function compact(header: object, payload: object, signature: string): string {
   const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
   return `${part(header)}.${part(payload)}.${signature}`;
+}
+
+/**
+ * A genuinely signed RS256 token over the payload text exactly as given, for values no JSON encoder writes
+ * (`"exp":1e400`, which JSON.parse reads as Infinity).
+ */
+export function rawSigned(issuer: DevTokenIssuer, payloadJson: string): string {
+  const header = Buffer.from(JSON.stringify({ alg: 'RS256', typ: 'JWT', kid: issuer.currentKey.kid })).toString('base64url');
+  const input = `${header}.${Buffer.from(payloadJson).toString('base64url')}`;
+  const signature = sign('sha256', Buffer.from(input), NodeKeyObject.from(issuer.currentKey.privateKey as Parameters<typeof NodeKeyObject.from>[0]));
+  return `${input}.${signature.toString('base64url')}`;
 }

@@ -1,64 +1,87 @@
+// Contract §1 "Who may decrypt is decided on claims nobody can choose" (issue 18): which claims become the principal.
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
 import { principalFromClaims } from '../../src/auth/principal-from-claims.js';
 
 const OID = '1b2c3d4e-0000-4000-8000-00000000a11c';
 const TID = '00000000-0000-4000-8000-00000000d0e0';
+const MEMBERS = [TID];
 
-describe('auth/principal-from-claims (issue 3: user identity from verified claims)', () => {
-  it('reads oid, tid (lower case), names in the order upn, preferred_username, email, unique_name, without repeats', () => {
-    const reading = principalFromClaims({
-      oid: OID,
-      tid: TID.toUpperCase(),
-      unique_name: 'Alice@Contoso.example',
-      email: 'alice.example@contoso.example',
-      preferred_username: 'alice@contoso.example',
-      upn: 'ALICE@contoso.example',
-    });
+describe('auth/principal-from-claims (issue 18: only claims nobody can choose decide)', () => {
+  it('a member: oid and tid lower case, upn as the member UPN and the audit name', () => {
+    const reading = principalFromClaims(
+      {
+        oid: OID.toUpperCase(),
+        tid: TID.toUpperCase(),
+        unique_name: 'other@contoso.example',
+        email: 'alice.example@contoso.example',
+        preferred_username: 'someone@contoso.example',
+        upn: 'ALICE@contoso.example',
+      },
+      MEMBERS,
+    );
     assert.deepEqual(reading, {
-      principal: { oid: OID, tenantId: TID, names: ['alice@contoso.example', 'alice.example@contoso.example'], groups: [], roles: [] },
+      principal: { oid: OID, tenantId: TID, memberUpn: 'alice@contoso.example', auditName: 'alice@contoso.example', groups: [], roles: [] },
       groupOverage: false,
     });
   });
 
-  it('guest: live.com#user@x in unique_name is the address after the provider prefix', () => {
-    const reading = principalFromClaims({ oid: OID, tid: TID, unique_name: 'live.com#Guest@Outlook.example', idp: 'live.com' });
-    assert.deepEqual(reading?.principal.names, ['guest@outlook.example']);
-    const google = principalFromClaims({ oid: OID, tid: TID, unique_name: 'google.com#someone@gmail.example' });
-    assert.deepEqual(google?.principal.names, ['someone@gmail.example']);
+  it('email, preferred_username and unique_name never become a member UPN (a v2 token without upn has none)', () => {
+    const reading = principalFromClaims(
+      { oid: OID, tid: TID, preferred_username: 'alice@contoso.example', email: 'alice@contoso.example', unique_name: 'alice@contoso.example' },
+      MEMBERS,
+    );
+    assert.equal(reading?.principal.memberUpn, undefined);
+    assert.equal(reading?.principal.auditName, 'alice@contoso.example', 'shown in the audit trail only');
   });
 
-  it('guest: the #EXT# UPN is kept whole (never reversed into a guessed address), beside the home address', () => {
-    const reading = principalFromClaims({
-      oid: OID,
-      tid: TID,
-      upn: 'bob_fabrikam.example#EXT#@contoso.onmicrosoft.com',
-      email: 'bob@fabrikam.example',
-      unique_name: 'bob@fabrikam.example',
-    });
-    assert.deepEqual(reading?.principal.names, ['bob_fabrikam.example#ext#@contoso.onmicrosoft.com', 'bob@fabrikam.example']);
-    assert.ok(!reading?.principal.names.includes('@contoso.onmicrosoft.com'), 'no name cut after the last #');
+  it('no live.com# prefix stripping: the value is kept whole, for the audit only', () => {
+    const reading = principalFromClaims({ oid: OID, tid: TID, unique_name: 'live.com#Alice@Contoso.example', idp: 'live.com' }, MEMBERS);
+    assert.equal(reading?.principal.memberUpn, undefined);
+    assert.equal(reading?.principal.auditName, 'live.com#alice@contoso.example');
   });
 
-  it('values that are not provider#address forms are kept whole', () => {
-    for (const odd of ['a#b#c@d.example', '#alice@contoso.example', 'live.com#', 'x y#alice@contoso.example']) {
-      assert.deepEqual(principalFromClaims({ oid: OID, tid: TID, unique_name: odd })?.principal.names, [odd.toLowerCase()], odd);
+  it('guests have no member UPN: #EXT# upn, an idp of another tenant or of live.com, acct 1', () => {
+    const guests = [
+      { upn: 'bob_fabrikam.example#EXT#@contoso.onmicrosoft.com' },
+      { upn: 'bob@fabrikam.example', idp: 'https://sts.windows.net/72f988bf-0000-4000-8000-000000000001/' },
+      { upn: 'bob@fabrikam.example', idp: 'live.com' },
+      { upn: 'bob@fabrikam.example', acct: 1 },
+    ];
+    for (const claims of guests) {
+      assert.equal(principalFromClaims({ oid: OID, tid: TID, ...claims }, MEMBERS)?.principal.memberUpn, undefined, JSON.stringify(claims));
     }
   });
 
+  it('a member stays a member when idp names its own tenant, or acct is 0', () => {
+    for (const extra of [{ idp: `https://sts.windows.net/${TID}/` }, { idp: 'https://sts.windows.net/x/', iss: 'https://sts.windows.net/x/' }, { acct: 0 }]) {
+      const reading = principalFromClaims({ oid: OID, tid: TID, upn: 'alice@contoso.example', ...extra }, MEMBERS);
+      assert.equal(reading?.principal.memberUpn, 'alice@contoso.example', JSON.stringify(extra));
+    }
+  });
+
+  it('a upn of a tenant that is not an allowed tenant (an extra DKE_AUTH_ISSUERS issuer) is no member UPN', () => {
+    const reading = principalFromClaims({ oid: OID, tid: '9b8c7d6e-0000-4000-8000-0000000000ff', upn: 'alice@contoso.example' }, MEMBERS);
+    assert.equal(reading?.principal.memberUpn, undefined);
+  });
+
   it('groups lower case, roles exact; non-string entries and non-string claims are ignored', () => {
-    const reading = principalFromClaims({
-      oid: OID,
-      tid: TID,
-      upn: 42 as unknown as string,
-      unique_name: 'alice@contoso.example',
-      groups: ['6F1E0000-0000-4000-8000-00000000ABCD', 7, null],
-      roles: ['DKE.Decrypt', { x: 1 }],
-    });
+    const reading = principalFromClaims(
+      {
+        oid: OID,
+        tid: TID,
+        upn: 42 as unknown as string,
+        unique_name: 'alice@contoso.example',
+        groups: ['6F1E0000-0000-4000-8000-00000000ABCD', 7, null],
+        roles: ['DKE.Decrypt', { x: 1 }],
+      },
+      MEMBERS,
+    );
     assert.deepEqual(reading?.principal, {
       oid: OID,
       tenantId: TID,
-      names: ['alice@contoso.example'],
+      memberUpn: undefined,
+      auditName: 'alice@contoso.example',
       groups: ['6f1e0000-0000-4000-8000-00000000abcd'],
       roles: ['DKE.Decrypt'],
     });
@@ -67,19 +90,19 @@ describe('auth/principal-from-claims (issue 3: user identity from verified claim
   it('group overage: _claim_names.groups or hasgroups (true or "true") means no groups, flagged; never a guess', () => {
     const groups = ['6f1e0000-0000-4000-8000-00000000abcd'];
     for (const signal of [{ _claim_names: { groups: 'src1' } }, { hasgroups: true }, { hasgroups: 'true' }]) {
-      const reading = principalFromClaims({ oid: OID, tid: TID, upn: 'a@contoso.example', groups, ...signal });
+      const reading = principalFromClaims({ oid: OID, tid: TID, upn: 'a@contoso.example', groups, ...signal }, MEMBERS);
       assert.deepEqual(reading?.principal.groups, [], JSON.stringify(signal));
       assert.equal(reading?.groupOverage, true, JSON.stringify(signal));
     }
-    const other = principalFromClaims({ oid: OID, tid: TID, upn: 'a@contoso.example', groups, _claim_names: { roles: 'src1' }, hasgroups: false });
+    const other = principalFromClaims({ oid: OID, tid: TID, upn: 'a@contoso.example', groups, _claim_names: { roles: 'src1' }, hasgroups: false }, MEMBERS);
     assert.deepEqual(other?.principal.groups, groups);
     assert.equal(other?.groupOverage, false);
   });
 
-  it('no principal without oid or tid; a token without any name gives an empty name list', () => {
-    assert.equal(principalFromClaims({ tid: TID, upn: 'a@contoso.example' }), undefined);
-    assert.equal(principalFromClaims({ oid: OID, upn: 'a@contoso.example' }), undefined);
-    assert.equal(principalFromClaims({ oid: '', tid: TID, upn: 'a@contoso.example' }), undefined);
-    assert.deepEqual(principalFromClaims({ oid: OID, tid: TID, appid: 'x', roles: ['DKE.Decrypt'] })?.principal.names, []);
+  it('no principal without oid or tid; a token without any name has no audit name', () => {
+    assert.equal(principalFromClaims({ tid: TID, upn: 'a@contoso.example' }, MEMBERS), undefined);
+    assert.equal(principalFromClaims({ oid: OID, upn: 'a@contoso.example' }, MEMBERS), undefined);
+    assert.equal(principalFromClaims({ oid: '', tid: TID, upn: 'a@contoso.example' }, MEMBERS), undefined);
+    assert.equal(principalFromClaims({ oid: OID, tid: TID, appid: 'x', roles: ['DKE.Decrypt'] }, MEMBERS)?.principal.auditName, undefined);
   });
 });

@@ -5,7 +5,7 @@ import type { TokenVerifier } from '../../src/auth/entra-token-verifier.js';
 import type { Principal } from '../../src/keys/access-policy.js';
 import { TokenInvalid } from '../../src/keys/errors.js';
 
-const alice: Principal = { oid: 'o-1', tenantId: 't', names: ['alice@contoso.dev'], groups: [], roles: [] };
+const alice: Principal = { oid: 'o-1', tenantId: 't', memberUpn: 'alice@contoso.dev', auditName: 'alice@contoso.dev', groups: [], roles: [] };
 
 /** A token-shaped string whose payload carries `exp` (seconds); the cache never checks signatures itself. */
 function tokenWithExp(expSeconds: number, salt = ''): string {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
-import { decryptAs } from '../support/decrypt-client.js';
+import { decryptAs, versionJwk } from '../support/decrypt-client.js';
+import { encryptLikeOffice } from '../support/office-client.js';
 import { runCli } from '../support/run-cli.js';
 import { startTestEnv, type TestEnv } from '../support/test-env.js';
 
@@ -48,6 +49,22 @@ describe('§3 dke keys lifecycle commands and dke audit (real CLI process, runni
     const text = cli('keys', 'delete', 'cli-life', keyId);
     assert.equal(text.status, 3);
     assert.match(text.stdout, /Nothing was changed\. To go ahead: dke keys delete cli-life .* --yes/);
+  });
+
+  it('issue 18: --user takes an oid or a member UPN; a guest #EXT# name is refused (exit 2) with the way to grant guests', async () => {
+    const oid = '5A6B7C8D-0000-4000-8000-00000000609E';
+    assert.equal(cli('keys', 'grant', 'cli-life', '--user', oid).status, 0);
+    const guestToken = await env.token({ upn: 'gina_fabrikam.example#EXT#@contoso.dev', oid: oid.toLowerCase(), extraClaims: { idp: 'https://sts.windows.net/72f988bf-0000-4000-8000-000000000001/' } });
+    const value = encryptLikeOffice(await versionJwk(env, 'cli-life', keyId), Buffer.from('o'));
+    const res = await env.http.post(`/cli-life/${keyId}/decrypt`).set('Content-Type', 'application/json').set('Authorization', `Bearer ${guestToken}`).send(JSON.stringify({ alg: 'RSA-OAEP-256', value }));
+    assert.equal(res.status, 200);
+    const refused = cli('keys', 'grant', 'cli-life', '--user', 'gina_fabrikam.example#EXT#@contoso.dev');
+    assert.equal(refused.status, 2);
+    assert.match(refused.stderr, /allow guests by their object id \(oid/);
+    const created = cli('keys', 'create', 'cli-guest', '--allow-user', 'live.com#gina@outlook.example');
+    assert.equal(created.status, 2);
+    assert.match(created.stderr, /allow guests by their object id/);
+    assert.equal(cli('keys', 'show', 'cli-guest').status, 2, 'nothing was created');
   });
 
   it('rotate, set-state --yes and attest --json work as contract §3 shapes them', async () => {

@@ -6,6 +6,8 @@ import { TEST_AUDIENCE, TEST_PIN, startTestEnv, type TestEnv } from '../support/
 
 const ALICE = 'alice@contoso.dev';
 const GROUP = '6f1e3a2b-0000-4000-8000-00000000abcd';
+const GUEST_OID = '5a6b7c8d-0000-4000-8000-00000000609e';
+const MALLORY_OID = '3c4d5e6f-0000-4000-8000-000000000bad';
 const CHALLENGE =
   `Bearer resource="${TEST_AUDIENCE}", authorization="https://login.windows.net/common/oauth2/authorize", realm="${TEST_AUDIENCE}"`;
 const CIPHERTEXT_FAILURE = { error: 'decrypt_failed', message: 'The value could not be decrypted with this key.' };
@@ -57,6 +59,35 @@ describe('§1 POST /{keyName}/{keyId}/decrypt', () => {
     const body = { alg: 'RSA-OAEP-256', value: encryptLikeOffice(jwk, Buffer.from('g')) };
     await decrypt(`/finance/${keyId}/decrypt`, await env.token({ upn: 'bob@contoso.dev', groups: [GROUP.toUpperCase()] }), body).expect(200);
     await decrypt(`/finance/${keyId}/decrypt`, await env.token({ upn: 'carol@contoso.dev', roles: ['DKE.Decrypt'] }), body).expect(200);
+  });
+
+  it('issue 18: three impostors (email, preferred_username, live.com# unique_name naming alice) are refused 403', async () => {
+    const body = { alg: 'RSA-OAEP-256', value: encryptLikeOffice(jwk, Buffer.from('i')) };
+    const impostors = [
+      { upn: 'mallory_evil.com#EXT#@contoso.dev', extraClaims: { email: ALICE, unique_name: 'mallory@evil.com' } },
+      { upn: 'mallory@contoso.dev', extraClaims: { preferred_username: ALICE } },
+      { upn: 'ignored', extraClaims: { upn: undefined, unique_name: `live.com#${ALICE}` } },
+      // A guest whose home tenant gave it alice's address as upn: idp names another tenant, so upn does not count.
+      { upn: ALICE, oid: MALLORY_OID, extraClaims: { idp: 'https://sts.windows.net/9b8c7d6e-0000-4000-8000-0000000000ff/' } },
+    ];
+    for (const impostor of impostors) {
+      const res = await decrypt(`/finance/${keyId}/decrypt`, await env.token(impostor), body);
+      assert.equal(res.status, 403, JSON.stringify(impostor));
+      assert.equal(res.body.error, 'access_denied');
+    }
+  });
+
+  it('issue 18: a guest (#EXT# upn, idp of its home tenant) is allowed by its oid, and only by it', async () => {
+    const body = { alg: 'RSA-OAEP-256', value: encryptLikeOffice(jwk, Buffer.from('o')) };
+    const guest = { upn: 'gina_fabrikam.example#EXT#@contoso.dev', oid: GUEST_OID, extraClaims: { idp: 'https://sts.windows.net/72f988bf-0000-4000-8000-000000000001/', email: 'gina@fabrikam.example' } };
+    await decrypt(`/finance/${keyId}/decrypt`, await env.token(guest), body).expect(403);
+    env.admin.grant('finance', 'users', GUEST_OID.toUpperCase());
+    try {
+      await decrypt(`/finance/${keyId}/decrypt`, await env.token(guest), body).expect(200);
+      await decrypt(`/finance/${keyId}/decrypt`, await env.token({ ...guest, oid: MALLORY_OID }), body).expect(403);
+    } finally {
+      env.admin.revoke('finance', 'users', GUEST_OID);
+    }
   });
 
   it('401 without a token, with the reference challenge headers byte for byte', async () => {
