@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { pkcs11 } from '../../src/hsm/pkcs11.js';
 import type { TestEnv } from './test-env.js';
 
-/** ../shared beside the repository, as CI lays it out (DEVELOPERS.md). */
-export const OFFICE_VECTOR_DIR = join(process.cwd(), '..', 'shared', 'vectors', 'office-capture');
+/** The captured Office decrypt request and its published test key, kept in the repository so any clone passes. */
+export const OFFICE_VECTOR_DIR = join(process.cwd(), 'test', 'fixtures', 'office-capture');
 export function rsaPem(bits = 2048, publicExponent = 65537, type: 'pkcs1' | 'pkcs8' = 'pkcs8'): { pem: string; publicKey: KeyObject } {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits, publicExponent });
   return { pem: privateKey.export({ type, format: 'pem' }).toString(), publicKey };
