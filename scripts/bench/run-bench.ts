@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EMBEDDED_TOKEN_LABEL, findSoftokn, nssLibraryParameters } from '../../src/config/embedded-token.js';
 import { DevTokenIssuer } from '../../src/dev/dev-token-issuer.js';
-import { createNssToken } from '../../src/dev/nss-dev-token.js';
+import { createNssToken } from '../../src/hsm/nss-token-database.js';
 import { objectLabel } from '../../src/hsm/rsa-key-templates.js';
 import { encryptLikeOffice } from '../../test/support/office-client.js';
 import { runLoad, type LoadResult } from './http-load.js';

@@ -4,18 +4,10 @@ import { AccessDenied, DkeError, KeyNotFound, KeyNotUsable } from '../keys/error
 import type { KeyVersion } from '../keys/key-version.js';
 import { canDecrypt, findLiveVersion, servedVersion } from '../keys/lifecycle.js';
 import { buildKid, isValidKeyId, isValidKeyName } from '../keys/names.js';
-import type { AuditTrail, KeyStateStore, KeyVault } from '../keys/ports.js';
+import type { AuditTrail, KeyStateStore, KeyVault, ProtocolObserver } from '../keys/ports.js';
 import { parseDecryptRequest } from './decrypt-request.js';
 import type { ProvenanceGuard } from './provenance-guard.js';
 import { publicKeyResponse, type PublicKeyResponse } from './public-key-response.js';
-
-/** Outcomes are error codes ('decrypted' / 'served' on success); a key name is given only when the key exists. */
-export interface ProtocolObserver {
-  decrypt(keyName: string | undefined, outcome: string, seconds: number): void;
-  publicKey(keyName: string | undefined, outcome: string): void;
-  /** Time in the key vault's decrypt (waiting for a session, then the token's C_DecryptInit and C_Decrypt). */
-  hsmDecrypt(outcome: 'ok' | 'error', seconds: number): void;
-}
 
 export interface DkeProtocolDeps {
   readonly store: KeyStateStore;

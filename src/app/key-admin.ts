@@ -1,38 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import { AdminRefused } from '../keys/errors.js';
-import type { AllowList, KeyRecord, KeyState, KeyVersion } from '../keys/key-version.js';
 import { userEntryProblem } from '../keys/access-policy.js';
+import type { AllowList, KeyRecord, KeyState, KeyVersion } from '../keys/key-version.js';
+import { isPermanentTransition, isTransitionAllowed, refusedTransitionSentence, stateLabel } from '../keys/lifecycle.js';
 import { keyIdProblem, keyNameProblem } from '../keys/names.js';
-import type { AuditEvent, AuditReader, AuditTrail, KeyStateStore, KeyVault } from '../keys/ports.js';
+import type { AuditEntry, AuditReader, AuditTrail, AuditVerification, KeyStateStore, KeyVault } from '../keys/ports.js';
+import { AdminAudit } from './admin-audit.js';
 import { attestationOf, type VersionAttestation } from './key-attestation.js';
+import { toView, type CreatedVersion, type ImpactPreview, type KeyView, type StateChangeOutcome, type VersionSummary } from './key-admin-views.js';
+import { importKey, type ImportOptions } from './key-import.js';
+import type { PrivateKeyMaterial } from './private-key-material.js';
+import { migrateReference, type MigrationReport } from './reference-migration.js';
+import type { ReferenceSettings } from './reference-settings.js';
+
+/** How far back the impact preview looks for decrypts with a version. */
+const IMPACT_WINDOW_DAYS = 30;
 
 export interface KeyAdminDeps {
   readonly store: KeyStateStore;
   readonly vault: KeyVault;
   readonly audit: AuditTrail & AuditReader;
-  /** Who runs the command: the OS user for the CLI, an admin identity otherwise. */
+  /** Who runs the command: the OS user or DKE_ADMIN_ACTOR for the CLI, an admin identity otherwise. */
   readonly actor: string;
   readonly now?: () => Date;
-}
-
-export interface CreatedVersion {
-  readonly name: string;
-  readonly keyId: string;
-  readonly state: KeyState;
-  readonly enabled: boolean;
-}
-
-export interface VersionSummary {
-  readonly name: string;
-  readonly keyId: string;
-  readonly state: KeyState;
-  readonly enabled: boolean;
-}
-
-export interface KeyView {
-  readonly name: string;
-  readonly allow: AllowList;
-  readonly versions: (Pick<KeyVersion, 'keyId' | 'state' | 'enabled' | 'origin' | 'createdAt'> & { published: boolean })[];
 }
 
 export interface CreateKeyOptions {
@@ -41,41 +31,72 @@ export interface CreateKeyOptions {
   readonly keyId?: string;
 }
 
-/** Administration of key names and versions (contract §3). Every action is recorded in the audit trail. */
+/**
+ * The key-admin service (contract §3, §4): every administrative operation on key names and versions, and the only
+ * door to them for the CLI today and the admin API next. Each operation records its audit entry through AdminAudit,
+ * succeeded or refused, with who ran it. State changes ask the state table (keys/lifecycle.ts) what is allowed.
+ */
 export class KeyAdmin {
-  protected readonly deps: KeyAdminDeps;
-  protected readonly now: () => Date;
+  readonly #deps: KeyAdminDeps;
+  readonly #now: () => Date;
+  readonly #audit: AdminAudit;
 
   constructor(deps: KeyAdminDeps) {
-    this.deps = deps;
-    this.now = deps.now ?? (() => new Date());
+    this.#deps = deps;
+    this.#now = deps.now ?? (() => new Date());
+    this.#audit = new AdminAudit(deps.audit, deps.actor);
   }
 
   /** Generates a new key name's first version inside the HSM and publishes it. */
   async create(name: string, options: CreateKeyOptions = {}): Promise<CreatedVersion> {
     const problem = keyNameProblem(name);
-    if (problem !== undefined) this.refuse('create', name, problem);
-    if (this.deps.store.findKey(name) !== undefined) {
-      this.refuse('create', name, `The key name "${name}" exists already; use "dke keys rotate ${name}" for a new version.`);
+    if (problem !== undefined) this.#audit.refuse('create', name, problem);
+    if (this.#deps.store.findKey(name) !== undefined) {
+      this.#audit.refuse('create', name, `The key name "${name}" exists already; use "dke keys rotate ${name}" for a new version.`);
     }
-    return this.generateVersion(name, options, 'create');
+    return this.#generateVersion(name, options, 'create');
   }
 
   /** A new Active version generated in the HSM becomes the published one; older versions keep decrypting. */
   async rotate(name: string): Promise<CreatedVersion> {
-    this.requireKey(name);
-    return this.generateVersion(name, {}, 'rotate');
+    this.#requireKey(name);
+    return this.#generateVersion(name, {}, 'rotate');
+  }
+
+  /** Bring your own key (`dke keys import`): see key-import.ts. */
+  async importKey(name: string, material: PrivateKeyMaterial, options: ImportOptions): Promise<CreatedVersion> {
+    try {
+      this.#assertUserEntries('import', name, options.allow);
+    } catch (error) {
+      material.wipe();
+      throw error;
+    }
+    return importKey(this.#deps, this.#audit, name, material, options);
+  }
+
+  /** `dke import-reference`: see reference-migration.ts. Grants go through `grant`, so they are audited too. */
+  migrateReference(settings: ReferenceSettings, dryRun: boolean): Promise<MigrationReport> {
+    return migrateReference(
+      this.#deps,
+      {
+        // The reference's address lists are kept as they are (with GUEST_NOTE), as the migration report says.
+        importKey: (name, material, options) => importKey(this.#deps, this.#audit, name, material, options),
+        grant: (name, kind, value) => this.grant(name, kind, value),
+      },
+      settings,
+      dryRun,
+    );
   }
 
   /** The reversible block (contract §4): never revives a Deactivated, Compromised or Destroyed version. */
   setEnabled(name: string, keyId: string, enabled: boolean): VersionSummary {
     const action = enabled ? 'enable' : 'disable';
-    const version = this.requireVersion(action, name, keyId);
+    const version = this.#requireVersion(action, name, keyId);
     if (version.state === 'destroyed') {
-      this.refuse(action, name, `Version ${keyId} of "${name}" is Destroyed; there is nothing to ${action}.`, keyId);
+      this.#audit.refuse(action, name, `Version ${keyId} of "${name}" is Destroyed; there is nothing to ${action}.`, keyId);
     }
-    this.deps.store.setEnabled(name, keyId, enabled, this.now().toISOString());
-    this.recordSuccess(action, name, keyId, { from: version.enabled ? 'enabled' : 'disabled', to: enabled ? 'enabled' : 'disabled', state: version.state });
+    this.#deps.store.setEnabled(name, keyId, enabled, this.#now().toISOString());
+    this.#audit.succeeded(action, name, keyId, { from: version.enabled ? 'enabled' : 'disabled', to: enabled ? 'enabled' : 'disabled', state: version.state });
     return { name, keyId, state: version.state, enabled };
   }
 
@@ -87,104 +108,149 @@ export class KeyAdmin {
     return this.#changeGrant('revoke', name, kind, value);
   }
 
+  /**
+   * The permanent steps of contract §4 are checked against the state table, previewed with their impact from the
+   * audit trail unless confirmed (`--yes`), written compare-and-set, made physical in the token where it allows
+   * (CKA_DECRYPT cleared), and audited.
+   */
+  async setState(name: string, keyId: string, to: KeyState, confirmed: boolean): Promise<StateChangeOutcome> {
+    const version = this.#requireVersion('set-state', name, keyId);
+    if (to === 'destroyed') {
+      this.#audit.refuse('set-state', name, `Use "dke keys delete ${name} ${keyId} --yes" to destroy a key version.`, keyId);
+    }
+    if (!isTransitionAllowed(version.state, to)) {
+      this.#audit.refuse('set-state', name, refusedTransitionSentence(version.state, to), keyId);
+    }
+    if (isPermanentTransition(to) && !confirmed) return { applied: false, preview: this.impactPreview(version, to) };
+    this.#writeState(version, to, 'set-state');
+    let decryptClearedInToken: boolean | undefined;
+    if (to === 'deactivated' || to === 'compromised') {
+      decryptClearedInToken = await this.#deps.vault.forbidDecrypt(version);
+    }
+    this.#audit.succeeded('set-state', name, keyId, { from: version.state, to, ...(decryptClearedInToken !== undefined ? { decryptClearedInToken } : {}) });
+    return {
+      applied: true,
+      version: { name, keyId, state: to, enabled: version.enabled },
+      ...(decryptClearedInToken !== undefined ? { decryptClearedInToken } : {}),
+    };
+  }
+
+  /**
+   * Destroys the version's private and public objects in the token and keeps the record as Destroyed, so its key
+   * id answers 404 from then on and the audit trail still explains it. Only Pre-Active and Active versions.
+   * Run again on a Destroyed version, it removes objects a failed earlier run may have left.
+   */
+  async delete(name: string, keyId: string, confirmed: boolean): Promise<StateChangeOutcome> {
+    const version = this.#requireVersion('delete', name, keyId);
+    const retry = version.state === 'destroyed';
+    if (!retry && !isTransitionAllowed(version.state, 'destroyed')) {
+      this.#audit.refuse('delete', name, `Only Pre-Active and Active versions can be deleted; version ${keyId} is ${stateLabel(version.state)}.`, keyId);
+    }
+    if (!confirmed) return { applied: false, preview: this.impactPreview(version, 'destroyed') };
+    // The record goes first: from this moment nothing decrypts with the version, even if the token call fails.
+    if (!retry) this.#writeState(version, 'destroyed', 'delete');
+    const objectsDestroyed = await this.#deps.vault.destroy(version);
+    this.#audit.succeeded('delete', name, keyId, { from: version.state, to: 'destroyed', objectsDestroyed });
+    return { applied: true, version: { name, keyId, state: 'destroyed', enabled: version.enabled }, objectsDestroyed };
+  }
+
+  impactPreview(version: KeyVersion, to: KeyState): ImpactPreview {
+    const since = new Date(this.#now().getTime() - IMPACT_WINDOW_DAYS * 86_400_000);
+    const effect =
+      to === 'destroyed'
+        ? 'destroys the private key in the HSM: every document protected with this version can never be opened again'
+        : to === 'deactivated'
+          ? 'stops this version from ever decrypting again: documents protected with it can no longer be opened'
+          : 'marks this version Compromised: it never decrypts again and cannot leave that state';
+    return {
+      name: version.name,
+      keyId: version.keyId,
+      from: version.state,
+      to,
+      effect: `${stateLabel(version.state)} → ${stateLabel(to)} ${effect}. This cannot be undone.`,
+      windowDays: IMPACT_WINDOW_DAYS,
+      usage: this.#deps.audit.decryptUsage(version.name, version.keyId, since),
+    };
+  }
+
   /** PKCS#11 evidence per version, read from the token itself, with the verdict (contract §3 `attest`). */
   async attest(name: string, keyId?: string): Promise<{ name: string; versions: VersionAttestation[] }> {
-    const record = this.requireKey(name);
-    const versions = keyId === undefined ? record.versions : [this.requireVersion('attest', name, keyId)];
+    const record = this.#requireKey(name);
+    const versions = keyId === undefined ? record.versions : [this.#requireVersion('attest', name, keyId)];
     const attested: VersionAttestation[] = [];
     for (const version of versions) {
-      const evidence = version.state === 'destroyed' ? undefined : await this.deps.vault.attest(version);
+      const evidence = version.state === 'destroyed' ? undefined : await this.#deps.vault.attest(version);
       attested.push(attestationOf(version, evidence));
     }
     return { name, versions: attested };
   }
 
   list(): KeyView[] {
-    return this.deps.store.listKeys().map(toView);
+    return this.#deps.store.listKeys().map(toView);
   }
 
   show(name: string): KeyView {
-    return toView(this.requireKey(name));
+    return toView(this.#requireKey(name));
   }
 
-  protected async generateVersion(name: string, options: CreateKeyOptions, action: string): Promise<CreatedVersion> {
+  /** `dke audit`: every admin action and decrypt decision, oldest first. */
+  auditEntries(since?: Date): AuditEntry[] {
+    return this.#deps.audit.list(since);
+  }
+
+  /** `dke audit verify`: a removed, edited or reordered entry breaks the hash chain. */
+  verifyAudit(): AuditVerification {
+    return this.#deps.audit.verify();
+  }
+
+  async #generateVersion(name: string, options: CreateKeyOptions, action: string): Promise<CreatedVersion> {
     const keyId = options.keyId ?? randomUUID();
     const idProblem = keyIdProblem(keyId);
-    if (idProblem !== undefined) this.refuse(action, name, idProblem);
-    for (const user of options.allow?.users ?? []) {
-      const problem = userEntryProblem(user);
-      if (problem !== undefined) this.refuse(action, name, problem);
-    }
+    if (idProblem !== undefined) this.#audit.refuse(action, name, idProblem);
+    this.#assertUserEntries(action, name, options.allow);
     const state = options.state ?? 'active';
-    const ref = { name, keyId };
-    await this.deps.vault.generateKeyPair(ref);
-    this.deps.store.addVersion(
+    await this.#deps.vault.generateKeyPair({ name, keyId });
+    this.#deps.store.addVersion(
       { name, keyId, state, origin: 'generated', publish: true, ...(options.allow ? { allow: options.allow } : {}) },
-      this.now().toISOString(),
+      this.#now().toISOString(),
     );
-    this.recordSuccess(action, name, keyId, { state, origin: 'generated' });
+    this.#audit.succeeded(action, name, keyId, { state, origin: 'generated' });
     return { name, keyId, state, enabled: true };
   }
 
-  protected requireVersion(action: string, name: string, keyId: string): KeyVersion {
-    const version = this.requireKey(name).versions.find((v) => v.keyId === keyId);
-    if (version === undefined) this.refuse(action, name, `The key "${name}" has no version ${keyId}.`, keyId);
-    return version;
-  }
-
   #changeGrant(action: 'grant' | 'revoke', name: string, kind: keyof AllowList, value: string): boolean {
-    this.requireKey(name);
-    if (value.trim() === '') this.refuse(action, name, 'The value to grant or revoke is empty.');
-    const userProblem = action === 'grant' && kind === 'users' ? userEntryProblem(value) : undefined;
-    if (userProblem !== undefined) this.refuse(action, name, userProblem);
-    const changed = action === 'grant' ? this.deps.store.grant(name, kind, value) : this.deps.store.revoke(name, kind, value);
-    this.recordSuccess(action, name, undefined, { kind, value: value.trim(), changed });
+    this.#requireKey(name);
+    if (value.trim() === '') this.#audit.refuse(action, name, 'The value to grant or revoke is empty.');
+    if (action === 'grant' && kind === 'users') this.#assertUserEntries(action, name, { users: [value], groups: [], roles: [] });
+    const changed = action === 'grant' ? this.#deps.store.grant(name, kind, value) : this.#deps.store.revoke(name, kind, value);
+    this.#audit.succeeded(action, name, undefined, { kind, value: value.trim(), changed });
     return changed;
   }
 
-  protected requireKey(name: string): KeyRecord {
-    const record = this.deps.store.findKey(name);
+  /** Issue 18: a user entry is an object id or a member's UPN, nothing anybody else can choose. */
+  #assertUserEntries(action: string, name: string, allow: AllowList | undefined): void {
+    for (const user of allow?.users ?? []) {
+      const problem = userEntryProblem(user);
+      if (problem !== undefined) this.#audit.refuse(action, name, problem);
+    }
+  }
+
+  #writeState(version: KeyVersion, to: KeyState, action: string): void {
+    const written = this.#deps.store.setState(version.name, version.keyId, version.state, to, this.#now().toISOString());
+    if (!written) {
+      this.#audit.refuse(action, version.name, `Version ${version.keyId} of "${version.name}" changed meanwhile; look again and retry.`, version.keyId);
+    }
+  }
+
+  #requireVersion(action: string, name: string, keyId: string): KeyVersion {
+    const version = this.#requireKey(name).versions.find((v) => v.keyId === keyId);
+    if (version === undefined) this.#audit.refuse(action, name, `The key "${name}" has no version ${keyId}.`, keyId);
+    return version;
+  }
+
+  #requireKey(name: string): KeyRecord {
+    const record = this.#deps.store.findKey(name);
     if (record === undefined) throw new AdminRefused(`There is no key named "${name}".`);
     return record;
   }
-
-  /** Records an admin action that succeeded, with who ran it. */
-  protected recordSuccess(action: string, name: string, keyId: string | undefined, details: AuditEvent['details']): void {
-    this.deps.audit.append({
-      actor: this.deps.actor,
-      action,
-      keyName: name,
-      ...(keyId !== undefined ? { keyId } : {}),
-      outcome: 'succeeded',
-      ...(details !== undefined ? { details } : {}),
-    });
-  }
-
-  /** Records the refusal and throws it with the sentence the operator sees. */
-  protected refuse(action: string, name: string | undefined, sentence: string, keyId?: string): never {
-    this.deps.audit.append({
-      actor: this.deps.actor,
-      action,
-      ...(name !== undefined ? { keyName: name } : {}),
-      ...(keyId !== undefined ? { keyId } : {}),
-      outcome: 'refused',
-      reason: sentence,
-    });
-    throw new AdminRefused(sentence);
-  }
-}
-
-function toView(record: KeyRecord): KeyView {
-  return {
-    name: record.name,
-    allow: record.allow,
-    versions: record.versions.map((v) => ({
-      keyId: v.keyId,
-      state: v.state,
-      enabled: v.enabled,
-      published: v.keyId === record.publishedKeyId,
-      origin: v.origin,
-      createdAt: v.createdAt,
-    })),
-  };
 }

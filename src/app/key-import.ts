@@ -1,17 +1,16 @@
-import { constants, publicEncrypt, randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { AdminRefused } from '../keys/errors.js';
 import type { AllowList } from '../keys/key-version.js';
 import { keyIdProblem, keyNameProblem } from '../keys/names.js';
-import type { AuditTrail, KeyStateStore, KeyVault } from '../keys/ports.js';
-import type { CreatedVersion } from './key-admin.js';
+import type { KeyStateStore, KeyVault } from '../keys/ports.js';
+import type { AdminAudit } from './admin-audit.js';
+import type { CreatedVersion } from './key-admin-views.js';
 import type { PrivateKeyMaterial } from './private-key-material.js';
-import { toNodePublicKey } from './readiness.js';
+import { decryptsRoundTrip } from './software-rsa.js';
 
 export interface KeyImportDeps {
   readonly store: KeyStateStore;
   readonly vault: KeyVault;
-  readonly audit: AuditTrail;
-  readonly actor: string;
   readonly now?: () => Date;
 }
 
@@ -30,7 +29,7 @@ export interface ImportOptions {
  * the file, decrypt in the token) before it is recorded with origin "imported". Any failure removes what was created.
  * The caller's key material is wiped once it is in the token, whatever happens.
  */
-export async function importKey(deps: KeyImportDeps, name: string, material: PrivateKeyMaterial, options: ImportOptions): Promise<CreatedVersion> {
+export async function importKey(deps: KeyImportDeps, audit: AdminAudit, name: string, material: PrivateKeyMaterial, options: ImportOptions): Promise<CreatedVersion> {
   try {
     const nameProblem = keyNameProblem(name);
     if (nameProblem !== undefined) throw new AdminRefused(nameProblem);
@@ -44,7 +43,7 @@ export async function importKey(deps: KeyImportDeps, name: string, material: Pri
     const ref = { name, keyId };
     await deps.vault.importPrivateKey(ref, material.pkcs8Der, material.publicKey);
     material.wipe();
-    if (!(await decryptsRoundTrip(deps.vault, ref, material))) {
+    if (!(await decryptsRoundTrip(deps.vault, ref, material.publicKey).catch(() => false))) {
       await deps.vault.destroy(ref);
       throw new AdminRefused(`The key imported from ${options.source} does not decrypt what its public key encrypts; nothing was kept.`);
     }
@@ -52,33 +51,12 @@ export async function importKey(deps: KeyImportDeps, name: string, material: Pri
       { name, keyId, state: 'active', origin: 'imported', publish: options.publish ?? existing === undefined, ...(options.allow ? { allow: options.allow } : {}) },
       (deps.now?.() ?? new Date()).toISOString(),
     );
-    deps.audit.append({ actor: deps.actor, action: 'import', keyName: name, keyId, outcome: 'succeeded', details: { origin: 'imported', source: options.source } });
+    audit.succeeded('import', name, keyId, { origin: 'imported', source: options.source });
     return { name, keyId, state: 'active', enabled: true };
   } catch (error) {
-    deps.audit.append({
-      actor: deps.actor,
-      action: 'import',
-      keyName: name,
-      ...(options.keyId !== undefined ? { keyId: options.keyId } : {}),
-      outcome: 'refused',
-      reason: error instanceof Error ? error.message : 'unknown error',
-      details: { source: options.source },
-    });
+    audit.refused('import', name, options.keyId, error instanceof Error ? error.message : 'unknown error', { source: options.source });
     throw error;
   } finally {
     material.wipe();
-  }
-}
-
-async function decryptsRoundTrip(vault: KeyVault, ref: { name: string; keyId: string }, material: PrivateKeyMaterial): Promise<boolean> {
-  const probe = randomBytes(32);
-  const ciphertext = publicEncrypt(
-    { key: toNodePublicKey(material.publicKey), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
-    probe,
-  );
-  try {
-    return (await vault.decrypt(ref, ciphertext)).equals(probe);
-  } catch {
-    return false;
   }
 }

@@ -1,7 +1,7 @@
-import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 import { CiphertextRejected, HsmBusy } from '../keys/errors.js';
 import { servedVersion } from '../keys/lifecycle.js';
-import type { KeyStateStore, KeyVault, RsaPublicKey } from '../keys/ports.js';
+import type { KeyStateStore, KeyVault } from '../keys/ports.js';
+import { decryptsRoundTrip } from './software-rsa.js';
 
 export interface CheckResult {
   /** warn: working, but an operator should look (it does not take the instance out of the load balancer). */
@@ -73,7 +73,7 @@ export class Readiness {
       const version = servedVersion(record);
       if (version === undefined) continue;
       try {
-        const ok = await selfTestKey(this.#vault, version, await this.#vault.publicKey(version));
+        const ok = await decryptsRoundTrip(this.#vault, version, await this.#vault.publicKey(version));
         if (!ok) failures.push(`${version.name}/${version.keyId}: decrypted value differs`);
       } catch (error) {
         (isSaturation(error) ? busy : failures).push(`${version.name}/${version.keyId}: ${describe(error)}`);
@@ -82,28 +82,6 @@ export class Readiness {
     if (failures.length > 0) return failures.join('; ');
     return busy.length === 0 ? undefined : { warning: `not run for lack of a free session: ${busy.join('; ')}` };
   }
-}
-
-/** Encrypts 32 random bytes as Office would and checks that the token gives them back. */
-export async function selfTestKey(
-  vault: KeyVault,
-  ref: { name: string; keyId: string },
-  publicKey: RsaPublicKey,
-): Promise<boolean> {
-  const probe = randomBytes(32);
-  const ciphertext = publicEncrypt(
-    { key: toNodePublicKey(publicKey), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
-    probe,
-  );
-  const plaintext = await vault.decrypt(ref, ciphertext);
-  return plaintext.equals(probe);
-}
-
-export function toNodePublicKey(key: RsaPublicKey) {
-  return createPublicKey({
-    key: { kty: 'RSA', n: key.modulus.toString('base64url'), e: key.publicExponent.toString('base64url') },
-    format: 'jwk',
-  });
 }
 
 /** undefined: pass; a sentence: fail; a warning: working, an operator should look. */

@@ -1,6 +1,9 @@
 import { AdminRefused } from '../keys/errors.js';
-import { importKey, type KeyImportDeps } from './key-import.js';
-import { readPrivateKeyMaterial, readPublicModulus } from './private-key-material.js';
+import type { AllowList } from '../keys/key-version.js';
+import type { KeyStateStore, KeyVault } from '../keys/ports.js';
+import type { CreatedVersion } from './key-admin-views.js';
+import type { ImportOptions } from './key-import.js';
+import { readPrivateKeyMaterial, readPublicModulus, type PrivateKeyMaterial } from './private-key-material.js';
 import type { ReferenceKeyEntry, ReferenceSettings } from './reference-settings.js';
 
 export interface MigrationStep {
@@ -22,6 +25,12 @@ export interface MigrationReport {
   readonly notes: readonly string[];
 }
 
+/** The audited admin operations a migration is made of (KeyAdmin's own). */
+export interface MigrationSteps {
+  importKey(name: string, material: PrivateKeyMaterial, options: ImportOptions): Promise<CreatedVersion>;
+  grant(name: string, kind: keyof AllowList, value: string): boolean;
+}
+
 /**
  * The reference compares an address with whatever name the token carries; this service matches a user entry that is
  * not an object id only against the `upn` of a member of an allowed tenant (issue 18), so guests lose access.
@@ -41,7 +50,12 @@ const V2_ISSUER = /^https:\/\/login\.microsoftonline\.com\/([0-9a-f-]{36})\/v2\.
  * DIFFERENT key); then entries are imported in the file's order, the first entry of a name published (the reference
  * serves it). A re-run finds every entry unchanged and changes nothing; `dryRun` only reports.
  */
-export async function migrateReference(deps: KeyImportDeps, settings: ReferenceSettings, dryRun: boolean): Promise<MigrationReport> {
+export async function migrateReference(
+  deps: { readonly store: KeyStateStore; readonly vault: KeyVault },
+  apply: MigrationSteps,
+  settings: ReferenceSettings,
+  dryRun: boolean,
+): Promise<MigrationReport> {
   const firstOfName = new Map<string, number>();
   for (const entry of settings.keys) if (!firstOfName.has(entry.name)) firstOfName.set(entry.name, entry.index);
   const seen = new Set<string>();
@@ -71,14 +85,14 @@ export async function migrateReference(deps: KeyImportDeps, settings: ReferenceS
     const users = entry.emails.map((e) => e.toLowerCase());
     if (!dryRun && !present) {
       const material = readPrivateKeyMaterial(entry.privatePem, `TestKeys[${entry.index}]`);
-      await importKey(deps, entry.name, material, {
+      await apply.importKey(entry.name, material, {
         keyId: entry.id,
         publish,
         allow: { users, groups: [], roles: [] },
         source: `reference appsettings TestKeys[${entry.index}]`,
       });
     }
-    if (!dryRun) for (const user of users) deps.store.grant(entry.name, 'users', user);
+    if (!dryRun) for (const user of users) apply.grant(entry.name, 'users', user);
     steps.push({ entry: entry.index, name: entry.name, keyId: entry.id, action: present ? 'unchanged' : 'import', published: publish, users, rolesNotMigrated: entry.roles });
   }
   return { dryRun, steps, ...carriedSettings(settings) };

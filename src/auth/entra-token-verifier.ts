@@ -1,17 +1,14 @@
 import { errors, jwtVerify, type JWTPayload } from 'jose';
-import type { AuthConfig } from '../config/config.js';
 import type { Principal } from '../keys/access-policy.js';
 import { TokenInvalid } from '../keys/errors.js';
+import type { TokenVerifier } from '../keys/ports.js';
+import type { AuthConfig } from './auth-settings.js';
 import { cloudOfMetadataUrl, tenantIssuers } from './entra-clouds.js';
 import type { OpenIdKeySource } from './openid-key-source.js';
 import { principalFromClaims } from './principal-from-claims.js';
 
 /** The only signing algorithm Entra uses for access tokens; anything else is refused before a key is tried. */
 const ALLOWED_ALGORITHMS = ['RS256'];
-
-export interface TokenVerifier {
-  verify(token: string): Promise<Principal>;
-}
 
 /**
  * Checks an Entra ID access token as the reference service's JwtBearer does, and stricter: RS256 signature by a key

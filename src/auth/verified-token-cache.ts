@@ -1,5 +1,5 @@
 import type { Principal } from '../keys/access-policy.js';
-import type { TokenVerifier } from './entra-token-verifier.js';
+import type { TokenVerifier } from '../keys/ports.js';
 
 export interface VerifiedTokenCacheOptions {
   /** Most tokens remembered at once; the oldest is forgotten first. */

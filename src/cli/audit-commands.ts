@@ -1,6 +1,7 @@
 import { Command } from 'commander';
-import { AdminRefused } from '../keys/errors.js';
-import { withAdmin } from './keys-commands.js';
+import { AdminRefused } from '../app/admin-vocabulary.js';
+import { withAdmin } from '../main/open-admin.js';
+import { EXIT_AUDIT_BROKEN } from './exit-codes.js';
 import { print } from './output.js';
 
 /** `--since` as an ISO time or a span back from now: 90m, 24h, 30d. */
@@ -23,7 +24,7 @@ export function auditCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (options) => {
       const since = options.since === undefined ? undefined : parseSince(options.since);
-      const entries = await withAdmin(false, (context) => context.audit.list(since));
+      const entries = await withAdmin(false, ({ admin }) => admin.auditEntries(since));
       print(options.json === true, entries, () =>
         entries
           .map((e) => `${e.seq} ${e.at} ${e.actor} ${e.action} ${e.keyName ?? '-'}/${e.keyId ?? '-'} ${e.outcome}${e.reason ? ` (${e.reason})` : ''}${e.details ? ` ${JSON.stringify(e.details)}` : ''}`)
@@ -35,11 +36,11 @@ export function auditCommand(): Command {
     .description('check the hash chain: a removed or edited entry is reported')
     .option('--json', 'print JSON')
     .action(async (options) => {
-      const result = await withAdmin(false, (context) => context.audit.verify());
+      const result = await withAdmin(false, ({ admin }) => admin.verifyAudit());
       print(options.json === true, result, () =>
         result.ok ? `The audit trail is intact: ${result.entries} entries chained.` : `The audit trail is BROKEN at entry ${result.brokenAt}: ${result.problem}.`,
       );
-      if (!result.ok) process.exitCode = 4;
+      if (!result.ok) process.exitCode = EXIT_AUDIT_BROKEN;
     });
   return audit;
 }

@@ -1,20 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { importKey, type KeyImportDeps } from '../app/key-import.js';
+import { AdminRefused } from '../app/admin-vocabulary.js';
 import { readPrivateKeyMaterial } from '../app/private-key-material.js';
-import { migrateReference } from '../app/reference-migration.js';
 import { parseReferenceSettings } from '../app/reference-settings.js';
-import { AdminRefused } from '../keys/errors.js';
-import type { AdminContext } from './admin-context.js';
-import { cliActor } from './admin-context.js';
-import { allowListFrom, USER_OPTION_HELP, withAdmin } from './keys-commands.js';
+import { withAdmin } from '../main/open-admin.js';
+import { allowListFrom, collect, USER_OPTION_HELP } from './options.js';
 import { print } from './output.js';
-
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
-
-function importDeps(context: AdminContext): KeyImportDeps {
-  return { store: context.store, vault: context.hsm!.vault, audit: context.audit, actor: cliActor() };
-}
 
 function readText(path: string): string {
   try {
@@ -38,8 +29,8 @@ export function importKeyCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (name: string, options) => {
       const material = readPrivateKeyMaterial(readText(options.pkcs8), options.pkcs8);
-      const created = await withAdmin(true, (context) =>
-        importKey(importDeps(context), name, material, {
+      const created = await withAdmin(true, ({ admin }) =>
+        admin.importKey(name, material, {
           ...(options.keyId !== undefined ? { keyId: options.keyId } : {}),
           allow: allowListFrom(options),
           ...(options.publish === true ? { publish: true } : {}),
@@ -59,7 +50,7 @@ export function importReferenceCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (file: string, options) => {
       const settings = parseReferenceSettings(readText(file));
-      const report = await withAdmin(true, (context) => migrateReference(importDeps(context), settings, options.dryRun === true));
+      const report = await withAdmin(true, ({ admin }) => admin.migrateReference(settings, options.dryRun === true));
       print(options.json === true, report, () => {
         const lines = report.steps.map(
           (s) =>

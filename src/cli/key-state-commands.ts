@@ -1,13 +1,9 @@
 import { Command } from 'commander';
-import type { ImpactPreview, StateChangeOutcome } from '../app/key-lifecycle.js';
-import { AdminRefused } from '../keys/errors.js';
-import { parseKeyState } from '../keys/key-version.js';
-import { stateLabel } from '../keys/lifecycle.js';
-import { withAdmin } from './keys-commands.js';
+import type { ImpactPreview, StateChangeOutcome } from '../app/key-admin-views.js';
+import { AdminRefused, parseKeyState, stateLabel } from '../app/admin-vocabulary.js';
+import { withAdmin } from '../main/open-admin.js';
+import { EXIT_NEEDS_CONFIRMATION } from './exit-codes.js';
 import { print } from './output.js';
-
-/** Exit status of a permanent step asked for without --yes: nothing changed, the preview was printed. */
-export const EXIT_NEEDS_CONFIRMATION = 3;
 
 export function previewText(preview: ImpactPreview, command: string): string {
   const { usage } = preview;

@@ -1,35 +1,10 @@
 import { Command, Option } from 'commander';
-import type { AllowList } from '../keys/key-version.js';
-import { loadConfig } from '../config/config.js';
-import { openAdminContext, type AdminContext } from './admin-context.js';
-import { keyViewText, print } from './output.js';
-import { addKeyStateCommands } from './key-state-commands.js';
+import { AdminRefused, type AllowList } from '../app/admin-vocabulary.js';
+import { withAdmin } from '../main/open-admin.js';
 import { importKeyCommand } from './import-commands.js';
-import { AdminRefused } from '../keys/errors.js';
-import { userEntryProblem } from '../keys/access-policy.js';
-
-/** Issue 18: the two user identifiers nobody but the tenant can choose. */
-export const USER_OPTION_HELP = "user allowed to decrypt: object id (oid, a GUID; the only way for guests) or the UPN of a member of an allowed tenant (repeatable)";
-
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
-
-/** Runs one admin action with the store (and the HSM when needed) open, and always closes them. */
-export async function withAdmin<T>(withHsm: boolean, work: (context: AdminContext) => Promise<T> | T): Promise<T> {
-  const context = openAdminContext(loadConfig(), withHsm);
-  try {
-    return await work(context);
-  } finally {
-    await context.close();
-  }
-}
-
-export function allowListFrom(options: { allowUser?: string[]; allowGroup?: string[]; allowRole?: string[] }): AllowList {
-  for (const user of options.allowUser ?? []) {
-    const problem = userEntryProblem(user);
-    if (problem !== undefined) throw new AdminRefused(problem);
-  }
-  return { users: options.allowUser ?? [], groups: options.allowGroup ?? [], roles: options.allowRole ?? [] };
-}
+import { addKeyStateCommands } from './key-state-commands.js';
+import { allowListFrom, collect, USER_OPTION_HELP } from './options.js';
+import { keyViewText, print } from './output.js';
 
 /** `dke keys …` (contract §3). */
 export function keysCommand(): Command {

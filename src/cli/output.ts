@@ -1,5 +1,5 @@
-import type { KeyView } from '../app/key-admin.js';
-import { stateLabel } from '../keys/lifecycle.js';
+import type { KeyView } from '../app/key-admin-views.js';
+import { stateLabel } from '../app/admin-vocabulary.js';
 
 /** Prints machine-readable JSON with `--json`, else the human text. */
 export function print(json: boolean, data: unknown, text: () => string): void {

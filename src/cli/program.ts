@@ -1,21 +1,33 @@
 import { Command } from 'commander';
-import { devCommand, devTokenCommand } from '../dev/dev-command.js';
+import { DkeError } from '../app/admin-vocabulary.js';
+import { debugOutputWanted } from '../main/settings.js';
 import { auditCommand } from './audit-commands.js';
+import { exitCodeFor } from './exit-codes.js';
 import { importReferenceCommand } from './import-commands.js';
 import { keysCommand } from './keys-commands.js';
 import { serveCommand } from './serve-command.js';
 
-/** The `dke` command line (contract §3). Each command group lives in its own module. */
-export function buildProgram(): Command {
+/** The `dke` command line (contract §3). Each command group lives in its own module; `dke dev` comes from dev/. */
+export function buildProgram(devCommands: readonly Command[] = []): Command {
   const program = new Command('dke')
     .description('Double Key Encryption key service: keys in a PKCS#11 HSM, decrypt for Office clients')
     .showHelpAfterError()
     .configureOutput({ outputError: (text, write) => write(text) });
   program.addCommand(serveCommand());
-  program.addCommand(devCommand());
-  program.addCommand(devTokenCommand());
+  for (const command of devCommands) program.addCommand(command);
   program.addCommand(keysCommand());
   program.addCommand(importReferenceCommand());
   program.addCommand(auditCommand());
   return program;
+}
+
+/** A refused or failed command exits non-zero with one sentence on stderr (contract §3); no stack for known cases. */
+export async function runProgram(argv: readonly string[], devCommands: readonly Command[]): Promise<void> {
+  try {
+    await buildProgram(devCommands).parseAsync([...argv]);
+  } catch (error) {
+    process.stderr.write(`dke: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (!(error instanceof DkeError) && error instanceof Error && debugOutputWanted()) process.stderr.write(`${error.stack ?? ''}\n`);
+    process.exitCode = exitCodeFor(error);
+  }
 }

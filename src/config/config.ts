@@ -1,35 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Secret } from './secret.js';
-import { SETTINGS, type SettingName } from './settings.js';
+import type { AuthConfig } from '../auth/auth-settings.js';
+import type { Pkcs11Config } from '../hsm/pkcs11-settings.js';
+import { DkeError } from '../keys/errors.js';
+import { Secret } from '../keys/secret.js';
+import { DEFAULTS, LIBUV_DEFAULT_THREADS, SETTINGS, type DefaultedSetting, type SettingName } from './settings.js';
 import { embeddedTokenSettings } from './embedded-token.js';
 
-export interface Pkcs11Config {
-  readonly library: string;
-  readonly libraryParameters?: string;
-  readonly tokenLabel?: string;
-  readonly slotIndex?: number;
-  readonly pin?: Secret;
-  readonly sessions?: number;
-  readonly queueTimeoutMs: number;
-  /** Decrypt on worker threads (C_DecryptInit off the event loop); false uses pkcs11js's async C_Decrypt only. */
-  readonly decryptThreads: boolean;
-  /** Benchmarks only: a delay added to every decrypt on its thread, as a network HSM's round trip (issue 5). */
-  readonly simulatedDelayMs: number;
-  /** True when no module was configured and the embedded NSS development token is used. */
-  readonly embedded: boolean;
-}
-
-export interface AuthConfig {
-  readonly audiences: readonly string[];
-  readonly tenantIds: readonly string[];
-  readonly issuers: readonly string[];
-  readonly metadataUrl: string;
-  readonly requiredScope: string;
-  readonly clockSkewSeconds: number;
-  readonly authorizationUrl: string;
-}
+export type { AuthConfig, Pkcs11Config };
 
 export interface Config {
   readonly port: number | string;
@@ -38,7 +17,10 @@ export interface Config {
   readonly publicBaseUrl?: string;
   readonly basePath: string;
   readonly trustProxy: boolean | number | string;
-  readonly pkcs11: Pkcs11Config;
+  readonly pkcs11: Pkcs11Config & {
+    /** True when no module was configured and the embedded NSS development token is used. */
+    readonly embedded: boolean;
+  };
   readonly auth: AuthConfig;
   readonly dataDir: string;
   readonly publicKeyCacheHours: number;
@@ -46,13 +28,20 @@ export interface Config {
   readonly allowExportableKeys: boolean;
   readonly rateLimit: { readonly windowSeconds: number; readonly maxFailures: number };
   readonly logLevel: string;
+  /** Who runs admin commands, for the audit trail (DKE_ADMIN_ACTOR); unset: the OS user. */
+  readonly adminActor?: string;
+  /** Port of `dke dev`'s development token issuer (0: any free port). */
+  readonly devIssuerPort: number;
 }
 
-export class ConfigError extends Error {
+/** A setting is malformed or missing; the sentence names it. */
+export class ConfigError extends DkeError {
   override readonly name = 'ConfigError';
+  readonly code = 'config_invalid';
 }
 
-type RawSettings = Partial<Record<SettingName, string>>;
+/** Settings by variable name; PORT and UV_THREADPOOL_SIZE are read too (set by hosting platforms and Node itself). */
+export type RawSettings = Partial<Record<SettingName | 'UV_THREADPOOL_SIZE', string>>;
 
 /** The folder `config/` of the package, found from this file's place in `src/` or `dist/`. */
 export const CONFIG_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'config');
@@ -62,17 +51,46 @@ export const CONFIG_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..',
  * checked configuration. Throws ConfigError with a sentence naming the setting when a value is malformed.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, configDir = CONFIG_DIR): Config {
-  const raw: RawSettings = {};
-  for (const spec of SETTINGS) {
-    if ('defaultValue' in spec) raw[spec.name] = spec.defaultValue;
-  }
+  return Object.freeze(parseSettings(rawSettings(env, configDir)));
+}
+
+/**
+ * Where the container HEALTHCHECK finds this instance's readiness probe: port (or pipe), base path and whether it
+ * speaks TLS, read from the same sources as loadConfig, and nothing else, so a probe never fails on another setting.
+ */
+export function probeTarget(env: NodeJS.ProcessEnv = process.env, configDir = CONFIG_DIR): { port: number | string; path: string; tls: boolean } {
+  const raw = rawSettings(env, configDir);
+  return {
+    port: parsePort(raw.DKE_PORT ?? DEFAULTS.DKE_PORT),
+    path: `${parseBasePath(raw.DKE_BASE_PATH ?? DEFAULTS.DKE_BASE_PATH)}/health/ready`,
+    tls: nonEmpty(raw.DKE_TLS_CERT) !== undefined,
+  };
+}
+
+/** Defaults, then `config/default.json`, `config/local.json`, then the environment. */
+function rawSettings(env: NodeJS.ProcessEnv, configDir: string): RawSettings {
+  const raw: RawSettings = { ...DEFAULTS };
   for (const file of ['default.json', 'local.json']) Object.assign(raw, readSettingsFile(join(configDir, file)));
   if (env.PORT !== undefined && env.DKE_PORT === undefined) raw.DKE_PORT = env.PORT;
+  if (env.UV_THREADPOOL_SIZE !== undefined) raw.UV_THREADPOOL_SIZE = env.UV_THREADPOOL_SIZE;
   for (const spec of SETTINGS) {
     const value = env[spec.name];
     if (value !== undefined) raw[spec.name] = value;
   }
-  return Object.freeze(parseSettings(raw));
+  return raw;
+}
+
+/**
+ * The configuration with settings that hold unless the environment names them (`defaults`), and settings that win
+ * over everything (`overrides`): `dke dev` binds to loopback and points authentication at its own issuer.
+ */
+export function loadConfigWith(defaults: RawSettings, overrides: RawSettings): Config {
+  return loadConfig({ ...defaults, ...process.env, ...overrides });
+}
+
+/** DKE_DEBUG: the CLI prints stack traces of unexpected failures. Read apart from loadConfig, whose failure it may report. */
+export function debugOutputWanted(env: NodeJS.ProcessEnv = process.env): boolean {
+  return boolean('DKE_DEBUG', env.DKE_DEBUG ?? DEFAULTS.DKE_DEBUG, false);
 }
 
 function readSettingsFile(path: string): RawSettings {
@@ -98,7 +116,8 @@ function readSettingsFile(path: string): RawSettings {
 }
 
 export function parseSettings(raw: RawSettings): Config {
-  const dataDir = resolve(raw.DKE_DATA_DIR ?? './data');
+  const setting = (name: DefaultedSetting): string => raw[name] ?? DEFAULTS[name];
+  const dataDir = resolve(setting('DKE_DATA_DIR'));
   const tlsCert = nonEmpty(raw.DKE_TLS_CERT);
   const tlsKey = nonEmpty(raw.DKE_TLS_KEY);
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
@@ -106,38 +125,40 @@ export function parseSettings(raw: RawSettings): Config {
   }
   const publicBaseUrl = nonEmpty(raw.DKE_PUBLIC_BASE_URL);
   if (publicBaseUrl !== undefined) assertHttpUrl('DKE_PUBLIC_BASE_URL', publicBaseUrl);
-  const metadataUrl = raw.DKE_AUTH_METADATA_URL ?? '';
+  const metadataUrl = setting('DKE_AUTH_METADATA_URL');
   assertHttpUrl('DKE_AUTH_METADATA_URL', metadataUrl);
 
   return {
-    port: parsePort(raw.DKE_PORT ?? '8080'),
-    host: raw.DKE_HOST ?? '0.0.0.0',
+    port: parsePort(setting('DKE_PORT')),
+    host: setting('DKE_HOST'),
     ...(tlsCert && tlsKey ? { tls: { certFile: resolve(tlsCert), keyFile: resolve(tlsKey) } } : {}),
     ...(publicBaseUrl ? { publicBaseUrl: publicBaseUrl.replace(/\/+$/, '') } : {}),
-    basePath: parseBasePath(raw.DKE_BASE_PATH ?? ''),
-    trustProxy: parseTrustProxy(raw.DKE_TRUST_PROXY ?? 'false'),
-    pkcs11: parsePkcs11(raw, dataDir),
+    basePath: parseBasePath(setting('DKE_BASE_PATH')),
+    trustProxy: parseTrustProxy(setting('DKE_TRUST_PROXY')),
+    pkcs11: parsePkcs11(raw, dataDir, setting),
     auth: {
       audiences: list(raw.DKE_AUTH_AUDIENCE),
       tenantIds: list(raw.DKE_AUTH_TENANT_IDS).map((t) => t.toLowerCase()),
       issuers: list(raw.DKE_AUTH_ISSUERS),
       metadataUrl,
-      requiredScope: raw.DKE_AUTH_REQUIRED_SCOPE ?? 'user_impersonation',
-      clockSkewSeconds: integer('DKE_AUTH_CLOCK_SKEW_SECONDS', raw.DKE_AUTH_CLOCK_SKEW_SECONDS ?? '300', 0, 3600),
-      authorizationUrl: raw.DKE_AUTH_AUTHORIZATION_URL ?? 'https://login.windows.net/common/oauth2/authorize',
+      requiredScope: setting('DKE_AUTH_REQUIRED_SCOPE'),
+      clockSkewSeconds: integer('DKE_AUTH_CLOCK_SKEW_SECONDS', setting('DKE_AUTH_CLOCK_SKEW_SECONDS'), 0, 3600),
+      authorizationUrl: setting('DKE_AUTH_AUTHORIZATION_URL'),
     },
     dataDir,
-    publicKeyCacheHours: integer('DKE_PUBLIC_KEY_CACHE_HOURS', raw.DKE_PUBLIC_KEY_CACHE_HOURS ?? '24', 0, 24 * 365),
-    allowExportableKeys: boolean('DKE_ALLOW_EXPORTABLE_KEYS', raw.DKE_ALLOW_EXPORTABLE_KEYS ?? 'false'),
+    publicKeyCacheHours: integer('DKE_PUBLIC_KEY_CACHE_HOURS', setting('DKE_PUBLIC_KEY_CACHE_HOURS'), 0, 24 * 365),
+    allowExportableKeys: boolean('DKE_ALLOW_EXPORTABLE_KEYS', setting('DKE_ALLOW_EXPORTABLE_KEYS')),
     rateLimit: {
-      windowSeconds: integer('DKE_RATE_LIMIT_WINDOW_SECONDS', raw.DKE_RATE_LIMIT_WINDOW_SECONDS ?? '60', 1, 86400),
-      maxFailures: integer('DKE_RATE_LIMIT_MAX_FAILURES', raw.DKE_RATE_LIMIT_MAX_FAILURES ?? '100', 1, 1_000_000),
+      windowSeconds: integer('DKE_RATE_LIMIT_WINDOW_SECONDS', setting('DKE_RATE_LIMIT_WINDOW_SECONDS'), 1, 86400),
+      maxFailures: integer('DKE_RATE_LIMIT_MAX_FAILURES', setting('DKE_RATE_LIMIT_MAX_FAILURES'), 1, 1_000_000),
     },
-    logLevel: raw.DKE_LOG_LEVEL ?? 'info',
+    logLevel: setting('DKE_LOG_LEVEL'),
+    ...(nonEmpty(raw.DKE_ADMIN_ACTOR) !== undefined ? { adminActor: nonEmpty(raw.DKE_ADMIN_ACTOR)!.slice(0, 200) } : {}),
+    devIssuerPort: integer('DKE_DEV_ISSUER_PORT', setting('DKE_DEV_ISSUER_PORT'), 0, 65535),
   };
 }
 
-function parsePkcs11(raw: RawSettings, dataDir: string): Pkcs11Config {
+function parsePkcs11(raw: RawSettings, dataDir: string, setting: (name: DefaultedSetting) => string): Config['pkcs11'] {
   const library = nonEmpty(raw.DKE_PKCS11_LIBRARY);
   const embedded = library === undefined ? embeddedTokenSettings(dataDir) : undefined;
   const pinFile = nonEmpty(raw.DKE_PKCS11_PIN_FILE) ?? embedded?.pinFile;
@@ -156,9 +177,10 @@ function parsePkcs11(raw: RawSettings, dataDir: string): Pkcs11Config {
     ...(slot !== undefined ? { slotIndex: integer('DKE_PKCS11_SLOT', slot, 0, 1_000_000) } : {}),
     ...(pinValue !== undefined ? { pin: new Secret(pinValue) } : {}),
     ...(sessions !== undefined ? { sessions: integer('DKE_PKCS11_SESSIONS', sessions, 1, 1024) } : {}),
-    queueTimeoutMs: integer('DKE_PKCS11_QUEUE_TIMEOUT_MS', raw.DKE_PKCS11_QUEUE_TIMEOUT_MS ?? '2000', 1, 60_000),
-    decryptThreads: boolean('DKE_PKCS11_DECRYPT_THREADS', raw.DKE_PKCS11_DECRYPT_THREADS ?? 'true'),
-    simulatedDelayMs: integer('DKE_PKCS11_SIMULATED_DELAY_MS', raw.DKE_PKCS11_SIMULATED_DELAY_MS ?? '0', 0, 10_000),
+    defaultSessions: integer('UV_THREADPOOL_SIZE', raw.UV_THREADPOOL_SIZE ?? LIBUV_DEFAULT_THREADS, 1, 1024),
+    queueTimeoutMs: integer('DKE_PKCS11_QUEUE_TIMEOUT_MS', setting('DKE_PKCS11_QUEUE_TIMEOUT_MS'), 1, 60_000),
+    decryptThreads: boolean('DKE_PKCS11_DECRYPT_THREADS', setting('DKE_PKCS11_DECRYPT_THREADS')),
+    simulatedDelayMs: integer('DKE_PKCS11_SIMULATED_DELAY_MS', setting('DKE_PKCS11_SIMULATED_DELAY_MS'), 0, 10_000),
     embedded: library === undefined,
   };
 }
@@ -195,10 +217,10 @@ function parseTrustProxy(value: string): boolean | number | string {
   return value.trim();
 }
 
-function boolean(name: string, value: string): boolean {
+function boolean(name: string, value: string, strict = true): boolean {
   const v = value.trim().toLowerCase();
   if (v === 'true' || v === '1' || v === 'yes') return true;
-  if (v === 'false' || v === '0' || v === 'no' || v === '') return false;
+  if (v === 'false' || v === '0' || v === 'no' || v === '' || !strict) return false;
   throw new ConfigError(`${name} must be true or false, not "${value}".`);
 }
 

@@ -39,6 +39,19 @@ export const SETTINGS = [
   { name: 'DKE_RATE_LIMIT_WINDOW_SECONDS', doc: 'window of the failed-authentication limiter', defaultValue: '60' },
   { name: 'DKE_RATE_LIMIT_MAX_FAILURES', doc: 'failed authentications per client address and window before 429', defaultValue: '100' },
   { name: 'DKE_LOG_LEVEL', doc: 'winston level', defaultValue: 'info' },
+  { name: 'DKE_ADMIN_ACTOR', doc: 'who runs admin commands, as the audit trail names them (unset: os:<user>)' },
+  { name: 'DKE_DEV_ISSUER_PORT', doc: '`dke dev` only: port of the development token issuer (0: any free port)', defaultValue: '0' },
+  { name: 'DKE_DEBUG', doc: 'the CLI prints the stack trace of an unexpected failure', defaultValue: 'false' },
 ] as const satisfies readonly SettingSpec[];
 
 export type SettingName = (typeof SETTINGS)[number]['name'];
+
+/** The settings that have a default, and that default: written once, above. */
+export type DefaultedSetting = Extract<(typeof SETTINGS)[number], { defaultValue: string }>['name'];
+
+export const DEFAULTS = Object.fromEntries(
+  SETTINGS.flatMap((spec) => ('defaultValue' in spec ? [[spec.name, spec.defaultValue]] : [])),
+) as Readonly<Record<DefaultedSetting, string>>;
+
+/** libuv's own default thread count, when UV_THREADPOOL_SIZE is unset (Node's documentation). */
+export const LIBUV_DEFAULT_THREADS = '4';

@@ -1,25 +1,14 @@
-import { constants, publicEncrypt } from 'node:crypto';
 import { Command } from 'commander';
-import { toNodePublicKey } from '../app/readiness.js';
-import { loadConfig } from '../config/config.js';
-import { embeddedTokenSettings } from '../config/embedded-token.js';
-import { openAdminContext } from '../cli/admin-context.js';
-import { startService, stopOnSignals } from '../cli/serve-command.js';
-import { createLogger } from '../log/logger.js';
+import { encryptOaepSha256 } from '../app/software-rsa.js';
+import { ensureDevToken } from '../main/dev-token.js';
+import { withAdmin } from '../main/open-admin.js';
+import { startService, stopOnSignals } from '../main/run-service.js';
+import { loadConfig, loadConfigWith, type Config } from '../main/settings.js';
 import { DEV_TENANT_ID, DevTokenIssuer } from './dev-token-issuer.js';
-import { createNssToken, nssTokenExists } from './nss-dev-token.js';
 
 const DEMO_KEY = 'demo-key';
 const DEMO_USER = 'alice@contoso.dev';
 const DEMO_PLAINTEXT = 'Hello from dke-service';
-
-/** Makes the embedded NSS development token when it does not exist yet. Returns true when it was made now. */
-export function ensureDevToken(dataDir: string): boolean {
-  const { tokenDir } = embeddedTokenSettings(dataDir);
-  if (nssTokenExists(tokenDir)) return false;
-  createNssToken(tokenDir);
-  return true;
-}
 
 export function devTokenCommand(): Command {
   const command = new Command('dev-token').description('the embedded NSS development token (never for production)');
@@ -27,9 +16,8 @@ export function devTokenCommand(): Command {
     .command('init')
     .description('create the embedded development token in DKE_DATA_DIR/dev-token if it does not exist')
     .action(() => {
-      const { dataDir } = loadConfig();
-      const made = ensureDevToken(dataDir);
-      process.stdout.write(`${made ? 'Created' : 'Kept'} the development token in ${embeddedTokenSettings(dataDir).tokenDir}.\n`);
+      const { made, tokenDir } = ensureDevToken(loadConfig().dataDir);
+      process.stdout.write(`${made ? 'Created' : 'Kept'} the development token in ${tokenDir}.\n`);
     });
   return command;
 }
@@ -45,42 +33,38 @@ export function devCommand(): Command {
       const base = loadConfig();
       if (base.pkcs11.embedded) ensureDevToken(base.dataDir);
       const issuer = new DevTokenIssuer(DEV_TENANT_ID);
-      await issuer.start(Number(process.env.DKE_DEV_ISSUER_PORT ?? 0));
+      await issuer.start(base.devIssuerPort);
       const port = typeof base.port === 'number' ? base.port : 8080;
       const audience = `http://localhost:${port}`;
-      const config = loadConfig({
-        DKE_HOST: '127.0.0.1',
-        ...process.env,
-        DKE_AUTH_METADATA_URL: issuer.metadataUrl,
-        DKE_AUTH_TENANT_IDS: DEV_TENANT_ID,
-        DKE_AUTH_AUDIENCE: audience,
-      });
+      const config = loadConfigWith(
+        { DKE_HOST: '127.0.0.1' },
+        { DKE_AUTH_METADATA_URL: issuer.metadataUrl, DKE_AUTH_TENANT_IDS: DEV_TENANT_ID, DKE_AUTH_AUDIENCE: audience },
+      );
       await ensureDemoKey(config);
-      const logger = createLogger(config.logLevel);
-      const running = await startService(config, logger);
+      const running = await startService(config);
       const stopAll = { stop: async () => Promise.all([running.stop(), issuer.stop()]).then(() => undefined) };
-      stopOnSignals(stopAll, logger);
+      stopOnSignals(stopAll, running.logger);
       const token = await issuer.issueToken({ audience, upn: DEMO_USER, lifetimeSeconds: 12 * 3600 });
       const publicKey = await running.service.protocol.publicKey(DEMO_KEY, audience);
       process.stdout.write(instructions(audience, token, publicKey.key.kid, demoCiphertext(publicKey.key.n)));
     });
 }
 
-async function ensureDemoKey(config: ReturnType<typeof loadConfig>): Promise<void> {
-  const context = openAdminContext(config, true);
-  try {
-    if (context.store.findKey(DEMO_KEY) === undefined) {
-      await context.admin.create(DEMO_KEY, { allow: { users: [DEMO_USER], groups: [], roles: [] } });
-    }
-  } finally {
-    await context.close();
-  }
+async function ensureDemoKey(config: Config): Promise<void> {
+  await withAdmin(
+    true,
+    async ({ admin }) => {
+      if (admin.list().some((key) => key.name === DEMO_KEY)) return;
+      await admin.create(DEMO_KEY, { allow: { users: [DEMO_USER], groups: [], roles: [] } });
+    },
+    config,
+  );
 }
 
 /** Encrypts the demo text exactly as an Office client does: RSA-OAEP with SHA-256 under the served public key. */
 function demoCiphertext(modulusBase64: string): string {
-  const key = toNodePublicKey({ modulus: Buffer.from(modulusBase64, 'base64'), publicExponent: Buffer.from([1, 0, 1]) });
-  return publicEncrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.from(DEMO_PLAINTEXT)).toString('base64');
+  const publicKey = { modulus: Buffer.from(modulusBase64, 'base64'), publicExponent: Buffer.from([1, 0, 1]) };
+  return encryptOaepSha256(publicKey, Buffer.from(DEMO_PLAINTEXT)).toString('base64');
 }
 
 function instructions(baseUrl: string, token: string, kid: string, ciphertext: string): string {

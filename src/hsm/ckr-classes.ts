@@ -1,12 +1,8 @@
+import type { HsmErrorClass } from '../keys/ports.js';
 import { pkcs11 } from './pkcs11.js';
 
-/**
- * How the service reacts to a PKCS#11 return value (issue 6):
- * - request: the ciphertext itself is bad; the caller gets the uniform 400.
- * - transient: the device or session went away; drop sessions, recover, answer 503 meanwhile.
- * - configuration: the operator must act (PIN, mechanism, key); never retried automatically.
- */
-export type CkrClass = 'request' | 'transient' | 'configuration' | 'unknown';
+/** How the service reacts to a PKCS#11 return value: see HsmErrorClass in keys/ports.ts. */
+export type CkrClass = HsmErrorClass;
 
 const BY_CODE = new Map<number, CkrClass>([
   // NSS answers a value not below the modulus with CKR_ARGUMENTS_BAD; checked before the token anyway.

@@ -1,6 +1,6 @@
 import { HsmUnavailable } from '../keys/errors.js';
 import { classifyCkr, ckrName, type CkrClass } from './ckr-classes.js';
-import { HsmConfigurationError } from './hsm-errors.js';
+import { HsmConfigurationError } from '../keys/errors.js';
 import type { Handle } from './pkcs11.js';
 import type { Pkcs11Token } from './pkcs11-token.js';
 import { SessionPool } from './session-pool.js';

@@ -1,16 +1,11 @@
-import { existsSync } from 'node:fs';
-import type { Pkcs11Config } from '../config/config.js';
-import { embeddedTokenSettings } from '../config/embedded-token.js';
 import { DecryptThreadPool, type SessionDecryptor } from './decrypt-thread-pool.js';
 import { HsmConnection, type HsmEvents } from './hsm-connection.js';
 import { pkcs11, type Pkcs11Module } from './pkcs11.js';
-import { HsmConfigurationError } from './hsm-errors.js';
+import { HsmConfigurationError } from '../keys/errors.js';
+import type { Pkcs11Config } from './pkcs11-settings.js';
 import { Pkcs11KeyVault } from './pkcs11-key-vault.js';
 import { Pkcs11Token } from './pkcs11-token.js';
 import type { SessionPool } from './session-pool.js';
-
-/** Async PKCS#11 calls run on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise). */
-const DEFAULT_SESSIONS = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
 
 export interface OpenHsm {
   readonly token: Pkcs11Token;
@@ -37,10 +32,9 @@ export interface OpenHsmOptions {
 
 /**
  * Opens the configured token, logs in once and fills the session pool. Shared by the service and the CLI, which
- * reach the HSM through exactly the same code. `dataDir` locates the embedded development token.
+ * reach the HSM through exactly the same code (the composition root, src/main/, calls it).
  */
-export function openHsm(config: Pkcs11Config, dataDir: string, options: OpenHsmOptions = {}): OpenHsm {
-  if (config.embedded) prepareEmbeddedToken(dataDir);
+export function openHsm(config: Pkcs11Config, options: OpenHsmOptions = {}): OpenHsm {
   const wrap = options.wrapModule ?? ((m: Pkcs11Module) => m);
   const token = new Pkcs11Token(config, () => wrap(new pkcs11.PKCS11()));
   let vault: Pkcs11KeyVault | undefined;
@@ -54,7 +48,7 @@ export function openHsm(config: Pkcs11Config, dataDir: string, options: OpenHsmO
   let connection: HsmConnection;
   try {
     token.open();
-    connection = new HsmConnection(token, config.sessions ?? sessionsFor(token.maxSessionCount), config.queueTimeoutMs, events);
+    connection = new HsmConnection(token, config.sessions ?? sessionsFor(token.maxSessionCount, config.defaultSessions), config.queueTimeoutMs, events);
     connection.connect();
   } catch (error) {
     const keepRunning = options.tolerateMisconfiguration === true && error instanceof HsmConfigurationError && token.isOpen;
@@ -93,25 +87,6 @@ export function openHsm(config: Pkcs11Config, dataDir: string, options: OpenHsmO
   };
 }
 
-function sessionsFor(tokenLimit: number): number {
-  return tokenLimit > 0 ? Math.max(1, Math.min(DEFAULT_SESSIONS, tokenLimit - 1)) : DEFAULT_SESSIONS;
-}
-
-/**
- * The embedded token is NSS softoken over a password-protected database; NSS re-derives the database key with
- * PBKDF2 on every use of a key (about 36 decrypts/s). One iteration is fine for a development token.
- */
-function prepareEmbeddedToken(dataDir: string): void {
-  const settings = embeddedTokenSettings(dataDir);
-  if (!existsSync(settings.library)) {
-    throw new HsmConfigurationError(
-      `The embedded development token needs NSS softoken (${settings.library}); install Debian's libnss3 and libnss3-tools, or set DKE_PKCS11_LIBRARY.`,
-    );
-  }
-  if (!existsSync(settings.pinFile)) {
-    throw new HsmConfigurationError(
-      `The embedded development token does not exist yet in ${settings.tokenDir}: run "npm run dev" (or "dke dev-token init") first, or set DKE_PKCS11_LIBRARY for a real HSM.`,
-    );
-  }
-  process.env.NSS_MAX_MP_PBE_ITERATION_COUNT ??= '1';
+function sessionsFor(tokenLimit: number, wanted: number): number {
+  return tokenLimit > 0 ? Math.max(1, Math.min(wanted, tokenLimit - 1)) : wanted;
 }

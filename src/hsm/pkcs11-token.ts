@@ -1,6 +1,6 @@
-import type { Pkcs11Config } from '../config/config.js';
+import type { Pkcs11Config } from './pkcs11-settings.js';
 import { classifyCkr, ckrCode, ckrName } from './ckr-classes.js';
-import { HsmConfigurationError } from './hsm-errors.js';
+import { HsmConfigurationError } from '../keys/errors.js';
 import { pkcs11, type Handle, type Pkcs11Module } from './pkcs11.js';
 
 /**

@@ -2,25 +2,31 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import helmet from 'helmet';
 import type { DkeProtocol } from '../app/dke-protocol.js';
 import type { Readiness } from '../app/readiness.js';
-import type { TokenVerifier } from '../auth/entra-token-verifier.js';
-import type { Config } from '../config/config.js';
 import type { Principal } from '../keys/access-policy.js';
 import { DkeError, HsmUnavailable } from '../keys/errors.js';
-import type { Logger } from '../log/logger.js';
+import type { HttpObserver, Logger, MetricsExposition, TokenVerifier } from '../keys/ports.js';
 import { bearerAuth } from './bearer-auth.js';
 import { dkeRoutes } from './dke-routes.js';
-import { errorResponse, HttpError } from './error-responses.js';
+import { errorResponse, HttpError, type ChallengeSettings } from './error-responses.js';
 import { healthRoutes } from './health-routes.js';
-import type { ServiceMetrics } from './metrics.js';
 import { requestId } from './request-id.js';
 
+/** The settings the HTTP layer reads (the service's Config has them under these names). */
+export interface HttpSettings {
+  readonly trustProxy: boolean | number | string;
+  readonly basePath: string;
+  readonly publicBaseUrl?: string;
+  readonly rateLimit: { readonly windowSeconds: number; readonly maxFailures: number };
+  readonly auth: ChallengeSettings;
+}
+
 export interface AppDeps {
-  readonly config: Config;
+  readonly config: HttpSettings;
   readonly protocol: DkeProtocol;
   readonly readiness: Readiness;
   readonly verifier: TokenVerifier;
   readonly logger: Logger;
-  readonly metrics: ServiceMetrics;
+  readonly metrics: HttpObserver & MetricsExposition;
 }
 
 /** Builds the Express application: middleware, routes, and the one error handler, registered last. */
@@ -51,7 +57,9 @@ export function createApp(deps: AppDeps): Express {
 
   const routes = express.Router({ caseSensitive: false });
   routes.use(healthRoutes(deps.readiness));
-  routes.get('/metrics', deps.metrics.handler);
+  routes.get('/metrics', async (_req: Request, res: Response) => {
+    res.set('Content-Type', deps.metrics.contentType).send(await deps.metrics.render());
+  });
   routes.use(dkeRoutes({ protocol: deps.protocol, authenticate, publicBaseUrl: config.publicBaseUrl, basePath: config.basePath }));
   app.use(config.basePath || '/', routes);
 
@@ -60,7 +68,7 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const response = errorResponse(error, config.auth);
-    if (response.status >= 500 && !(error instanceof DkeError)) {
+    if (response.body.error === 'internal_error') {
       logger.error('request failed', { requestId: res.locals.requestId, path: req.path, error: describeUnexpected(error) });
     } else if (error instanceof DkeError && error.detail !== undefined) {
       res.locals.errorDetail = error.detail;
@@ -100,7 +108,7 @@ function refuseCorsPreflight(req: Request, _res: Response, next: NextFunction): 
 }
 
 /** One JSON line per request: id, method, path (never the query string: it may hold a token), status, duration, user. */
-function requestLog(logger: Logger, metrics: ServiceMetrics) {
+function requestLog(logger: Logger, metrics: HttpObserver) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import type { TokenVerifier } from '../auth/entra-token-verifier.js';
+import type { TokenVerifier } from '../keys/ports.js';
 import { TokenInvalid } from '../keys/errors.js';
 import { HttpError } from './error-responses.js';
 

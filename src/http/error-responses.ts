@@ -1,5 +1,10 @@
-import type { AuthConfig } from '../config/config.js';
 import { DkeError, HsmUnavailable } from '../keys/errors.js';
+
+/** What the 401 challenge names: the first accepted audience and where Office gets a token. */
+export interface ChallengeSettings {
+  readonly audiences: readonly string[];
+  readonly authorizationUrl: string;
+}
 
 export interface ErrorResponse {
   readonly status: number;
@@ -34,9 +39,9 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
  * 401 carries the reference service's challenge so Office knows where to get a token; 503 carries Retry-After.
  * Anything unknown is a 500 with a fixed sentence: details go to the log, never to the caller.
  */
-export function errorResponse(error: unknown, auth: AuthConfig): ErrorResponse {
-  if (error instanceof DkeError) {
-    const status = STATUS_BY_CODE[error.code] ?? 500;
+export function errorResponse(error: unknown, auth: ChallengeSettings): ErrorResponse {
+  const status = error instanceof DkeError ? STATUS_BY_CODE[error.code] : undefined;
+  if (error instanceof DkeError && status !== undefined) {
     const headers: Record<string, string> = {};
     if (status === 401) Object.assign(headers, challengeHeaders(auth));
     if (error instanceof HsmUnavailable) headers['Retry-After'] = String(error.retryAfterSeconds);
@@ -51,7 +56,7 @@ export function errorResponse(error: unknown, auth: AuthConfig): ErrorResponse {
 }
 
 /** The reference service's 401 headers; Office reads them to acquire a token. Byte-exact: breaks Office if changed. */
-export function challengeHeaders(auth: AuthConfig): Record<string, string> {
+export function challengeHeaders(auth: ChallengeSettings): Record<string, string> {
   const resource = auth.audiences[0] ?? '';
   return {
     'WWW-Authenticate': `Bearer resource="${resource}", authorization="${auth.authorizationUrl}", realm="${resource}"`,

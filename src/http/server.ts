@@ -3,7 +3,13 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Express } from 'express';
-import type { Config } from '../config/config.js';
+
+/** Where and how to listen (the service's Config has these names). */
+export interface ListenSettings {
+  readonly port: number | string;
+  readonly host: string;
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+}
 
 /** Node's default header limit (16 KiB) is kept; an Entra token is a few kB. */
 const MAX_HEADER_BYTES = 16 * 1024;
@@ -12,7 +18,7 @@ const MAX_HEADER_BYTES = 16 * 1024;
  * Listens on HTTP, or HTTPS (TLS 1.2 or newer) when DKE_TLS_CERT and DKE_TLS_KEY are set. Malformed requests that
  * never reach Express (headers too large, bad HTTP) still get the contract's JSON error body.
  */
-export async function listen(app: Express, config: Config): Promise<Server> {
+export async function listen(app: Express, config: ListenSettings): Promise<Server> {
   const options = { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 30_000, headersTimeout: 20_000 };
   const server = config.tls
     ? createHttpsServer(
@@ -33,7 +39,7 @@ export async function listen(app: Express, config: Config): Promise<Server> {
  * Reads DKE_TLS_CERT and DKE_TLS_KEY again and serves them to new connections (SIGHUP after a certificate renewal);
  * open connections keep theirs. Throws, keeping the old certificate, when the new files do not load.
  */
-export function reloadTls(server: Server, config: Config): void {
+export function reloadTls(server: Server, config: ListenSettings): void {
   if (!config.tls || !(server instanceof HttpsServer)) return;
   server.setSecureContext({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), minVersion: 'TLSv1.2' });
 }

@@ -93,3 +93,12 @@ export class AdminRefused extends DkeError {
   override readonly name = 'AdminRefused';
   readonly code = 'refused';
 }
+
+/**
+ * The HSM refused the service's configuration (wrong PIN, no such token, module missing, mechanism missing): an
+ * operator must act. Never retried automatically: a token locks after a few wrong PINs.
+ */
+export class HsmConfigurationError extends DkeError {
+  override readonly name = 'HsmConfigurationError';
+  readonly code = 'hsm_misconfigured';
+}

@@ -1,3 +1,4 @@
+import type { Principal } from './access-policy.js';
 import type { AllowList, KeyOrigin, KeyRecord, KeyState } from './key-version.js';
 
 /** Which key version an HSM operation is about. */
@@ -94,7 +95,67 @@ export interface KeyUsage {
   readonly lastUse: string | undefined;
 }
 
+/** What `dke audit verify` reports: whether every entry still chains to the one before. */
+export interface AuditVerification {
+  readonly ok: boolean;
+  readonly entries: number;
+  /** The first entry whose hash or link does not match, when not ok. */
+  readonly brokenAt?: number;
+  readonly problem?: string;
+}
+
 export interface AuditReader {
   /** Successful decrypts with this version since `since`. */
   decryptUsage(name: string, keyId: string, since: Date): KeyUsage;
+  /** Every entry, oldest first; only those at or after `since` when given. */
+  list(since?: Date): AuditEntry[];
+  /** Checks the hash chain from the first entry to the last. */
+  verify(): AuditVerification;
+}
+
+/** Proves a bearer token and says who holds it. Implemented by `auth/`; the HTTP layer only calls it. */
+export interface TokenVerifier {
+  verify(token: string): Promise<Principal>;
+}
+
+/** Outcomes are error codes ('decrypted' / 'served' on success); a key name is given only when the key exists. */
+export interface ProtocolObserver {
+  decrypt(keyName: string | undefined, outcome: string, seconds: number): void;
+  publicKey(keyName: string | undefined, outcome: string): void;
+  /** Time in the key vault's decrypt (waiting for a session, then the token's C_DecryptInit and C_Decrypt). */
+  hsmDecrypt(outcome: 'ok' | 'error', seconds: number): void;
+}
+
+/** Told of every HTTP request, for metrics. Route patterns (not paths) keep the label set small. */
+export interface HttpObserver {
+  httpRequest(route: string, status: number, seconds: number): void;
+}
+
+/** The metrics text a scraper reads at GET /metrics. */
+export interface MetricsExposition {
+  readonly contentType: string;
+  render(): Promise<string>;
+}
+
+/**
+ * How the service reacts to a PKCS#11 return value (issue 6):
+ * - request: the ciphertext itself is bad; the caller gets the uniform 400.
+ * - transient: the device or session went away; drop sessions, recover, answer 503 meanwhile.
+ * - configuration: the operator must act (PIN, mechanism, key); never retried automatically.
+ */
+export type HsmErrorClass = 'request' | 'transient' | 'configuration' | 'unknown';
+
+/** What the HSM session pool reports to metrics when scraped. */
+export interface SessionPoolStats {
+  readonly size: number;
+  readonly inUse: number;
+  readonly waiting: number;
+}
+
+/** Structured log lines. Callers pass fields only; never a token, PIN, ciphertext or plaintext. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): unknown;
+  info(message: string, fields?: Record<string, unknown>): unknown;
+  warn(message: string, fields?: Record<string, unknown>): unknown;
+  error(message: string, fields?: Record<string, unknown>): unknown;
 }

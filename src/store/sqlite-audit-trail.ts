@@ -1,16 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { AuditEntry, AuditEvent, AuditReader, AuditTrail, KeyUsage } from '../keys/ports.js';
+import type { AuditEntry, AuditEvent, AuditReader, AuditTrail, AuditVerification, KeyUsage } from '../keys/ports.js';
 import type { StoreDatabase } from './database.js';
 
 const GENESIS_HASH = '0'.repeat(64);
-
-export interface AuditVerification {
-  readonly ok: boolean;
-  readonly entries: number;
-  /** The first entry whose hash or link does not match, when not ok. */
-  readonly brokenAt?: number;
-  readonly problem?: string;
-}
 
 /**
  * Append-only audit trail: each entry's hash covers its content and the previous entry's hash, so removing or

@@ -3,7 +3,6 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
-import { importKey } from '../../src/app/key-import.js';
 import { readPrivateKeyMaterial } from '../../src/app/private-key-material.js';
 import { AdminRefused } from '../../src/keys/errors.js';
 import { decryptAs } from '../support/decrypt-client.js';
@@ -15,7 +14,6 @@ const allow = { users: [USER], groups: [], roles: [] };
 
 describe('issue 8: bring your own key (app/key-import) on the real token', () => {
   let env: TestEnv;
-  const deps = () => ({ store: env.service.store, vault: env.service.hsm.vault, audit: env.service.audit, actor: 'test' });
   before(async () => {
     env = await startTestEnv();
   });
@@ -25,7 +23,7 @@ describe('issue 8: bring your own key (app/key-import) on the real token', () =>
     const pem = readFileSync(join(OFFICE_VECTOR_DIR, 'private_key.pkcs8.pem'), 'utf8');
     const published = JSON.parse(readFileSync(join(OFFICE_VECTOR_DIR, 'key.json'), 'utf8'));
     const request = readFileSync(join(OFFICE_VECTOR_DIR, 'encrypted_data.json'), 'utf8');
-    await importKey(deps(), 'dke_key', readPrivateKeyMaterial(pem, 'private_key.pkcs8.pem'), { keyId: 'ms_dke_pub_key', allow, source: 'vector' });
+    await env.admin.importKey('dke_key', readPrivateKeyMaterial(pem, 'private_key.pkcs8.pem'), { keyId: 'ms_dke_pub_key', allow, source: 'vector' });
     const served = await env.http.get('/dke_key').set('Host', 'dke.acme.com').expect(200);
     assert.equal(served.body.key.n, published.key.n);
     assert.equal(served.body.key.e, published.key.e);
@@ -42,7 +40,7 @@ describe('issue 8: bring your own key (app/key-import) on the real token', () =>
 
   it('imports a PKCS#1 key too, decrypts what its original public key encrypted, and attests it as imported', async () => {
     const { pem, publicKey } = rsaPem(2048, 65537, 'pkcs1');
-    const created = await importKey(deps(), 'byok', readPrivateKeyMaterial(pem, 'byok.pem'), { allow, source: 'byok.pem' });
+    const created = await env.admin.importKey('byok', readPrivateKeyMaterial(pem, 'byok.pem'), { allow, source: 'byok.pem' });
     const jwk = publicKey.export({ format: 'jwk' });
     const res = await decryptAs(env, USER, 'byok', created.keyId, Buffer.from('imported'), { n: Buffer.from(jwk.n!, 'base64url').toString('base64'), e: 65537 });
     assert.equal(res.status, 200);
@@ -70,7 +68,7 @@ describe('issue 8: bring your own key (app/key-import) on the real token', () =>
     it(`refuses ${what} with a clear sentence and leaves nothing in the token`, async () => {
       const name = `refused-${what.replace(/[^a-z0-9]/gi, '')}`;
       await assert.rejects(
-        (async () => importKey(deps(), name, readPrivateKeyMaterial(make(), 'key.pem'), { allow, source: 'key.pem' }))(),
+        (async () => env.admin.importKey(name, readPrivateKeyMaterial(make(), 'key.pem'), { allow, source: 'key.pem' }))(),
         (e: unknown) => e instanceof AdminRefused && sentence.test(e.message),
       );
       assert.equal(await tokenObjectsOf(env, name), 0);
@@ -80,8 +78,8 @@ describe('issue 8: bring your own key (app/key-import) on the real token', () =>
 
   it('refuses a second import under an existing name and id, keeping the first', async () => {
     const first = rsaPem();
-    await importKey(deps(), 'twice', readPrivateKeyMaterial(first.pem, 'a'), { keyId: 'v1', allow, source: 'a' });
-    await assert.rejects(importKey(deps(), 'twice', readPrivateKeyMaterial(rsaPem().pem, 'b'), { keyId: 'v1', source: 'b' }), /already has a version v1/);
+    await env.admin.importKey('twice', readPrivateKeyMaterial(first.pem, 'a'), { keyId: 'v1', allow, source: 'a' });
+    await assert.rejects(env.admin.importKey('twice', readPrivateKeyMaterial(rsaPem().pem, 'b'), { keyId: 'v1', source: 'b' }), /already has a version v1/);
     assert.equal(await tokenObjectsOf(env, 'twice'), 2, 'the private and public objects of the first import only');
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
-import { GUEST_NOTE, migrateReference } from '../../src/app/reference-migration.js';
+import { GUEST_NOTE } from '../../src/app/reference-migration.js';
 import { parseReferenceSettings } from '../../src/app/reference-settings.js';
 import { AdminRefused } from '../../src/keys/errors.js';
 import { decryptAs } from '../support/decrypt-client.js';
@@ -28,7 +28,6 @@ function referenceKey() {
 describe('issue 8: moving from the reference service (dke import-reference)', () => {
   let env: TestEnv;
   const keys = [referenceKey(), referenceKey(), referenceKey()];
-  const deps = () => ({ store: env.service.store, vault: env.service.hsm.vault, audit: env.service.audit, actor: 'test' });
   const appsettings = {
     AzureAd: { Instance: 'https://login.microsoftonline.com/', TokenValidationParameters: { ValidIssuers: [`https://sts.windows.net/${TENANT}/`] } },
     JwtAudience: 'https://dke.contoso.com',
@@ -47,7 +46,7 @@ describe('issue 8: moving from the reference service (dke import-reference)', ()
   after(() => env?.close());
 
   it('a dry run reports every entry and changes nothing', async () => {
-    const report = await migrateReference(deps(), parseReferenceSettings(text), true);
+    const report = await env.admin.migrateReference(parseReferenceSettings(text), true);
     assert.deepEqual(report.steps.map((s) => [s.name, s.keyId, s.action, s.published]), [
       ['Finance', 'f-current', 'import', true],
       ['Finance', 'f-rolled', 'import', false],
@@ -58,7 +57,7 @@ describe('issue 8: moving from the reference service (dke import-reference)', ()
   });
 
   it('migrates every entry under its Name and Id: every old kid decrypts, the first entry of a name is served', async () => {
-    const report = await migrateReference(deps(), parseReferenceSettings(text), false);
+    const report = await env.admin.migrateReference(parseReferenceSettings(text), false);
     assert.deepEqual(report.settings, {
       DKE_AUTH_AUDIENCE: 'https://dke.contoso.com',
       DKE_AUTH_TENANT_IDS: TENANT,
@@ -86,7 +85,7 @@ describe('issue 8: moving from the reference service (dke import-reference)', ()
   it('a second run changes nothing and says so', async () => {
     const before = JSON.stringify(env.service.store.listKeys());
     const objects = await tokenObjectsOf(env, 'Finance');
-    const report = await migrateReference(deps(), parseReferenceSettings(text), false);
+    const report = await env.admin.migrateReference(parseReferenceSettings(text), false);
     assert.deepEqual(report.steps.map((s) => s.action), ['unchanged', 'unchanged', 'unchanged']);
     assert.equal(JSON.stringify(env.service.store.listKeys()), before);
     assert.equal(await tokenObjectsOf(env, 'Finance'), objects);
@@ -96,12 +95,12 @@ describe('issue 8: moving from the reference service (dke import-reference)', ()
     const mismatched = structuredClone(appsettings);
     mismatched.TestKeys[0]!.Name = 'Other';
     mismatched.TestKeys[0]!.PublicPem = keys[1]!.publicPem;
-    await assert.rejects(migrateReference(deps(), parseReferenceSettings(JSON.stringify(mismatched)), false), /PublicPem is not the public half of PrivatePem; nothing was imported/);
+    await assert.rejects(env.admin.migrateReference(parseReferenceSettings(JSON.stringify(mismatched)), false), /PublicPem is not the public half of PrivatePem; nothing was imported/);
     assert.equal(env.service.store.findKey('Other'), undefined);
     const different = structuredClone(appsettings);
     different.TestKeys[1]!.PrivatePem = referenceKey().privatePem;
     delete (different.TestKeys[1] as { PublicPem?: string }).PublicPem;
-    await assert.rejects(migrateReference(deps(), parseReferenceSettings(JSON.stringify(different)), false), (e: unknown) => e instanceof AdminRefused && /already holds a DIFFERENT key/.test(e.message));
+    await assert.rejects(env.admin.migrateReference(parseReferenceSettings(JSON.stringify(different)), false), (e: unknown) => e instanceof AdminRefused && /already holds a DIFFERENT key/.test(e.message));
   });
 
   it('runs through the real CLI: import-reference --dry-run --json and keys import --pkcs8', () => {

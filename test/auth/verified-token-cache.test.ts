@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
 import { VerifiedTokenCache } from '../../src/auth/verified-token-cache.js';
-import type { TokenVerifier } from '../../src/auth/entra-token-verifier.js';
+import type { TokenVerifier } from '../../src/keys/ports.js';
 import type { Principal } from '../../src/keys/access-policy.js';
 import { TokenInvalid } from '../../src/keys/errors.js';
 

@@ -57,7 +57,7 @@ describe('issue 7: the iisnode entry (server.cjs) serves on the PORT pipe under 
   it('the build puts the entry where server.cjs imports it (tsconfig: src → dist)', () => {
     const tsconfig = JSON.parse(readFileSync('tsconfig.json', 'utf8')) as { compilerOptions: { rootDir: string; outDir: string } };
     assert.deepEqual([tsconfig.compilerOptions.rootDir, tsconfig.compilerOptions.outDir], ['src', 'dist']);
-    assert.match(readFileSync('src/cli.ts', 'utf8'), /buildProgram\(\)/);
+    assert.match(readFileSync('src/cli.ts', 'utf8'), /runProgram\(process\.argv/);
   });
 
   it('answers probes and the public key on the pipe, under the virtual directory only, with kid including it', async () => {

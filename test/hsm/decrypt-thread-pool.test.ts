@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { constants, publicEncrypt, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
-import { toNodePublicKey } from '../../src/app/readiness.js';
+import { encryptOaepSha256 } from '../../src/app/software-rsa.js';
 import { parseSettings } from '../../src/config/config.js';
 import { ckrName } from '../../src/hsm/ckr-classes.js';
 import { DecryptThreadPool } from '../../src/hsm/decrypt-thread-pool.js';
@@ -25,10 +25,9 @@ describe('hsm/decrypt-thread-pool: C_DecryptInit + C_Decrypt off the event loop,
     dir = mkdtempSync(join(tmpdir(), 'dke-threads-'));
     const token = makeTestToken(dir);
     const config = parseSettings({ ...token.settings, DKE_AUTH_METADATA_URL: 'http://127.0.0.1:9/x', DKE_PKCS11_SESSIONS: '4' });
-    hsm = openHsm(config.pkcs11, dir);
+    hsm = openHsm(config.pkcs11);
     const publicKey = await hsm.vault.generateKeyPair(ref);
-    ciphertextFor = (plaintext) =>
-      publicEncrypt({ key: toNodePublicKey(publicKey), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, plaintext);
+    ciphertextFor = (plaintext) => encryptOaepSha256(publicKey, plaintext);
     keyHandle = await hsm.connection.withSession(async (session) => {
       hsm.token.module.C_FindObjectsInit(session, findTemplate(ref, pkcs11.CKO_PRIVATE_KEY));
       const handle = hsm.token.module.C_FindObjects(session);

@@ -6,10 +6,10 @@ import supertest from 'supertest';
 import { parseSettings, type Config } from '../../src/config/config.js';
 import { findSoftokn, nssLibraryParameters, EMBEDDED_TOKEN_LABEL } from '../../src/config/embedded-token.js';
 import { DevTokenIssuer, type DevTokenOptions } from '../../src/dev/dev-token-issuer.js';
-import { createNssToken } from '../../src/dev/nss-dev-token.js';
+import { createNssToken } from '../../src/hsm/nss-token-database.js';
 import { createLogger } from '../../src/log/logger.js';
-import { openService, type Service, type ServiceOptions } from '../../src/service.js';
-import { KeyLifecycle } from '../../src/app/key-lifecycle.js';
+import { openService, type Service, type ServiceOptions } from '../../src/main/open-service.js';
+import type { KeyAdmin } from '../../src/app/key-admin.js';
 
 /** The audience the test tokens carry, as a sensitivity label's DKE URL would be. */
 export const TEST_AUDIENCE = 'https://dke.test.example';
@@ -45,7 +45,7 @@ export interface TestEnv {
   readonly http: ReturnType<typeof supertest>;
   /** Every log line the service wrote, as text. */
   readonly logs: string[];
-  readonly admin: KeyLifecycle;
+  readonly admin: KeyAdmin;
   /** The environment a `dke` CLI subprocess needs to reach the same token and store. */
   readonly cliEnv: NodeJS.ProcessEnv;
   token(options?: Partial<DevTokenOptions>): Promise<string>;
@@ -85,7 +85,7 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
   const stream = new PassThrough();
   stream.on('data', (chunk: Buffer) => logs.push(...chunk.toString('utf8').split('\n').filter((l) => l !== '')));
   const service = await openService(config, createLogger(config.logLevel, stream), options.service);
-  const admin = new KeyLifecycle({ store: service.store, vault: service.hsm.vault, audit: service.audit, actor: 'test' });
+  const admin = service.admin('test');
   return {
     dir,
     config,

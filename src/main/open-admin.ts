@@ -1,24 +1,22 @@
 import { userInfo } from 'node:os';
-import { KeyLifecycle } from '../app/key-lifecycle.js';
-import type { Config } from '../config/config.js';
+import { KeyAdmin } from '../app/key-admin.js';
+import { loadConfig, type Config } from '../config/config.js';
+import type { OpenHsm } from '../hsm/open-hsm.js';
 import type { KeyVault } from '../keys/ports.js';
-import { openHsm, type OpenHsm } from '../hsm/open-hsm.js';
 import { openStoreDatabase } from '../store/database.js';
 import { SqliteAuditTrail } from '../store/sqlite-audit-trail.js';
 import { SqliteKeyStore } from '../store/sqlite-key-store.js';
+import { openConfiguredHsm } from './open-hsm.js';
 
+/** The key-admin service for one CLI command, on the store (and the token when asked), and how to close them. */
 export interface AdminContext {
-  readonly admin: KeyLifecycle;
-  readonly store: SqliteKeyStore;
-  readonly audit: SqliteAuditTrail;
-  readonly hsm: OpenHsm | undefined;
+  readonly admin: KeyAdmin;
   close(): Promise<void>;
 }
 
 /** Who runs a CLI command, for the audit trail: DKE_ADMIN_ACTOR when set (an admin identity), else the OS user. */
-export function cliActor(env: NodeJS.ProcessEnv = process.env): string {
-  const configured = env.DKE_ADMIN_ACTOR?.trim();
-  if (configured) return configured.slice(0, 200);
+export function adminActor(config: Pick<Config, 'adminActor'>): string {
+  if (config.adminActor !== undefined) return config.adminActor;
   try {
     return `os:${userInfo().username}`;
   } catch {
@@ -34,7 +32,7 @@ export function openAdminContext(config: Config, withHsm: boolean): AdminContext
   const db = openStoreDatabase(config.dataDir, 'admin');
   let hsm: OpenHsm | undefined;
   try {
-    hsm = withHsm ? openHsm(config.pkcs11, config.dataDir) : undefined;
+    hsm = withHsm ? openConfiguredHsm(config) : undefined;
   } catch (error) {
     db.close();
     throw error;
@@ -42,17 +40,24 @@ export function openAdminContext(config: Config, withHsm: boolean): AdminContext
   const store = new SqliteKeyStore(db);
   const audit = new SqliteAuditTrail(db);
   const vault = hsm?.vault ?? unavailableVault();
-  const admin = new KeyLifecycle({ store, vault, audit, actor: cliActor() });
+  const admin = new KeyAdmin({ store, vault, audit, actor: adminActor(config) });
   return {
     admin,
-    store,
-    audit,
-    hsm,
     close: async () => {
       await hsm?.close();
       db.close();
     },
   };
+}
+
+/** Runs one admin action with the store (and the HSM when needed) open, and always closes them. */
+export async function withAdmin<T>(withHsm: boolean, work: (context: AdminContext) => Promise<T> | T, config: Config = loadConfig()): Promise<T> {
+  const context = openAdminContext(config, withHsm);
+  try {
+    return await work(context);
+  } finally {
+    await context.close();
+  }
 }
 
 function unavailableVault(): KeyVault {

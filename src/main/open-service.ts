@@ -1,19 +1,21 @@
 import type { Express } from 'express';
-import { DkeProtocol } from './app/dke-protocol.js';
-import { ProvenanceGuard } from './app/provenance-guard.js';
-import { Readiness } from './app/readiness.js';
-import { EntraTokenVerifier, type TokenVerifier } from './auth/entra-token-verifier.js';
-import { OpenIdKeySource } from './auth/openid-key-source.js';
-import { VerifiedTokenCache } from './auth/verified-token-cache.js';
-import type { Config } from './config/config.js';
-import { hsmProblem } from './hsm/login-state.js';
-import { openHsm, type OpenHsm, type OpenHsmOptions } from './hsm/open-hsm.js';
-import { createApp } from './http/app.js';
-import { ServiceMetrics } from './http/metrics.js';
-import type { Logger } from './log/logger.js';
-import { openStoreDatabase, type StoreDatabase } from './store/database.js';
-import { SqliteAuditTrail } from './store/sqlite-audit-trail.js';
-import { SqliteKeyStore } from './store/sqlite-key-store.js';
+import { DkeProtocol } from '../app/dke-protocol.js';
+import { KeyAdmin } from '../app/key-admin.js';
+import { ProvenanceGuard } from '../app/provenance-guard.js';
+import { Readiness } from '../app/readiness.js';
+import { EntraTokenVerifier } from '../auth/entra-token-verifier.js';
+import { OpenIdKeySource } from '../auth/openid-key-source.js';
+import { VerifiedTokenCache } from '../auth/verified-token-cache.js';
+import type { Config } from '../config/config.js';
+import { hsmProblem } from '../hsm/login-state.js';
+import type { OpenHsm, OpenHsmOptions } from '../hsm/open-hsm.js';
+import { createApp } from '../http/app.js';
+import type { Logger, TokenVerifier } from '../keys/ports.js';
+import { ServiceMetrics } from '../metrics/service-metrics.js';
+import { openStoreDatabase, type StoreDatabase } from '../store/database.js';
+import { SqliteAuditTrail } from '../store/sqlite-audit-trail.js';
+import { SqliteKeyStore } from '../store/sqlite-key-store.js';
+import { openConfiguredHsm } from './open-hsm.js';
 
 /** How often readiness re-runs its checks in the background (probes read the last result). */
 const READINESS_INTERVAL_MS = 15_000;
@@ -29,19 +31,25 @@ export interface Service {
   readonly protocol: DkeProtocol;
   readonly keySource: OpenIdKeySource;
   readonly metrics: ServiceMetrics;
+  /** The key-admin service on this instance's store and token, acting as `actor` (tests, and the admin API next). */
+  admin(actor: string): KeyAdmin;
   /** Stops background work, closes the HSM sessions, finalises the module and closes the store. */
   close(): Promise<void>;
 }
 
-/** The composition root: builds every adapter from the configuration and wires them into the application. */
 export interface ServiceOptions {
   /** Test seams for fault injection (see test/support/fault-injection.ts). */
   readonly hsm?: Pick<OpenHsmOptions, 'wrapModule' | 'wrapDecryptor'>;
 }
 
+/**
+ * The composition root of the service: builds every adapter (token and session pool, store, audit trail, token
+ * verifier, metrics) from the configuration and wires them into the application. `dke serve`, `dke dev` and the
+ * tests' service helper all start here; the CLI's commands open the same adapters through ./open-admin.ts.
+ */
 export async function openService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<Service> {
   const metrics = new ServiceMetrics();
-  const hsm = openHsm(config.pkcs11, config.dataDir, {
+  const hsm = openConfiguredHsm(config, {
     ...options.hsm,
     tolerateMisconfiguration: true,
     events: {
@@ -114,6 +122,7 @@ export async function openService(config: Config, logger: Logger, options: Servi
       protocol,
       keySource,
       metrics,
+      admin: (actor) => new KeyAdmin({ store, vault: hsm.vault, audit, actor }),
       close: async () => {
         clearInterval(timer);
         await hsm.close();

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 
 /**
  * Makes an NSS softoken database protected by a PIN, for development and tests only (a real deployment points
- * DKE_PKCS11_LIBRARY at its HSM). Uses `certutil` from Debian's libnss3-tools, with one PBKDF2 iteration so the
- * token is fast (NSS otherwise re-derives its key on every private-key use).
+ * DKE_PKCS11_LIBRARY at its HSM). Uses `certutil` from Debian's libnss3-tools. The caller sets one PBKDF2 iteration
+ * for this process and its children first (config/nss-environment.ts; the tests' root hooks), so the token is fast:
+ * NSS otherwise re-derives its key on every private-key use.
  */
 export function createNssToken(tokenDir: string, pin: string = randomBytes(12).toString('hex')): { pinFile: string } {
   if (!hasCertutil()) {
@@ -16,10 +17,7 @@ export function createNssToken(tokenDir: string, pin: string = randomBytes(12).t
   const pinFile = join(tokenDir, 'pin.txt');
   writeFileSync(pinFile, `${pin}\n`, { mode: 0o600 });
   try {
-    execFileSync('certutil', ['-N', '-d', `sql:${tokenDir}`, '-f', pinFile], {
-      env: { ...process.env, NSS_MAX_MP_PBE_ITERATION_COUNT: '1' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    execFileSync('certutil', ['-N', '-d', `sql:${tokenDir}`, '-f', pinFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (error) {
     rmSync(pinFile, { force: true });
     throw new Error(`certutil could not create the NSS token in ${tokenDir}: ${error instanceof Error ? error.message : 'unknown error'}`);

@@ -1,8 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Request, Response } from 'express';
-import type { ProtocolObserver } from '../app/dke-protocol.js';
-import type { CkrClass } from '../hsm/ckr-classes.js';
-import type { SessionPool } from '../hsm/session-pool.js';
+import type { HsmErrorClass, HttpObserver, MetricsExposition, ProtocolObserver, SessionPoolStats } from '../keys/ports.js';
 
 /** Seconds; DKE decrypt SLOs are quoted at 10–30 ms p95 (issue 5), so the buckets are fine below 100 ms. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -11,7 +8,7 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25
  * Prometheus metrics of the service (issue 7), on a registry of its own. Labels carry key names only for keys that
  * exist and outcomes from a fixed set, never user names, tokens or key ids, so callers cannot grow the series.
  */
-export class ServiceMetrics implements ProtocolObserver {
+export class ServiceMetrics implements ProtocolObserver, HttpObserver, MetricsExposition {
   readonly registry = new Registry();
   readonly #decrypts = new Counter({ name: 'dke_decrypts_total', help: 'Decrypt requests by key name and outcome', labelNames: ['key', 'outcome'] as const, registers: [this.registry] });
   readonly #decryptSeconds = new Histogram({ name: 'dke_decrypt_duration_seconds', help: 'Decrypt time in the service, HSM included', labelNames: ['outcome'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
@@ -26,8 +23,8 @@ export class ServiceMetrics implements ProtocolObserver {
   }
 
   /** Pool gauges read the pool when scraped, so they cost nothing per request. */
-  watchPool(pool: () => SessionPool): void {
-    const gauge = (name: string, help: string, read: (p: SessionPool) => number): void => {
+  watchPool(pool: () => SessionPoolStats): void {
+    const gauge = (name: string, help: string, read: (p: SessionPoolStats) => number): void => {
       new Gauge({ name, help, registers: [this.registry], collect() { this.set(read(pool())); } });
     };
     gauge('dke_hsm_sessions', 'HSM sessions in the pool', (p) => p.size);
@@ -48,7 +45,7 @@ export class ServiceMetrics implements ProtocolObserver {
     this.#publicKeys.inc({ key: keyName ?? '', outcome });
   }
 
-  hsmError(errorClass: CkrClass): void {
+  hsmError(errorClass: HsmErrorClass): void {
     this.#hsmErrors.inc({ class: errorClass });
   }
 
@@ -61,7 +58,11 @@ export class ServiceMetrics implements ProtocolObserver {
     this.#httpSeconds.observe({ route, status: `${Math.floor(status / 100)}xx` }, seconds);
   }
 
-  readonly handler = async (_req: Request, res: Response): Promise<void> => {
-    res.set('Content-Type', this.registry.contentType).send(await this.registry.metrics());
-  };
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
 }

@@ -1,0 +1,7 @@
+/**
+ * The domain words the admin front ends speak (the CLI today, the admin API next): they reach `keys/` only through
+ * `app/`, so the domain can change its files without touching them.
+ */
+export { AdminRefused, DkeError } from '../keys/errors.js';
+export { parseKeyState, type AllowList, type KeyState } from '../keys/key-version.js';
+export { stateLabel } from '../keys/lifecycle.js';

@@ -1,0 +1,48 @@
+import type { AllowList, KeyRecord, KeyState, KeyVersion } from '../keys/key-version.js';
+import type { KeyUsage } from '../keys/ports.js';
+
+/** What the admin operations answer (the CLI prints them; `--json` prints them as they are). */
+export interface VersionSummary {
+  readonly name: string;
+  readonly keyId: string;
+  readonly state: KeyState;
+  readonly enabled: boolean;
+}
+
+export type CreatedVersion = VersionSummary;
+
+export interface KeyView {
+  readonly name: string;
+  readonly allow: AllowList;
+  readonly versions: (Pick<KeyVersion, 'keyId' | 'state' | 'enabled' | 'origin' | 'createdAt'> & { published: boolean })[];
+}
+
+export interface ImpactPreview {
+  readonly name: string;
+  readonly keyId: string;
+  readonly from: KeyState;
+  readonly to: KeyState;
+  /** What the step does, in one sentence, and that it cannot be undone. */
+  readonly effect: string;
+  readonly windowDays: number;
+  readonly usage: KeyUsage;
+}
+
+export type StateChangeOutcome =
+  | { readonly applied: true; readonly version: VersionSummary; readonly decryptClearedInToken?: boolean; readonly objectsDestroyed?: boolean }
+  | { readonly applied: false; readonly preview: ImpactPreview };
+
+export function toView(record: KeyRecord): KeyView {
+  return {
+    name: record.name,
+    allow: record.allow,
+    versions: record.versions.map((v) => ({
+      keyId: v.keyId,
+      state: v.state,
+      enabled: v.enabled,
+      published: v.keyId === record.publishedKeyId,
+      origin: v.origin,
+      createdAt: v.createdAt,
+    })),
+  };
+}

@@ -1,0 +1,12 @@
+import type { AllowList } from '../app/admin-vocabulary.js';
+
+/** Issue 18: the two user identifiers nobody but the tenant can choose. */
+export const USER_OPTION_HELP =
+  'user allowed to decrypt: object id (oid, a GUID; the only way for guests) or the UPN of a member of an allowed tenant (repeatable)';
+
+/** Commander's collector for repeatable options (--allow-user a --allow-user b). */
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+export function allowListFrom(options: { allowUser?: string[]; allowGroup?: string[]; allowRole?: string[] }): AllowList {
+  return { users: options.allowUser ?? [], groups: options.allowGroup ?? [], roles: options.allowRole ?? [] };
+}

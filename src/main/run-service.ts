@@ -1,0 +1,89 @@
+import type { Server } from 'node:http';
+import { loadConfig, type Config } from '../config/config.js';
+import { listen, reloadTls } from '../http/server.js';
+import type { Logger } from '../keys/ports.js';
+import { createLogger } from '../log/logger.js';
+import { openService, type Service } from './open-service.js';
+
+/** In-flight requests get this long to finish after SIGTERM before the process exits anyway. */
+const STOP_TIMEOUT_MS = 10_000;
+
+export interface RunningService {
+  readonly service: Service;
+  readonly logger: Logger;
+  readonly server: Server;
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Opens the service, listens, and returns a handle whose `stop` drains requests and then closes the HSM. */
+export async function startService(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningService> {
+  const service = await openService(config, logger);
+  let server: Server;
+  try {
+    server = await listen(service.app, config);
+  } catch (error) {
+    await service.close();
+    throw error;
+  }
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const url = `${config.tls ? 'https' : 'http'}://localhost:${port}${config.basePath}`;
+  logger.info('listening', { url, token: service.hsm.token.label, ready: service.readiness.report.ready });
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      service.app.locals.stopping = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Connections that finish their last response become idle: close them as they do, not after keep-alive ends.
+      const sweeper = setInterval(() => server.closeIdleConnections(), 50);
+      const timer = setTimeout(() => server.closeAllConnections(), STOP_TIMEOUT_MS);
+      await closed;
+      clearInterval(sweeper);
+      clearTimeout(timer);
+      await service.close();
+      logger.info('stopped');
+    })());
+  return { service, logger, server, url, stop };
+}
+
+/** Stops gracefully on SIGTERM/SIGINT: stop accepting, finish in-flight requests, close the HSM, exit 0. */
+export function stopOnSignals(running: { stop(): Promise<void> }, logger: Logger): void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    logger.info('stopping', { signal });
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('stop failed', { error: error instanceof Error ? error.message : String(error) });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}
+
+/** `dke serve` (what npm start runs): the configured service until SIGTERM, reloading TLS on SIGHUP. */
+export async function serve(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  // A programming error must never leave the process half-working or leak to a caller: log it and exit non-zero
+  // so the supervisor (systemd, Kubernetes, iisnode) restarts a clean process.
+  process.on('uncaughtException', (error) => {
+    logger.error('uncaught exception', { name: error.name, message: error.message, stack: error.stack });
+    process.exit(1);
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.error('unhandled rejection', { reason: reason instanceof Error ? `${reason.name}: ${reason.message}` : typeof reason });
+  });
+  const running = await startService(config, logger);
+  stopOnSignals(running, logger);
+  process.on('SIGHUP', () => {
+    try {
+      reloadTls(running.server, config);
+      logger.info('TLS certificate reloaded');
+    } catch (error) {
+      logger.error('TLS certificate reload failed; the previous one stays in use', { error: error instanceof Error ? error.message : String(error) });
+    }
+  });
+}

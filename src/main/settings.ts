@@ -1,0 +1,2 @@
+/** The configuration, as the front ends (CLI, `dke dev`, the HEALTHCHECK) reach it: read and checked once, in config/. */
+export { debugOutputWanted, loadConfig, loadConfigWith, probeTarget, type Config } from '../config/config.js';
