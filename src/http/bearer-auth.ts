@@ -1,8 +1,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import type { TokenVerifier } from '../keys/ports.js';
 import { TokenInvalid } from '../keys/errors.js';
-import { HttpError } from './error-responses.js';
+import { RateLimited } from './error-responses.js';
 
 /** Entra access tokens are a few kB; anything far larger is garbage and is refused before parsing. */
 const MAX_TOKEN_LENGTH = 16 * 1024;
@@ -16,8 +16,11 @@ export interface BearerAuthOptions {
 
 /**
  * Authenticates the caller from the `Authorization: Bearer` header only (never the query string or body) and puts
- * the Principal in `res.locals.principal`. Failures are counted per client address; past the limit the caller gets
- * 429 instead of 401. A caller with a valid token is never counted nor limited: many Office users share one NAT.
+ * the Principal in `res.locals.principal`. Only a presented credential that fails is counted per client address
+ * (issue 18); past the limit that caller gets 429, with the 401 challenge headers still on it. A request without any
+ * `Authorization` header is Office's first step (it asks for the challenge, then gets a token): it always gets its
+ * 401 challenge and is never counted, so one office's NAT address full of users opening documents is never locked
+ * out; a caller with a valid token is never counted nor limited either.
  */
 export function bearerAuth(options: BearerAuthOptions): RequestHandler {
   const failureLimiter = rateLimit({
@@ -25,14 +28,23 @@ export function bearerAuth(options: BearerAuthOptions): RequestHandler {
     limit: options.maxFailures,
     standardHeaders: 'draft-7',
     legacyHeaders: false,
-    // X-Forwarded-For is ignored on purpose unless DKE_TRUST_PROXY says whom to believe; no warning for it.
-    validate: { xForwardedForHeader: false },
-    handler: (_req, _res, next) => next(new HttpError(429, 'rate_limited', 'Too many failed authentications; try again later.')),
+    // The address Express derives (DKE_TRUST_PROXY is checked at start: a hop count or trusted addresses, never
+    // `true`); IPv6 callers are counted per /56 as the library advises. Its own start-up validation is off: it
+    // writes multi-line, non-JSON text to the console (issue 18: every log line is JSON).
+    keyGenerator: (req) => ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown'),
+    validate: false,
+    handler: (_req, _res, next) => next(new RateLimited()),
   });
 
   return (req: Request, res: Response, next: NextFunction): void => {
-    const token = bearerToken(req.get('authorization'));
-    const verified = token === undefined ? Promise.reject(new TokenInvalid('A valid bearer token is required.', 'no bearer token')) : options.verifier.verify(token);
+    const header = req.get('authorization');
+    if (header === undefined) {
+      options.onFailure?.(req, 'no bearer token');
+      next(new TokenInvalid('A valid bearer token is required.', 'no bearer token'));
+      return;
+    }
+    const token = bearerToken(header);
+    const verified = token === undefined ? Promise.reject(new TokenInvalid('A valid bearer token is required.', 'malformed Authorization header')) : options.verifier.verify(token);
     verified.then(
       (principal) => {
         res.locals.principal = principal;

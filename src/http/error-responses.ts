@@ -23,6 +23,16 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * 429 for a client address past its limit of failed authentications (issue 18). It keeps the 401 challenge headers:
+ * an Office client that is told to wait still learns where to get a token.
+ */
+export class RateLimited extends HttpError {
+  constructor() {
+    super(429, 'rate_limited', 'Too many failed authentications; try again later.');
+  }
+}
+
 const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   invalid_token: 401,
   key_not_found: 404,
@@ -48,7 +58,8 @@ export function errorResponse(error: unknown, auth: ChallengeSettings): ErrorRes
     return { status, body: { error: error.code, message: error.message }, headers };
   }
   if (error instanceof HttpError) {
-    return { status: error.status, body: { error: error.code, message: error.message }, headers: {} };
+    const headers = error instanceof RateLimited ? challengeHeaders(auth) : {};
+    return { status: error.status, body: { error: error.code, message: error.message }, headers };
   }
   const parserError = bodyParserError(error);
   if (parserError !== undefined) return parserError;
