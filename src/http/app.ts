@@ -6,7 +6,7 @@ import type { Principal } from '../keys/access-policy.js';
 import { DkeError, HsmUnavailable } from '../keys/errors.js';
 import type { HttpObserver, Logger, MetricsExposition, TokenVerifier } from '../keys/ports.js';
 import { bearerAuth } from './bearer-auth.js';
-import { dkeRoutes } from './dke-routes.js';
+import { DECRYPT_BODY_LIMIT_BYTES, dkeRoutes } from './dke-routes.js';
 import { errorResponse, HttpError, type ChallengeSettings } from './error-responses.js';
 import { healthRoutes } from './health-routes.js';
 import { requestId } from './request-id.js';
@@ -44,6 +44,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(closeWhileStopping);
   app.use(helmet());
   app.use(limitUrlLength);
+  app.use(refuseDeclaredLargeBody);
   app.use(refuseCorsPreflight);
 
   const authenticate = bearerAuth({
@@ -97,6 +98,21 @@ const MAX_URL_LENGTH = 2048;
 
 function limitUrlLength(req: Request, _res: Response, next: NextFunction): void {
   next(req.originalUrl.length > MAX_URL_LENGTH ? new HttpError(414, 'uri_too_long', 'The request URL is too long.') : undefined);
+}
+
+/**
+ * 413 as soon as the headers declare a body over the limit (issue 18), before a byte of it is read, and the
+ * connection is closed rather than drained: a declared gigabyte must not hold a socket until the request timeout.
+ * Bodies without a length (chunked) are cut at the same limit while they are read (dke-routes).
+ */
+function refuseDeclaredLargeBody(req: Request, res: Response, next: NextFunction): void {
+  const declared = Number(req.get('content-length') ?? 0);
+  if (!(declared > DECRYPT_BODY_LIMIT_BYTES)) {
+    next();
+    return;
+  }
+  res.setHeader('Connection', 'close');
+  next(new HttpError(413, 'payload_too_large', 'The body is larger than the service accepts.'));
 }
 
 /**

@@ -5,7 +5,7 @@ import { requestBaseUrl } from './base-url.js';
 import { HttpError } from './error-responses.js';
 
 /** A decrypt body is ~350 bytes; 64 KiB leaves room for any client and none for abuse. */
-export const DECRYPT_BODY_LIMIT = '64kb';
+export const DECRYPT_BODY_LIMIT_BYTES = 64 * 1024;
 
 export interface DkeRoutesOptions {
   readonly protocol: DkeProtocol;
@@ -31,7 +31,7 @@ export function dkeRoutes(options: DkeRoutesOptions): Router {
     '/:keyName/:keyId/decrypt',
     requireJson,
     // No inflation: a ~350-byte body needs no compression, and a compressed one is a decompression bomb to refuse (415).
-    express.raw({ type: () => true, limit: DECRYPT_BODY_LIMIT, inflate: false }),
+    express.raw({ type: () => true, limit: DECRYPT_BODY_LIMIT_BYTES, inflate: false }),
     options.authenticate,
     async (req: Request<{ keyName: string; keyId: string }>, res: Response) => {
       const principal = res.locals.principal as Principal;

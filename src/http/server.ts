@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
+import type { Logger } from '../keys/ports.js';
 
 /** Where and how to listen (the service's Config has these names). */
 export interface ListenSettings {
@@ -14,19 +16,36 @@ export interface ListenSettings {
 /** Node's default header limit (16 KiB) is kept; an Entra token is a few kB. */
 const MAX_HEADER_BYTES = 16 * 1024;
 
+export interface ListenOptions {
+  /** Where answers given before Express (bad HTTP, headers too large, timeouts) are logged. */
+  readonly logger?: Logger;
+  /** The whole request (headers and body) must arrive within this (default 30 s), else 408. */
+  readonly requestTimeoutMs?: number;
+  /** The headers must arrive within this (default 20 s), else 408. */
+  readonly headersTimeoutMs?: number;
+  /** How often Node checks those timeouts (default 30 s as Node's; tests shorten it). */
+  readonly timeoutCheckIntervalMs?: number;
+}
+
 /**
  * Listens on HTTP, or HTTPS (TLS 1.2 or newer) when DKE_TLS_CERT and DKE_TLS_KEY are set. Malformed requests that
- * never reach Express (headers too large, bad HTTP) still get the contract's JSON error body.
+ * never reach Express (headers too large, bad HTTP, too slow) still get the contract's JSON error body and an
+ * `x-request-id`.
  */
-export async function listen(app: Express, config: ListenSettings): Promise<Server> {
-  const options = { maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: 30_000, headersTimeout: 20_000 };
+export async function listen(app: Express, config: ListenSettings, listenOptions: ListenOptions = {}): Promise<Server> {
+  const options = {
+    maxHeaderSize: MAX_HEADER_BYTES,
+    requestTimeout: listenOptions.requestTimeoutMs ?? 30_000,
+    headersTimeout: listenOptions.headersTimeoutMs ?? 20_000,
+    connectionsCheckingInterval: listenOptions.timeoutCheckIntervalMs ?? 30_000,
+  };
   const server = config.tls
     ? createHttpsServer(
         { ...options, cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), minVersion: 'TLSv1.2' },
         app,
       )
     : createHttpServer(options, app);
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket));
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket, listenOptions.logger));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     if (typeof config.port === 'string') server.listen(config.port, () => resolve());
@@ -44,19 +63,30 @@ export function reloadTls(server: Server, config: ListenSettings): void {
   server.setSecureContext({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), minVersion: 'TLSv1.2' });
 }
 
-function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
-  if (!socket.writable || error.code === 'ECONNRESET') {
+/** Node's parser and timeout errors, as contract §1 answers: status line, error code and sentence. */
+function clientErrorAnswer(code: string | undefined): { status: string; error: string; message: string } {
+  if (code === 'HPE_HEADER_OVERFLOW') return { status: '431 Request Header Fields Too Large', error: 'headers_too_large', message: 'The request headers are too large.' };
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: '408 Request Timeout', error: 'request_timeout', message: 'The request did not arrive in time.' };
+  return { status: '400 Bad Request', error: 'invalid_request', message: 'The request is not valid HTTP.' };
+}
+
+/**
+ * Answers a request Node refused before Express saw it (issue 18): the JSON body, a fresh `x-request-id` (the caller's
+ * cannot be trusted from a request that did not parse) and one JSON log line with the same id.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket, logger: Logger | undefined): void {
+  // A response already under way on this socket cannot be followed by another status line: just close.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (!socket.writable || error.code === 'ECONNRESET' || inFlight?.headersSent === true) {
     socket.destroy();
     return;
   }
-  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
-  const body = JSON.stringify(
-    tooLarge
-      ? { error: 'headers_too_large', message: 'The request headers are too large.' }
-      : { error: 'invalid_request', message: 'The request is not valid HTTP.' },
-  );
+  const answer = clientErrorAnswer(error.code);
+  const requestId = randomUUID();
+  const body = JSON.stringify({ error: answer.error, message: answer.message });
+  logger?.info('request refused before routing', { requestId, status: Number(answer.status.slice(0, 3)), reason: error.code ?? 'unknown' });
   socket.end(
-    `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${answer.status}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `x-request-id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
   );
 }

@@ -21,7 +21,7 @@ export async function startService(config: Config, logger: Logger = createLogger
   const service = await openService(config, logger);
   let server: Server;
   try {
-    server = await listen(service.app, config);
+    server = await listen(service.app, config, { logger });
   } catch (error) {
     await service.close();
     throw error;
