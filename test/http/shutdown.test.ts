@@ -20,7 +20,7 @@ describe('issue 6: graceful stop of `dke serve` on SIGTERM under load (real proc
   it('answers every in-flight decrypt, refuses new connections, closes the HSM and exits 0 within 10 s', async function () {
     this.timeout(30_000);
     const child = spawn(process.execPath, [CLI_PATH, 'serve'], {
-      env: { ...env.cliEnv, DKE_PORT: '0', DKE_HOST: '127.0.0.1', DKE_PKCS11_SESSIONS: '16', DKE_PKCS11_SIMULATED_DELAY_MS: '300', DKE_LOG_LEVEL: 'info' },
+      env: { ...env.cliEnv, DKE_PORT: '0', DKE_HOST: '127.0.0.1', DKE_PKCS11_SESSIONS: '16', DKE_PKCS11_SIMULATED_DELAY_MS: '1500', DKE_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const lines: string[] = [];
@@ -42,7 +42,13 @@ describe('issue 6: graceful stop of `dke serve` on SIGTERM under load (real proc
       });
       return { status: res.status, value: ((await res.json()) as { value?: string }).value, expected: plaintext.toString('base64') };
     });
-    await new Promise((r) => setTimeout(r, 100));
+    // SIGTERM only once all 16 are in the HSM: a fixed pause lost requests on a loaded machine (their connections were
+    // accepted but their bytes not yet read, so the stop closed them as idle).
+    const deadline = Date.now() + 10_000;
+    while (!/^dke_hsm_sessions_in_use 16$/m.test(await (await fetch(`${url}/metrics`)).text())) {
+      assert.ok(Date.now() < deadline, 'all 16 decrypts reached the HSM within 10 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const stoppedAt = Date.now();
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
