@@ -1,7 +1,7 @@
 import type { Principal } from '../keys/access-policy.js';
 import { isAllowed } from '../keys/access-policy.js';
 import { AccessDenied, DkeError, KeyNotFound, KeyNotUsable } from '../keys/errors.js';
-import type { KeyVersion } from '../keys/key-version.js';
+import type { KeyVersion, RsaPublicKey } from '../keys/key-version.js';
 import { canDecrypt, findLiveVersion, servedVersion } from '../keys/lifecycle.js';
 import { buildKid, isValidKeyId, isValidKeyName } from '../keys/names.js';
 import type { AuditTrail, KeyStateStore, KeyVault, ProtocolObserver } from '../keys/ports.js';
@@ -21,10 +21,7 @@ export interface DkeProtocolDeps {
   readonly now?: () => Date;
 }
 
-/**
- * The two DKE protocol operations. Decrypt follows contract §1's order exactly: find (404), authorize (403),
- * state (403), body (400), HSM (400/503). Authentication (401) happened before, in the HTTP layer.
- */
+/** The two DKE protocol operations of contract §1: the public key (GET) and decrypt (POST). */
 export class DkeProtocol {
   readonly #deps: DkeProtocolDeps;
   readonly #now: () => Date;
@@ -57,19 +54,33 @@ export class DkeProtocol {
       if (error instanceof KeyNotUsable) throw new KeyNotFound(error.detail);
       throw error;
     }
-    const key = await this.#deps.vault.publicKey(version);
+    const key = await this.#publicKeyOf(version);
     return publicKeyResponse(key, buildKid(baseUrl, version.name, version.keyId), this.#deps.publicKeyCacheHours, this.#now());
   }
 
-  /** Decrypts `body` with one key version for `principal`; records the decision in the audit trail. */
+  /**
+   * Decrypts `body` with one key version for `principal`, in contract §1's order, and records the decision in the
+   * audit trail. Step 1, authentication (401), happened before, in the HTTP layer. Nothing before step 6 asks the
+   * HSM: the state and the public key come from the key record, so a bad body is a 400 even while the HSM is away.
+   */
   async decrypt(principal: Principal, name: string, keyId: string, body: Buffer): Promise<{ value: string }> {
     const started = process.hrtime.bigint();
     const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
     try {
-      const version = this.#authorizedVersion(principal, name, keyId);
+      // 2. Find the key name and the version (404): malformed, unknown and Destroyed all look the same.
+      if (!isValidKeyName(name) || !isValidKeyId(keyId)) throw new KeyNotFound('malformed key name or id');
+      const record = this.#deps.store.findKey(name);
+      const version = record === undefined ? undefined : findLiveVersion(record, keyId);
+      if (record === undefined || version === undefined) throw new KeyNotFound(`${name}/${keyId} unknown`);
+      // 3. Authorize the user on this key name (403).
+      if (!isAllowed(principal, record.allow)) throw new AccessDenied(`${principal.oid} not on the allow list of ${name}`);
+      // 4. The version is Enabled and Active (403).
+      if (!canDecrypt(version)) throw new KeyNotUsable(`state ${version.state}, enabled ${version.enabled}`);
+      // 5. Validate the body against the modulus kept in the record (400).
+      const ciphertext = parseDecryptRequest(body, (await this.#publicKeyOf(version)).modulus);
+      // Beyond the contract: a version the token says could have left the HSM never decrypts (403, as step 4).
       await this.#deps.guard?.assertServable(version);
-      const { modulus } = await this.#deps.vault.publicKey(version);
-      const ciphertext = parseDecryptRequest(body, modulus);
+      // 6. Decrypt in the HSM, one C_Decrypt (400 when it does not decrypt, 503 when the HSM is unavailable).
       const plaintext = await this.#timedVaultDecrypt(version, ciphertext);
       this.#record(principal, name, keyId, 'allowed', 'decrypted');
       this.#deps.observer?.decrypt(name, 'decrypted', seconds());
@@ -80,6 +91,11 @@ export class DkeProtocol {
       this.#deps.observer?.decrypt(this.#knownName(name), reason, seconds());
       throw error;
     }
+  }
+
+  /** The record's public key; only a version recorded before public keys were kept, and not backfilled yet, asks the token. */
+  async #publicKeyOf(version: KeyVersion): Promise<RsaPublicKey> {
+    return version.publicKey ?? this.#deps.vault.publicKey(version);
   }
 
   async #timedVaultDecrypt(version: KeyVersion, ciphertext: Buffer): Promise<Buffer> {
@@ -100,16 +116,6 @@ export class DkeProtocol {
   /** A name fit for a metrics label: only names of existing keys, so callers cannot grow the label set. */
   #knownName(name: string): string | undefined {
     return isValidKeyName(name) && this.#deps.store.findKey(name) !== undefined ? name : undefined;
-  }
-
-  #authorizedVersion(principal: Principal, name: string, keyId: string): KeyVersion {
-    if (!isValidKeyName(name) || !isValidKeyId(keyId)) throw new KeyNotFound('malformed key name or id');
-    const record = this.#deps.store.findKey(name);
-    const version = record === undefined ? undefined : findLiveVersion(record, keyId);
-    if (record === undefined || version === undefined) throw new KeyNotFound(`${name}/${keyId} unknown`);
-    if (!isAllowed(principal, record.allow)) throw new AccessDenied(`${principal.oid} not on the allow list of ${name}`);
-    if (!canDecrypt(version)) throw new KeyNotUsable(`state ${version.state}, enabled ${version.enabled}`);
-    return version;
   }
 
   #record(principal: Principal, name: string, keyId: string, outcome: 'allowed' | 'denied' | 'failed', reason: string): void {

@@ -2,7 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { AdminRefused } from '../keys/errors.js';
 import { userEntryProblem } from '../keys/access-policy.js';
 import type { AllowList, KeyRecord, KeyState, KeyVersion } from '../keys/key-version.js';
-import { isPermanentTransition, isTransitionAllowed, refusedTransitionSentence, stateLabel } from '../keys/lifecycle.js';
+import {
+  canToggleEnabled,
+  clearsDecryptInToken,
+  DELETED_STATE,
+  hasObjectsInToken,
+  isDeletion,
+  isPermanentTransition,
+  isTransitionAllowed,
+  permanentEffectSentence,
+  refusedTransitionSentence,
+  stateLabel,
+} from '../keys/lifecycle.js';
 import { keyIdProblem, keyNameProblem } from '../keys/names.js';
 import type { AuditEntry, AuditReader, AuditTrail, AuditVerification, KeyStateStore, KeyVault } from '../keys/ports.js';
 import { AdminAudit } from './admin-audit.js';
@@ -92,7 +103,7 @@ export class KeyAdmin {
   setEnabled(name: string, keyId: string, enabled: boolean): VersionSummary {
     const action = enabled ? 'enable' : 'disable';
     const version = this.#requireVersion(action, name, keyId);
-    if (version.state === 'destroyed') {
+    if (!canToggleEnabled(version.state)) {
       this.#audit.refuse(action, name, `Version ${keyId} of "${name}" is Destroyed; there is nothing to ${action}.`, keyId);
     }
     this.#deps.store.setEnabled(name, keyId, enabled, this.#now().toISOString());
@@ -115,7 +126,7 @@ export class KeyAdmin {
    */
   async setState(name: string, keyId: string, to: KeyState, confirmed: boolean): Promise<StateChangeOutcome> {
     const version = this.#requireVersion('set-state', name, keyId);
-    if (to === 'destroyed') {
+    if (isDeletion(to)) {
       this.#audit.refuse('set-state', name, `Use "dke keys delete ${name} ${keyId} --yes" to destroy a key version.`, keyId);
     }
     if (!isTransitionAllowed(version.state, to)) {
@@ -124,7 +135,7 @@ export class KeyAdmin {
     if (isPermanentTransition(to) && !confirmed) return { applied: false, preview: this.impactPreview(version, to) };
     this.#writeState(version, to, 'set-state');
     let decryptClearedInToken: boolean | undefined;
-    if (to === 'deactivated' || to === 'compromised') {
+    if (clearsDecryptInToken(to)) {
       decryptClearedInToken = await this.#deps.vault.forbidDecrypt(version);
     }
     this.#audit.succeeded('set-state', name, keyId, { from: version.state, to, ...(decryptClearedInToken !== undefined ? { decryptClearedInToken } : {}) });
@@ -142,32 +153,26 @@ export class KeyAdmin {
    */
   async delete(name: string, keyId: string, confirmed: boolean): Promise<StateChangeOutcome> {
     const version = this.#requireVersion('delete', name, keyId);
-    const retry = version.state === 'destroyed';
-    if (!retry && !isTransitionAllowed(version.state, 'destroyed')) {
+    const retry = isDeletion(version.state);
+    if (!retry && !isTransitionAllowed(version.state, DELETED_STATE)) {
       this.#audit.refuse('delete', name, `Only Pre-Active and Active versions can be deleted; version ${keyId} is ${stateLabel(version.state)}.`, keyId);
     }
-    if (!confirmed) return { applied: false, preview: this.impactPreview(version, 'destroyed') };
+    if (!confirmed) return { applied: false, preview: this.impactPreview(version, DELETED_STATE) };
     // The record goes first: from this moment nothing decrypts with the version, even if the token call fails.
-    if (!retry) this.#writeState(version, 'destroyed', 'delete');
+    if (!retry) this.#writeState(version, DELETED_STATE, 'delete');
     const objectsDestroyed = await this.#deps.vault.destroy(version);
-    this.#audit.succeeded('delete', name, keyId, { from: version.state, to: 'destroyed', objectsDestroyed });
-    return { applied: true, version: { name, keyId, state: 'destroyed', enabled: version.enabled }, objectsDestroyed };
+    this.#audit.succeeded('delete', name, keyId, { from: version.state, to: DELETED_STATE, objectsDestroyed });
+    return { applied: true, version: { name, keyId, state: DELETED_STATE, enabled: version.enabled }, objectsDestroyed };
   }
 
   impactPreview(version: KeyVersion, to: KeyState): ImpactPreview {
     const since = new Date(this.#now().getTime() - IMPACT_WINDOW_DAYS * 86_400_000);
-    const effect =
-      to === 'destroyed'
-        ? 'destroys the private key in the HSM: every document protected with this version can never be opened again'
-        : to === 'deactivated'
-          ? 'stops this version from ever decrypting again: documents protected with it can no longer be opened'
-          : 'marks this version Compromised: it never decrypts again and cannot leave that state';
     return {
       name: version.name,
       keyId: version.keyId,
       from: version.state,
       to,
-      effect: `${stateLabel(version.state)} → ${stateLabel(to)} ${effect}. This cannot be undone.`,
+      effect: permanentEffectSentence(version.state, to),
       windowDays: IMPACT_WINDOW_DAYS,
       usage: this.#deps.audit.decryptUsage(version.name, version.keyId, since),
     };
@@ -179,7 +184,7 @@ export class KeyAdmin {
     const versions = keyId === undefined ? record.versions : [this.#requireVersion('attest', name, keyId)];
     const attested: VersionAttestation[] = [];
     for (const version of versions) {
-      const evidence = version.state === 'destroyed' ? undefined : await this.#deps.vault.attest(version);
+      const evidence = hasObjectsInToken(version.state) ? await this.#deps.vault.attest(version) : undefined;
       attested.push(attestationOf(version, evidence));
     }
     return { name, versions: attested };
@@ -209,9 +214,9 @@ export class KeyAdmin {
     if (idProblem !== undefined) this.#audit.refuse(action, name, idProblem);
     this.#assertUserEntries(action, name, options.allow);
     const state = options.state ?? 'active';
-    await this.#deps.vault.generateKeyPair({ name, keyId });
+    const publicKey = await this.#deps.vault.generateKeyPair({ name, keyId });
     this.#deps.store.addVersion(
-      { name, keyId, state, origin: 'generated', publish: true, ...(options.allow ? { allow: options.allow } : {}) },
+      { name, keyId, state, origin: 'generated', publish: true, publicKey, ...(options.allow ? { allow: options.allow } : {}) },
       this.#now().toISOString(),
     );
     this.#audit.succeeded(action, name, keyId, { state, origin: 'generated' });

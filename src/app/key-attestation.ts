@@ -1,4 +1,5 @@
 import type { KeyOrigin, KeyState, KeyVersion } from '../keys/key-version.js';
+import { clearsDecryptInToken } from '../keys/lifecycle.js';
 import type { KeyEvidence } from '../keys/ports.js';
 
 /**
@@ -40,7 +41,7 @@ export function provenanceVerdict(origin: KeyOrigin, evidence: KeyEvidence): Pro
 }
 
 export function attestationOf(version: KeyVersion, evidence: KeyEvidence | undefined): VersionAttestation {
-  const blocked = version.state === 'deactivated' || version.state === 'compromised';
+  const blocked = clearsDecryptInToken(version.state);
   return {
     keyId: version.keyId,
     state: version.state,

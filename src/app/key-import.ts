@@ -48,7 +48,15 @@ export async function importKey(deps: KeyImportDeps, audit: AdminAudit, name: st
       throw new AdminRefused(`The key imported from ${options.source} does not decrypt what its public key encrypts; nothing was kept.`);
     }
     deps.store.addVersion(
-      { name, keyId, state: 'active', origin: 'imported', publish: options.publish ?? existing === undefined, ...(options.allow ? { allow: options.allow } : {}) },
+      {
+        name,
+        keyId,
+        state: 'active',
+        origin: 'imported',
+        publish: options.publish ?? existing === undefined,
+        publicKey: material.publicKey,
+        ...(options.allow ? { allow: options.allow } : {}),
+      },
       (deps.now?.() ?? new Date()).toISOString(),
     );
     audit.succeeded('import', name, keyId, { origin: 'imported', source: options.source });

@@ -72,15 +72,18 @@ export class Pkcs11KeyVault implements KeyVault {
     this.#threads = threads;
   }
 
+  /**
+   * One C_DecryptInit + C_Decrypt. The caller checked that the ciphertext is as long as the modulus (contract §1), so
+   * the plaintext fits in a buffer of that length; nothing else is read from the token first.
+   */
   async decrypt(ref: KeyVersionRef, ciphertext: Buffer): Promise<Buffer> {
-    const modulus = (await this.publicKey(ref)).modulus;
     return this.#withSession(async (session) => {
       const handle = this.#privateHandle(session, ref);
-      if (this.#threads !== undefined) return this.#threads.decrypt(session, handle, ciphertext, modulus.length);
+      if (this.#threads !== undefined) return this.#threads.decrypt(session, handle, ciphertext, ciphertext.length);
       const module = this.#token.module;
       module.C_DecryptInit(session, RSA_OAEP_SHA256, handle);
       // `ciphertext` and `output` stay referenced by this frame until the promise settles.
-      const output = Buffer.alloc(modulus.length);
+      const output = Buffer.alloc(ciphertext.length);
       const plaintext = await module.C_DecryptAsync(session, ciphertext, output);
       return Buffer.from(plaintext);
     });

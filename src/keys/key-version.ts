@@ -5,6 +5,12 @@ export type KeyState = (typeof KEY_STATES)[number];
 /** How a private key came into the HSM: generated inside it, or imported (bring your own key). */
 export type KeyOrigin = 'generated' | 'imported';
 
+/** An RSA public key as big-endian unsigned integers, as PKCS#11 returns CKA_MODULUS and CKA_PUBLIC_EXPONENT. */
+export interface RsaPublicKey {
+  readonly modulus: Buffer;
+  readonly publicExponent: Buffer;
+}
+
 export interface KeyVersion {
   readonly name: string;
   readonly keyId: string;
@@ -13,6 +19,11 @@ export interface KeyVersion {
   readonly origin: KeyOrigin;
   readonly createdAt: string;
   readonly stateChangedAt: string;
+  /**
+   * Kept at creation or import, so the decrypt path validates a body and GET answers without asking the token.
+   * Undefined only for a record from before it was kept whose token could not be read yet (see public-key-backfill.ts).
+   */
+  readonly publicKey?: RsaPublicKey;
 }
 
 export interface AllowList {

@@ -9,6 +9,16 @@ interface StateRule {
   readonly publishable: boolean;
   /** States reachable from this one. 'destroyed' is reached only by delete. */
   readonly next: readonly KeyState[];
+  /** Can never be undone, so the CLI asks for `--yes` before a move into this state. */
+  readonly permanent: boolean;
+  /** Does the token still hold the version's objects? A Destroyed version's are gone; only its record stays. */
+  readonly inToken: boolean;
+  /** Entering this state clears CKA_DECRYPT in the token where it allows (the state alone blocks decrypts anyway). */
+  readonly clearsDecryptInToken: boolean;
+  /** Reached by `delete` (which destroys the objects), not by `set-state`. */
+  readonly reachedByDelete: boolean;
+  /** For permanent states: what entering it does, as the impact preview tells an operator before `--yes`. */
+  readonly entryEffect?: string;
 }
 
 /**
@@ -16,15 +26,60 @@ interface StateRule {
  * key never decrypts again (Securosys365 DKE does the same).
  */
 export const STATE_RULES: Readonly<Record<KeyState, StateRule>> = {
-  'pre-active': { label: 'Pre-Active', decrypts: false, publishable: false, next: ['active', 'compromised', 'destroyed'] },
-  active: { label: 'Active', decrypts: true, publishable: true, next: ['deactivated', 'compromised', 'destroyed'] },
-  deactivated: { label: 'Deactivated', decrypts: false, publishable: false, next: ['compromised'] },
-  compromised: { label: 'Compromised', decrypts: false, publishable: false, next: [] },
-  destroyed: { label: 'Destroyed', decrypts: false, publishable: false, next: [] },
+  'pre-active': {
+    label: 'Pre-Active',
+    decrypts: false,
+    publishable: false,
+    next: ['active', 'compromised', 'destroyed'],
+    permanent: false,
+    inToken: true,
+    clearsDecryptInToken: false,
+    reachedByDelete: false,
+  },
+  active: {
+    label: 'Active',
+    decrypts: true,
+    publishable: true,
+    next: ['deactivated', 'compromised', 'destroyed'],
+    permanent: false,
+    inToken: true,
+    clearsDecryptInToken: false,
+    reachedByDelete: false,
+  },
+  deactivated: {
+    label: 'Deactivated',
+    decrypts: false,
+    publishable: false,
+    next: ['compromised'],
+    permanent: true,
+    inToken: true,
+    clearsDecryptInToken: true,
+    reachedByDelete: false,
+    entryEffect: 'stops this version from ever decrypting again: documents protected with it can no longer be opened',
+  },
+  compromised: {
+    label: 'Compromised',
+    decrypts: false,
+    publishable: false,
+    next: [],
+    permanent: true,
+    inToken: true,
+    clearsDecryptInToken: true,
+    reachedByDelete: false,
+    entryEffect: 'marks this version Compromised: it never decrypts again and cannot leave that state',
+  },
+  destroyed: {
+    label: 'Destroyed',
+    decrypts: false,
+    publishable: false,
+    next: [],
+    permanent: true,
+    inToken: false,
+    clearsDecryptInToken: false,
+    reachedByDelete: true,
+    entryEffect: 'destroys the private key in the HSM: every document protected with this version can never be opened again',
+  },
 };
-
-/** Moves that can never be undone, so the CLI asks for `--yes` before making them. */
-const PERMANENT_TARGETS: readonly KeyState[] = ['deactivated', 'compromised', 'destroyed'];
 
 export function stateLabel(state: KeyState): string {
   return STATE_RULES[state].label;
@@ -40,7 +95,35 @@ export function isTransitionAllowed(from: KeyState, to: KeyState): boolean {
 }
 
 export function isPermanentTransition(to: KeyState): boolean {
-  return PERMANENT_TARGETS.includes(to);
+  return STATE_RULES[to].permanent;
+}
+
+/** The impact preview's sentence for a permanent move: from, to, what it does, and that it cannot be undone. */
+export function permanentEffectSentence(from: KeyState, to: KeyState): string {
+  return `${stateLabel(from)} → ${stateLabel(to)} ${STATE_RULES[to].entryEffect ?? 'changes the state'}. This cannot be undone.`;
+}
+
+/** Is this the state `delete` moves a version into? */
+export function isDeletion(to: KeyState): boolean {
+  return STATE_RULES[to].reachedByDelete;
+}
+
+/** The state `delete` moves a version into. */
+export const DELETED_STATE: KeyState = 'destroyed';
+
+/** Does the token still hold this version's objects (false once Destroyed)? */
+export function hasObjectsInToken(state: KeyState): boolean {
+  return STATE_RULES[state].inToken;
+}
+
+/** Should entering this state clear CKA_DECRYPT in the token too? */
+export function clearsDecryptInToken(state: KeyState): boolean {
+  return STATE_RULES[state].clearsDecryptInToken;
+}
+
+/** May the reversible Enabled flag be changed in this state? Not once the objects are gone. */
+export function canToggleEnabled(state: KeyState): boolean {
+  return STATE_RULES[state].inToken;
 }
 
 /** The sentence shown when a move is refused: it names the moves that are allowed. */
@@ -61,5 +144,5 @@ export function servedVersion(record: KeyRecord): KeyVersion | undefined {
 /** A key id answers 404 once Destroyed: the HSM object is gone, only the record stays for audit. */
 export function findLiveVersion(record: KeyRecord, keyId: string): KeyVersion | undefined {
   const version = record.versions.find((v) => v.keyId === keyId);
-  return version === undefined || version.state === 'destroyed' ? undefined : version;
+  return version === undefined || !hasObjectsInToken(version.state) ? undefined : version;
 }

@@ -1,16 +1,12 @@
 import type { Principal } from './access-policy.js';
-import type { AllowList, KeyOrigin, KeyRecord, KeyState } from './key-version.js';
+import type { AllowList, KeyOrigin, KeyRecord, KeyState, RsaPublicKey } from './key-version.js';
+
+export type { RsaPublicKey };
 
 /** Which key version an HSM operation is about. */
 export interface KeyVersionRef {
   readonly name: string;
   readonly keyId: string;
-}
-
-/** An RSA public key as big-endian unsigned integers, as PKCS#11 returns CKA_MODULUS and CKA_PUBLIC_EXPONENT. */
-export interface RsaPublicKey {
-  readonly modulus: Buffer;
-  readonly publicExponent: Buffer;
 }
 
 /** PKCS#11 evidence about a private key, read from the token itself. `undefined`: the token would not say. */
@@ -46,6 +42,7 @@ export interface NewKeyVersion {
   readonly origin: KeyOrigin;
   readonly publish: boolean;
   readonly allow?: AllowList;
+  readonly publicKey: RsaPublicKey;
 }
 
 /** The embedded key-state store. It persists what the domain decides; it never decides a state itself. */
@@ -58,6 +55,8 @@ export interface KeyStateStore {
   setState(name: string, keyId: string, expected: KeyState, next: KeyState, at: string): boolean;
   setEnabled(name: string, keyId: string, enabled: boolean, at: string): void;
   setPublished(name: string, keyId: string): void;
+  /** Keeps the public key of a version recorded before public keys were kept (read once from the token). */
+  setPublicKey(name: string, keyId: string, publicKey: RsaPublicKey): void;
   grant(name: string, kind: keyof AllowList, value: string): boolean;
   revoke(name: string, kind: keyof AllowList, value: string): boolean;
 }

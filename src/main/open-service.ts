@@ -2,6 +2,7 @@ import type { Express } from 'express';
 import { DkeProtocol } from '../app/dke-protocol.js';
 import { KeyAdmin } from '../app/key-admin.js';
 import { ProvenanceGuard } from '../app/provenance-guard.js';
+import { backfillPublicKeys } from '../app/public-key-backfill.js';
 import { Readiness } from '../app/readiness.js';
 import { EntraTokenVerifier } from '../auth/entra-token-verifier.js';
 import { OpenIdKeySource } from '../auth/openid-key-source.js';
@@ -65,6 +66,10 @@ export async function openService(config: Config, logger: Logger, options: Servi
     db = openStoreDatabase(config.dataDir, 'service');
     const store = new SqliteKeyStore(db);
     const audit = new SqliteAuditTrail(db, { batchMs: AUDIT_BATCH_MS });
+    const missingPublicKeys = await backfillPublicKeys(store, hsm.vault);
+    if (missingPublicKeys.length > 0) {
+      logger.warn('public keys of older versions could not be read from the token yet; retried at the next start', { versions: missingPublicKeys.join('; ') });
+    }
     const keySource = new OpenIdKeySource({
       metadataUrl: config.auth.metadataUrl,
       onRefresh: (ok, detail) => {

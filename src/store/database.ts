@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { KEY_STATES } from '../keys/key-version.js';
 
 export type StoreDatabase = Database.Database;
 
@@ -13,12 +14,14 @@ CREATE TABLE IF NOT EXISTS key_names (
 CREATE TABLE IF NOT EXISTS key_versions (
   name TEXT NOT NULL REFERENCES key_names(name),
   key_id TEXT NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('pre-active','active','deactivated','compromised','destroyed')),
+  state TEXT NOT NULL CHECK (state IN (${KEY_STATES.map((state) => `'${state}'`).join(',')})),
   enabled INTEGER NOT NULL CHECK (enabled IN (0,1)),
   origin TEXT NOT NULL CHECK (origin IN ('generated','imported')),
   created_at TEXT NOT NULL,
   state_changed_at TEXT NOT NULL,
   seq INTEGER NOT NULL,
+  public_modulus BLOB,
+  public_exponent BLOB,
   PRIMARY KEY (name, key_id)
 );
 CREATE TABLE IF NOT EXISTS grants (
@@ -51,7 +54,19 @@ export function openStoreDatabase(dataDir: string, durability: 'admin' | 'servic
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   db.exec(SCHEMA);
+  addPublicKeyColumns(db);
   return db;
+}
+
+/**
+ * Stores made before public keys were kept in the record lack the two columns: they are added (empty), and the
+ * service fills them from the token once (app/public-key-backfill.ts).
+ */
+function addPublicKeyColumns(db: StoreDatabase): void {
+  const columns = new Set((db.prepare('PRAGMA table_info(key_versions)').all() as { name: string }[]).map((c) => c.name));
+  for (const column of ['public_modulus', 'public_exponent']) {
+    if (!columns.has(column)) db.exec(`ALTER TABLE key_versions ADD COLUMN ${column} BLOB`);
+  }
 }
 
 const dataVersionStatements = new WeakMap<StoreDatabase, Database.Statement>();

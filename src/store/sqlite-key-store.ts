@@ -1,4 +1,4 @@
-import type { AllowList, KeyRecord, KeyState, KeyVersion } from '../keys/key-version.js';
+import type { AllowList, KeyRecord, KeyState, KeyVersion, RsaPublicKey } from '../keys/key-version.js';
 import type { KeyStateStore, NewKeyVersion } from '../keys/ports.js';
 import { dataVersion, type StoreDatabase } from './database.js';
 
@@ -10,6 +10,8 @@ interface VersionRow {
   origin: 'generated' | 'imported';
   created_at: string;
   state_changed_at: string;
+  public_modulus: Buffer | null;
+  public_exponent: Buffer | null;
 }
 
 /**
@@ -47,9 +49,9 @@ export class SqliteKeyStore implements KeyStateStore {
       }
       const seq = (db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM key_versions').get() as { s: number }).s;
       db.prepare(
-        `INSERT INTO key_versions (name, key_id, state, enabled, origin, created_at, state_changed_at, seq)
-         VALUES (?, ?, ?, 1, ?, ?, ?, ?)`,
-      ).run(version.name, version.keyId, version.state, version.origin, at, at, seq);
+        `INSERT INTO key_versions (name, key_id, state, enabled, origin, created_at, state_changed_at, seq, public_modulus, public_exponent)
+         VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?)`,
+      ).run(version.name, version.keyId, version.state, version.origin, at, at, seq, version.publicKey.modulus, version.publicKey.publicExponent);
       if (version.publish) db.prepare('UPDATE key_names SET published_key_id = ? WHERE name = ?').run(version.keyId, version.name);
     });
   }
@@ -76,6 +78,14 @@ export class SqliteKeyStore implements KeyStateStore {
   setPublished(name: string, keyId: string): void {
     this.#write(() => {
       this.#db.prepare('UPDATE key_names SET published_key_id = ? WHERE name = ?').run(keyId, name);
+    });
+  }
+
+  setPublicKey(name: string, keyId: string, publicKey: RsaPublicKey): void {
+    this.#write(() => {
+      this.#db
+        .prepare('UPDATE key_versions SET public_modulus = ?, public_exponent = ? WHERE name = ? AND key_id = ?')
+        .run(publicKey.modulus, publicKey.publicExponent, name, keyId);
     });
   }
 
@@ -158,6 +168,9 @@ function toVersion(row: VersionRow): KeyVersion {
     origin: row.origin,
     createdAt: row.created_at,
     stateChangedAt: row.state_changed_at,
+    ...(row.public_modulus !== null && row.public_exponent !== null
+      ? { publicKey: { modulus: Buffer.from(row.public_modulus), publicExponent: Buffer.from(row.public_exponent) } }
+      : {}),
   };
 }
 

@@ -26,8 +26,9 @@ async function plantExportableKey(env: TestEnv, name: string, keyId: string): Pr
       [...common, { type: pkcs11.CKA_PRIVATE, value: true }, { type: pkcs11.CKA_SENSITIVE, value: false }, { type: pkcs11.CKA_EXTRACTABLE, value: true }, { type: pkcs11.CKA_DECRYPT, value: true }],
     );
   });
+  const publicKey = await env.service.hsm.vault.publicKey(ref);
   env.service.store.addVersion(
-    { name, keyId, state: 'active', origin: 'generated', publish: true, allow: { users: [USER], groups: [], roles: [] } },
+    { name, keyId, state: 'active', origin: 'generated', publish: true, allow: { users: [USER], groups: [], roles: [] }, publicKey },
     new Date().toISOString(),
   );
 }
