@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import type { Logger } from '../keys/ports.js';
+import { ConnectionDrain } from './connection-drain.js';
 
 /** Where and how to listen (the service's Config has these names). */
 export interface ListenSettings {
@@ -26,6 +27,8 @@ export interface ListenOptions {
   /** How often Node checks those timeouts (default 30 s as Node's; tests shorten it). */
   readonly timeoutCheckIntervalMs?: number;
 }
+/** Each listening server's drain and app, for `stopGracefully`. */
+const listening = new WeakMap<Server, { readonly drain: ConnectionDrain; readonly app: Express }>();
 
 /**
  * Listens on HTTP, or HTTPS (TLS 1.2 or newer) when DKE_TLS_CERT and DKE_TLS_KEY are set. Malformed requests that
@@ -46,12 +49,26 @@ export async function listen(app: Express, config: ListenSettings, listenOptions
       )
     : createHttpServer(options, app);
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket, listenOptions.logger));
+  listening.set(server, { drain: new ConnectionDrain(server), app });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     if (typeof config.port === 'string') server.listen(config.port, () => resolve());
     else server.listen(config.port, config.host, () => resolve());
   });
   return server;
+}
+
+/**
+ * Stops a server made by `listen` without resetting any connection whose request has arrived (see ConnectionDrain):
+ * requests in flight are answered, requests that arrive meanwhile get the app's 503 with `Connection: close`
+ * (`app.locals.stopping`), idle connections are ended. Resolves once every connection has closed, or after
+ * `timeoutMs`, when whatever is left is destroyed.
+ */
+export async function stopGracefully(server: Server, timeoutMs: number): Promise<void> {
+  const entry = listening.get(server);
+  if (entry === undefined) throw new TypeError('stopGracefully needs a server made by listen()');
+  entry.app.locals.stopping = true;
+  await entry.drain.stop(timeoutMs);
 }
 
 /**

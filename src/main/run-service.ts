@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { loadConfig, type Config } from '../config/config.js';
-import { listen, reloadTls } from '../http/server.js';
+import { listen, reloadTls, stopGracefully } from '../http/server.js';
 import type { Logger } from '../keys/ports.js';
 import { createLogger } from '../log/logger.js';
 import { openService, type Service } from './open-service.js';
@@ -33,14 +33,7 @@ export async function startService(config: Config, logger: Logger = createLogger
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
-      service.app.locals.stopping = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Connections that finish their last response become idle: close them as they do, not after keep-alive ends.
-      const sweeper = setInterval(() => server.closeIdleConnections(), 50);
-      const timer = setTimeout(() => server.closeAllConnections(), STOP_TIMEOUT_MS);
-      await closed;
-      clearInterval(sweeper);
-      clearTimeout(timer);
+      await stopGracefully(server, STOP_TIMEOUT_MS);
       await service.close();
       logger.info('stopped');
     })());

@@ -1,4 +1,5 @@
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { until } from './until.js';
 
 export interface RawAnswer {
   /** 0 when nothing came back before the connection closed or the wait ended. */
@@ -53,3 +54,66 @@ function parseAnswer(text: string): Pick<RawAnswer, 'status' | 'headers' | 'body
   }
   return { status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1] ?? 0), headers, body: split === -1 ? '' : text.slice(split + 4) };
 }
+
+/** What one raw connection received until it closed, and how it closed. */
+export interface Received {
+  readonly text: string;
+  /** The socket error (ECONNRESET for a reset), if any. */
+  readonly error?: string;
+}
+
+/** A TCP connection that writes exactly the bytes a test gives, to see what a server does at each step. */
+export class RawConnection {
+  readonly socket: Socket;
+  readonly connected: Promise<void>;
+  readonly closed: Promise<Received>;
+  #text = '';
+  #error: string | undefined;
+
+  constructor(port: number) {
+    this.socket = connect(port, '127.0.0.1');
+    this.connected = new Promise((resolve, reject) => {
+      this.socket.once('connect', () => resolve());
+      this.socket.once('error', reject);
+    });
+    this.socket.on('data', (chunk: Buffer) => {
+      this.#text += chunk.toString('latin1');
+    });
+    this.socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.#error = error.code ?? error.message;
+    });
+    this.closed = new Promise((resolve) =>
+      this.socket.once('close', () => resolve({ text: this.#text, ...(this.#error !== undefined ? { error: this.#error } : {}) })),
+    );
+  }
+
+  /** Resolves once `count` complete responses have arrived on this connection. */
+  async responses(count: number): Promise<void> {
+    await until(() => parseResponses(this.#text).length >= count, `${count} response(s)`);
+  }
+}
+
+export interface ParsedResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** Complete HTTP/1.1 responses in `text` (each with its whole Content-Length body); a partial one is left out. */
+export function parseResponses(text: string): ParsedResponse[] {
+  const responses: ParsedResponse[] = [];
+  let rest = text;
+  for (;;) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) return responses;
+    const [statusLine = '', ...lines] = rest.slice(0, end).split('\r\n');
+    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    const length = Number(headers['content-length'] ?? 0);
+    if (rest.length < end + 4 + length) return responses;
+    responses.push({ status: Number(statusLine.split(' ')[1]), headers, body: rest.slice(end + 4, end + 4 + length) });
+    rest = rest.slice(end + 4 + length);
+  }
+}
+
+/** A keep-alive GET request, byte for byte. */
+export const keepAliveGet = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n`;
