@@ -43,8 +43,13 @@ describe('§4 lifecycle end to end on the real token (app/key-lifecycle)', () =>
     await env.admin.setState('a2c', activeToCompromised, 'compromised', true);
     assert.equal(await decryptStatus('a2c', activeToCompromised), 403);
     const preDeleted = await versionInState('p2d', 'pre-active');
+    // The public key is read before the delete: afterwards the token has nothing left to read it from, and the
+    // request must still reach the service to prove that the id answers 404.
+    const preDeletedJwk = await versionJwk(env, 'p2d', preDeleted);
     assert.equal((await env.admin.delete('p2d', preDeleted, true)).applied, true);
-    assert.equal(await decryptStatus('p2d', preDeleted).catch(() => 404), 404);
+    const gone = await decryptAs(env, USER, 'p2d', preDeleted, Buffer.from('doc'), preDeletedJwk);
+    assert.equal(gone.status, 404, 'a Pre-Active version deleted is Destroyed: its id answers 404');
+    assert.equal(gone.body.error, 'key_not_found');
   });
 
   it('refuses every move the table forbids with a sentence naming the allowed ones, and changes nothing', async () => {
