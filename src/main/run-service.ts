@@ -69,8 +69,11 @@ export async function serve(): Promise<void> {
   process.on('unhandledRejection', (reason) => {
     logger.error('unhandled rejection', { reason: reason instanceof Error ? `${reason.name}: ${reason.message}` : typeof reason });
   });
-  const running = await startService(config, logger);
-  stopOnSignals(running, logger);
+  // The handlers come before the start: a SIGTERM just after the `listening` line must stop gracefully, not kill the
+  // process with the signal's default action.
+  const starting = startService(config, logger);
+  stopOnSignals({ stop: async () => (await starting).stop() }, logger);
+  const running = await starting;
   process.on('SIGHUP', () => {
     try {
       reloadTls(running.server, config);
