@@ -1,3 +1,4 @@
+import { CiphertextRejected, HsmUnavailable } from '../keys/errors.js';
 import type { HsmErrorClass } from '../keys/ports.js';
 import { pkcs11 } from './pkcs11.js';
 
@@ -35,25 +36,53 @@ const BY_CODE = new Map<number, CkrClass>([
   [pkcs11.CKR_KEY_FUNCTION_NOT_PERMITTED, 'configuration'],
 ]);
 
-/** The CKR code of a pkcs11js error (Pkcs11Error.code), or undefined for anything else. */
+/**
+ * The CKR number of a pkcs11js error (Pkcs11Error.code; pkcs11js makes one of every PKCS#11 failure, including those
+ * of the decrypt threads, see decrypt-thread-pool.ts), or undefined for anything else. Never read from message text.
+ */
 export function ckrCode(error: unknown): number | undefined {
-  if (error instanceof pkcs11.Pkcs11Error) return error.code;
-  // Some pkcs11js paths throw a plain Error whose message is "CKR_NAME:code".
-  const match = error instanceof Error ? /CKR_[A-Z_]+:(\d+)/.exec(error.message) : null;
-  return match ? Number(match[1]) : undefined;
+  return error instanceof pkcs11.Pkcs11Error ? error.code : undefined;
 }
 
-/** The CKR name for logs ("CKR_DEVICE_ERROR"); never includes data. */
-export function ckrName(error: unknown): string {
-  const code = ckrCode(error);
-  if (code === undefined) return error instanceof Error ? error.name : 'unknown error';
+/** The name of a CKR number ("CKR_DEVICE_ERROR"). */
+export function ckrNameOf(code: number): string {
   for (const [key, value] of Object.entries(pkcs11)) {
     if (key.startsWith('CKR_') && value === code) return key;
   }
   return `CKR_0x${code.toString(16)}`;
 }
 
+/** The CKR name for logs ("CKR_DEVICE_ERROR"); never includes data. */
+export function ckrName(error: unknown): string {
+  const code = ckrCode(error);
+  if (code === undefined) return error instanceof Error ? error.name : 'unknown error';
+  return ckrNameOf(code);
+}
+
+/** pkcs11js's error for a CKR number, as the module itself would have thrown it. */
+export function pkcs11Error(code: number, method: string): Error {
+  return new pkcs11.Pkcs11Error(ckrNameOf(code), code, method);
+}
+
 export function classifyCkr(error: unknown): CkrClass {
   const code = ckrCode(error);
   return code === undefined ? 'unknown' : (BY_CODE.get(code) ?? 'unknown');
+}
+
+/**
+ * The domain error for a PKCS#11 failure of the given class, as callers of the key vault see it: a bad ciphertext is
+ * the uniform CiphertextRejected (400), a device or configuration problem HsmUnavailable (503). Anything else is
+ * passed on unchanged (KeyNotFound, the domain's own errors, a programming error).
+ */
+export function domainErrorFor(error: unknown, errorClass: CkrClass): unknown {
+  switch (errorClass) {
+    case 'request':
+      return new CiphertextRejected(ckrName(error));
+    case 'transient':
+      return new HsmUnavailable(ckrName(error));
+    case 'configuration':
+      return new HsmUnavailable(`${ckrName(error)} (configuration)`, 30);
+    default:
+      return error;
+  }
 }

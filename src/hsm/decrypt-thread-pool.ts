@@ -1,6 +1,8 @@
 import { Worker } from 'node:worker_threads';
+import { HsmUnavailable } from '../keys/errors.js';
+import { pkcs11Error } from './ckr-classes.js';
 import type { DecryptReply, DecryptRequest, DecryptThreadSetup } from './decrypt-thread.js';
-import { pkcs11, type Handle } from './pkcs11.js';
+import type { Handle } from './pkcs11.js';
 
 /** Decrypts on a given session; the seam where tests inject faults in front of the threads. */
 export interface SessionDecryptor {
@@ -57,13 +59,13 @@ export class DecryptThreadPool implements SessionDecryptor {
     const threads = this.#threads.splice(0);
     await Promise.all(threads.map((t) => t.worker.terminate()));
     for (const thread of threads) {
-      for (const pending of thread.pending.values()) pending.reject(new Error('decrypt threads closed'));
+      for (const pending of thread.pending.values()) pending.reject(new HsmUnavailable('decrypt threads closed'));
     }
   }
 
   #leastBusy(): Thread {
     let best = this.#threads[0];
-    if (best === undefined) throw new Error('decrypt threads closed');
+    if (best === undefined) throw new HsmUnavailable('decrypt threads closed');
     for (const thread of this.#threads) if (thread.pending.size < best.pending.size) best = thread;
     return best;
   }
@@ -83,12 +85,13 @@ export class DecryptThreadPool implements SessionDecryptor {
         thread.pending.delete(message.id);
         if (pending === undefined) return;
         if ('plaintext' in message) pending.resolve(Buffer.from(message.plaintext.buffer, message.plaintext.byteOffset, message.plaintext.byteLength));
-        else pending.reject(new pkcs11.Pkcs11Error(`${message.error}:${message.code}`, message.code, 'C_Decrypt'));
+        // The thread sends the CKR number only; the error is rebuilt from it, never from text.
+        else pending.reject(message.ckr === undefined ? new Error('the decrypt thread failed outside PKCS#11') : pkcs11Error(message.ckr, 'C_Decrypt'));
       });
       worker.on('exit', () => {
         const index = this.#threads.indexOf(thread);
         if (index >= 0) this.#threads.splice(index, 1);
-        for (const pending of thread.pending.values()) pending.reject(new Error('a decrypt thread stopped'));
+        for (const pending of thread.pending.values()) pending.reject(new HsmUnavailable('a decrypt thread stopped'));
         thread.pending.clear();
       });
     });

@@ -24,7 +24,8 @@ export interface DecryptRequest {
 
 export type DecryptReply =
   | { readonly id: number; readonly plaintext: Uint8Array }
-  | { readonly id: number; readonly error: string; readonly code: number };
+  /** The CKR number of pkcs11js's error (its `code`), undefined for any other failure; never the error's text. */
+  | { readonly id: number; readonly ckr: number | undefined };
 
 const setup = workerData as DecryptThreadSetup;
 const module = new pkcs11js.PKCS11();
@@ -49,8 +50,7 @@ parentPort!.on('message', (request: DecryptRequest) => {
     if (pause !== undefined) Atomics.wait(pause, 0, 0, setup.simulatedDelayMs);
     reply = { id: request.id, plaintext: new Uint8Array(plaintext) };
   } catch (error) {
-    const code = error instanceof pkcs11js.Pkcs11Error ? error.code : 0;
-    reply = { id: request.id, error: error instanceof Error ? error.message : 'unknown error', code };
+    reply = { id: request.id, ckr: error instanceof pkcs11js.Pkcs11Error ? error.code : undefined };
   }
   parentPort!.postMessage(reply);
 });

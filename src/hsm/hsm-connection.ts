@@ -1,5 +1,5 @@
 import { HsmUnavailable } from '../keys/errors.js';
-import { classifyCkr, ckrName, type CkrClass } from './ckr-classes.js';
+import { classifyCkr, ckrName, domainErrorFor, type CkrClass } from './ckr-classes.js';
 import { HsmConfigurationError } from '../keys/errors.js';
 import type { Handle } from './pkcs11.js';
 import type { Pkcs11Token } from './pkcs11-token.js';
@@ -83,7 +83,10 @@ export class HsmConnection {
     }
   }
 
-  /** Runs `work` on a pooled session; a transient fault triggers one recovery and one retry. */
+  /**
+   * Runs `work` on a pooled session; a transient fault triggers one recovery and one retry. Every PKCS#11 error is
+   * classified here, once, and leaves as the domain's error (domainErrorFor).
+   */
   async withSession<T>(work: (session: Handle) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt += 1) {
       await this.#ready();
@@ -93,7 +96,7 @@ export class HsmConnection {
       } catch (error) {
         const errorClass = classifyCkr(error);
         this.#events.onError?.(errorClass);
-        if (errorClass !== 'transient') throw error;
+        if (errorClass !== 'transient') throw domainErrorFor(error, errorClass);
         this.#startRecovery(ckrName(error));
         if (attempt >= 2) throw new HsmUnavailable(`${ckrName(error)} again after recovery`, this.#retryAfterSeconds());
       } finally {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { HsmConfigurationError } from '../keys/errors.js';
 
 /**
  * Makes an NSS softoken database protected by a PIN, for development and tests only (a real deployment points
@@ -11,7 +12,7 @@ import { join } from 'node:path';
  */
 export function createNssToken(tokenDir: string, pin: string = randomBytes(12).toString('hex')): { pinFile: string } {
   if (!hasCertutil()) {
-    throw new Error('certutil was not found: install Debian\'s libnss3-tools ("apt-get install libnss3-tools").');
+    throw new HsmConfigurationError('certutil was not found: install Debian\'s libnss3-tools ("apt-get install libnss3-tools").');
   }
   mkdirSync(tokenDir, { recursive: true, mode: 0o700 });
   const pinFile = join(tokenDir, 'pin.txt');
@@ -20,7 +21,7 @@ export function createNssToken(tokenDir: string, pin: string = randomBytes(12).t
     execFileSync('certutil', ['-N', '-d', `sql:${tokenDir}`, '-f', pinFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (error) {
     rmSync(pinFile, { force: true });
-    throw new Error(`certutil could not create the NSS token in ${tokenDir}: ${error instanceof Error ? error.message : 'unknown error'}`);
+    throw new HsmConfigurationError(`certutil could not create the NSS token in ${tokenDir}: ${error instanceof Error ? error.message : 'unknown error'}`);
   }
   return { pinFile };
 }

@@ -1,6 +1,5 @@
-import { CiphertextRejected, HsmUnavailable, KeyNotFound } from '../keys/errors.js';
+import { KeyAlreadyInToken, KeyNotFound } from '../keys/errors.js';
 import type { KeyEvidence, KeyVault, KeyVersionRef, RsaPublicKey } from '../keys/ports.js';
-import { ckrName, classifyCkr } from './ckr-classes.js';
 import type { SessionDecryptor } from './decrypt-thread-pool.js';
 import type { HsmConnection } from './hsm-connection.js';
 import { pkcs11, RSA_OAEP_SHA256, type Handle } from './pkcs11.js';
@@ -15,8 +14,8 @@ import {
 import { unwrapRsaPrivateKey } from './rsa-key-import.js';
 
 /**
- * The KeyVault on a PKCS#11 token: every operation takes a pooled session, names keys by CKA_ID and CKA_LABEL, and
- * turns CKR codes into the domain's errors at this edge. Private-key handles and public keys are cached per version.
+ * The KeyVault on a PKCS#11 token: every operation takes a pooled session (HsmConnection, which also turns CKR codes
+ * into the domain's errors) and names keys by CKA_ID and CKA_LABEL. Private-key handles and public keys are cached per version.
  */
 export class Pkcs11KeyVault implements KeyVault {
   readonly #token: Pkcs11Token;
@@ -33,7 +32,7 @@ export class Pkcs11KeyVault implements KeyVault {
   async generateKeyPair(ref: KeyVersionRef): Promise<RsaPublicKey> {
     return this.#withSession(async (session) => {
       if (this.#findObject(session, ref, pkcs11.CKO_PRIVATE_KEY) !== undefined) {
-        throw new Error(`The token already holds a key ${ref.name}/${ref.keyId}.`);
+        throw new KeyAlreadyInToken(`The token already holds a key ${ref.name}/${ref.keyId}; nothing was changed.`);
       }
       const pair = await this.#token.module.C_GenerateKeyPairAsync(
         session,
@@ -49,7 +48,7 @@ export class Pkcs11KeyVault implements KeyVault {
   async importPrivateKey(ref: KeyVersionRef, pkcs8Der: Buffer, publicKey: RsaPublicKey): Promise<void> {
     await this.#withSession(async (session) => {
       if (this.#findObject(session, ref, pkcs11.CKO_PRIVATE_KEY) !== undefined || this.#findObject(session, ref, pkcs11.CKO_PUBLIC_KEY) !== undefined) {
-        throw new Error(`The token already holds a key ${ref.name}/${ref.keyId}.`);
+        throw new KeyAlreadyInToken(`The token already holds a key ${ref.name}/${ref.keyId}; nothing was changed.`);
       }
       this.#privateHandles.set(cacheKey(ref), unwrapRsaPrivateKey(this.#token.module, session, ref, pkcs8Der, publicKey));
     });
@@ -149,12 +148,8 @@ export class Pkcs11KeyVault implements KeyVault {
     this.#publicKeys.delete(cacheKey(ref));
   }
 
-  async #withSession<T>(work: (session: Handle) => Promise<T>): Promise<T> {
-    try {
-      return await this.#connection.withSession(work);
-    } catch (error) {
-      throw translate(error);
-    }
+  #withSession<T>(work: (session: Handle) => Promise<T>): Promise<T> {
+    return this.#connection.withSession(work);
   }
 
   #privateHandle(session: Handle, ref: KeyVersionRef): Handle {
@@ -198,20 +193,6 @@ export class Pkcs11KeyVault implements KeyVault {
   #readBoolean(session: Handle, handle: Handle, type: number): boolean | undefined {
     const value = this.#readAttribute(session, handle, type);
     return value === undefined || value.length === 0 ? undefined : value[0] !== 0;
-  }
-}
-
-function translate(error: unknown): unknown {
-  if (error instanceof KeyNotFound || error instanceof HsmUnavailable) return error;
-  switch (classifyCkr(error)) {
-    case 'request':
-      return new CiphertextRejected(ckrName(error));
-    case 'transient':
-      return new HsmUnavailable(ckrName(error));
-    case 'configuration':
-      return new HsmUnavailable(`${ckrName(error)} (configuration)`, 30);
-    default:
-      return error;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Pkcs11Config } from './pkcs11-settings.js';
 import { classifyCkr, ckrCode, ckrName } from './ckr-classes.js';
-import { HsmConfigurationError } from '../keys/errors.js';
+import { HsmConfigurationError, HsmUnavailable } from '../keys/errors.js';
 import { pkcs11, type Handle, type Pkcs11Module } from './pkcs11.js';
 
 /**
@@ -21,7 +21,7 @@ export class Pkcs11Token {
   }
 
   get module(): Pkcs11Module {
-    if (this.#module === undefined) throw new Error('The PKCS#11 module is not open.');
+    if (this.#module === undefined) throw new HsmUnavailable('the PKCS#11 module is not open');
     return this.#module;
   }
 

@@ -1,4 +1,5 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
+import { KeyUsageNotRestricted } from '../keys/errors.js';
 import type { KeyVersionRef, RsaPublicKey } from '../keys/ports.js';
 import { pkcs11, type Handle, type Pkcs11Module } from './pkcs11.js';
 import { privateKeyTemplate, publicKeyTemplate } from './rsa-key-templates.js';
@@ -60,7 +61,7 @@ function restrictToDecrypt(module: Pkcs11Module, session: Handle, key: Handle): 
   const extra = granted();
   if (extra.length === 0) return;
   module.C_SetAttributeValue(session, key, extra.map((type) => ({ type, value: false })));
-  if (granted().length > 0) throw new Error('the token keeps other uses than decrypt on the imported key');
+  if (granted().length > 0) throw new KeyUsageNotRestricted('The token keeps other uses than decrypt on the imported key; nothing was kept.');
 }
 
 function destroyQuietly(module: Pkcs11Module, session: Handle, handle: Handle): void {

@@ -102,3 +102,15 @@ export class HsmConfigurationError extends DkeError {
   override readonly name = 'HsmConfigurationError';
   readonly code = 'hsm_misconfigured';
 }
+
+/** The token already holds objects under this key name and id (a leftover or another key): nothing was changed. */
+export class KeyAlreadyInToken extends DkeError {
+  override readonly name = 'KeyAlreadyInToken';
+  readonly code = 'key_already_in_token';
+}
+
+/** The token would not limit an imported key to decrypt (it kept sign, unwrap or derive): the import was undone. */
+export class KeyUsageNotRestricted extends DkeError {
+  override readonly name = 'KeyUsageNotRestricted';
+  readonly code = 'key_usage_not_restricted';
+}

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'mocha';
 import { encryptOaepSha256 } from '../../src/app/software-rsa.js';
 import { parseSettings } from '../../src/config/config.js';
 import { ckrName } from '../../src/hsm/ckr-classes.js';
+import { CiphertextRejected } from '../../src/keys/errors.js';
 import { DecryptThreadPool } from '../../src/hsm/decrypt-thread-pool.js';
 import { openHsm, type OpenHsm } from '../../src/hsm/open-hsm.js';
 import { pkcs11 } from '../../src/hsm/pkcs11.js';
@@ -51,12 +52,22 @@ describe('hsm/decrypt-thread-pool: C_DecryptInit + C_Decrypt off the event loop,
     results.forEach((r, i) => assert.ok(r.equals(plaintexts[i]!)));
   });
 
-  it('rejects with the token\'s CKR code, so the adapter can classify it', async () => {
+  it('rejects with the token\'s CKR code, sent from the thread as a number, so the adapter can classify it', async () => {
     const bad = ciphertextFor(Buffer.from('x'));
     bad[10]! ^= 1;
+    const session = await hsm.pool.acquire();
+    try {
+      await assert.rejects(
+        threads.decrypt(session, keyHandle, bad, 256),
+        (error: unknown) => error instanceof pkcs11.Pkcs11Error && error.code === pkcs11.CKR_ENCRYPTED_DATA_INVALID && ckrName(error) === 'CKR_ENCRYPTED_DATA_INVALID',
+      );
+    } finally {
+      hsm.pool.release(session);
+    }
     await assert.rejects(
-      hsm.connection.withSession((session) => threads.decrypt(session, keyHandle, bad, 256)),
-      (error: unknown) => ckrName(error) === 'CKR_ENCRYPTED_DATA_INVALID',
+      hsm.connection.withSession((s) => threads.decrypt(s, keyHandle, bad, 256)),
+      (error: unknown) => error instanceof CiphertextRejected && error.detail === 'CKR_ENCRYPTED_DATA_INVALID',
+      'the connection classifies it once: the uniform 400',
     );
     const good = Buffer.from('after');
     const again = await hsm.connection.withSession((session) => threads.decrypt(session, keyHandle, ciphertextFor(good), 256));
