@@ -15,7 +15,7 @@ export class AdminAudit {
   }
 
   /** Records an admin action that succeeded. */
-  succeeded(action: string, name: string, keyId: string | undefined, details?: AuditEvent['details']): void {
+  succeeded(action: string, name: string | undefined, keyId: string | undefined, details?: AuditEvent['details']): void {
     this.#append(action, name, keyId, 'succeeded', undefined, details);
   }
 

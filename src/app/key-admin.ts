@@ -86,8 +86,8 @@ export class KeyAdmin {
   }
 
   /** `dke import-reference`: see reference-migration.ts. Grants go through `grant`, so they are audited too. */
-  migrateReference(settings: ReferenceSettings, dryRun: boolean): Promise<MigrationReport> {
-    return migrateReference(
+  async migrateReference(settings: ReferenceSettings, dryRun: boolean): Promise<MigrationReport> {
+    const report = await migrateReference(
       this.#deps,
       {
         // The reference's address lists are kept as they are (with GUEST_NOTE), as the migration report says.
@@ -97,6 +97,9 @@ export class KeyAdmin {
       settings,
       dryRun,
     );
+    const imported = report.steps.filter((step) => step.action === 'import').length;
+    this.#audit.succeeded('import-reference', undefined, undefined, { dryRun, imported, unchanged: report.steps.length - imported });
+    return report;
   }
 
   /** The reversible block (contract §4): never revives a Deactivated, Compromised or Destroyed version. */
@@ -187,6 +190,7 @@ export class KeyAdmin {
       const evidence = hasObjectsInToken(version.state) ? await this.#deps.vault.attest(version) : undefined;
       attested.push(attestationOf(version, evidence));
     }
+    this.#audit.succeeded('attest', name, keyId, { verdicts: attested.map((v) => `${v.keyId}: ${v.verdict}`).join(', ') });
     return { name, versions: attested };
   }
 
@@ -198,14 +202,18 @@ export class KeyAdmin {
     return toView(this.#requireKey(name));
   }
 
-  /** `dke audit`: every admin action and decrypt decision, oldest first. */
+  /** `dke audit`: every admin action and decrypt decision, oldest first. The reading itself is recorded after it. */
   auditEntries(since?: Date): AuditEntry[] {
-    return this.#deps.audit.list(since);
+    const entries = this.#deps.audit.list(since);
+    this.#audit.succeeded('audit-read', undefined, undefined, { since: since?.toISOString() ?? null, entries: entries.length });
+    return entries;
   }
 
-  /** `dke audit verify`: a removed, edited or reordered entry breaks the hash chain. */
+  /** `dke audit verify`: a removed, edited or reordered entry breaks the hash chain. The check is recorded after it. */
   verifyAudit(): AuditVerification {
-    return this.#deps.audit.verify();
+    const result = this.#deps.audit.verify();
+    this.#audit.succeeded('audit-verify', undefined, undefined, { ok: result.ok, entries: result.entries, brokenAt: result.brokenAt ?? null });
+    return result;
   }
 
   async #generateVersion(name: string, options: CreateKeyOptions, action: string): Promise<CreatedVersion> {

@@ -66,6 +66,17 @@ describe('issue 8: moving from the reference service (dke import-reference)', ()
     assert.ok(report.notes.includes(GUEST_NOTE), 'issue 18: the address lists are kept as UPN entries, with the warning that guests need oids');
     assert.match(GUEST_NOTE, /Guests .* grant each their object id \(dke keys grant NAME --user <oid>\)/);
     assert.match(report.notes.join(' '), /AuthorizedRoles of Legal\/2BE4E378-1317-4D64-AC44-D75f638F7B29 were NOT migrated.*--group <objectId>/);
+    const grants = env.service.audit.list().filter((e) => e.action === 'grant' && e.keyName === 'Finance');
+    assert.deepEqual(
+      grants.map((e) => [e.actor, e.outcome, e.details?.kind, e.details?.value]),
+      [
+        ['test', 'succeeded', 'users', 'alice@contoso.com'],
+        ['test', 'succeeded', 'users', 'alice@contoso.com'],
+      ],
+      'issue 12: the grants of a migration are audited like any other (one per TestKeys entry)',
+    );
+    const summary = env.service.audit.list().filter((e) => e.action === 'import-reference').at(-1);
+    assert.deepEqual(summary?.details, { dryRun: false, imported: 3, unchanged: 0 });
     const served = await env.http.get('/Finance').set('Host', 'dke.contoso.com').expect(200);
     assert.equal(served.body.key.kid, 'http://dke.contoso.com/Finance/f-current');
     assert.equal(served.body.key.n, keys[0]!.jwk.n);

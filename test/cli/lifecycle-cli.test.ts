@@ -90,12 +90,18 @@ describe('§3 dke keys lifecycle commands and dke audit (real CLI process, runni
     assert.ok(entries.some((e) => e.actor === 'admin@contoso.dev' && e.action === 'disable'));
     assert.ok(entries.some((e) => e.action === 'decrypt' && e.outcome === 'allowed'));
     const recent = JSON.parse(cli('audit', '--since', '1h', '--json').stdout) as unknown[];
-    assert.equal(recent.length, entries.length);
+    assert.equal(recent.length, entries.length + 1, 'the first `dke audit` is itself recorded (issue 12)');
     const future = JSON.parse(cli('audit', '--since', '2999-01-01T00:00:00Z', '--json').stdout) as unknown[];
     assert.equal(future.length, 0);
     const verify = cli('audit', 'verify');
     assert.equal(verify.status, 0);
     assert.match(verify.stdout, /intact: \d+ entries chained/);
+    const recorded = JSON.parse(cli('audit', '--json').stdout) as { actor: string; action: string; outcome: string }[];
+    assert.deepEqual(
+      ['attest', 'audit-read', 'audit-verify'].filter((action) => recorded.some((e) => e.action === action && e.actor === 'admin@contoso.dev' && e.outcome === 'succeeded')),
+      ['attest', 'audit-read', 'audit-verify'],
+      'issue 12: attest, reading and verifying the trail are admin operations and recorded',
+    );
     assert.notEqual(cli('audit', '--since', 'yesterday-ish').status, 0);
   });
 });
