@@ -36,7 +36,6 @@ export interface Config {
 
 /** A setting is malformed or missing; the sentence names it. */
 export class ConfigError extends DkeError {
-  override readonly name = 'ConfigError';
   readonly code = 'config_invalid';
 }
 

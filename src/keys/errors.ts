@@ -9,17 +9,17 @@ export abstract class DkeError extends Error {
 
   constructor(message: string, detail?: string) {
     super(message);
+    // The class name (KeyNotFound, AdminRefused…) is the error's name in logs and stack traces.
+    this.name = new.target.name;
     this.detail = detail;
   }
 }
 
 export class TokenInvalid extends DkeError {
-  override readonly name = 'TokenInvalid';
   readonly code = 'invalid_token';
 }
 
 export class KeyNotFound extends DkeError {
-  override readonly name = 'KeyNotFound';
   readonly code = 'key_not_found';
   constructor(detail?: string) {
     super('No such key.', detail);
@@ -27,7 +27,6 @@ export class KeyNotFound extends DkeError {
 }
 
 export class AccessDenied extends DkeError {
-  override readonly name = 'AccessDenied';
   readonly code = 'access_denied';
   constructor(detail?: string) {
     super('You are not allowed to use this key.', detail);
@@ -35,7 +34,6 @@ export class AccessDenied extends DkeError {
 }
 
 export class KeyNotUsable extends DkeError {
-  override readonly name = 'KeyNotUsable';
   readonly code = 'key_not_usable';
   constructor(detail?: string) {
     super('This key cannot be used to decrypt.', detail);
@@ -43,7 +41,6 @@ export class KeyNotUsable extends DkeError {
 }
 
 export class RequestInvalid extends DkeError {
-  override readonly name = 'RequestInvalid';
   readonly code = 'invalid_request';
 }
 
@@ -52,7 +49,6 @@ export class RequestInvalid extends DkeError {
  * one error with one sentence, so that responses never become a padding oracle (contract §1).
  */
 export class CiphertextRejected extends DkeError {
-  override readonly name = 'CiphertextRejected';
   readonly code = 'decrypt_failed';
   constructor(detail?: string) {
     super('The value could not be decrypted with this key.', detail);
@@ -60,7 +56,6 @@ export class CiphertextRejected extends DkeError {
 }
 
 export class HsmUnavailable extends DkeError {
-  override readonly name: string = 'HsmUnavailable';
   readonly code = 'hsm_unavailable';
   readonly retryAfterSeconds: number;
   constructor(detail?: string, retryAfterSeconds = 1) {
@@ -76,7 +71,6 @@ export class HsmUnavailable extends DkeError {
  * an outage, while a stalled token must take its instance out.
  */
 export class HsmBusy extends HsmUnavailable {
-  override readonly name = 'HsmBusy';
   readonly tokenProgressing: boolean;
   constructor(tokenProgressing: boolean) {
     super(
@@ -90,7 +84,6 @@ export class HsmBusy extends HsmUnavailable {
 
 /** An administrative request that the rules refuse (CLI): the message says why and what is allowed. */
 export class AdminRefused extends DkeError {
-  override readonly name = 'AdminRefused';
   readonly code = 'refused';
 }
 
@@ -99,18 +92,15 @@ export class AdminRefused extends DkeError {
  * operator must act. Never retried automatically: a token locks after a few wrong PINs.
  */
 export class HsmConfigurationError extends DkeError {
-  override readonly name = 'HsmConfigurationError';
   readonly code = 'hsm_misconfigured';
 }
 
 /** The token already holds objects under this key name and id (a leftover or another key): nothing was changed. */
 export class KeyAlreadyInToken extends DkeError {
-  override readonly name = 'KeyAlreadyInToken';
   readonly code = 'key_already_in_token';
 }
 
 /** The token would not limit an imported key to decrypt (it kept sign, unwrap or derive): the import was undone. */
 export class KeyUsageNotRestricted extends DkeError {
-  override readonly name = 'KeyUsageNotRestricted';
   readonly code = 'key_usage_not_restricted';
 }
