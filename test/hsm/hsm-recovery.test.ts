@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'mocha';
 import { decryptAs, versionJwk } from '../support/decrypt-client.js';
 import { FaultPlan } from '../support/fault-injection.js';
-import { encryptLikeOffice } from '../support/office-client.js';
-import { startTestEnv, type TestEnv } from '../support/test-env.js';
+import { makeTestToken, startTestEnv, type TestEnv } from '../support/test-env.js';
 import { until } from '../support/until.js';
 
 const USER = 'alice@contoso.dev';
@@ -83,60 +85,73 @@ describe('issue 6: HSM faults are recovered without a restart (real token behind
 
   it('sessions dropped by the real token under 16 requests in flight: every request answered 200, and later ones too', async () => {
     // As an idle-timeout HSM does: the token closes sessions behind the service's back (real C_CloseSession on the
-    // real token). Only sessions idle at that instant are closed: NSS softoken crashes when a session is closed while
-    // another thread is inside C_Decrypt on it, which the service itself never does (it drains before replacing).
-    const before = env.service.hsm.connection.status().recoveries;
-    const inFlight = Array.from({ length: 16 }, () => decryptOnce());
-    let closed = 0;
-    const dropper = setInterval(() => {
-      for (const session of env.service.hsm.pool.idleSessions()) {
+    // real token), at a fixed point so that it happens on every run: just before the first decrypt reaches the token,
+    // that decrypt's own session and every idle one. Never a session inside C_Decrypt: NSS softoken crashes when a
+    // session is closed while another thread is inside C_Decrypt on it, which the service itself never does.
+    const module = env.service.hsm.token.module;
+    let closedUnderLoad = 0;
+    plan.beforeDecrypt((session) => {
+      for (const handle of [session, ...env.service.hsm.pool.idleSessions()]) {
         try {
-          env.service.hsm.token.module.C_CloseSession(session);
-          closed += 1;
+          module.C_CloseSession(handle);
+          closedUnderLoad += 1;
         } catch {
-          // Closed already in an earlier tick (CKR_SESSION_HANDLE_INVALID).
+          // Listed twice (CKR_SESSION_HANDLE_INVALID): counted once.
         }
       }
-    }, 1);
-    const results = await Promise.all(inFlight);
-    clearInterval(dropper);
-    for (const { plaintext, res } of results) {
-      assert.equal(res.status, 200);
-      assert.equal(res.body.value, plaintext.toString('base64'));
-    }
+    });
+    const before = env.service.hsm.connection.status().recoveries;
+    const assertAll200 = (results: Awaited<ReturnType<typeof decryptOnce>>[]) => {
+      for (const { plaintext, res } of results) {
+        assert.equal(res.status, 200);
+        assert.equal(res.body.value, plaintext.toString('base64'));
+      }
+    };
+    assertAll200(await Promise.all(Array.from({ length: 16 }, () => decryptOnce())));
+    assert.ok(closedUnderLoad >= 1, 'sessions were closed while requests were in flight');
+    const afterLoad = env.service.hsm.connection.status().recoveries;
+    assert.ok(afterLoad > before, 'the sessions closed under load were noticed and replaced');
+
+    // Every session at once, at rest: the next 16 requests find them all gone.
     env.service.hsm.token.closeAllSessions();
-    closed += 1;
-    const later = await Promise.all(Array.from({ length: 16 }, () => decryptOnce()));
-    assert.ok(later.every(({ res }) => res.status === 200));
-    assert.ok(closed > 0);
-    assert.ok(env.service.hsm.connection.status().recoveries > before, 'the closed sessions were noticed and replaced');
+    assertAll200(await Promise.all(Array.from({ length: 16 }, () => decryptOnce())));
+    assert.ok(env.service.hsm.connection.status().recoveries > afterLoad, 'the sessions closed at rest were replaced');
   });
 });
 
 describe('issue 6: a wrong PIN', () => {
   it('leaves the service running but not ready, says "PIN", tries C_Login exactly once and never loops', async () => {
+    // A key made with the right PIN, then the service restarted on the same token and store with a wrong one: its
+    // decrypts pass every check before the HSM and reach the token's door, which must stay shut without a new login.
+    const dir = mkdtempSync(join(tmpdir(), 'dke-pin-'));
+    makeTestToken(dir);
+    let env = await startTestEnv({ dir });
     const plan = new FaultPlan();
-    const env = await startTestEnv({ settings: { DKE_PKCS11_PIN: 'wrong-pin-1', DKE_PKCS11_PIN_FILE: '' }, service: { hsm: { wrapModule: plan.wrapModule } } });
     try {
+      const keyId = (await env.admin.create('locked', { allow: { users: [USER], groups: [], roles: [] } })).keyId;
+      const jwk = await versionJwk(env, 'locked', keyId);
+      await env.close();
+      env = await startTestEnv({ dir, settings: { DKE_PKCS11_PIN: 'wrong-pin-1', DKE_PKCS11_PIN_FILE: '' }, service: { hsm: { wrapModule: plan.wrapModule } } });
       const ready = await env.http.get('/health/ready').expect(503);
       assert.match(ready.body.checks.hsm.detail, /misconfigured.*PIN/);
-      const value = encryptLikeOffice({ n: Buffer.alloc(256, 0xc5).toString('base64'), e: 65537 }, Buffer.from('x'));
       for (let i = 0; i < 3; i += 1) {
-        const res = await env.http
-          .post('/any/key/decrypt')
-          .set('Content-Type', 'application/json')
-          .set('Authorization', `Bearer ${await env.token({ upn: USER })}`)
-          .send({ alg: 'RSA-OAEP-256', value });
-        assert.ok([404, 503].includes(res.status), String(res.status));
+        const res = await decryptAs(env, USER, 'locked', keyId, Buffer.from('x'), jwk);
+        assert.equal(res.status, 503);
+        assert.equal(res.body.error, 'hsm_unavailable');
+        assert.match(res.headers['retry-after'], /^\d+$/);
       }
+      const unknown = await decryptAs(env, USER, 'no-such-key', keyId, Buffer.from('x'), jwk);
+      assert.equal(unknown.status, 404, 'an unknown key is 404 before the HSM is asked, PIN or not');
       await new Promise((r) => setTimeout(r, 700));
       await env.service.readiness.check();
       assert.equal(plan.calls('C_Login'), 1, 'a refused PIN is never retried');
-      const pinLines = env.logs.filter((l) => l.includes('PIN'));
+      // Each refused decrypt's request line gives its reason; the refusal itself is logged once, not per attempt.
+      const pinLines = env.logs.filter((l) => l.includes('PIN') && (JSON.parse(l) as { message: string }).message !== 'request');
       assert.equal(pinLines.length, 1, 'logged once');
       assert.ok(!env.logs.join('\n').includes('wrong-pin-1'), 'the PIN itself is never logged');
     } finally {
       await env.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

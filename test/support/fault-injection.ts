@@ -1,5 +1,5 @@
 import type { SessionDecryptor } from '../../src/hsm/decrypt-thread-pool.js';
-import { pkcs11, type Pkcs11Module } from '../../src/hsm/pkcs11.js';
+import { pkcs11, type Handle, type Pkcs11Module } from '../../src/hsm/pkcs11.js';
 
 /**
  * Injects PKCS#11 errors at the adapter boundary while delegating everything else to the real token (issue 6): wrap
@@ -9,6 +9,7 @@ import { pkcs11, type Pkcs11Module } from '../../src/hsm/pkcs11.js';
 export class FaultPlan {
   readonly #faults = new Map<string, number[]>();
   readonly #calls = new Map<string, number>();
+  readonly #beforeDecrypt: ((session: Handle) => void)[] = [];
 
   /** The next `times` calls of `method` fail with CKR `code` (by name, e.g. "CKR_DEVICE_ERROR"). */
   inject(method: string, ckrName: string, times = 1): void {
@@ -17,12 +18,21 @@ export class FaultPlan {
     this.#faults.set(method, [...(this.#faults.get(method) ?? []), ...Array<number>(times).fill(code)]);
   }
 
+  /**
+   * Runs `action` with the session of each of the next `times` decrypts, on the main thread just before the decrypt
+   * is handed to its thread: a point where the test knows no thread is inside the token on that session.
+   */
+  beforeDecrypt(action: (session: Handle) => void, times = 1): void {
+    for (let i = 0; i < times; i += 1) this.#beforeDecrypt.push(action);
+  }
+
   calls(method: string): number {
     return this.#calls.get(method) ?? 0;
   }
 
   clear(): void {
     this.#faults.clear();
+    this.#beforeDecrypt.length = 0;
   }
 
   #check(method: string): void {
@@ -50,6 +60,7 @@ export class FaultPlan {
 
   readonly wrapDecryptor = (decryptor: SessionDecryptor): SessionDecryptor => ({
     decrypt: async (session, key, ciphertext, outputLength) => {
+      this.#beforeDecrypt.shift()?.(session);
       this.#check('C_Decrypt');
       return decryptor.decrypt(session, key, ciphertext, outputLength);
     },
