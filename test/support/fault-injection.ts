@@ -7,15 +7,19 @@ import { pkcs11, type Handle, type Pkcs11Module } from '../../src/hsm/pkcs11.js'
  * C_DecryptInit + C_Decrypt show up here as "C_Decrypt"). Each planned fault fires on the next calls of its method.
  */
 export class FaultPlan {
-  readonly #faults = new Map<string, number[]>();
+  readonly #faults = new Map<string, (number | undefined)[]>();
   readonly #calls = new Map<string, number>();
   readonly #beforeDecrypt: ((session: Handle) => void)[] = [];
 
-  /** The next `times` calls of `method` fail with CKR `code` (by name, e.g. "CKR_DEVICE_ERROR"). */
-  inject(method: string, ckrName: string, times = 1): void {
+  /**
+   * The next `times` calls of `method` fail with CKR `code` (by name, e.g. "CKR_DEVICE_ERROR"), after `skip` calls
+   * that go through (to reach, say, the second C_CreateObject of an operation).
+   */
+  inject(method: string, ckrName: string, times = 1, skip = 0): void {
     const code = (pkcs11 as unknown as Record<string, number>)[ckrName];
     if (typeof code !== 'number') throw new Error(`unknown CKR ${ckrName}`);
-    this.#faults.set(method, [...(this.#faults.get(method) ?? []), ...Array<number>(times).fill(code)]);
+    const planned = [...Array<undefined>(skip).fill(undefined), ...Array<number>(times).fill(code)];
+    this.#faults.set(method, [...(this.#faults.get(method) ?? []), ...planned]);
   }
 
   /**
