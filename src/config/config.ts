@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AuthConfig } from '../auth/auth-settings.js';
@@ -16,7 +17,8 @@ export interface Config {
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
   readonly publicBaseUrl?: string;
   readonly basePath: string;
-  readonly trustProxy: boolean | number | string;
+  /** Express's `trust proxy`: false, a hop count, or trusted proxy addresses and CIDR ranges (never `true`). */
+  readonly trustProxy: false | number | readonly string[];
   readonly pkcs11: Pkcs11Config & {
     /** True when no module was configured and the embedded NSS development token is used. */
     readonly embedded: boolean;
@@ -208,12 +210,40 @@ function parseBasePath(value: string): string {
   return trimmed;
 }
 
-function parseTrustProxy(value: string): boolean | number | string {
+/** proxy-addr's names for address ranges, accepted beside addresses and CIDR ranges. */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * DKE_TRUST_PROXY (issue 18): `false`, a hop count, or a comma-separated list of trusted proxy addresses or CIDR
+ * ranges. `true` is refused: it believes any X-Forwarded-For and X-Forwarded-Host, so every caller could choose its
+ * address (escaping the rate limit, or blaming another) and, without DKE_PUBLIC_BASE_URL, the host in `kid`.
+ */
+function parseTrustProxy(value: string): false | number | string[] {
   const v = value.trim().toLowerCase();
-  if (v === 'true') return true;
-  if (v === 'false' || v === '') return false;
-  if (/^\d+$/.test(v)) return Number(v);
-  return value.trim();
+  if (v === 'false' || v === '' || v === '0') return false;
+  if (v === 'true') {
+    throw new ConfigError(
+      'DKE_TRUST_PROXY=true would let any caller choose its own address and host name through X-Forwarded-* headers; ' +
+        'set the number of proxies in front of the service (for example 1) or the addresses of the trusted proxies (for example 10.0.0.4,10.1.0.0/16).',
+    );
+  }
+  if (/^\d+$/.test(v)) return integer('DKE_TRUST_PROXY', v, 0, 10);
+  const entries = list(value);
+  for (const entry of entries) {
+    if (!isProxyAddress(entry)) {
+      throw new ConfigError(`DKE_TRUST_PROXY must be a hop count or a comma-separated list of proxy addresses or CIDR ranges, and "${entry}" is neither.`);
+    }
+  }
+  return entries;
+}
+
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.has(entry)) return true;
+  const [address = '', bits, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }
 
 function boolean(name: string, value: string, strict = true): boolean {

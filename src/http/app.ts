@@ -10,10 +10,11 @@ import { DECRYPT_BODY_LIMIT_BYTES, dkeRoutes } from './dke-routes.js';
 import { errorResponse, HttpError, type ChallengeSettings } from './error-responses.js';
 import { healthRoutes } from './health-routes.js';
 import { requestId } from './request-id.js';
+import { requireServedHost } from './served-host.js';
 
 /** The settings the HTTP layer reads (the service's Config has them under these names). */
 export interface HttpSettings {
-  readonly trustProxy: boolean | number | string;
+  readonly trustProxy: false | number | readonly string[];
   readonly basePath: string;
   readonly publicBaseUrl?: string;
   readonly rateLimit: { readonly windowSeconds: number; readonly maxFailures: number };
@@ -61,7 +62,15 @@ export function createApp(deps: AppDeps): Express {
   routes.get('/metrics', async (_req: Request, res: Response) => {
     res.set('Content-Type', deps.metrics.contentType).send(await deps.metrics.render());
   });
-  routes.use(dkeRoutes({ protocol: deps.protocol, authenticate, publicBaseUrl: config.publicBaseUrl, basePath: config.basePath }));
+  routes.use(
+    dkeRoutes({
+      protocol: deps.protocol,
+      authenticate,
+      publicBaseUrl: config.publicBaseUrl,
+      basePath: config.basePath,
+      servedHost: config.publicBaseUrl === undefined ? requireServedHost(config.auth.audiences) : undefined,
+    }),
+  );
   app.use(config.basePath || '/', routes);
 
   app.use((_req: Request, _res: Response, next: NextFunction) => {

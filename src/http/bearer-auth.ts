@@ -31,7 +31,7 @@ export function bearerAuth(options: BearerAuthOptions): RequestHandler {
     // The address Express derives (DKE_TRUST_PROXY is checked at start: a hop count or trusted addresses, never
     // `true`); IPv6 callers are counted per /56 as the library advises. Its own start-up validation is off: it
     // writes multi-line, non-JSON text to the console (issue 18: every log line is JSON).
-    keyGenerator: (req) => ipKeyGenerator(req.ip ?? req.socket.remoteAddress ?? 'unknown'),
+    keyGenerator: (req) => ipKeyGenerator(clientAddress(req)),
     validate: false,
     handler: (_req, _res, next) => next(new RateLimited()),
   });
@@ -58,6 +58,16 @@ export function bearerAuth(options: BearerAuthOptions): RequestHandler {
       },
     );
   };
+}
+
+/**
+ * The client address the limiter counts: Express's `req.ip` (which DKE_TRUST_PROXY may take from X-Forwarded-For),
+ * without the `:port` some proxies write there (Application Gateway, IIS ARR, App Service): counted with its port, a
+ * client would get a fresh allowance with every connection.
+ */
+export function clientAddress(req: Request): string {
+  const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+  return /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/.exec(address)?.[1] ?? /^\[([0-9A-Fa-f:.]+)\]:\d{1,5}$/.exec(address)?.[1] ?? address;
 }
 
 /** The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive (RFC 7235 §2.1). */

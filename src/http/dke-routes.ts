@@ -10,6 +10,8 @@ export const DECRYPT_BODY_LIMIT_BYTES = 64 * 1024;
 export interface DkeRoutesOptions {
   readonly protocol: DkeProtocol;
   readonly authenticate: express.RequestHandler;
+  /** 421 for a Host the service may not build a `kid` from; no check when DKE_PUBLIC_BASE_URL is set. */
+  readonly servedHost: express.RequestHandler | undefined;
   readonly publicBaseUrl: string | undefined;
   readonly basePath: string;
 }
@@ -21,14 +23,16 @@ export interface DkeRoutesOptions {
  */
 export function dkeRoutes(options: DkeRoutesOptions): Router {
   const router = express.Router({ caseSensitive: false });
+  const hostChecks = options.servedHost === undefined ? [] : [options.servedHost];
 
-  router.get('/:keyName', async (req: Request<{ keyName: string }>, res: Response) => {
+  router.get('/:keyName', ...hostChecks, async (req: Request<{ keyName: string }>, res: Response) => {
     const baseUrl = requestBaseUrl(req, options.publicBaseUrl, options.basePath);
     res.json(await options.protocol.publicKey(req.params.keyName, baseUrl));
   });
 
   router.post(
     '/:keyName/:keyId/decrypt',
+    ...hostChecks,
     requireJson,
     // No inflation: a ~350-byte body needs no compression, and a compressed one is a decompression bomb to refuse (415).
     express.raw({ type: () => true, limit: DECRYPT_BODY_LIMIT_BYTES, inflate: false }),

@@ -7,7 +7,7 @@ import { AdminRefused } from '../../src/keys/errors.js';
 import { decryptAs } from '../support/decrypt-client.js';
 import { FaultPlan } from '../support/fault-injection.js';
 import { OFFICE_VECTOR_DIR, rsaPem, tokenObjectsOf } from '../support/key-material.js';
-import { startTestEnv, type TestEnv } from '../support/test-env.js';
+import { TEST_AUDIENCE, startTestEnv, type TestEnv } from '../support/test-env.js';
 
 const USER = 'alice@contoso.dev';
 const allow = { users: [USER], groups: [], roles: [] };
@@ -16,7 +16,10 @@ describe('issue 8: bring your own key (app/key-import) on the real token', () =>
   const plan = new FaultPlan();
   let env: TestEnv;
   before(async () => {
-    env = await startTestEnv({ service: { hsm: { wrapModule: plan.wrapModule, wrapDecryptor: plan.wrapDecryptor } } });
+    env = await startTestEnv({
+      settings: { DKE_AUTH_AUDIENCE: `${TEST_AUDIENCE},https://dke.acme.com` },
+      service: { hsm: { wrapModule: plan.wrapModule, wrapDecryptor: plan.wrapDecryptor } },
+    });
   });
   afterEach(() => plan.clear());
   after(() => env?.close());

@@ -104,8 +104,8 @@ describe('§4 lifecycle end to end on the real token (app/key-lifecycle)', () =>
     const first = await versionIn('rotating', 'active');
     const oldJwk = await versionJwk(env, 'rotating', first);
     const second = (await env.admin.rotate('rotating')).keyId;
-    const served = await env.http.get('/rotating').set('Host', 'h').expect(200);
-    assert.equal(served.body.key.kid, `http://h/rotating/${second}`);
+    const served = await env.http.get('/rotating').set('Host', 'localhost').expect(200);
+    assert.equal(served.body.key.kid, `http://localhost/rotating/${second}`);
     assert.notEqual(served.body.key.n, oldJwk.n);
     assert.equal((await decryptAs(env, USER, 'rotating', first, Buffer.from('old doc'), oldJwk)).status, 200);
     const fresh = await decryptAs(env, USER, 'rotating', second, Buffer.from('new doc'), served.body.key);

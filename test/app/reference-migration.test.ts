@@ -7,7 +7,7 @@ import { parseReferenceSettings } from '../../src/app/reference-settings.js';
 import { AdminRefused } from '../../src/keys/errors.js';
 import { decryptAs } from '../support/decrypt-client.js';
 import { runCli } from '../support/run-cli.js';
-import { startTestEnv, type TestEnv } from '../support/test-env.js';
+import { TEST_AUDIENCE, startTestEnv, type TestEnv } from '../support/test-env.js';
 import { rsaPem, tokenObjectsOf } from '../support/key-material.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
@@ -41,7 +41,8 @@ describe('issue 8: moving from the reference service (dke import-reference)', ()
   const text = `// exported from the reference service\n${JSON.stringify(appsettings, null, 2)}`;
 
   before(async () => {
-    env = await startTestEnv();
+    // The reference's JwtAudience is the label URL, so its host is one this service answers for (issue 18: 421 otherwise).
+    env = await startTestEnv({ settings: { DKE_AUTH_AUDIENCE: `${TEST_AUDIENCE},https://dke.contoso.com` } });
   });
   after(() => env?.close());
 

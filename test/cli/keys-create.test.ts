@@ -18,8 +18,8 @@ describe('§3 dke keys create | list | show (real CLI process, same token and st
     assert.equal(created.name, 'hr-docs');
     assert.equal(created.state, 'active');
     assert.equal(created.enabled, true);
-    const res = await env.http.get('/hr-docs').set('Host', 'dke.example').expect(200);
-    assert.equal(res.body.key.kid, `http://dke.example/hr-docs/${created.keyId}`);
+    const res = await env.http.get('/hr-docs').set('Host', 'localhost:8080').expect(200);
+    assert.equal(res.body.key.kid, `http://localhost:8080/hr-docs/${created.keyId}`);
   });
 
   it('show prints the contract shape with the published version and lower-cased allow list', () => {

@@ -35,6 +35,29 @@ describe('§2 configuration', () => {
     assert.throws(() => loadConfig(base, dir), /unknown setting DKE_PROT/);
   });
 
+  it('issue 18: DKE_TRUST_PROXY is false, a hop count or proxy addresses and CIDR ranges; true is refused with the fix', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dke-config-'));
+    const trust = (value: string | undefined) => loadConfig(value === undefined ? base : { ...base, DKE_TRUST_PROXY: value }, dir).trustProxy;
+    assert.equal(trust(undefined), false);
+    assert.equal(trust('false'), false);
+    assert.equal(trust('2'), 2);
+    assert.deepEqual(trust('10.0.0.4, 10.1.0.0/16,fd00::/8,loopback'), ['10.0.0.4', '10.1.0.0/16', 'fd00::/8', 'loopback']);
+    for (const value of ['true', 'TRUE', ' true ']) {
+      assert.throws(
+        () => trust(value),
+        (e: unknown) =>
+          e instanceof ConfigError &&
+          e.message ===
+            'DKE_TRUST_PROXY=true would let any caller choose its own address and host name through X-Forwarded-* headers; ' +
+              'set the number of proxies in front of the service (for example 1) or the addresses of the trusted proxies (for example 10.0.0.4,10.1.0.0/16).',
+        value,
+      );
+    }
+    for (const value of ['yes', '10.0.0.0/33', 'proxy.contoso.com', '10.0.0.1/8/8', '11']) {
+      assert.throws(() => trust(value), (e: unknown) => e instanceof ConfigError && /DKE_TRUST_PROXY/.test(e.message), value);
+    }
+  });
+
   it('never prints the PIN when the configuration is logged or serialised', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dke-config-'));
     const config = loadConfig({ ...base, DKE_PKCS11_PIN: 'sup3r-s3cret' }, dir);

@@ -61,6 +61,7 @@ describe('issue 7: deployment files (no Docker engine or IIS here: their directi
     assert.equal(server.rewrite.rules.rule.action.url, 'server.cjs');
     assert.equal(server.rewrite.rules.rule.match.url, '.*');
     assert.equal(server.httpErrors.existingResponse, 'PassThrough', 'JSON errors and 401 challenges reach Office unchanged');
+    assert.equal(server.iisnode.enableXFF, 'true', 'issue 18: the client address reaches the rate limiter through the pipe');
     assert.ok(existsSync(join(ROOT, 'server.cjs')));
     assert.match(read('server.cjs'), /import\('\.\/dist\/cli\.js'\)/);
     assert.match(read('server.cjs'), /'serve'/);

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
 import { CLI_PATH } from '../support/run-cli.js';
 import { startServeProcess, type ServeProcess } from '../support/serve-process.js';
-import { startTestEnv, type TestEnv } from '../support/test-env.js';
+import { TEST_AUDIENCE, startTestEnv, type TestEnv } from '../support/test-env.js';
 
 /** GET over the pipe, as iisnode forwards a request. */
 function getOverPipe(socketPath: string, path: string): Promise<{ status: number; body: string }> {
@@ -33,7 +33,8 @@ describe('issue 7: the iisnode entry (server.cjs) serves on the PORT pipe under 
 
   before(async function () {
     this.timeout(30_000);
-    env = await startTestEnv();
+    // The site's host name is the label's URL (an audience): without DKE_PUBLIC_BASE_URL other hosts get 421 (issue 18).
+    env = await startTestEnv({ settings: { DKE_AUTH_AUDIENCE: `${TEST_AUDIENCE},https://dke.contoso.com` } });
     keyId = (await env.admin.create('iis-key')).keyId;
     const site = join(env.dir, 'site');
     mkdirSync(site);

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
-import { startTestEnv, type TestEnv } from '../support/test-env.js';
+import { TEST_AUDIENCE, startTestEnv, type TestEnv } from '../support/test-env.js';
 
 describe('§1 GET /{keyName}', () => {
   let env: TestEnv;
   let keyId: string;
 
   before(async () => {
-    env = await startTestEnv();
+    env = await startTestEnv({ settings: { DKE_AUTH_AUDIENCE: `${TEST_AUDIENCE},https://dke.contoso.com` } });
     ({ keyId } = await env.admin.create('contoso-secret', { allow: { users: ['alice@contoso.dev'], groups: [], roles: [] } }));
   });
   after(() => env.close());
@@ -37,11 +37,11 @@ describe('§1 GET /{keyName}', () => {
   it('ignores X-Forwarded-* unless DKE_TRUST_PROXY is set', async () => {
     const res = await env.http
       .get('/contoso-secret')
-      .set('Host', 'internal:8080')
+      .set('Host', 'dke.contoso.com')
       .set('X-Forwarded-Proto', 'https')
       .set('X-Forwarded-Host', 'evil.example')
       .expect(200);
-    assert.equal(res.body.key.kid, `http://internal:8080/contoso-secret/${keyId}`);
+    assert.equal(res.body.key.kid, `http://dke.contoso.com/contoso-secret/${keyId}`);
   });
 
   it('answers 404 with the uniform error body for an unknown key name', async () => {
@@ -93,7 +93,7 @@ describe('§1 kid base URL settings', () => {
   });
 
   it('honours X-Forwarded-Proto and -Host with DKE_TRUST_PROXY, and leaves cache out when DKE_PUBLIC_KEY_CACHE_HOURS=0', async () => {
-    const env = await startTestEnv({ settings: { DKE_TRUST_PROXY: 'true', DKE_PUBLIC_KEY_CACHE_HOURS: '0' } });
+    const env = await startTestEnv({ settings: { DKE_TRUST_PROXY: '1', DKE_AUTH_AUDIENCE: `${TEST_AUDIENCE},https://dke.contoso.com`, DKE_PUBLIC_KEY_CACHE_HOURS: '0' } });
     try {
       const { keyId } = await env.admin.create('k2');
       const res = await env.http.get('/k2').set('X-Forwarded-Proto', 'https').set('X-Forwarded-Host', 'dke.contoso.com').expect(200);
