@@ -85,7 +85,7 @@ describe('public keys of versions recorded before they were kept are read from t
     let env = await startTestEnv({ dir });
     try {
       const { keyId } = await env.admin.create('legacy', { allow: { users: [USER], groups: [], roles: [] } });
-      const served = (await env.http.get('/legacy').set('Host', 'dke.test').expect(200)).body.key;
+      const served = (await env.http.get('/legacy').set('Host', 'localhost').expect(200)).body.key;
       await env.close();
       const db = new Database(join(dir, 'data', 'dke.sqlite'));
       db.prepare('UPDATE key_versions SET public_modulus = NULL, public_exponent = NULL').run();
@@ -93,7 +93,7 @@ describe('public keys of versions recorded before they were kept are read from t
       env = await startTestEnv({ dir });
       const version = env.service.store.findKey('legacy')?.versions.find((v) => v.keyId === keyId);
       assert.equal(version?.publicKey?.modulus.toString('base64'), served.n, 'the record holds the token\'s modulus again');
-      assert.deepEqual((await env.http.get('/legacy').set('Host', 'dke.test').expect(200)).body.key, served);
+      assert.deepEqual((await env.http.get('/legacy').set('Host', 'localhost').expect(200)).body.key, served);
     } finally {
       await env.close();
       rmSync(dir, { recursive: true, force: true });
