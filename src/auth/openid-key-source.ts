@@ -1,7 +1,8 @@
-import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTHeaderParameters, type FlattenedJWSInput } from 'jose';
+import type { KeyObject } from 'node:crypto';
+import { errors, type JWTHeaderParameters, type FlattenedJWSInput } from 'jose';
+import { SigningKeySet, usableSigningKeys } from './signing-key-set.js';
 
-type KeyResolver = ReturnType<typeof createLocalJWKSet>;
-export type ResolvedKey = Awaited<ReturnType<KeyResolver>>;
+export type ResolvedKey = KeyObject;
 
 export interface KeySourceStatus {
   readonly loaded: boolean;
@@ -9,6 +10,8 @@ export interface KeySourceStatus {
   readonly lastRefreshAt: string | undefined;
   readonly lastRefreshOk: boolean;
   readonly lastError: string | undefined;
+  /** Kids for which the issuer offers new key material that has not verified a token yet (the held key is used). */
+  readonly pendingKids: readonly string[];
 }
 
 export interface OpenIdKeySourceOptions {
@@ -19,6 +22,8 @@ export interface OpenIdKeySourceOptions {
   /** Keys are refetched in the background after this age (default 1 h); old keys stay in use if that fails. */
   readonly maxAgeMs?: number;
   readonly timeoutMs?: number;
+  /** After failed refreshes the wait doubles from the cooldown up to this (default 5 min). */
+  readonly maxBackoffMs?: number;
   readonly onRefresh?: (ok: boolean, detail: string) => void;
 }
 
@@ -26,29 +31,47 @@ export interface OpenIdKeySourceOptions {
  * The token issuer's signing keys, fetched from its OpenID metadata and JWKS over HTTPS and kept in memory.
  * When the issuer cannot be reached the keys already held keep working (a metadata outage must not stop every
  * Office user); an unknown `kid` refetches at most once per cooldown, so forged `kid`s cannot flood the issuer.
+ * An answer without a single usable key (an empty set, unreadable or weak keys, another `kty` or `alg`) is a failed
+ * refresh too: the last good keys stay (issue 18), readiness warns with the reason, and retries back off.
  */
 export class OpenIdKeySource {
   readonly #options: Required<Omit<OpenIdKeySourceOptions, 'onRefresh'>> & Pick<OpenIdKeySourceOptions, 'onRefresh'>;
-  #resolver: KeyResolver | undefined;
-  #keyCount = 0;
+  #keys: SigningKeySet | undefined;
   #loadedAt = 0;
   #lastAttemptAt = 0;
   #lastRefreshOk = false;
   #lastError: string | undefined;
+  /** Failed refreshes in a row: the wait before the next one doubles with each. */
+  #failures = 0;
   #inFlight: Promise<void> | undefined;
 
   constructor(options: OpenIdKeySourceOptions) {
-    this.#options = { cooldownMs: 30_000, maxAgeMs: 3_600_000, timeoutMs: 5_000, ...options };
+    this.#options = { cooldownMs: 30_000, maxAgeMs: 3_600_000, timeoutMs: 5_000, maxBackoffMs: 300_000, ...options };
   }
 
   status(): KeySourceStatus {
     return {
-      loaded: this.#resolver !== undefined,
-      keys: this.#keyCount,
+      loaded: this.#keys !== undefined,
+      keys: this.#keys?.size ?? 0,
       lastRefreshAt: this.#lastAttemptAt === 0 ? undefined : new Date(this.#lastAttemptAt).toISOString(),
       lastRefreshOk: this.#lastRefreshOk,
       lastError: this.#lastError,
+      pendingKids: this.#keys?.pendingKids ?? [],
     };
+  }
+
+  /**
+   * The issuerKeys readiness check: a sentence (fail) while no key was ever loaded; a warning while the held keys
+   * answer although the last refresh failed, or while a `kid` waits for its new material to verify a token.
+   */
+  readinessProblem(): string | { readonly warning: string } | undefined {
+    const status = this.status();
+    if (!status.loaded) return `the token issuer's keys are not loaded (${status.lastError ?? 'not fetched yet'})`;
+    if (!status.lastRefreshOk) return { warning: `the last refresh of the issuer keys failed (${status.lastError}); cached keys are in use` };
+    if (status.pendingKids.length > 0) {
+      return { warning: `the issuer offers new key material for kid ${status.pendingKids.join(', ')}; the key held stays in use until the new one verifies a token` };
+    }
+    return undefined;
   }
 
   /** Fetches the keys now (start-up, readiness). Never throws; the status says how it went. */
@@ -65,7 +88,7 @@ export class OpenIdKeySource {
    */
   refreshIfDue(): void {
     const due = !this.#lastRefreshOk || Date.now() - this.#loadedAt > this.#options.maxAgeMs;
-    if (due && this.#cooldownOver()) void this.refresh();
+    if (due && this.#mayAttempt()) void this.refresh();
   }
 
   /**
@@ -73,27 +96,30 @@ export class OpenIdKeySource {
    * while none are loaded, but at most once per cooldown: forged `kid`s cannot make the service flood the issuer.
    */
   readonly resolveKey = async (header: JWTHeaderParameters, token: FlattenedJWSInput): Promise<ResolvedKey> => {
-    if (this.#resolver === undefined) await this.#pendingRefresh();
-    if (this.#resolver === undefined) throw new errors.JWKSNoMatchingKey('the issuer keys are not loaded');
+    if (this.#keys === undefined) await this.#pendingRefresh();
+    if (this.#keys === undefined) throw new errors.JWKSNoMatchingKey('the issuer keys are not loaded');
     this.refreshIfDue();
     try {
-      return await this.#resolver(header, token);
+      return await this.#keys.resolve(header, token);
     } catch (error) {
       if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
       const refreshing = this.#pendingRefresh();
       if (refreshing === undefined) throw error;
       await refreshing;
-      return this.#resolver(header, token);
+      return this.#keys.resolve(header, token);
     }
   };
 
   /** The refresh under way (tokens arriving together with a new `kid` share it), else a new one if the cooldown allows. */
   #pendingRefresh(): Promise<void> | undefined {
-    return this.#inFlight ?? (this.#cooldownOver() ? this.refresh() : undefined);
+    return this.#inFlight ?? (this.#mayAttempt() ? this.refresh() : undefined);
   }
 
-  #cooldownOver(): boolean {
-    return this.#lastAttemptAt === 0 || Date.now() - this.#lastAttemptAt >= this.#options.cooldownMs;
+  /** The cooldown after a good refresh; after failures it doubles with each one, up to maxBackoffMs. */
+  #mayAttempt(): boolean {
+    const { cooldownMs, maxBackoffMs } = this.#options;
+    const wait = this.#failures === 0 ? cooldownMs : Math.max(cooldownMs, Math.min(cooldownMs * 2 ** (this.#failures - 1), maxBackoffMs));
+    return this.#lastAttemptAt === 0 || Date.now() - this.#lastAttemptAt >= wait;
   }
 
   async #fetchKeys(): Promise<void> {
@@ -104,13 +130,24 @@ export class OpenIdKeySource {
       if (jwksUri === undefined) throw new Error('the metadata has no jwks_uri');
       const jwks = await this.#getJson(jwksUri, 'JWKS');
       if (!Array.isArray(jwks.keys)) throw new Error('the JWKS has no keys array');
-      this.#resolver = createLocalJWKSet(jwks as unknown as JSONWebKeySet);
-      this.#keyCount = jwks.keys.length;
+      const { usable, rejected } = usableSigningKeys(jwks.keys);
+      if (usable.length === 0) {
+        throw new Error(`the JWKS holds no usable RS256 signing key (${rejected.length === 0 ? 'it is empty' : rejected.slice(0, 5).join('; ')})`);
+      }
+      this.#keys = (this.#keys ?? SigningKeySet.empty()).withFreshKeys(usable);
       this.#loadedAt = Date.now();
       this.#lastRefreshOk = true;
       this.#lastError = undefined;
-      this.#options.onRefresh?.(true, `${this.#keyCount} keys`);
+      this.#failures = 0;
+      const pending = this.#keys.pendingKids;
+      this.#options.onRefresh?.(
+        true,
+        `${this.#keys.size} keys` +
+          (rejected.length > 0 ? `; ignored ${rejected.slice(0, 5).join('; ')}` : '') +
+          (pending.length > 0 ? `; new material for kid ${pending.join(', ')} waits until it verifies a token` : ''),
+      );
     } catch (error) {
+      this.#failures += 1;
       this.#lastRefreshOk = false;
       this.#lastError = error instanceof Error ? error.message : 'unknown error';
       this.#options.onRefresh?.(false, this.#lastError);

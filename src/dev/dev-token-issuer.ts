@@ -37,6 +37,7 @@ export class DevTokenIssuer {
   #baseUrl = '';
   #metadataAvailable = true;
   #jwksAvailable = true;
+  #keySetOverride: unknown;
   readonly #requests = { metadata: 0, jwks: 0 };
   readonly tenantId: string;
 
@@ -100,6 +101,14 @@ export class DevTokenIssuer {
     if (endpoint !== 'metadata') this.#jwksAvailable = available;
   }
 
+  /**
+   * Fault injection for tests: the JWKS endpoint answers 200 with `body` instead of the real keys (an empty set, a
+   * broken modulus), until called again with undefined.
+   */
+  answerKeySetWith(body: unknown): void {
+    this.#keySetOverride = body;
+  }
+
   /** How many requests each endpoint has received (tests count key refreshes with it). */
   get requestCounts(): { readonly metadata: number; readonly jwks: number } {
     return { ...this.#requests };
@@ -144,7 +153,7 @@ export class DevTokenIssuer {
     if (req.method === 'GET' && path === '/discovery/v2.0/keys') {
       this.#requests.jwks += 1;
       if (!this.#jwksAvailable) return send(res, 503, { error: 'temporarily_unavailable' });
-      return send(res, 200, { keys: this.#keys.map((k) => k.publicJwk) });
+      return send(res, 200, this.#keySetOverride ?? { keys: this.#keys.map((k) => k.publicJwk) });
     }
     return send(res, 404, { error: 'not_found' });
   }

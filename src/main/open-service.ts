@@ -105,11 +105,7 @@ export async function openService(config: Config, logger: Logger, options: Servi
       issuerKeys: () => {
         // A failed or stale key set is refetched from here too, so a recovered issuer is seen without traffic.
         keySource.refreshIfDue();
-        const status = keySource.status();
-        if (!status.loaded) return `the token issuer's keys are not loaded (${status.lastError ?? 'not fetched yet'})`;
-        return status.lastRefreshOk
-          ? undefined
-          : { warning: `the last refresh of the issuer keys failed (${status.lastError}); cached keys are in use` };
+        return keySource.readinessProblem();
       },
     });
     await readiness.check();
