@@ -4,4 +4,4 @@
  */
 export { AdminRefused, DkeError } from '../keys/errors.js';
 export { parseKeyState, type AllowList, type KeyState } from '../keys/key-version.js';
-export { stateLabel } from '../keys/lifecycle.js';
+export { DEFAULT_INITIAL_STATE, INITIAL_STATES, SETTABLE_STATES, stateLabel, stateList } from '../keys/lifecycle.js';

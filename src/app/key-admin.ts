@@ -5,14 +5,17 @@ import type { AllowList, KeyRecord, KeyState, KeyVersion } from '../keys/key-ver
 import {
   canToggleEnabled,
   clearsDecryptInToken,
+  DEFAULT_INITIAL_STATE,
   DELETED_STATE,
   hasObjectsInToken,
+  INITIAL_STATES,
   isDeletion,
   isPermanentTransition,
   isTransitionAllowed,
   permanentEffectSentence,
   refusedTransitionSentence,
   stateLabel,
+  stateList,
 } from '../keys/lifecycle.js';
 import { keyIdProblem, keyNameProblem } from '../keys/names.js';
 import type { AuditEntry, AuditReader, AuditTrail, AuditVerification, KeyStateStore, KeyVault } from '../keys/ports.js';
@@ -37,7 +40,8 @@ export interface KeyAdminDeps {
 }
 
 export interface CreateKeyOptions {
-  readonly state?: 'active' | 'pre-active';
+  /** One of the table's initial states (keys/lifecycle.ts); default Active. */
+  readonly state?: KeyState;
   readonly allow?: AllowList;
   readonly keyId?: string;
 }
@@ -221,7 +225,8 @@ export class KeyAdmin {
     const idProblem = keyIdProblem(keyId);
     if (idProblem !== undefined) this.#audit.refuse(action, name, idProblem);
     this.#assertUserEntries(action, name, options.allow);
-    const state = options.state ?? 'active';
+    const state = options.state ?? DEFAULT_INITIAL_STATE;
+    if (!INITIAL_STATES.includes(state)) this.#audit.refuse(action, name, `A new version starts ${stateList(INITIAL_STATES)}, not ${state}.`);
     const publicKey = await this.#deps.vault.generateKeyPair({ name, keyId });
     this.#deps.store.addVersion(
       { name, keyId, state, origin: 'generated', publish: true, publicKey, ...(options.allow ? { allow: options.allow } : {}) },

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AdminRefused } from '../keys/errors.js';
 import type { AllowList } from '../keys/key-version.js';
+import { DEFAULT_INITIAL_STATE } from '../keys/lifecycle.js';
 import { keyIdProblem, keyNameProblem } from '../keys/names.js';
 import type { KeyStateStore, KeyVault } from '../keys/ports.js';
 import type { AdminAudit } from './admin-audit.js';
@@ -51,7 +52,7 @@ export async function importKey(deps: KeyImportDeps, audit: AdminAudit, name: st
       {
         name,
         keyId,
-        state: 'active',
+        state: DEFAULT_INITIAL_STATE,
         origin: 'imported',
         publish: options.publish ?? existing === undefined,
         publicKey: material.publicKey,
@@ -60,7 +61,7 @@ export async function importKey(deps: KeyImportDeps, audit: AdminAudit, name: st
       (deps.now?.() ?? new Date()).toISOString(),
     );
     audit.succeeded('import', name, keyId, { origin: 'imported', source: options.source });
-    return { name, keyId, state: 'active', enabled: true };
+    return { name, keyId, state: DEFAULT_INITIAL_STATE, enabled: true };
   } catch (error) {
     audit.refused('import', name, options.keyId, error instanceof Error ? error.message : 'unknown error', { source: options.source });
     throw error;

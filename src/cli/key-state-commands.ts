@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { ImpactPreview, StateChangeOutcome } from '../app/key-admin-views.js';
-import { AdminRefused, parseKeyState, stateLabel } from '../app/admin-vocabulary.js';
+import { AdminRefused, parseKeyState, SETTABLE_STATES, stateLabel, stateList } from '../app/admin-vocabulary.js';
 import { withAdmin } from '../main/open-admin.js';
 import { EXIT_NEEDS_CONFIRMATION } from './exit-codes.js';
 import { print } from './output.js';
@@ -39,12 +39,12 @@ export function addKeyStateCommands(keys: Command): void {
     .description('move a version through the NIST SP 800-57 states (permanent steps need --yes)')
     .argument('<name>')
     .argument('<keyId>')
-    .argument('<state>', 'pre-active, active, deactivated or compromised')
+    .argument('<state>', stateList(SETTABLE_STATES))
     .option('--yes', 'confirm a permanent step')
     .option('--json', 'print JSON')
     .action(async (name: string, keyId: string, stateText: string, options) => {
       const state = parseKeyState(stateText);
-      if (state === undefined) throw new AdminRefused(`"${stateText}" is not a key state; use pre-active, active, deactivated or compromised.`);
+      if (state === undefined) throw new AdminRefused(`"${stateText}" is not a key state; use ${stateList(SETTABLE_STATES)}.`);
       const outcome = await withAdmin(true, ({ admin }) => admin.setState(name, keyId, state, options.yes === true));
       report(outcome, options.json === true, `dke keys set-state ${name} ${keyId} ${state}`);
     });

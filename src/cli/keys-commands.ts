@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { AdminRefused, type AllowList } from '../app/admin-vocabulary.js';
+import { AdminRefused, DEFAULT_INITIAL_STATE, INITIAL_STATES, type AllowList } from '../app/admin-vocabulary.js';
 import { withAdmin } from '../main/open-admin.js';
 import { importKeyCommand } from './import-commands.js';
 import { addKeyStateCommands } from './key-state-commands.js';
@@ -14,7 +14,7 @@ export function keysCommand(): Command {
     .command('create')
     .description('generate an RSA-2048 key inside the HSM (sensitive, never extractable, decrypt only) and publish it')
     .argument('<name>', 'key name, as it appears in the sensitivity label URL')
-    .addOption(new Option('--state <state>', 'initial state').choices(['active', 'pre-active']).default('active'))
+    .addOption(new Option('--state <state>', 'initial state').choices([...INITIAL_STATES]).default(DEFAULT_INITIAL_STATE))
     .option('--allow-user <upnOrOid>', USER_OPTION_HELP, collect)
     .option('--allow-group <objectId>', 'Entra group object id allowed to decrypt (repeatable)', collect)
     .option('--allow-role <role>', 'app role value allowed to decrypt (repeatable)', collect)

@@ -15,10 +15,15 @@ export abstract class DkeError extends Error {
   }
 }
 
+/** 401: no bearer token, or one that does not verify (signature, issuer, audience, time, scope, user). */
 export class TokenInvalid extends DkeError {
   readonly code = 'invalid_token';
 }
 
+/**
+ * 404: no such key name, no such version of it, or a Destroyed one. A malformed name or id answers the same, so the
+ * answer tells a caller nothing about which names exist.
+ */
 export class KeyNotFound extends DkeError {
   readonly code = 'key_not_found';
   constructor(detail?: string) {
@@ -26,6 +31,7 @@ export class KeyNotFound extends DkeError {
   }
 }
 
+/** 403: the caller is not on the key name's allow list (by oid, member UPN, group or app role). */
 export class AccessDenied extends DkeError {
   readonly code = 'access_denied';
   constructor(detail?: string) {
@@ -33,6 +39,10 @@ export class AccessDenied extends DkeError {
   }
 }
 
+/**
+ * 403: the version exists and the caller may use the key name, but the version does not decrypt: not Active, not
+ * Enabled, or (beyond the contract) its token evidence says it could have left the HSM.
+ */
 export class KeyNotUsable extends DkeError {
   readonly code = 'key_not_usable';
   constructor(detail?: string) {
@@ -40,6 +50,7 @@ export class KeyNotUsable extends DkeError {
   }
 }
 
+/** 400: the body is not the contract's `{"alg":"RSA-OAEP-256","value":"<base64>"}`. */
 export class RequestInvalid extends DkeError {
   readonly code = 'invalid_request';
 }
@@ -55,6 +66,7 @@ export class CiphertextRejected extends DkeError {
   }
 }
 
+/** 503 with Retry-After: the token is away, recovering or refusing the configuration; a retry may succeed. */
 export class HsmUnavailable extends DkeError {
   readonly code = 'hsm_unavailable';
   readonly retryAfterSeconds: number;

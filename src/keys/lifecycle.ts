@@ -1,4 +1,4 @@
-import type { KeyRecord, KeyState, KeyVersion } from './key-version.js';
+import { KEY_STATES, type KeyRecord, type KeyState, type KeyVersion } from './key-version.js';
 
 interface StateRule {
   /** Label as NIST SP 800-57 writes it, for sentences shown to operators. */
@@ -9,6 +9,8 @@ interface StateRule {
   readonly publishable: boolean;
   /** States reachable from this one. 'destroyed' is reached only by delete. */
   readonly next: readonly KeyState[];
+  /** May a new version start in this state (create; an import is Active)? */
+  readonly initial: boolean;
   /** Can never be undone, so the CLI asks for `--yes` before a move into this state. */
   readonly permanent: boolean;
   /** Does the token still hold the version's objects? A Destroyed version's are gone; only its record stays. */
@@ -27,6 +29,7 @@ interface StateRule {
  */
 export const STATE_RULES: Readonly<Record<KeyState, StateRule>> = {
   'pre-active': {
+    initial: true,
     label: 'Pre-Active',
     decrypts: false,
     publishable: false,
@@ -37,6 +40,7 @@ export const STATE_RULES: Readonly<Record<KeyState, StateRule>> = {
     reachedByDelete: false,
   },
   active: {
+    initial: true,
     label: 'Active',
     decrypts: true,
     publishable: true,
@@ -47,6 +51,7 @@ export const STATE_RULES: Readonly<Record<KeyState, StateRule>> = {
     reachedByDelete: false,
   },
   deactivated: {
+    initial: false,
     label: 'Deactivated',
     decrypts: false,
     publishable: false,
@@ -58,6 +63,7 @@ export const STATE_RULES: Readonly<Record<KeyState, StateRule>> = {
     entryEffect: 'stops this version from ever decrypting again: documents protected with it can no longer be opened',
   },
   compromised: {
+    initial: false,
     label: 'Compromised',
     decrypts: false,
     publishable: false,
@@ -69,6 +75,7 @@ export const STATE_RULES: Readonly<Record<KeyState, StateRule>> = {
     entryEffect: 'marks this version Compromised: it never decrypts again and cannot leave that state',
   },
   destroyed: {
+    initial: false,
     label: 'Destroyed',
     decrypts: false,
     publishable: false,
@@ -106,6 +113,20 @@ export function permanentEffectSentence(from: KeyState, to: KeyState): string {
 /** Is this the state `delete` moves a version into? */
 export function isDeletion(to: KeyState): boolean {
   return STATE_RULES[to].reachedByDelete;
+}
+
+/** The states `set-state` can name (every state but the one `delete` reaches), in the table's order. */
+export const SETTABLE_STATES: readonly KeyState[] = KEY_STATES.filter((state) => !STATE_RULES[state].reachedByDelete);
+
+/** The states a new version may start in. */
+export const INITIAL_STATES: readonly KeyState[] = KEY_STATES.filter((state) => STATE_RULES[state].initial);
+
+/** A new version starts Active unless asked otherwise; an imported one always does. */
+export const DEFAULT_INITIAL_STATE: KeyState = 'active';
+
+/** "a, b, c or d", for sentences that list states. */
+export function stateList(states: readonly KeyState[]): string {
+  return states.length <= 1 ? states.join('') : `${states.slice(0, -1).join(', ')} or ${states.at(-1)}`;
 }
 
 /** The state `delete` moves a version into. */

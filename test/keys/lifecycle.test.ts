@@ -3,7 +3,15 @@ import { describe, it } from 'mocha';
 import { KEY_STATES, type KeyRecord, type KeyState, type KeyVersion } from '../../src/keys/key-version.js';
 import {
   canDecrypt,
+  canToggleEnabled,
+  clearsDecryptInToken,
+  DEFAULT_INITIAL_STATE,
   findLiveVersion,
+  hasObjectsInToken,
+  INITIAL_STATES,
+  isDeletion,
+  permanentEffectSentence,
+  SETTABLE_STATES,
   isPermanentTransition,
   isTransitionAllowed,
   refusedTransitionSentence,
@@ -80,5 +88,16 @@ describe('§4 key states (keys/lifecycle)', () => {
     };
     assert.equal(findLiveVersion(record, 'gone'), undefined);
     assert.equal(findLiveVersion(record, 'kept')?.keyId, 'kept');
+  });
+
+  it('the table alone says which states a version starts in, set-state can name, delete reaches, and what the token keeps (issue 12)', () => {
+    assert.deepEqual(INITIAL_STATES, ['pre-active', 'active']);
+    assert.equal(DEFAULT_INITIAL_STATE, 'active');
+    assert.deepEqual(SETTABLE_STATES, ['pre-active', 'active', 'deactivated', 'compromised']);
+    assert.deepEqual(KEY_STATES.filter(isDeletion), ['destroyed']);
+    assert.deepEqual(KEY_STATES.filter(clearsDecryptInToken), ['deactivated', 'compromised']);
+    assert.deepEqual(KEY_STATES.filter((s) => !hasObjectsInToken(s)), ['destroyed']);
+    assert.deepEqual(KEY_STATES.filter((s) => !canToggleEnabled(s)), ['destroyed']);
+    assert.match(permanentEffectSentence('active', 'destroyed'), /^Active → Destroyed destroys the private key in the HSM: .* This cannot be undone\.$/);
   });
 });
