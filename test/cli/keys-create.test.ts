@@ -55,17 +55,18 @@ describe('§3 dke keys create | list | show (real CLI process, same token and st
     ['bad/name', /must be 1 to 128/],
     ['hr-docs', /exists already/],
   ] as const) {
-    it(`refuses to create "${name}" with a sentence and a non-zero exit`, () => {
+    it(`refuses to create "${name}": exit 2 and one sentence on stderr`, () => {
       const result = runCli(['keys', 'create', name], env.cliEnv);
-      assert.notEqual(result.status, 0);
+      assert.equal(result.status, 2);
       assert.match(result.stderr, why);
+      assert.equal(result.stdout, '');
       assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
     });
   }
 
-  it('show of an unknown name fails with a sentence', () => {
+  it('show of an unknown name: exit 2 and the sentence', () => {
     const result = runCli(['keys', 'show', 'nope'], env.cliEnv);
-    assert.notEqual(result.status, 0);
-    assert.match(result.stderr, /There is no key named "nope"/);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /^dke: There is no key named "nope"/);
   });
 });

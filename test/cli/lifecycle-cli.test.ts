@@ -20,7 +20,9 @@ describe('§3 dke keys lifecycle commands and dke audit (real CLI process, runni
 
   it('disable and enable take effect on the service\'s very next request', async () => {
     assert.equal((await decryptAs(env, USER, 'cli-life', keyId, Buffer.from('a'))).status, 200);
-    assert.equal(cli('keys', 'disable', 'cli-life', keyId).status, 0);
+    const disabled = cli('keys', 'disable', 'cli-life', keyId);
+    assert.equal(disabled.status, 0, disabled.stderr);
+    assert.equal(disabled.stdout, `cli-life version ${keyId} is now disabled (state active).\n`);
     assert.equal((await decryptAs(env, USER, 'cli-life', keyId, Buffer.from('b'))).status, 403);
     await env.http.get('/cli-life').expect(404);
     assert.equal(cli('keys', 'enable', 'cli-life', keyId, '--json').status, 0);
@@ -29,12 +31,14 @@ describe('§3 dke keys lifecycle commands and dke audit (real CLI process, runni
 
   it('grant and revoke change who may decrypt on the next request', async () => {
     assert.equal((await decryptAs(env, USER.replace('alice', 'bob'), 'cli-life', keyId, Buffer.from('d'))).status, 403);
-    assert.equal(cli('keys', 'grant', 'cli-life', '--user', 'Bob@Contoso.dev').status, 0);
+    const granted = cli('keys', 'grant', 'cli-life', '--user', 'Bob@Contoso.dev');
+    assert.equal(granted.status, 0, granted.stderr);
+    assert.equal(granted.stdout, 'Granted user Bob@Contoso.dev on cli-life.\n');
     assert.equal((await decryptAs(env, 'bob@contoso.dev', 'cli-life', keyId, Buffer.from('e'))).status, 200);
     assert.equal(cli('keys', 'revoke', 'cli-life', '--user', 'bob@contoso.dev').status, 0);
     assert.equal((await decryptAs(env, 'bob@contoso.dev', 'cli-life', keyId, Buffer.from('f'))).status, 403);
     const both = cli('keys', 'grant', 'cli-life', '--user', 'x', '--role', 'y');
-    assert.notEqual(both.status, 0);
+    assert.equal(both.status, 2);
     assert.match(both.stderr, /exactly one of --user, --group or --role/);
   });
 
@@ -102,6 +106,8 @@ describe('§3 dke keys lifecycle commands and dke audit (real CLI process, runni
       ['attest', 'audit-read', 'audit-verify'],
       'issue 12: attest, reading and verifying the trail are admin operations and recorded',
     );
-    assert.notEqual(cli('audit', '--since', 'yesterday-ish').status, 0);
+    const badSince = cli('audit', '--since', 'yesterday-ish');
+    assert.equal(badSince.status, 2);
+    assert.equal(badSince.stderr, 'dke: --since takes an ISO time (2026-11-01T00:00:00Z) or a span such as 24h or 30d, not "yesterday-ish".\n');
   });
 });
