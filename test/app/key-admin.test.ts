@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
 import { AdminRefused, KeyNotFound } from '../../src/keys/errors.js';
 import type { KeyState } from '../../src/keys/key-version.js';
@@ -160,24 +158,12 @@ describe('§4 lifecycle end to end on the real token (app/key-lifecycle)', () =>
     });
   });
 
-  it('the audit trail records every admin action and its chain detects an edited or a removed entry', async () => {
+  it('the audit trail records every admin action with its actor, and the chain verifies', async () => {
+    // Tampering with the chain is the store's concern: test/store/sqlite-audit-trail.test.ts.
     const entries = env.service.audit.list();
     for (const action of ['create', 'rotate', 'set-state', 'delete', 'enable', 'disable']) {
       assert.ok(entries.some((e) => e.action === action && e.actor === 'test'), action);
     }
     assert.equal(env.service.audit.verify().ok, true);
-    const target = entries.find((e) => e.seq > 2 && e.action === 'set-state')!.seq;
-    const db = new Database(join(env.config.dataDir, 'dke.sqlite'));
-    try {
-      const original = (db.prepare('SELECT entry FROM audit WHERE seq = ?').get(target) as { entry: string }).entry;
-      db.prepare('UPDATE audit SET entry = ? WHERE seq = ?').run(original.replace('"actor":"test"', '"actor":"mallory"'), target);
-      assert.deepEqual(env.service.audit.verify(), { ok: false, entries: entries.length, brokenAt: target, problem: `entry ${target} was altered` });
-      db.prepare('UPDATE audit SET entry = ? WHERE seq = ?').run(original, target);
-      assert.equal(env.service.audit.verify().ok, true, 'restored');
-      db.prepare('DELETE FROM audit WHERE seq = ?').run(target);
-      assert.deepEqual(env.service.audit.verify(), { ok: false, entries: entries.length - 1, brokenAt: target, problem: `entry ${target} is missing` });
-    } finally {
-      db.close();
-    }
   });
 });
