@@ -1,3 +1,8 @@
+/**
+ * Contract §4 (key states) and §3 (`dke keys set-state|enable|disable|rotate|delete|attest`) through the one
+ * key-admin service (src/app/key-admin.ts) on the real token: every allowed move and its effect on the next request,
+ * every refused move with its sentence, previews of permanent steps, CKA_DECRYPT cleared in the token, attestation.
+ */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
 import { AdminRefused, KeyNotFound } from '../../src/keys/errors.js';

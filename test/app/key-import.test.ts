@@ -1,3 +1,7 @@
+/**
+ * Contract §3 `dke keys import` (src/app/key-import.ts, issue 8): a key brought in is unwrapped into the real token,
+ * decrypts the captured Office request (test/fixtures/office-capture), and a failed import leaves nothing in the token.
+ */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,3 +1,7 @@
+/**
+ * Contract §3 `dke keys attest` and §4 (src/app/provenance-guard.ts, issue 4): a version whose token evidence says it
+ * could have left the HSM is not served; states, flags, grants and the audit chain survive a restart.
+ */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,3 +1,7 @@
+/**
+ * Contract §1 `GET /health/ready` (src/app/readiness.ts, issue 7): the HSM login, the OAEP-SHA256 self-test of every
+ * published key and the store, checked in the background; a peak is a warning, a stalled token a failure.
+ */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'mocha';
 import type { SessionDecryptor } from '../../src/hsm/decrypt-thread-pool.js';

@@ -1,3 +1,7 @@
+/**
+ * Contract §3 `dke import-reference` (src/app/reference-migration.ts, issue 8): every key of Microsoft's reference
+ * service moves into the token under its unchanged name and id, checked before anything changes, and audited.
+ */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,3 +1,7 @@
+/**
+ * Contract §1 (401 for a missing or invalid token) and §2 `DKE_AUTH_*` (src/auth/entra-token-verifier.ts, issue 3):
+ * real RS256 tokens in Entra's v1 and v2 shapes against a loopback JWKS, and every forgery refused.
+ */
 import assert from 'node:assert/strict';
 import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { exportPKCS8, generateKeyPair, importPKCS8 } from 'jose';

@@ -1,3 +1,7 @@
+/**
+ * Contract §2 `DKE_AUTH_METADATA_URL` (src/auth/openid-key-source.ts, issue 3): issuer keys fetched over HTTP from
+ * the OpenID metadata, picked up on rotation, at most one refresh per cooldown, kept through an outage.
+ */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';

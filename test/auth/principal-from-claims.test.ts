@@ -1,3 +1,7 @@
+/**
+ * Contract §1 (who may decrypt is decided on claims nobody can choose; src/auth/principal-from-claims.ts, issue 18):
+ * a token's claims become the principal matched against allow lists.
+ */
 // Contract §1 "Who may decrypt is decided on claims nobody can choose" (issue 18): which claims become the principal.
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';

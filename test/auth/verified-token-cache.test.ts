@@ -1,3 +1,7 @@
+/**
+ * Contract §1 decrypt (src/auth/verified-token-cache.ts): each distinct bearer token is verified once and its verdict
+ * kept until its `exp` (5 minutes at most), never longer, never for another token.
+ */
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
 import { VerifiedTokenCache } from '../../src/auth/verified-token-cache.js';

@@ -1,3 +1,8 @@
+/**
+ * Contract §2 (src/config/): the environment wins over config/local.json, which wins over config/default.json;
+ * `PORT` is the fallback of `DKE_PORT`; a malformed value is refused with a sentence naming the setting; the PIN is
+ * never printed.
+ */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,3 +1,7 @@
+/**
+ * README "Deployment" (issue 7): the Dockerfile, the Kubernetes manifest and web.config say what the README says
+ * (no Docker engine, cluster or IIS here: their directives are parsed and checked).
+ */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

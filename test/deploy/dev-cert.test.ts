@@ -1,3 +1,7 @@
+/**
+ * README "Deployment" (issue 7): certs/make-dev-cert.sh makes a self-signed localhost certificate with an owner-only
+ * key, and git and Docker never take its outputs.
+ */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';

@@ -1,3 +1,7 @@
+/**
+ * Contract §2 `DKE_PORT` (else `PORT`, a pipe under iisnode) and `DKE_BASE_PATH` (server.cjs, issue 7): iisnode's
+ * side replayed on Linux, through the real process, down to a graceful exit on SIGTERM.
+ */
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { request } from 'node:http';

@@ -1,3 +1,7 @@
+/**
+ * Contract §1 decrypt, HSM step (src/hsm/decrypt-thread-pool.ts, issue 5): C_DecryptInit and C_Decrypt run on worker
+ * threads, one per session, on the real token, and a token error comes back with its numeric CKR.
+ */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,3 +1,7 @@
+/**
+ * Contract §1 (503 with Retry-After while the HSM is unavailable) and §2 `DKE_PKCS11_PIN` (src/hsm/hsm-connection.ts,
+ * issue 6): transient CKR faults recovered without a restart, sessions dropped under load, a refused PIN never retried.
+ */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,3 +1,7 @@
+/**
+ * Contract §1 `GET /health/ready` (OAEP-SHA256 self-test; README "Troubleshooting"): on SoftHSM2 2.6, a token
+ * without RSA-OAEP SHA-256, readiness fails with the sentence that says so.
+ */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

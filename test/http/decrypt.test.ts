@@ -1,3 +1,7 @@
+/**
+ * Contract §1 `POST /{keyName}/{keyId}/decrypt` (src/http/dke-routes.ts): the order 401, 404, 403, 400, HSM, the
+ * uniform error bodies (no padding oracle), and the audit of every decision.
+ */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'mocha';

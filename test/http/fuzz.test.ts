@@ -1,3 +1,7 @@
+/**
+ * Contract §1 ("never 500 for anything a caller sent"; issue 6): a seeded fuzzer sends malformed requests to every
+ * route; zero 5xx, and the service still decrypts afterwards.
+ */
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';

@@ -1,3 +1,7 @@
+/**
+ * Contract §1 `GET /health/live` and `GET /health/ready` (src/http/health-routes.ts): the probe answers and the
+ * named checks; issuer-key refresh failures are a warning while cached keys verify.
+ */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
 import { startTestEnv, type TestEnv } from '../support/test-env.js';

@@ -1,3 +1,7 @@
+/**
+ * Contract §2 `DKE_TLS_CERT`, `DKE_TLS_KEY` and README "Deployment" (issue 7): `dke serve` over HTTPS as a real
+ * process reloads its certificate on SIGHUP, and the container's HEALTHCHECK script passes against it.
+ */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';

@@ -1,3 +1,7 @@
+/**
+ * Contract §2 `DKE_TLS_CERT`, `DKE_TLS_KEY` (src/http/server.ts, issue 7): HTTPS with TLS 1.2 or newer straight from
+ * the two PEM files.
+ */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { request } from 'node:https';

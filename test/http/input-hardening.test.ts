@@ -1,3 +1,7 @@
+/**
+ * Contract §1 status codes (400, 404, 413, 414, 415, 431; issue 6): bad input is refused before any lookup or HSM
+ * call, never with a 5xx; helmet's headers are set and CORS stays closed.
+ */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
 import { listenOnLoopback } from '../support/listening-server.js';

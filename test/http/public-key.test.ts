@@ -1,3 +1,7 @@
+/**
+ * Contract §1 `GET /{keyName}` (src/http/dke-routes.ts, src/app/public-key-response.ts): the published key as the
+ * reference service shapes it, `kid` from `DKE_PUBLIC_BASE_URL`/`DKE_BASE_PATH` or the request, `cache.exp`.
+ */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
 import { TEST_AUDIENCE, startTestEnv, type TestEnv } from '../support/test-env.js';

@@ -1,3 +1,7 @@
+/**
+ * Contract §1 rate limiting (issues 6 and 18): presented tokens that fail are counted per client address; a request
+ * without a token always gets its challenge, a valid token is never limited, and a 429 carries the challenge.
+ */
 // Contract §1 "Rate limiting counts presented tokens that fail, per client address; a request with no token ... always
 // gets its 401 challenge; a caller that presents a valid token is never limited; a 429 still carries the challenge".
 import assert from 'node:assert/strict';

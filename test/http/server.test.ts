@@ -1,3 +1,7 @@
+/**
+ * Contract §1 (every response carries `x-request-id`; 408, 413, 431 as JSON) for what Node answers before Express
+ * (src/http/server.ts, issue 18), with raw sockets.
+ */
 // Contract §1 "Every response carries a request id header", 413 "body over the limit", 431 "headers too large",
 // and the README's Resilience → Input (issue 18): answers given by Node's HTTP layer itself, over raw sockets.
 import assert from 'node:assert/strict';

@@ -1,3 +1,7 @@
+/**
+ * Contract §1 (who may decrypt; src/keys/access-policy.ts, issue 18): deny by default; a user entry is an oid or a
+ * member's UPN matched against `upn` only; groups and app roles by id.
+ */
 // Contract §1 "Who may decrypt is decided on claims nobody can choose" (issue 18): the allow-list decision.
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';

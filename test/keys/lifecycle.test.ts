@@ -1,3 +1,7 @@
+/**
+ * Contract §4 (src/keys/lifecycle.ts, the one state table): every pair of states walked, which may decrypt or be
+ * published, which moves are permanent, and that Enabled never revives a key.
+ */
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
 import { KEY_STATES, type KeyRecord, type KeyState, type KeyVersion } from '../../src/keys/key-version.js';

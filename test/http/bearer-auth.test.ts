@@ -1,3 +1,7 @@
+/**
+ * Contract §1 decrypt, 401 with the reference's challenge headers, and §2 `DKE_AUTH_*` (src/http/bearer-auth.ts,
+ * issue 3): Entra tokens as Office sends them in the Authorization header, and every malformed header refused.
+ */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,7 +10,7 @@ import { bearerToken } from '../../src/http/bearer-auth.js';
 import { listen } from '../../src/http/server.js';
 import { encryptLikeOffice } from '../support/office-client.js';
 import { TEST_AUDIENCE, startTestEnv, type TestEnv } from '../support/test-env.js';
-import { OTHER_TENANT, compact, signed, v1Claims, v2Claims } from './entra-tokens.js';
+import { OTHER_TENANT, compact, signed, v1Claims, v2Claims } from '../auth/entra-tokens.js';
 
 const GROUP = '6f1e0000-0000-4000-8000-00000000abcd';
 const ALICE_OID = '1b2c3d4e-0000-4000-8000-00000000a11c';

@@ -1,3 +1,8 @@
+/**
+ * Contract §3 `dke keys enable|disable|grant|revoke|set-state|rotate|attest` and `dke audit [verify]`
+ * (src/cli/key-state-commands.ts, src/cli/audit-commands.ts) as a real process beside the running service: exit codes,
+ * sentences and JSON shapes, and each change applies to the service's next request. Behaviour: test/app/key-admin.test.ts.
+ */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
 import { decryptAs, versionJwk } from '../support/decrypt-client.js';

@@ -1,3 +1,7 @@
+/**
+ * Contract §3 `dke keys create|list|show` (src/cli/keys-commands.ts) as a real process beside the running service:
+ * JSON shapes, exit 2 with one sentence for every refusal, and the service serving a created key at once.
+ */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
 import { runCli } from '../support/run-cli.js';
