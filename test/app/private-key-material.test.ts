@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'mocha';
 import { readPrivateKeyMaterial } from '../../src/app/private-key-material.js';
 import { AdminRefused } from '../../src/keys/errors.js';
@@ -13,7 +15,8 @@ import { rsaPem } from '../support/key-material.js';
 describe('§3 keys import: the private key file (app/private-key-material)', () => {
   const refusals: [string, () => string, RegExp][] = [
     ['RSA-1024', () => rsaPem(1024).pem, /^key\.pem holds an RSA-1024 key; DKE keys must be RSA-2048\.$/],
-    ['RSA-4096', () => rsaPem(4096).pem, /^key\.pem holds an RSA-4096 key; DKE keys must be RSA-2048\.$/],
+    // A fixture: generating an RSA-4096 key takes seconds on a loaded machine.
+    ['RSA-4096', () => readFileSync(join(process.cwd(), 'test', 'fixtures', 'rsa-4096-test-key.pem'), 'utf8'), /^key\.pem holds an RSA-4096 key; DKE keys must be RSA-2048\.$/],
     ['e = 3', () => rsaPem(2048, 3).pem, /^key\.pem has public exponent 3; DKE keys must use 65537\.$/],
     ['a public key file', () => rsaPem().publicKey.export({ type: 'spki', format: 'pem' }).toString(), /^key\.pem holds a public key or certificate; import needs the private key\.$/],
     ['a corrupted file', () => rsaPem().pem.replace(/[A-Za-z]{8}\n/, 'AAAAAAAA\n').slice(0, 900), /^key\.pem is not a readable RSA private key \(PKCS#8 or PKCS#1 PEM\)\.$/],
