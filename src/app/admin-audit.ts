@@ -24,10 +24,13 @@ export class AdminAudit {
     this.#append(action, name, keyId, 'refused', reason, details);
   }
 
-  /** Records the refusal and throws it with the sentence the operator sees. */
-  refuse(action: string, name: string | undefined, sentence: string, keyId?: string): never {
+  /**
+   * Records the refusal and throws it with the sentence the operator sees. `Refusal` says what kind it is (the admin
+   * API answers AdminConflict with 409 and AdminNotFound with 404; the CLI exits 2 for all of them).
+   */
+  refuse(action: string, name: string | undefined, sentence: string, keyId?: string, Refusal: new (message: string) => AdminRefused = AdminRefused): never {
     this.refused(action, name, keyId, sentence);
-    throw new AdminRefused(sentence);
+    throw new Refusal(sentence);
   }
 
   #append(action: string, name: string | undefined, keyId: string | undefined, outcome: 'succeeded' | 'refused', reason: string | undefined, details: AuditEvent['details']): void {

@@ -46,3 +46,13 @@ export function toView(record: KeyRecord): KeyView {
     })),
   };
 }
+
+/** What an applied state change or delete answers, in the CLI's `--json` and the admin API alike. */
+export function appliedView(outcome: Extract<StateChangeOutcome, { applied: true }>): Record<string, unknown> {
+  return {
+    applied: true,
+    ...outcome.version,
+    ...(outcome.decryptClearedInToken !== undefined ? { decryptClearedInToken: outcome.decryptClearedInToken } : {}),
+    ...(outcome.objectsDestroyed !== undefined ? { objectsDestroyed: outcome.objectsDestroyed } : {}),
+  };
+}

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AdminRefused } from '../keys/errors.js';
+import { AdminConflict, AdminNotFound } from '../keys/errors.js';
 import { userEntryProblem } from '../keys/access-policy.js';
 import type { AllowList, KeyRecord, KeyState, KeyVersion } from '../keys/key-version.js';
 import {
@@ -67,7 +67,7 @@ export class KeyAdmin {
     const problem = keyNameProblem(name);
     if (problem !== undefined) this.#audit.refuse('create', name, problem);
     if (this.#deps.store.findKey(name) !== undefined) {
-      this.#audit.refuse('create', name, `The key name "${name}" exists already; use "dke keys rotate ${name}" for a new version.`);
+      this.#audit.refuse('create', name, `The key name "${name}" exists already; use "dke keys rotate ${name}" for a new version.`, undefined, AdminConflict);
     }
     return this.#generateVersion(name, options, 'create');
   }
@@ -111,7 +111,7 @@ export class KeyAdmin {
     const action = enabled ? 'enable' : 'disable';
     const version = this.#requireVersion(action, name, keyId);
     if (!canToggleEnabled(version.state)) {
-      this.#audit.refuse(action, name, `Version ${keyId} of "${name}" is Destroyed; there is nothing to ${action}.`, keyId);
+      this.#audit.refuse(action, name, `Version ${keyId} of "${name}" is Destroyed; there is nothing to ${action}.`, keyId, AdminConflict);
     }
     this.#deps.store.setEnabled(name, keyId, enabled, this.#now().toISOString());
     this.#audit.succeeded(action, name, keyId, { from: version.enabled ? 'enabled' : 'disabled', to: enabled ? 'enabled' : 'disabled', state: version.state });
@@ -137,7 +137,7 @@ export class KeyAdmin {
       this.#audit.refuse('set-state', name, `Use "dke keys delete ${name} ${keyId} --yes" to destroy a key version.`, keyId);
     }
     if (!isTransitionAllowed(version.state, to)) {
-      this.#audit.refuse('set-state', name, refusedTransitionSentence(version.state, to), keyId);
+      this.#audit.refuse('set-state', name, refusedTransitionSentence(version.state, to), keyId, AdminConflict);
     }
     if (isPermanentTransition(to) && !confirmed) return { applied: false, preview: this.impactPreview(version, to) };
     this.#writeState(version, to, 'set-state');
@@ -162,7 +162,7 @@ export class KeyAdmin {
     const version = this.#requireVersion('delete', name, keyId);
     const retry = isDeletion(version.state);
     if (!retry && !isTransitionAllowed(version.state, DELETED_STATE)) {
-      this.#audit.refuse('delete', name, `Only Pre-Active and Active versions can be deleted; version ${keyId} is ${stateLabel(version.state)}.`, keyId);
+      this.#audit.refuse('delete', name, `Only Pre-Active and Active versions can be deleted; version ${keyId} is ${stateLabel(version.state)}.`, keyId, AdminConflict);
     }
     if (!confirmed) return { applied: false, preview: this.impactPreview(version, DELETED_STATE) };
     // The record goes first: from this moment nothing decrypts with the version, even if the token call fails.
@@ -206,10 +206,15 @@ export class KeyAdmin {
     return toView(this.#requireKey(name));
   }
 
-  /** `dke audit`: every admin action and decrypt decision, oldest first. The reading itself is recorded after it. */
-  auditEntries(since?: Date): AuditEntry[] {
-    const entries = this.#deps.audit.list(since);
-    this.#audit.succeeded('audit-read', undefined, undefined, { since: since?.toISOString() ?? null, entries: entries.length });
+  /**
+   * `dke audit` and `GET /admin/api/audit`: admin actions and decrypt decisions, oldest first; only those of one key
+   * name when `keyName` is given, and only the newest `limit` when given. The reading itself is recorded after it.
+   */
+  auditEntries(since?: Date, filter: { readonly keyName?: string; readonly limit?: number } = {}): AuditEntry[] {
+    let entries = this.#deps.audit.list(since);
+    if (filter.keyName !== undefined) entries = entries.filter((e) => e.keyName === filter.keyName);
+    if (filter.limit !== undefined) entries = entries.slice(Math.max(0, entries.length - filter.limit));
+    this.#audit.succeeded('audit-read', filter.keyName, undefined, { since: since?.toISOString() ?? null, entries: entries.length });
     return entries;
   }
 
@@ -256,19 +261,19 @@ export class KeyAdmin {
   #writeState(version: KeyVersion, to: KeyState, action: string): void {
     const written = this.#deps.store.setState(version.name, version.keyId, version.state, to, this.#now().toISOString());
     if (!written) {
-      this.#audit.refuse(action, version.name, `Version ${version.keyId} of "${version.name}" changed meanwhile; look again and retry.`, version.keyId);
+      this.#audit.refuse(action, version.name, `Version ${version.keyId} of "${version.name}" changed meanwhile; look again and retry.`, version.keyId, AdminConflict);
     }
   }
 
   #requireVersion(action: string, name: string, keyId: string): KeyVersion {
     const version = this.#requireKey(name).versions.find((v) => v.keyId === keyId);
-    if (version === undefined) this.#audit.refuse(action, name, `The key "${name}" has no version ${keyId}.`, keyId);
+    if (version === undefined) this.#audit.refuse(action, name, `The key "${name}" has no version ${keyId}.`, keyId, AdminNotFound);
     return version;
   }
 
   #requireKey(name: string): KeyRecord {
     const record = this.#deps.store.findKey(name);
-    if (record === undefined) throw new AdminRefused(`There is no key named "${name}".`);
+    if (record === undefined) throw new AdminNotFound(`There is no key named "${name}".`);
     return record;
   }
 }

@@ -11,9 +11,16 @@ import { principalFromClaims } from './principal-from-claims.js';
 const ALLOWED_ALGORITHMS = ['RS256'];
 
 /**
+ * Who a verifier admits. `decrypt` (the DKE port): user tokens carrying the required scope; app-only tokens never
+ * decrypt. `admin` (the admin API, contract §6): user and app-only tokens alike (automation), no scope required: what
+ * a caller may do there is decided by its app roles (`roles`), which the HTTP layer checks.
+ */
+export type VerifierProfile = 'decrypt' | 'admin';
+
+/**
  * Checks an Entra ID access token as the reference service's JwtBearer does, and stricter: RS256 signature by a key
  * of the configured issuer, an issuer of an allowed tenant whose `tid` agrees, an accepted audience, exp/nbf with the
- * configured skew, the required scope in `scp`, and a user principal (app-only tokens never decrypt).
+ * configured skew, and, for decrypt, the required scope in `scp` and a user principal.
  */
 export class EntraTokenVerifier implements TokenVerifier {
   readonly #config: AuthConfig;
@@ -21,13 +28,15 @@ export class EntraTokenVerifier implements TokenVerifier {
   readonly #issuerTenants: ReadonlyMap<string, string | undefined>;
   readonly #audiences: readonly string[];
   readonly #onGroupOverage: ((oid: string) => void) | undefined;
+  readonly #profile: VerifierProfile;
 
-  constructor(config: AuthConfig, keys: OpenIdKeySource, onGroupOverage?: (oid: string) => void) {
+  constructor(config: AuthConfig, keys: OpenIdKeySource, onGroupOverage?: (oid: string) => void, profile: VerifierProfile = 'decrypt') {
     this.#config = config;
     this.#keys = keys;
     this.#issuerTenants = allowedIssuers(config);
     this.#audiences = acceptedAudiences(config.audiences);
     this.#onGroupOverage = onGroupOverage;
+    this.#profile = profile;
   }
 
   async verify(token: string): Promise<Principal> {
@@ -48,12 +57,19 @@ export class EntraTokenVerifier implements TokenVerifier {
       throw new TokenInvalid('A valid bearer token is required.', 'tid does not match the issuer');
     }
     const scopes = typeof claims.scp === 'string' ? claims.scp.split(' ') : [];
-    if (!scopes.includes(this.#config.requiredScope)) {
+    if (this.#profile === 'decrypt' && !scopes.includes(this.#config.requiredScope)) {
       throw new TokenInvalid('A valid bearer token is required.', `scope ${this.#config.requiredScope} missing`);
     }
     const badTime = invalidTimeClaim(claims);
     if (badTime !== undefined) throw new TokenInvalid('A valid bearer token is required.', `${badTime} is not a whole number of seconds in range`);
     const reading = principalFromClaims(claims, this.#config.tenantIds);
+    if (this.#profile === 'admin') {
+      if (reading === undefined) throw new TokenInvalid('A valid bearer token is required.', 'no oid or tid');
+      // An app-only token names no user: the audit trail shows its application id instead.
+      const appId = typeof claims.azp === 'string' ? claims.azp : typeof claims.appid === 'string' ? claims.appid : undefined;
+      const auditName = reading.principal.auditName ?? (appId !== undefined ? `app:${appId.toLowerCase()}` : undefined);
+      return { ...reading.principal, ...(auditName !== undefined ? { auditName } : {}) };
+    }
     if (reading === undefined || reading.principal.auditName === undefined || claims.idtyp === 'app') {
       throw new TokenInvalid('A valid bearer token is required.', 'not a user token');
     }

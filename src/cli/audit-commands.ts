@@ -1,20 +1,8 @@
 import { Command } from 'commander';
-import { AdminRefused } from '../app/admin-vocabulary.js';
+import { parseSince } from '../app/time-spans.js';
 import { withAdmin } from '../main/open-admin.js';
 import { EXIT_AUDIT_BROKEN } from './exit-codes.js';
 import { print } from './output.js';
-
-/** `--since` as an ISO time or a span back from now: 90m, 24h, 30d. */
-export function parseSince(value: string, now = new Date()): Date {
-  const span = /^(\d+)([mhd])$/.exec(value.trim());
-  if (span) {
-    const unit = { m: 60_000, h: 3_600_000, d: 86_400_000 }[span[2] as 'm' | 'h' | 'd'];
-    return new Date(now.getTime() - Number(span[1]) * unit);
-  }
-  const at = new Date(value);
-  if (Number.isNaN(at.getTime())) throw new AdminRefused(`--since takes an ISO time (2026-11-01T00:00:00Z) or a span such as 24h or 30d, not "${value}".`);
-  return at;
-}
 
 /** `dke audit [--since]` and `dke audit verify` (contract §3; issue 4). */
 export function auditCommand(): Command {

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { ImpactPreview, StateChangeOutcome } from '../app/key-admin-views.js';
+import { appliedView, type ImpactPreview, type StateChangeOutcome } from '../app/key-admin-views.js';
 import { AdminRefused, parseKeyState, SETTABLE_STATES, stateLabel, stateList } from '../app/admin-vocabulary.js';
 import { withAdmin } from '../main/open-admin.js';
 import { EXIT_NEEDS_CONFIRMATION } from './exit-codes.js';
@@ -27,7 +27,7 @@ function report(outcome: StateChangeOutcome, json: boolean, command: string): vo
         ? ' CKA_DECRYPT is now cleared in the token too.'
         : ' The token would not clear CKA_DECRYPT; the state alone blocks decrypts.';
   const destroyed = outcome.objectsDestroyed === undefined ? '' : outcome.objectsDestroyed ? ' The HSM objects are destroyed.' : ' No HSM object was left to destroy.';
-  print(json, { applied: true, ...outcome.version, ...('decryptClearedInToken' in outcome ? { decryptClearedInToken: outcome.decryptClearedInToken } : {}), ...('objectsDestroyed' in outcome ? { objectsDestroyed: outcome.objectsDestroyed } : {}) }, () =>
+  print(json, appliedView(outcome), () =>
     `${outcome.version.name} version ${outcome.version.keyId} is now ${stateLabel(outcome.version.state)}.${physical}${destroyed}`,
   );
 }

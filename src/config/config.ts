@@ -30,6 +30,10 @@ export interface Config {
   readonly allowExportableKeys: boolean;
   readonly rateLimit: { readonly windowSeconds: number; readonly maxFailures: number };
   readonly logLevel: string;
+  /** The admin API listener (contract §6), when DKE_ADMIN_PORT is set; same TLS settings as the service. */
+  readonly admin?: { readonly port: number; readonly host: string };
+  /** Accepted `aud` of admin API tokens (DKE_ADMIN_AUDIENCE, else the DKE_AUTH_AUDIENCE values). */
+  readonly adminAudiences: readonly string[];
   /** Who runs admin commands, for the audit trail (DKE_ADMIN_ACTOR); unset: the OS user. */
   readonly adminActor?: string;
   /** Port of `dke dev`'s development token issuer (0: any free port). */
@@ -154,6 +158,10 @@ export function parseSettings(raw: RawSettings): Config {
       maxFailures: integer('DKE_RATE_LIMIT_MAX_FAILURES', setting('DKE_RATE_LIMIT_MAX_FAILURES'), 1, 1_000_000),
     },
     logLevel: setting('DKE_LOG_LEVEL'),
+    ...(nonEmpty(raw.DKE_ADMIN_PORT) !== undefined
+      ? { admin: { port: integer('DKE_ADMIN_PORT', nonEmpty(raw.DKE_ADMIN_PORT)!, 0, 65535), host: setting('DKE_ADMIN_HOST') } }
+      : {}),
+    adminAudiences: nonEmpty(raw.DKE_ADMIN_AUDIENCE) !== undefined ? list(raw.DKE_ADMIN_AUDIENCE) : list(raw.DKE_AUTH_AUDIENCE),
     ...(nonEmpty(raw.DKE_ADMIN_ACTOR) !== undefined ? { adminActor: nonEmpty(raw.DKE_ADMIN_ACTOR)!.slice(0, 200) } : {}),
     devIssuerPort: integer('DKE_DEV_ISSUER_PORT', setting('DKE_DEV_ISSUER_PORT'), 0, 65535),
   };

@@ -33,20 +33,7 @@ export interface AppDeps {
 /** Builds the Express application: middleware, routes, and the one error handler, registered last. */
 export function createApp(deps: AppDeps): Express {
   const { config, logger } = deps;
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('trust proxy', config.trustProxy);
-  app.set('case sensitive routing', false);
-  // Office caches public keys by cache.exp; an ETag would only cost a hash of every response.
-  app.set('etag', false);
-
-  app.use(requestId);
-  app.use(requestLog(logger, deps.metrics));
-  app.use(closeWhileStopping);
-  app.use(helmet());
-  app.use(limitUrlLength);
-  app.use(refuseDeclaredLargeBody);
-  app.use(refuseCorsPreflight);
+  const app = guardedApp(config.trustProxy, logger, deps.metrics);
 
   const authenticate = bearerAuth({
     verifier: deps.verifier,
@@ -72,12 +59,40 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(config.basePath || '/', routes);
+  answerErrors(app, config.auth, logger);
+  return app;
+}
 
+/**
+ * An Express application with what every listener of the service puts before its routes (the DKE port and the admin
+ * API alike): request id, request log, the 503 while stopping, security headers, and the refusals that need no route
+ * (URL too long, declared body too large, CORS preflight).
+ */
+export function guardedApp(trustProxy: HttpSettings['trustProxy'], logger: Logger, metrics: HttpObserver): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', trustProxy);
+  app.set('case sensitive routing', false);
+  // Office caches public keys by cache.exp; an ETag would only cost a hash of every response.
+  app.set('etag', false);
+
+  app.use(requestId);
+  app.use(requestLog(logger, metrics));
+  app.use(closeWhileStopping);
+  app.use(helmet());
+  app.use(limitUrlLength);
+  app.use(refuseDeclaredLargeBody);
+  app.use(refuseCorsPreflight);
+  return app;
+}
+
+/** What every listener puts after its routes: the JSON 404 of an unknown route, and the one error handler. */
+export function answerErrors(app: Express, auth: ChallengeSettings, logger: Logger): void {
   app.use((_req: Request, _res: Response, next: NextFunction) => {
     next(new HttpError(404, 'not_found', 'No such route.'));
   });
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const response = errorResponse(error, config.auth);
+    const response = errorResponse(error, auth);
     if (response.body.error === 'internal_error') {
       logger.error('request failed', { requestId: res.locals.requestId, path: req.path, error: describeUnexpected(error) });
     } else if (error instanceof DkeError && error.detail !== undefined) {
@@ -85,7 +100,6 @@ export function createApp(deps: AppDeps): Express {
     }
     res.status(response.status).set(response.headers).json(response.body);
   });
-  return app;
 }
 
 /**

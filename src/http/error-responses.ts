@@ -42,6 +42,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   decrypt_failed: 400,
   hsm_unavailable: 503,
   refused: 400,
+  conflict: 409,
+  not_found: 404,
   key_already_in_token: 409,
   key_usage_not_restricted: 400,
 };

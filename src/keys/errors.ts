@@ -96,7 +96,17 @@ export class HsmBusy extends HsmUnavailable {
 
 /** An administrative request that the rules refuse (CLI): the message says why and what is allowed. */
 export class AdminRefused extends DkeError {
-  readonly code = 'refused';
+  readonly code: string = 'refused';
+}
+
+/** The state table (keys/lifecycle.ts) or a concurrent change refuses the step; the admin API answers 409. */
+export class AdminConflict extends AdminRefused {
+  override readonly code: string = 'conflict';
+}
+
+/** The key name or version an admin step names does not exist; the admin API answers 404. */
+export class AdminNotFound extends AdminRefused {
+  override readonly code: string = 'not_found';
 }
 
 /**

@@ -10,6 +10,7 @@ import { VerifiedTokenCache } from '../auth/verified-token-cache.js';
 import type { Config } from '../config/config.js';
 import { hsmProblem } from '../hsm/login-state.js';
 import type { OpenHsm, OpenHsmOptions } from '../hsm/open-hsm.js';
+import { createAdminApp } from '../http/admin-app.js';
 import { createApp } from '../http/app.js';
 import type { Logger, TokenVerifier } from '../keys/ports.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
@@ -25,6 +26,8 @@ const AUDIT_BATCH_MS = 50;
 
 export interface Service {
   readonly app: Express;
+  /** The admin API (contract §6); run-service listens with it on DKE_ADMIN_PORT when that is set. */
+  readonly adminApp: Express;
   readonly hsm: OpenHsm;
   readonly store: SqliteKeyStore;
   readonly audit: SqliteAuditTrail;
@@ -86,6 +89,9 @@ export async function openService(config: Config, logger: Logger, options: Servi
       logger.warn('group overage: the token lists no groups; group grants do not apply to this user', { oid });
     });
     const verifier: TokenVerifier = new VerifiedTokenCache(entraVerifier);
+    const adminVerifier: TokenVerifier = new VerifiedTokenCache(
+      new EntraTokenVerifier({ ...config.auth, audiences: config.adminAudiences }, keySource, undefined, 'admin'),
+    );
     const guard = new ProvenanceGuard(hsm.vault, config.allowExportableKeys);
     const protocol = new DkeProtocol({
       store,
@@ -114,8 +120,17 @@ export async function openService(config: Config, logger: Logger, options: Servi
     }, READINESS_INTERVAL_MS);
     timer.unref();
     const app = createApp({ config, protocol, readiness, verifier, logger, metrics });
+    const keyAdmin = (actor: string): KeyAdmin => new KeyAdmin({ store, vault: hsm.vault, audit, actor });
+    const adminApp = createAdminApp({
+      config: { ...config, auth: { ...config.auth, audiences: config.adminAudiences } },
+      verifier: adminVerifier,
+      keyAdmin,
+      logger,
+      metrics,
+    });
     return {
       app,
+      adminApp,
       hsm,
       store,
       audit,
@@ -123,7 +138,7 @@ export async function openService(config: Config, logger: Logger, options: Servi
       protocol,
       keySource,
       metrics,
-      admin: (actor) => new KeyAdmin({ store, vault: hsm.vault, audit, actor }),
+      admin: keyAdmin,
       close: async () => {
         clearInterval(timer);
         await hsm.close();

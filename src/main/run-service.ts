@@ -13,6 +13,9 @@ export interface RunningService {
   readonly logger: Logger;
   readonly server: Server;
   readonly url: string;
+  /** The admin API's listener, when DKE_ADMIN_PORT is set. */
+  readonly adminServer?: Server;
+  readonly adminUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -20,24 +23,39 @@ export interface RunningService {
 export async function startService(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningService> {
   const service = await openService(config, logger);
   let server: Server;
+  let adminServer: Server | undefined;
   try {
     server = await listen(service.app, config, { logger });
+    if (config.admin !== undefined) {
+      try {
+        adminServer = await listen(service.adminApp, { ...config.admin, ...(config.tls ? { tls: config.tls } : {}) }, { logger });
+      } catch (error) {
+        await stopGracefully(server, 0);
+        throw error;
+      }
+    }
   } catch (error) {
     await service.close();
     throw error;
   }
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  const url = `${config.tls ? 'https' : 'http'}://localhost:${port}${config.basePath}`;
-  logger.info('listening', { url, token: service.hsm.token.label, ready: service.readiness.report.ready });
+  const scheme = config.tls ? 'https' : 'http';
+  const url = `${scheme}://localhost:${boundPort(server, config.port)}${config.basePath}`;
+  const adminUrl = adminServer === undefined ? undefined : `${scheme}://${config.admin!.host}:${boundPort(adminServer, config.admin!.port)}/admin/api`;
+  logger.info('listening', { url, ...(adminUrl ? { adminUrl } : {}), token: service.hsm.token.label, ready: service.readiness.report.ready });
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
-      await stopGracefully(server, STOP_TIMEOUT_MS);
+      // Both listeners drain together; the HSM and the store close only once neither has a request in flight.
+      await Promise.all([stopGracefully(server, STOP_TIMEOUT_MS), ...(adminServer ? [stopGracefully(adminServer, STOP_TIMEOUT_MS)] : [])]);
       await service.close();
       logger.info('stopped');
     })());
-  return { service, logger, server, url, stop };
+  return { service, logger, server, url, ...(adminServer ? { adminServer, adminUrl: adminUrl! } : {}), stop };
+}
+
+function boundPort(server: Server, configured: number | string): number | string {
+  const address = server.address();
+  return typeof address === 'object' && address !== null ? address.port : configured;
 }
 
 /** Stops gracefully on SIGTERM/SIGINT: stop accepting, finish in-flight requests, close the HSM, exit 0. */
@@ -77,6 +95,7 @@ export async function serve(): Promise<void> {
   process.on('SIGHUP', () => {
     try {
       reloadTls(running.server, config);
+      if (running.adminServer) reloadTls(running.adminServer, config);
       logger.info('TLS certificate reloaded');
     } catch (error) {
       logger.error('TLS certificate reload failed; the previous one stays in use', { error: error instanceof Error ? error.message : String(error) });

@@ -1,0 +1,35 @@
+import type { Express } from 'express';
+import type { KeyAdmin } from '../app/key-admin.js';
+import type { HttpObserver, Logger, TokenVerifier } from '../keys/ports.js';
+import { adminOpenApi } from './admin-openapi.js';
+import { adminRoutes } from './admin-routes.js';
+import { answerErrors, guardedApp, type HttpSettings } from './app.js';
+import { bearerAuth } from './bearer-auth.js';
+
+export interface AdminAppDeps {
+  readonly config: Pick<HttpSettings, 'trustProxy' | 'rateLimit' | 'auth'>;
+  /** Verifies admin tokens: audience DKE_ADMIN_AUDIENCE, user or app-only (see VerifierProfile 'admin'). */
+  readonly verifier: TokenVerifier;
+  readonly keyAdmin: (actor: string) => KeyAdmin;
+  readonly logger: Logger;
+  readonly metrics: HttpObserver;
+}
+
+/**
+ * The admin API (contract §6) on its own listener: the same guards, error bodies and failed-authentication limiter as
+ * the DKE port, routes that call the key-admin service acting as the caller, and its OpenAPI description.
+ */
+export function createAdminApp(deps: AdminAppDeps): Express {
+  const app = guardedApp(deps.config.trustProxy, deps.logger, deps.metrics);
+  const authenticate = bearerAuth({
+    verifier: deps.verifier,
+    windowSeconds: deps.config.rateLimit.windowSeconds,
+    maxFailures: deps.config.rateLimit.maxFailures,
+    onFailure: (req, reason) => {
+      deps.logger.info('admin authentication failed', { requestId: req.res?.locals.requestId, reason });
+    },
+  });
+  app.use(adminRoutes({ authenticate, keyAdmin: deps.keyAdmin, openApi: adminOpenApi() }));
+  answerErrors(app, deps.config.auth, deps.logger);
+  return app;
+}

@@ -1,0 +1,172 @@
+/**
+ * The OpenAPI 3 description of the admin API (contract §6), served at /admin/api/openapi.json. Written by hand, as a
+ * reader's document; test/http/admin/admin-openapi.test.ts holds it and the registered routes together.
+ */
+
+type Schema = Record<string, unknown>;
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: Schema): Schema => ({ content: { 'application/json': { schema } } });
+const error = (description: string): Schema => ({ description, ...json(ref('Error')) });
+
+const NAME = { name: 'name', in: 'path', required: true, schema: { type: 'string' }, description: 'key name (case-sensitive)' };
+const KEY_ID = { name: 'keyId', in: 'path', required: true, schema: { type: 'string' }, description: 'key id of the version' };
+
+/** The answers every protected route may give besides its own. */
+const COMMON_ERRORS = {
+  '400': error('malformed body or parameter, or a step the rules refuse (`refused`)'),
+  '401': error('no token, or a token that does not verify (`invalid_token`)'),
+  '403': error('the token carries neither app role needed (`forbidden`)'),
+  '429': error('too many failed authentications from this address (`rate_limited`)'),
+};
+const KEY_ERRORS = { '404': error('no such key name or version (`not_found`)') };
+const CHANGE_ERRORS = { ...KEY_ERRORS, '409': error('the state table or a concurrent change refuses the step (`conflict`)'), '413': error('body over 64 KiB'), '415': error('body not declared as JSON') };
+
+function operation(summary: string, role: 'DKE.Auditor' | 'DKE.Admin', answer: Record<string, Schema>, extra: Schema = {}): Schema {
+  return {
+    summary,
+    description: role === 'DKE.Admin' ? 'Needs the app role DKE.Admin.' : 'Needs the app role DKE.Auditor or DKE.Admin.',
+    security: [{ entraBearer: [] }],
+    ...extra,
+    responses: { ...answer, ...COMMON_ERRORS, ...(role === 'DKE.Admin' ? CHANGE_ERRORS : KEY_ERRORS) },
+  };
+}
+
+const body = (schema: Schema): Schema => ({ requestBody: { required: true, ...json(schema) } });
+const grantBody = body({
+  type: 'object',
+  description: 'exactly one of user (an oid or a member UPN), group (object id) or role (app role value)',
+  properties: { user: { type: 'string' }, group: { type: 'string' }, role: { type: 'string' } },
+});
+
+export function adminOpenApi(): Schema {
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'dke-service admin API',
+      version: '1',
+      description:
+        'Key administration over HTTPS with Entra ID bearer tokens (user or app-only) carrying an app role: DKE.Admin reads and changes, DKE.Auditor reads. Every change is recorded in the audit trail with the caller\'s oid and name. Bodies are the CLI\'s --json shapes.',
+    },
+    components: {
+      securitySchemes: { entraBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: {
+        Error: { type: 'object', required: ['error', 'message'], properties: { error: { type: 'string' }, message: { type: 'string' } } },
+        AllowList: {
+          type: 'object',
+          properties: { users: { type: 'array', items: { type: 'string' } }, groups: { type: 'array', items: { type: 'string' } }, roles: { type: 'array', items: { type: 'string' } } },
+        },
+        State: { type: 'string', enum: ['pre-active', 'active', 'deactivated', 'compromised', 'destroyed'] },
+        Version: {
+          type: 'object',
+          required: ['name', 'keyId', 'state', 'enabled'],
+          properties: { name: { type: 'string' }, keyId: { type: 'string' }, state: ref('State'), enabled: { type: 'boolean' } },
+        },
+        Applied: {
+          allOf: [ref('Version'), { type: 'object', properties: { applied: { type: 'boolean' }, decryptClearedInToken: { type: 'boolean' }, objectsDestroyed: { type: 'boolean' } } }],
+        },
+        Key: {
+          type: 'object',
+          required: ['name', 'allow', 'versions'],
+          properties: {
+            name: { type: 'string' },
+            allow: ref('AllowList'),
+            versions: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  keyId: { type: 'string' },
+                  state: ref('State'),
+                  enabled: { type: 'boolean' },
+                  published: { type: 'boolean' },
+                  origin: { type: 'string', enum: ['generated', 'imported'] },
+                  createdAt: { type: 'string', format: 'date-time' },
+                },
+              },
+            },
+          },
+        },
+        Grant: { type: 'object', properties: { name: { type: 'string' }, kind: { type: 'string', enum: ['users', 'groups', 'roles'] }, value: { type: 'string' }, changed: { type: 'boolean' } } },
+        Attestation: { type: 'object', properties: { name: { type: 'string' }, versions: { type: 'array', items: { type: 'object' } } } },
+        AuditEntry: {
+          type: 'object',
+          properties: {
+            seq: { type: 'integer' },
+            at: { type: 'string', format: 'date-time' },
+            actor: { type: 'string' },
+            action: { type: 'string' },
+            keyName: { type: 'string' },
+            keyId: { type: 'string' },
+            outcome: { type: 'string' },
+            reason: { type: 'string' },
+            details: { type: 'object' },
+            prevHash: { type: 'string' },
+            hash: { type: 'string' },
+          },
+        },
+        AuditVerification: { type: 'object', required: ['ok', 'entries'], properties: { ok: { type: 'boolean' }, entries: { type: 'integer' }, brokenAt: { type: 'integer' }, problem: { type: 'string' } } },
+      },
+    },
+    paths: {
+      '/admin/api/openapi.json': { get: { summary: 'this document', responses: { '200': { description: 'OpenAPI 3 document' } } } },
+      '/admin/api/keys': {
+        get: operation('list key names and their versions', 'DKE.Auditor', { '200': { description: 'keys', ...json({ type: 'array', items: ref('Key') }) } }),
+        post: operation('create a key name: RSA-2048 generated in the HSM, published', 'DKE.Admin', { '201': { description: 'created', ...json(ref('Version')) } }, body({
+          type: 'object',
+          required: ['name'],
+          properties: { name: { type: 'string' }, state: { type: 'string', enum: ['active', 'pre-active'] }, allow: ref('AllowList') },
+        })),
+      },
+      '/admin/api/keys/{name}': {
+        parameters: [NAME],
+        get: operation('show a key name: every version, its state and which one is published', 'DKE.Auditor', { '200': { description: 'the key', ...json(ref('Key')) } }),
+      },
+      '/admin/api/keys/{name}/rotate': {
+        parameters: [NAME],
+        post: operation('a new Active version becomes the published one', 'DKE.Admin', { '201': { description: 'the new version', ...json(ref('Version')) } }),
+      },
+      '/admin/api/keys/{name}/versions/{keyId}': {
+        parameters: [NAME, KEY_ID],
+        delete: operation('delete a Pre-Active or Active version', 'DKE.Admin', { '200': { description: 'deleted', ...json(ref('Applied')) } }),
+      },
+      '/admin/api/keys/{name}/versions/{keyId}/enable': {
+        parameters: [NAME, KEY_ID],
+        post: operation('turn the reversible Enabled flag on', 'DKE.Admin', { '200': { description: 'the version', ...json(ref('Version')) } }),
+      },
+      '/admin/api/keys/{name}/versions/{keyId}/disable': {
+        parameters: [NAME, KEY_ID],
+        post: operation('turn the reversible Enabled flag off (decrypt and publishing stop at once)', 'DKE.Admin', { '200': { description: 'the version', ...json(ref('Version')) } }),
+      },
+      '/admin/api/keys/{name}/versions/{keyId}/state': {
+        parameters: [NAME, KEY_ID],
+        post: operation('move the version to another state (contract §4)', 'DKE.Admin', { '200': { description: 'applied', ...json(ref('Applied')) } }, body({
+          type: 'object',
+          required: ['state'],
+          properties: { state: { type: 'string', enum: ['pre-active', 'active', 'deactivated', 'compromised'] } },
+        })),
+      },
+      '/admin/api/keys/{name}/grants': {
+        parameters: [NAME],
+        put: operation('allow a user, group or app role to decrypt with the key name', 'DKE.Admin', { '200': { description: 'granted', ...json(ref('Grant')) } }, grantBody),
+        delete: operation('revoke a user, group or app role', 'DKE.Admin', { '200': { description: 'revoked', ...json(ref('Grant')) } }, grantBody),
+      },
+      '/admin/api/keys/{name}/attestation': {
+        parameters: [NAME],
+        get: operation('PKCS#11 evidence of every version, read from the token, with a verdict', 'DKE.Auditor', { '200': { description: 'attestation', ...json(ref('Attestation')) } }),
+      },
+      '/admin/api/audit': {
+        get: operation('audit entries, oldest first', 'DKE.Auditor', { '200': { description: 'entries', ...json({ type: 'array', items: ref('AuditEntry') }) } }, {
+          parameters: [
+            { name: 'since', in: 'query', schema: { type: 'string' }, description: 'ISO time, or a span back from now (24h, 30d)' },
+            { name: 'key', in: 'query', schema: { type: 'string' }, description: 'only entries of this key name' },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 10000, default: 10000 }, description: 'the newest this many' },
+          ],
+        }),
+      },
+      '/admin/api/audit/verify': {
+        get: operation('check the hash chain of the audit trail', 'DKE.Auditor', { '200': { description: 'verification', ...json(ref('AuditVerification')) } }),
+      },
+    },
+  };
+}

@@ -1,0 +1,219 @@
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { KeyAdmin } from '../app/key-admin.js';
+import { appliedView, type StateChangeOutcome } from '../app/key-admin-views.js';
+import { parseSince } from '../app/time-spans.js';
+import type { Principal } from '../keys/access-policy.js';
+import { RequestInvalid } from '../keys/errors.js';
+import { parseKeyState, type AllowList } from '../keys/key-version.js';
+import { DECRYPT_BODY_LIMIT_BYTES } from './dke-routes.js';
+import { HttpError } from './error-responses.js';
+
+/** The app roles of the admin API (contract §6), as declared in the Entra app registration's `appRoles`. */
+export const ADMIN_ROLE = 'DKE.Admin';
+export const AUDITOR_ROLE = 'DKE.Auditor';
+
+/** Reading needs either role; changing needs DKE.Admin. */
+export type AdminNeed = 'read' | 'change';
+
+/** What a handler gets: the key-admin service acting as the caller, and the request's parts. */
+export interface AdminCall {
+  readonly admin: KeyAdmin;
+  readonly params: Readonly<Record<string, string>>;
+  readonly body: unknown;
+  readonly query: Readonly<Record<string, unknown>>;
+}
+
+export interface AdminAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+export interface AdminRoute {
+  readonly method: 'get' | 'post' | 'put' | 'delete';
+  /** The path as the OpenAPI document writes it (`{name}`); registered with Express as `:name`. */
+  readonly path: string;
+  readonly need: AdminNeed;
+  handle(call: AdminCall): Promise<AdminAnswer> | AdminAnswer;
+}
+
+const ok = (body: unknown): AdminAnswer => ({ status: 200, body });
+const created = (body: unknown): AdminAnswer => ({ status: 201, body });
+const param = (call: AdminCall, name: string): string => call.params[name]!;
+
+/** Audit reads answer at most this many entries (the newest); `limit` may ask for fewer. */
+export const AUDIT_LIMIT_MAX = 10_000;
+
+/**
+ * Every route of contract §6 that exists so far, each calling the key-admin service as the CLI does, so the two
+ * never differ. The OpenAPI document (admin-openapi.ts) describes exactly these; a test holds them together.
+ */
+export const ADMIN_ROUTES: readonly AdminRoute[] = [
+  { method: 'get', path: '/admin/api/keys', need: 'read', handle: ({ admin }) => ok(admin.list()) },
+  { method: 'get', path: '/admin/api/keys/{name}', need: 'read', handle: (call) => ok(call.admin.show(param(call, 'name'))) },
+  {
+    method: 'post',
+    path: '/admin/api/keys',
+    need: 'change',
+    handle: async ({ admin, body }) => {
+      const fields = bodyObject(body);
+      const name = requiredString(fields, 'name');
+      const state = optionalString(fields, 'state');
+      const parsedState = state === undefined ? 'active' : parseKeyState(state);
+      if (parsedState !== 'active' && parsedState !== 'pre-active') throw new RequestInvalid('"state" must be "active" or "pre-active".');
+      const allow = allowList(fields.allow);
+      return created(await admin.create(name, { state: parsedState, ...(allow ? { allow } : {}) }));
+    },
+  },
+  { method: 'post', path: '/admin/api/keys/{name}/rotate', need: 'change', handle: async (call) => created(await call.admin.rotate(param(call, 'name'))) },
+  {
+    method: 'post',
+    path: '/admin/api/keys/{name}/versions/{keyId}/enable',
+    need: 'change',
+    handle: (call) => ok(call.admin.setEnabled(param(call, 'name'), param(call, 'keyId'), true)),
+  },
+  {
+    method: 'post',
+    path: '/admin/api/keys/{name}/versions/{keyId}/disable',
+    need: 'change',
+    handle: (call) => ok(call.admin.setEnabled(param(call, 'name'), param(call, 'keyId'), false)),
+  },
+  {
+    method: 'post',
+    path: '/admin/api/keys/{name}/versions/{keyId}/state',
+    need: 'change',
+    handle: async (call) => {
+      const text = requiredString(bodyObject(call.body), 'state');
+      const state = parseKeyState(text);
+      if (state === undefined) throw new RequestInvalid('"state" must be pre-active, active, deactivated or compromised.');
+      // The API has no preview step: the call itself is the confirmation (the CLI's --yes).
+      return ok(applied(await call.admin.setState(param(call, 'name'), param(call, 'keyId'), state, true)));
+    },
+  },
+  {
+    method: 'delete',
+    path: '/admin/api/keys/{name}/versions/{keyId}',
+    need: 'change',
+    handle: async (call) => ok(applied(await call.admin.delete(param(call, 'name'), param(call, 'keyId'), true))),
+  },
+  { method: 'put', path: '/admin/api/keys/{name}/grants', need: 'change', handle: (call) => ok(changeGrant(call, 'grant')) },
+  { method: 'delete', path: '/admin/api/keys/{name}/grants', need: 'change', handle: (call) => ok(changeGrant(call, 'revoke')) },
+  { method: 'get', path: '/admin/api/keys/{name}/attestation', need: 'read', handle: async (call) => ok(await call.admin.attest(param(call, 'name'))) },
+  {
+    method: 'get',
+    path: '/admin/api/audit',
+    need: 'read',
+    handle: ({ admin, query }) => {
+      const since = queryString(query, 'since');
+      const key = queryString(query, 'key');
+      const limitText = queryString(query, 'limit');
+      const limit = limitText === undefined ? AUDIT_LIMIT_MAX : Number(limitText);
+      if (!/^\d+$/.test(limitText ?? '1') || limit < 1 || limit > AUDIT_LIMIT_MAX) {
+        throw new RequestInvalid(`"limit" must be a whole number from 1 to ${AUDIT_LIMIT_MAX}.`);
+      }
+      return ok(admin.auditEntries(since === undefined ? undefined : parseSince(since), { ...(key !== undefined ? { keyName: key } : {}), limit }));
+    },
+  },
+  { method: 'get', path: '/admin/api/audit/verify', need: 'read', handle: ({ admin }) => ok(admin.verifyAudit()) },
+];
+
+export interface AdminRoutesOptions {
+  readonly authenticate: express.RequestHandler;
+  /** The key-admin service acting for this caller (its oid and name go to the audit trail). */
+  readonly keyAdmin: (actor: string) => KeyAdmin;
+  readonly openApi: unknown;
+}
+
+/** The admin API's router: 415 → 401 → 403 → body (400, 413) → the key-admin service. */
+export function adminRoutes(options: AdminRoutesOptions): Router {
+  const router = express.Router({ caseSensitive: true });
+  router.get('/admin/api/openapi.json', (_req: Request, res: Response) => {
+    res.json(options.openApi);
+  });
+  const readJson = express.json({ type: () => true, limit: DECRYPT_BODY_LIMIT_BYTES, inflate: false, strict: true });
+  for (const route of ADMIN_ROUTES) {
+    const expressPath = route.path.replace(/\{(\w+)\}/g, ':$1');
+    router[route.method](expressPath, requireJsonBody, options.authenticate, requireRole(route.need), readJson, async (req: Request, res: Response) => {
+      const principal = res.locals.principal as Principal;
+      const admin = options.keyAdmin(`${principal.oid} (${principal.auditName ?? 'no name'})`);
+      const answer = await route.handle({ admin, params: req.params as Record<string, string>, body: req.body as unknown, query: req.query });
+      res.status(answer.status).json(answer.body);
+    });
+  }
+  return router;
+}
+
+/** 403 `forbidden` unless the token carries an app role that allows this route. */
+function requireRole(need: AdminNeed): express.RequestHandler {
+  return (_req: Request, res: Response, next: NextFunction): void => {
+    const roles = (res.locals.principal as Principal).roles;
+    const allowed = roles.includes(ADMIN_ROLE) || (need === 'read' && roles.includes(AUDITOR_ROLE));
+    next(allowed ? undefined : new HttpError(403, 'forbidden', need === 'read' ? `This needs the app role ${AUDITOR_ROLE} or ${ADMIN_ROLE}.` : `This needs the app role ${ADMIN_ROLE}.`));
+  };
+}
+
+/** A request that carries a body must declare it JSON (415 otherwise); bodiless calls (rotate, enable) need no type. */
+function requireJsonBody(req: Request, _res: Response, next: NextFunction): void {
+  const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
+  const type = (req.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (!hasBody || type === 'application/json') {
+    next();
+    return;
+  }
+  next(new HttpError(415, 'unsupported_media_type', 'The body must be JSON (Content-Type: application/json).'));
+}
+
+function applied(outcome: StateChangeOutcome): Record<string, unknown> {
+  // Confirmed calls always apply or throw; a preview here would be a bug, never an answer.
+  if (!outcome.applied) throw new TypeError('a confirmed admin step returned a preview');
+  return appliedView(outcome);
+}
+
+function changeGrant(call: AdminCall, action: 'grant' | 'revoke'): { name: string; kind: keyof AllowList; value: string; changed: boolean } {
+  const fields = bodyObject(call.body);
+  const given = (['user', 'group', 'role'] as const).filter((field) => fields[field] !== undefined);
+  if (given.length !== 1) throw new RequestInvalid('The body must name exactly one of "user", "group" or "role".');
+  const field = given[0]!;
+  const value = requiredString(fields, field);
+  const kind = `${field}s` as keyof AllowList;
+  const name = param(call, 'name');
+  const changed = action === 'grant' ? call.admin.grant(name, kind, value) : call.admin.revoke(name, kind, value);
+  return { name, kind, value: value.trim(), changed };
+}
+
+function bodyObject(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RequestInvalid('The body must be a JSON object.');
+  return body as Record<string, unknown>;
+}
+
+function requiredString(fields: Record<string, unknown>, name: string): string {
+  const value = optionalString(fields, name);
+  if (value === undefined) throw new RequestInvalid(`"${name}" is required.`);
+  return value;
+}
+
+function optionalString(fields: Record<string, unknown>, name: string): string | undefined {
+  const value = fields[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length > 1024) throw new RequestInvalid(`"${name}" must be a string.`);
+  return value;
+}
+
+function allowList(value: unknown): AllowList | undefined {
+  if (value === undefined) return undefined;
+  const fields = bodyObject(value);
+  const strings = (kind: keyof AllowList): string[] => {
+    const entries = fields[kind] ?? [];
+    if (!Array.isArray(entries) || entries.length > 1000 || !entries.every((e) => typeof e === 'string' && e.length <= 1024)) {
+      throw new RequestInvalid(`"allow.${kind}" must be a list of strings.`);
+    }
+    return entries as string[];
+  };
+  return { users: strings('users'), groups: strings('groups'), roles: strings('roles') };
+}
+
+function queryString(query: Readonly<Record<string, unknown>>, name: string): string | undefined {
+  const value = query[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new RequestInvalid(`"${name}" must be given once.`);
+  return value;
+}
