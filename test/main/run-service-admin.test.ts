@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'mocha';
-import { parseSettings, type RawSettings } from '../../../src/config/config.js';
-import { createLogger } from '../../../src/log/logger.js';
-import { startService } from '../../../src/main/run-service.js';
-import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../../support/test-env.js';
+import { parseSettings, type RawSettings } from '../../src/config/config.js';
+import { createLogger } from '../../src/log/logger.js';
+import { startService } from '../../src/main/run-service.js';
+import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
 describe('§6 the admin listener in the composition root', () => {
   let env: TestEnv;

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
 import supertest from 'supertest';
-import { decryptAs } from '../../support/decrypt-client.js';
-import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../../support/test-env.js';
+import { decryptAs } from '../support/decrypt-client.js';
+import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
 const ADMIN_OID = 'a0000000-0000-4000-8000-0000000000a1';
 const APPROVER_OID = 'a0000000-0000-4000-8000-0000000000a2';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { Express } from 'express';
 import { after, before, describe, it } from 'mocha';
 import supertest from 'supertest';
-import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../../support/test-env.js';
+import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
 const METHODS = ['get', 'post', 'put', 'delete', 'patch'] as const;
 
