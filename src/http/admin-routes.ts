@@ -110,7 +110,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       if (!/^\d+$/.test(limitText ?? '1') || limit < 1 || limit > AUDIT_LIMIT_MAX) {
         throw new RequestInvalid(`"limit" must be a whole number from 1 to ${AUDIT_LIMIT_MAX}.`);
       }
-      return ok(admin.auditEntries(since === undefined ? undefined : parseSince(since), { ...(key !== undefined ? { keyName: key } : {}), limit }));
+      return ok(admin.auditEntries(since === undefined ? undefined : parseSince(since, 'since'), { ...(key !== undefined ? { keyName: key } : {}), limit }));
     },
   },
   { method: 'get', path: '/admin/api/audit/verify', need: 'read', handle: ({ admin }) => ok(admin.verifyAudit()) },
