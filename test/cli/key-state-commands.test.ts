@@ -4,6 +4,8 @@
  * sentences and JSON shapes, and each change applies to the service's next request. Behaviour: test/app/key-admin.test.ts.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { after, before, describe, it } from 'mocha';
 import { decryptAs, versionJwk } from '../support/decrypt-client.js';
 import { encryptLikeOffice } from '../support/office-client.js';
@@ -114,5 +116,21 @@ describe('§3 dke keys lifecycle commands and dke audit (real CLI process, runni
     const badSince = cli('audit', '--since', 'yesterday-ish');
     assert.equal(badSince.status, 2);
     assert.equal(badSince.stderr, 'dke: --since takes an ISO time (2026-11-01T00:00:00Z) or a span such as 24h or 30d, not "yesterday-ish".\n');
+  });
+
+  it('dke audit verify exits 4 and names the first broken entry when an entry was edited', () => {
+    assert.equal(cli('audit', 'verify').status, 0, 'intact, and the verification itself is an entry');
+    const db = new Database(join(env.config.dataDir, 'dke.sqlite'));
+    try {
+      const { seq, entry } = db.prepare('SELECT seq, entry FROM audit ORDER BY seq LIMIT 1').get() as { seq: number; entry: string };
+      db.prepare('UPDATE audit SET entry = ? WHERE seq = ?').run(entry.replace('"outcome":"', '"outcome":"x'), seq);
+      const broken = cli('audit', 'verify');
+      assert.equal(broken.status, 4);
+      assert.equal(broken.stdout, `The audit trail is BROKEN at entry ${seq}: entry ${seq} was altered.\n`);
+      db.prepare('UPDATE audit SET entry = ? WHERE seq = ?').run(entry, seq);
+    } finally {
+      db.close();
+    }
+    assert.equal(cli('audit', 'verify').status, 0, 'intact again once restored');
   });
 });
