@@ -1,10 +1,10 @@
 import type { Principal } from '../keys/access-policy.js';
 import { isAllowed } from '../keys/access-policy.js';
-import { AccessDenied, DkeError, KeyNotFound, KeyNotUsable } from '../keys/errors.js';
+import { AccessDenied, DkeError, KeyNotFound, KeyNotUsable, StoreUnavailable } from '../keys/errors.js';
 import type { KeyVersion, RsaPublicKey } from '../keys/key-version.js';
 import { canDecrypt, findLiveVersion, servedVersion } from '../keys/lifecycle.js';
 import { buildKid, isValidKeyId, isValidKeyName } from '../keys/names.js';
-import type { AuditTrail, KeyStateStore, KeyVault, ProtocolObserver } from '../keys/ports.js';
+import type { DurableAuditTrail, KeyStateStore, KeyVault, ProtocolObserver } from '../keys/ports.js';
 import { parseDecryptRequest } from './decrypt-request.js';
 import type { ProvenanceGuard } from './provenance-guard.js';
 import { publicKeyResponse, type PublicKeyResponse } from './public-key-response.js';
@@ -12,7 +12,8 @@ import { publicKeyResponse, type PublicKeyResponse } from './public-key-response
 export interface DkeProtocolDeps {
   readonly store: KeyStateStore;
   readonly vault: KeyVault;
-  readonly audit: AuditTrail;
+  /** Decrypts are answered only after their entry is durable; `problem` says why it cannot be written now. */
+  readonly audit: DurableAuditTrail & { readonly problem?: string | undefined };
   readonly publicKeyCacheHours: number;
   /** Told of every decision, for metrics (absent: nothing is counted). */
   readonly observer?: ProtocolObserver;
@@ -55,6 +56,8 @@ export class DkeProtocol {
       throw error;
     }
     const key = await this.#publicKeyOf(version);
+    // Office would protect new documents with a key that can never open them (issue 17): ask the token, not a cache.
+    if (!(await this.#deps.vault.hasPrivateKey(version))) throw new KeyNotFound(`the private key of ${name}/${version.keyId} is missing from the token`);
     return publicKeyResponse(key, buildKid(baseUrl, version.name, version.keyId), this.#deps.publicKeyCacheHours, this.#now());
   }
 
@@ -62,10 +65,13 @@ export class DkeProtocol {
    * Decrypts `body` with one key version for `principal`, in contract §1's order, and records the decision in the
    * audit trail. Step 1, authentication (401), happened before, in the HTTP layer. Nothing before step 6 asks the
    * HSM: the state and the public key come from the key record, so a bad body is a 400 even while the HSM is away.
+   * The answer leaves only once the decision's audit entry is durable; when it cannot be written the caller gets
+   * 503 (StoreUnavailable) and no plaintext (issue 17).
    */
   async decrypt(principal: Principal, name: string, keyId: string, body: Buffer): Promise<{ value: string }> {
     const started = process.hrtime.bigint();
     const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+    let plaintext: Buffer;
     try {
       // 2. Find the key name and the version (404): malformed, unknown and Destroyed all look the same.
       if (!isValidKeyName(name) || !isValidKeyId(keyId)) throw new KeyNotFound('malformed key name or id');
@@ -80,17 +86,26 @@ export class DkeProtocol {
       const ciphertext = parseDecryptRequest(body, (await this.#publicKeyOf(version)).modulus);
       // Beyond the contract: a version the token says could have left the HSM never decrypts (403, as step 4).
       await this.#deps.guard?.assertServable(version);
+      // No token work for an answer that could not be recorded anyway.
+      const auditProblem = this.#deps.audit.problem;
+      if (auditProblem !== undefined) throw new StoreUnavailable(auditProblem);
       // 6. Decrypt in the HSM, one C_Decrypt (400 when it does not decrypt, 503 when the HSM is unavailable).
-      const plaintext = await this.#timedVaultDecrypt(version, ciphertext);
-      this.#record(principal, name, keyId, 'allowed', 'decrypted');
-      this.#deps.observer?.decrypt(name, 'decrypted', seconds());
-      return { value: plaintext.toString('base64') };
+      plaintext = await this.#timedVaultDecrypt(version, ciphertext);
     } catch (error) {
       const reason = error instanceof DkeError ? error.code : 'internal_error';
-      this.#record(principal, name, keyId, reason === 'access_denied' || reason === 'key_not_usable' ? 'denied' : 'failed', reason);
       this.#deps.observer?.decrypt(this.#knownName(name), reason, seconds());
+      await this.#record(principal, name, keyId, reason === 'access_denied' || reason === 'key_not_usable' ? 'denied' : 'failed', reason);
       throw error;
     }
+    try {
+      await this.#record(principal, name, keyId, 'allowed', 'decrypted');
+    } catch (error) {
+      plaintext.fill(0);
+      this.#deps.observer?.decrypt(name, error instanceof DkeError ? error.code : 'internal_error', seconds());
+      throw error;
+    }
+    this.#deps.observer?.decrypt(name, 'decrypted', seconds());
+    return { value: plaintext.toString('base64') };
   }
 
   /** The record's public key; only a version recorded before public keys were kept, and not backfilled yet, asks the token. */
@@ -118,8 +133,9 @@ export class DkeProtocol {
     return isValidKeyName(name) && this.#deps.store.findKey(name) !== undefined ? name : undefined;
   }
 
-  #record(principal: Principal, name: string, keyId: string, outcome: 'allowed' | 'denied' | 'failed', reason: string): void {
-    this.#deps.audit.append({
+  /** Settles once the entry is durable; rejects with StoreUnavailable when it cannot be written (then only 503 leaves). */
+  #record(principal: Principal, name: string, keyId: string, outcome: 'allowed' | 'denied' | 'failed', reason: string): Promise<void> {
+    return this.#deps.audit.record({
       actor: `${principal.oid} (${principal.auditName ?? 'no name'})`,
       action: 'decrypt',
       keyName: name,

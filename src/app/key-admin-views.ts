@@ -1,5 +1,5 @@
 import type { AllowList, KeyRecord, KeyState, KeyVersion } from '../keys/key-version.js';
-import type { KeyUsage } from '../keys/ports.js';
+import type { AddVersionResult, KeyUsage } from '../keys/ports.js';
 
 /** What the admin operations answer (the CLI prints them; `--json` prints them as they are). */
 export interface VersionSummary {
@@ -55,4 +55,16 @@ export function appliedView(outcome: Extract<StateChangeOutcome, { applied: true
     ...(outcome.decryptClearedInToken !== undefined ? { decryptClearedInToken: outcome.decryptClearedInToken } : {}),
     ...(outcome.objectsDestroyed !== undefined ? { objectsDestroyed: outcome.objectsDestroyed } : {}),
   };
+}
+
+/** The sentence for a version the store would not add: the name or the version changed since it was read. */
+export function addVersionRefusal(name: string, keyId: string, result: Exclude<AddVersionResult, 'added'>): string {
+  switch (result) {
+    case 'name-exists':
+      return `The key name "${name}" exists already; use "dke keys rotate ${name}" for a new version.`;
+    case 'name-missing':
+      return `There is no key named "${name}".`;
+    case 'version-exists':
+      return `The key "${name}" already has a version ${keyId}.`;
+  }
 }

@@ -21,7 +21,7 @@ import { keyIdProblem, keyNameProblem } from '../keys/names.js';
 import type { AuditEntry, AuditReader, AuditTrail, AuditVerification, KeyStateStore, KeyVault } from '../keys/ports.js';
 import { AdminAudit } from './admin-audit.js';
 import { attestationOf, type VersionAttestation } from './key-attestation.js';
-import { toView, type CreatedVersion, type ImpactPreview, type KeyView, type StateChangeOutcome, type VersionSummary } from './key-admin-views.js';
+import { addVersionRefusal, toView, type CreatedVersion, type ImpactPreview, type KeyView, type StateChangeOutcome, type VersionSummary } from './key-admin-views.js';
 import { importKey, type ImportOptions } from './key-import.js';
 import type { PrivateKeyMaterial } from './private-key-material.js';
 import { migrateReference, type MigrationReport } from './reference-migration.js';
@@ -113,8 +113,13 @@ export class KeyAdmin {
     if (!canToggleEnabled(version.state)) {
       this.#audit.refuse(action, name, `Version ${keyId} of "${name}" is Destroyed; there is nothing to ${action}.`, keyId, AdminConflict);
     }
-    this.#deps.store.setEnabled(name, keyId, enabled, this.#now().toISOString());
-    this.#audit.succeeded(action, name, keyId, { from: version.enabled ? 'enabled' : 'disabled', to: enabled ? 'enabled' : 'disabled', state: version.state });
+    // Written compare-and-set with its audit entry in one transaction: a version destroyed meanwhile is refused.
+    const changed = this.#deps.store.atomically(() => {
+      if (!this.#deps.store.setEnabled(name, keyId, enabled, this.#now().toISOString())) return false;
+      this.#audit.succeeded(action, name, keyId, { from: version.enabled ? 'enabled' : 'disabled', to: enabled ? 'enabled' : 'disabled', state: version.state });
+      return true;
+    });
+    if (!changed) this.#audit.refuse(action, name, `Version ${keyId} of "${name}" was destroyed meanwhile; there is nothing to ${action}.`, keyId);
     return { name, keyId, state: version.state, enabled };
   }
 
@@ -218,26 +223,42 @@ export class KeyAdmin {
     return entries;
   }
 
-  /** `dke audit verify`: a removed, edited or reordered entry breaks the hash chain. The check is recorded after it. */
+  /** `dke audit verify`: a removed, edited, reordered or truncated entry breaks the hash chain against its head. */
   verifyAudit(): AuditVerification {
     const result = this.#deps.audit.verify();
     this.#audit.succeeded('audit-verify', undefined, undefined, { ok: result.ok, entries: result.entries, brokenAt: result.brokenAt ?? null });
     return result;
   }
 
-  async #generateVersion(name: string, options: CreateKeyOptions, action: string): Promise<CreatedVersion> {
+  async #generateVersion(name: string, options: CreateKeyOptions, action: 'create' | 'rotate'): Promise<CreatedVersion> {
     const keyId = options.keyId ?? randomUUID();
     const idProblem = keyIdProblem(keyId);
     if (idProblem !== undefined) this.#audit.refuse(action, name, idProblem);
     this.#assertUserEntries(action, name, options.allow);
     const state = options.state ?? DEFAULT_INITIAL_STATE;
     if (!INITIAL_STATES.includes(state)) this.#audit.refuse(action, name, `A new version starts ${stateList(INITIAL_STATES)}, not ${state}.`);
-    const publicKey = await this.#deps.vault.generateKeyPair({ name, keyId });
-    this.#deps.store.addVersion(
-      { name, keyId, state, origin: 'generated', publish: true, publicKey, ...(options.allow ? { allow: options.allow } : {}) },
+    const ref = { name, keyId };
+    const publicKey = await this.#deps.vault.generateKeyPair(ref);
+    // The precondition (a new name for create, an existing one for rotate) is checked again inside the write
+    // transaction, with the audit entry: of several CLIs racing on one name exactly one wins.
+    const result = this.#deps.store.addVersion(
+      {
+        name,
+        keyId,
+        state,
+        origin: 'generated',
+        publish: true,
+        publicKey,
+        nameMustBe: action === 'create' ? 'new' : 'existing',
+        ...(options.allow ? { allow: options.allow } : {}),
+        then: () => this.#audit.succeeded(action, name, keyId, { state, origin: 'generated' }),
+      },
       this.#now().toISOString(),
     );
-    this.#audit.succeeded(action, name, keyId, { state, origin: 'generated' });
+    if (result !== 'added') {
+      await this.#deps.vault.destroy(ref);
+      this.#audit.refuse(action, name, addVersionRefusal(name, keyId, result));
+    }
     return { name, keyId, state, enabled: true };
   }
 
@@ -245,9 +266,11 @@ export class KeyAdmin {
     this.#requireKey(name);
     if (value.trim() === '') this.#audit.refuse(action, name, 'The value to grant or revoke is empty.');
     if (action === 'grant' && kind === 'users') this.#assertUserEntries(action, name, { users: [value], groups: [], roles: [] });
-    const changed = action === 'grant' ? this.#deps.store.grant(name, kind, value) : this.#deps.store.revoke(name, kind, value);
-    this.#audit.succeeded(action, name, undefined, { kind, value: value.trim(), changed });
-    return changed;
+    return this.#deps.store.atomically(() => {
+      const changed = action === 'grant' ? this.#deps.store.grant(name, kind, value) : this.#deps.store.revoke(name, kind, value);
+      this.#audit.succeeded(action, name, undefined, { kind, value: value.trim(), changed });
+      return changed;
+    });
   }
 
   /** Issue 18: a user entry is an object id or a member's UPN, nothing anybody else can choose. */

@@ -6,6 +6,7 @@ import { keyIdProblem, keyNameProblem } from '../keys/names.js';
 import type { KeyStateStore, KeyVault } from '../keys/ports.js';
 import type { AdminAudit } from './admin-audit.js';
 import type { CreatedVersion } from './key-admin-views.js';
+import { addVersionRefusal } from './key-admin-views.js';
 import type { PrivateKeyMaterial } from './private-key-material.js';
 import { decryptsRoundTrip } from './software-rsa.js';
 
@@ -48,19 +49,24 @@ export async function importKey(deps: KeyImportDeps, audit: AdminAudit, name: st
       await deps.vault.destroy(ref);
       throw new AdminRefused(`The key imported from ${options.source} does not decrypt what its public key encrypts; nothing was kept.`);
     }
-    deps.store.addVersion(
+    // Checked again inside the write transaction, with the audit entry: a racing import of the same id loses here.
+    const result = deps.store.addVersion(
       {
         name,
         keyId,
         state: DEFAULT_INITIAL_STATE,
         origin: 'imported',
-        publish: options.publish ?? existing === undefined,
+        publish: options.publish ?? 'if-new-name',
         publicKey: material.publicKey,
         ...(options.allow ? { allow: options.allow } : {}),
+        then: () => audit.succeeded('import', name, keyId, { origin: 'imported', source: options.source }),
       },
       (deps.now?.() ?? new Date()).toISOString(),
     );
-    audit.succeeded('import', name, keyId, { origin: 'imported', source: options.source });
+    if (result !== 'added') {
+      await deps.vault.destroy(ref);
+      throw new AdminRefused(addVersionRefusal(name, keyId, result));
+    }
     return { name, keyId, state: DEFAULT_INITIAL_STATE, enabled: true };
   } catch (error) {
     audit.refused('import', name, options.keyId, error instanceof Error ? error.message : 'unknown error', { source: options.source });

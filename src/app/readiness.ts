@@ -2,6 +2,7 @@ import { CiphertextRejected, HsmBusy } from '../keys/errors.js';
 import { servedVersion } from '../keys/lifecycle.js';
 import type { KeyStateStore, KeyVault } from '../keys/ports.js';
 import { decryptsRoundTrip } from './software-rsa.js';
+import { compareStoreWithToken, refList } from './store-token-consistency.js';
 
 export interface CheckResult {
   /** warn: working, but an operator should look (it does not take the instance out of the load balancer). */
@@ -25,6 +26,8 @@ export interface ReadinessProbes {
    * keep verifying, so an Entra metadata outage must not take every instance out of the load balancer.
    */
   readonly issuerKeys: () => string | { readonly warning: string } | undefined;
+  /** Versions an unfinished admin step is creating or destroying (not a disagreement between store and token). */
+  readonly pendingVersions?: () => readonly { name: string; keyId: string }[];
 }
 
 /**
@@ -61,9 +64,32 @@ export class Readiness {
     checks.hsm = result(hsmProblem);
     checks.selfTest = result(typeof hsmProblem === 'string' ? 'skipped: the HSM is not ready' : await this.#selfTest());
     checks.store = result(attempt(this.#probes.store));
+    checks.keyRecords = result(typeof hsmProblem === 'string' ? 'skipped: the HSM is not ready' : await this.#storeMatchesToken());
     checks.issuerKeys = result(this.#probes.issuerKeys());
     this.#report = { ready: Object.values(checks).every((c) => c.status !== 'fail'), checks };
     return this.#report;
+  }
+
+  /**
+   * An Active, Enabled version whose private key left the token can never decrypt: fail, and GET stops publishing it
+   * (a disabled or Pre-Active one is a warning). Token
+   * objects no record knows are a warning (an interrupted create: `dke keys reconcile`), and a failure when the store
+   * knows no key at all, since that is what a replaced or emptied store looks like.
+   */
+  async #storeMatchesToken(): Promise<Problem> {
+    try {
+      const records = this.#store.listKeys();
+      const { missingPrivateKeys, missingServable, unknownObjects } = compareStoreWithToken(records, await this.#vault.listKeyObjects(), this.#probes.pendingVersions?.() ?? []);
+      const missing = `the private key of ${refList(missingPrivateKeys)} is missing from the token; run "dke keys reconcile"`;
+      if (missingServable.length > 0) return missing;
+      const unknown = `the token holds key objects that no record knows (${refList(unknownObjects)}); run "dke keys reconcile --dry-run"`;
+      if (unknownObjects.length > 0 && records.length === 0) return `${unknown}; the store knows no key at all: it may have been replaced`;
+      const warnings = [...(missingPrivateKeys.length > 0 ? [missing] : []), ...(unknownObjects.length > 0 ? [unknown] : [])];
+      return warnings.length === 0 ? undefined : { warning: warnings.join('; ') };
+    } catch (error) {
+      // A busy pool is the HSM check's business; this comparison is simply not made this time.
+      return error instanceof HsmBusy ? { warning: `not compared for lack of a free session` } : describe(error);
+    }
   }
 
   async #selfTest(): Promise<Problem> {

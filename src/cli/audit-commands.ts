@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { parseSince } from '../app/time-spans.js';
-import { withAdmin } from '../main/open-admin.js';
+import { verifyAuditTrail, withAdmin } from '../main/open-admin.js';
 import { EXIT_AUDIT_BROKEN } from './exit-codes.js';
 import { print } from './output.js';
 
@@ -21,12 +21,16 @@ export function auditCommand(): Command {
     });
   audit
     .command('verify')
-    .description('check the hash chain: a removed or edited entry is reported')
+    .description('check the hash chain against its head: an edited, removed, reordered or truncated entry is reported (exit 4)')
     .option('--json', 'print JSON')
-    .action(async (options) => {
-      const result = await withAdmin(false, ({ admin }) => admin.verifyAudit());
-      print(options.json === true, result, () =>
-        result.ok ? `The audit trail is intact: ${result.entries} entries chained.` : `The audit trail is BROKEN at entry ${result.brokenAt}: ${result.problem}.`,
+    .action(async (_options, command: Command) => {
+      // `--json` after `verify` is parsed by the parent `audit` command, which has the same option.
+      const json = command.optsWithGlobals().json === true;
+      const result = await verifyAuditTrail();
+      print(json, result, () =>
+        result.ok
+          ? `The audit trail is intact: ${result.entries} entries chained${result.anchor.seq > 0 ? ` after the ${result.anchor.seq} archived ones` : ''}, head ${result.head.seq} ${result.head.hash}.`
+          : `The audit trail is BROKEN${result.brokenAt === undefined ? '' : ` at entry ${result.brokenAt}`}: ${result.problem}.`,
       );
       if (!result.ok) process.exitCode = EXIT_AUDIT_BROKEN;
     });

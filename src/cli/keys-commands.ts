@@ -20,8 +20,11 @@ export function keysCommand(): Command {
     .option('--allow-role <role>', 'app role value allowed to decrypt (repeatable)', collect)
     .option('--json', 'print JSON')
     .action(async (name: string, options) => {
-      const created = await withAdmin(true, ({ admin }) =>
-        admin.create(name, { state: options.state, allow: allowListFrom(options) }),
+      const created = await withAdmin(
+        true,
+        ({ admin }) => admin.create(name, { state: options.state, allow: allowListFrom(options) }),
+        undefined,
+        { createStore: true },
       );
       print(options.json === true, created, () => `Created ${created.name} with key id ${created.keyId} (${created.state}).\n${created.keyId}`);
     });

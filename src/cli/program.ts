@@ -1,11 +1,12 @@
 import { Command } from 'commander';
-import { DkeError } from '../app/admin-vocabulary.js';
+import { DkeError, StoreUnavailable } from '../app/admin-vocabulary.js';
 import { debugOutputWanted } from '../main/settings.js';
 import { auditCommand } from './audit-commands.js';
 import { exitCodeFor } from './exit-codes.js';
 import { importReferenceCommand } from './import-commands.js';
 import { keysCommand } from './keys-commands.js';
 import { serveCommand } from './serve-command.js';
+import { dbCommand, storeCommand } from './store-commands.js';
 
 /** The `dke` command line (contract §3). Each command group lives in its own module; `dke dev` comes from dev/. */
 export function buildProgram(devCommands: readonly Command[] = []): Command {
@@ -18,6 +19,8 @@ export function buildProgram(devCommands: readonly Command[] = []): Command {
   program.addCommand(keysCommand());
   program.addCommand(importReferenceCommand());
   program.addCommand(auditCommand());
+  program.addCommand(storeCommand());
+  program.addCommand(dbCommand());
   return program;
 }
 
@@ -26,7 +29,9 @@ export async function runProgram(argv: readonly string[], devCommands: readonly 
   try {
     await buildProgram(devCommands).parseAsync([...argv]);
   } catch (error) {
-    process.stderr.write(`dke: ${error instanceof Error ? error.message : String(error)}\n`);
+    // The store's cause (full disk, lock, corruption) is for the operator at the CLI, unlike an HTTP caller.
+    const message = error instanceof StoreUnavailable && error.detail !== undefined ? `The store cannot be used: ${error.detail}.` : error instanceof Error ? error.message : String(error);
+    process.stderr.write(`dke: ${message}\n`);
     if (!(error instanceof DkeError) && error instanceof Error && debugOutputWanted()) process.stderr.write(`${error.stack ?? ''}\n`);
     process.exitCode = exitCodeFor(error);
   }

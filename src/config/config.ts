@@ -185,6 +185,7 @@ function parsePkcs11(raw: RawSettings, dataDir: string, setting: (name: Defaulte
     ...(tokenLabel !== undefined ? { tokenLabel } : {}),
     ...(slot !== undefined ? { slotIndex: integer('DKE_PKCS11_SLOT', slot, 0, 1_000_000) } : {}),
     ...(pinValue !== undefined ? { pin: new Secret(pinValue) } : {}),
+    ...(pinFile !== undefined ? { pinFile } : {}),
     ...(sessions !== undefined ? { sessions: integer('DKE_PKCS11_SESSIONS', sessions, 1, 1024) } : {}),
     defaultSessions: integer('UV_THREADPOOL_SIZE', raw.UV_THREADPOOL_SIZE ?? LIBUV_DEFAULT_THREADS, 1, 1024),
     queueTimeoutMs: integer('DKE_PKCS11_QUEUE_TIMEOUT_MS', setting('DKE_PKCS11_QUEUE_TIMEOUT_MS'), 1, 60_000),

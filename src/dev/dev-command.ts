@@ -58,6 +58,7 @@ async function ensureDemoKey(config: Config): Promise<void> {
       await admin.create(DEMO_KEY, { allow: { users: [DEMO_USER], groups: [], roles: [] } });
     },
     config,
+    { createStore: true },
   );
 }
 

@@ -1,12 +1,13 @@
 import { KeyAlreadyInToken, KeyNotFound } from '../keys/errors.js';
-import type { KeyEvidence, KeyVault, KeyVersionRef, RsaPublicKey } from '../keys/ports.js';
+import type { KeyEvidence, KeyVault, KeyVersionRef, RsaPublicKey, TokenKeyObject } from '../keys/ports.js';
 import type { SessionDecryptor } from './decrypt-thread-pool.js';
 import type { HsmConnection } from './hsm-connection.js';
-import { pkcs11, RSA_OAEP_SHA256, type Handle } from './pkcs11.js';
+import { pkcs11, RSA_OAEP_SHA256, type Handle, type Template } from './pkcs11.js';
 import type { Pkcs11Token } from './pkcs11-token.js';
 import {
   EVIDENCE_ATTRIBUTES,
   findTemplate,
+  LABEL_PREFIX,
   OPERATION_ATTRIBUTES,
   privateKeyTemplate,
   publicKeyTemplate,
@@ -138,6 +139,32 @@ export class Pkcs11KeyVault implements KeyVault {
     });
   }
 
+  async hasPrivateKey(ref: KeyVersionRef): Promise<boolean> {
+    return this.#withSession(async (session) => {
+      const present = this.#findObject(session, ref, pkcs11.CKO_PRIVATE_KEY) !== undefined;
+      // A handle cached before the object vanished must not outlive it.
+      if (!present) this.forget(ref);
+      return present;
+    });
+  }
+
+  async listKeyObjects(): Promise<TokenKeyObject[]> {
+    return this.#withSession(async (session) => {
+      const found = new Map<string, { ref: KeyVersionRef; privateKey: boolean; publicKey: boolean }>();
+      for (const objectClass of [pkcs11.CKO_PRIVATE_KEY, pkcs11.CKO_PUBLIC_KEY]) {
+        for (const handle of this.#findAll(session, [{ type: pkcs11.CKA_CLASS, value: objectClass }])) {
+          const ref = refFromLabel(this.#readAttribute(session, handle, pkcs11.CKA_LABEL)?.toString('utf8'));
+          if (ref === undefined) continue;
+          const entry = found.get(cacheKey(ref)) ?? { ref, privateKey: false, publicKey: false };
+          if (objectClass === pkcs11.CKO_PRIVATE_KEY) entry.privateKey = true;
+          else entry.publicKey = true;
+          found.set(cacheKey(ref), entry);
+        }
+      }
+      return [...found.values()];
+    });
+  }
+
   /** Drops cached handles of a version (after delete, or when the token was reset). */
   forget(ref?: KeyVersionRef): void {
     if (ref === undefined) {
@@ -172,6 +199,21 @@ export class Pkcs11KeyVault implements KeyVault {
     }
   }
 
+  #findAll(session: Handle, template: Template): Handle[] {
+    const module = this.#token.module;
+    module.C_FindObjectsInit(session, template);
+    try {
+      const handles: Handle[] = [];
+      for (;;) {
+        const batch = module.C_FindObjects(session, 64);
+        if (batch.length === 0) return handles;
+        handles.push(...batch);
+      }
+    } finally {
+      module.C_FindObjectsFinal(session);
+    }
+  }
+
   #readPublicKey(session: Handle, handle: Handle): RsaPublicKey {
     const [modulus, exponent] = this.#token.module.C_GetAttributeValue(session, handle, [
       { type: pkcs11.CKA_MODULUS },
@@ -194,6 +236,15 @@ export class Pkcs11KeyVault implements KeyVault {
     const value = this.#readAttribute(session, handle, type);
     return value === undefined || value.length === 0 ? undefined : value[0] !== 0;
   }
+}
+
+/** The key version a `dke:<name>/<keyId>` label names (see objectLabel); undefined for anyone else's object. */
+function refFromLabel(label: string | undefined): KeyVersionRef | undefined {
+  if (label === undefined || !label.startsWith(LABEL_PREFIX)) return undefined;
+  const rest = label.slice(LABEL_PREFIX.length);
+  const slash = rest.lastIndexOf('/');
+  if (slash <= 0 || slash === rest.length - 1) return undefined;
+  return { name: rest.slice(0, slash), keyId: rest.slice(slash + 1) };
 }
 
 function cacheKey(ref: KeyVersionRef): string {

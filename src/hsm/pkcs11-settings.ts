@@ -7,6 +7,8 @@ export interface Pkcs11Config {
   readonly tokenLabel?: string;
   readonly slotIndex?: number;
   readonly pin?: Secret;
+  /** Where the PIN was to be read from, to name the file when it is missing (the PIN itself is never named). */
+  readonly pinFile?: string;
   readonly sessions?: number;
   /** Sessions when DKE_PKCS11_SESSIONS is unset: async PKCS#11 calls run on libuv's threads (UV_THREADPOOL_SIZE). */
   readonly defaultSessions: number;

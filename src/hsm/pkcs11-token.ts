@@ -1,6 +1,7 @@
 import type { Pkcs11Config } from './pkcs11-settings.js';
 import { classifyCkr, ckrCode, ckrName } from './ckr-classes.js';
 import { HsmConfigurationError, HsmUnavailable } from '../keys/errors.js';
+import { CKR_NSS_CERTDB_FAILED, CKR_NSS_KEYDB_FAILED, missingNssDirectory } from './nss-database.js';
 import { pkcs11, type Handle, type Pkcs11Module } from './pkcs11.js';
 
 /**
@@ -55,9 +56,11 @@ export class Pkcs11Token {
         ...(this.#config.libraryParameters !== undefined ? { libraryParameters: this.#config.libraryParameters } : {}),
       });
     } catch (error) {
-      if (ckrCode(error) !== pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+      const code = ckrCode(error);
+      if (code !== pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
         module.close();
-        throw new HsmConfigurationError(`C_Initialize of ${this.#config.library} failed with ${ckrName(error)}.`);
+        const missingDirectory = code === CKR_NSS_CERTDB_FAILED || code === CKR_NSS_KEYDB_FAILED ? missingNssDirectory(this.#config.libraryParameters) : undefined;
+        throw new HsmConfigurationError(missingDirectory ?? `C_Initialize of ${this.#config.library} failed with ${ckrName(error)}.`);
       }
     }
     this.#module = module;
@@ -94,13 +97,20 @@ export class Pkcs11Token {
   login(session: Handle): void {
     const pin = this.#config.pin;
     if (pin === undefined) {
-      throw new HsmConfigurationError('No PIN is configured: set DKE_PKCS11_PIN or DKE_PKCS11_PIN_FILE.');
+      const pinFile = this.#config.pinFile;
+      throw new HsmConfigurationError(
+        pinFile === undefined
+          ? 'No PIN is configured: set DKE_PKCS11_PIN or DKE_PKCS11_PIN_FILE.'
+          : `The PIN file ${pinFile} (DKE_PKCS11_PIN_FILE) does not exist.`,
+      );
     }
     try {
       this.module.C_Login(session, pkcs11.CKU_USER, pin.reveal());
     } catch (error) {
       const code = ckrCode(error);
       if (code === pkcs11.CKR_USER_ALREADY_LOGGED_IN) return;
+      const missingDirectory = code === pkcs11.CKR_USER_TYPE_INVALID ? missingNssDirectory(this.#config.libraryParameters) : undefined;
+      if (missingDirectory !== undefined) throw new HsmConfigurationError(missingDirectory);
       if (classifyCkr(error) === 'configuration') {
         throw new HsmConfigurationError(
           `The token refused the PIN (${ckrName(error)}); check DKE_PKCS11_PIN or DKE_PKCS11_PIN_FILE. The service does not retry a refused PIN.`,

@@ -6,8 +6,10 @@ export const MODULUS_BITS = 2048;
 export const PUBLIC_EXPONENT = Buffer.from([0x01, 0x00, 0x01]);
 
 /** CKA_LABEL ties a token object to its key name; CKA_ID carries the key id. */
+export const LABEL_PREFIX = 'dke:';
+
 export function objectLabel(ref: KeyVersionRef): string {
-  return `dke:${ref.name}/${ref.keyId}`;
+  return `${LABEL_PREFIX}${ref.name}/${ref.keyId}`;
 }
 
 export function objectId(ref: KeyVersionRef): Buffer {

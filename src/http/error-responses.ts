@@ -1,4 +1,4 @@
-import { DkeError, HsmUnavailable } from '../keys/errors.js';
+import { DkeError, HsmUnavailable, StoreUnavailable } from '../keys/errors.js';
 
 /** What the 401 challenge names: the first accepted audience and where Office gets a token. */
 export interface ChallengeSettings {
@@ -41,6 +41,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   invalid_request: 400,
   decrypt_failed: 400,
   hsm_unavailable: 503,
+  store_unavailable: 503,
+  store_refused: 503,
   refused: 400,
   conflict: 409,
   not_found: 404,
@@ -58,7 +60,7 @@ export function errorResponse(error: unknown, auth: ChallengeSettings): ErrorRes
   if (error instanceof DkeError && status !== undefined) {
     const headers: Record<string, string> = {};
     if (status === 401) Object.assign(headers, challengeHeaders(auth));
-    if (error instanceof HsmUnavailable) headers['Retry-After'] = String(error.retryAfterSeconds);
+    if (error instanceof HsmUnavailable || error instanceof StoreUnavailable) headers['Retry-After'] = String(error.retryAfterSeconds);
     return { status, body: { error: error.code, message: error.message }, headers };
   }
   if (error instanceof HttpError) {

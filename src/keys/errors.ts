@@ -126,3 +126,24 @@ export class KeyAlreadyInToken extends DkeError {
 export class KeyUsageNotRestricted extends DkeError {
   readonly code = 'key_usage_not_restricted';
 }
+
+/**
+ * The audit trail or the key-state store cannot be written or read right now (disk full, a lock held elsewhere, a
+ * corrupt page, the store file gone). A decrypt is never answered without its audit entry, so it is refused with
+ * 503 and Retry-After; the cause goes to the log and to readiness, never to the caller.
+ */
+export class StoreUnavailable extends DkeError {
+  override readonly name = 'StoreUnavailable';
+  readonly code = 'store_unavailable';
+  readonly retryAfterSeconds: number;
+  constructor(detail?: string, retryAfterSeconds = 5) {
+    super('The key service cannot record this request right now; try again shortly.', detail);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** The store cannot be opened as it is (missing, empty, replaced, unreadable): the message tells the operator why. */
+export class StoreRefused extends DkeError {
+  override readonly name = 'StoreRefused';
+  readonly code = 'store_refused';
+}

@@ -33,6 +33,17 @@ export interface KeyVault {
   attest(ref: KeyVersionRef): Promise<KeyEvidence>;
   /** Clears CKA_DECRYPT on the private key where the token allows it; false when it refused. */
   forbidDecrypt(ref: KeyVersionRef): Promise<boolean>;
+  /** Is the private object of this version in the token now (asked of the token, not of a cache)? */
+  hasPrivateKey(ref: KeyVersionRef): Promise<boolean>;
+  /** Every key version the token holds an object of this service for (labelled `dke:<name>/<keyId>`). */
+  listKeyObjects(): Promise<TokenKeyObject[]>;
+}
+
+/** What the token holds of one key version. */
+export interface TokenKeyObject {
+  readonly ref: KeyVersionRef;
+  readonly privateKey: boolean;
+  readonly publicKey: boolean;
 }
 
 export interface NewKeyVersion {
@@ -40,20 +51,32 @@ export interface NewKeyVersion {
   readonly keyId: string;
   readonly state: KeyState;
   readonly origin: KeyOrigin;
-  readonly publish: boolean;
+  /** `if-new-name`: publish only when this version creates the key name (decided inside the transaction). */
+  readonly publish: boolean | 'if-new-name';
+  /** Granted on the key name, whether it is new or not (grants are never dropped). */
   readonly allow?: AllowList;
   readonly publicKey: RsaPublicKey;
+  /** Checked inside the write transaction: `new` for create, `existing` for rotate; absent: either (import). */
+  readonly nameMustBe?: 'new' | 'existing';
+  /** Runs inside the same transaction once the version is written (its audit entry), so both commit or neither. */
+  readonly then?: () => void;
 }
+
+/** What `addVersion` did: only `added` wrote anything. */
+export type AddVersionResult = 'added' | 'name-exists' | 'name-missing' | 'version-exists';
 
 /** The embedded key-state store. It persists what the domain decides; it never decides a state itself. */
 export interface KeyStateStore {
   findKey(name: string): KeyRecord | undefined;
   listKeys(): KeyRecord[];
-  /** Adds a version (creating the key name with `allow` when it is new) and publishes it when asked. */
-  addVersion(version: NewKeyVersion, at: string): void;
+  /** Adds a version (creating the key name when it is new, adding `allow`) and publishes it when asked. */
+  addVersion(version: NewKeyVersion, at: string): AddVersionResult;
   /** Writes a state only if it is still `expected`, so the CLI and the service cannot race. False when it changed. */
   setState(name: string, keyId: string, expected: KeyState, next: KeyState, at: string): boolean;
-  setEnabled(name: string, keyId: string, enabled: boolean, at: string): void;
+  /** False when the version is Destroyed (or gone) by the time the write runs. */
+  setEnabled(name: string, keyId: string, enabled: boolean, at: string): boolean;
+  /** Runs store writes and audit entries as one transaction: all commit, or none. */
+  atomically<T>(work: () => T): T;
   setPublished(name: string, keyId: string): void;
   /** Keeps the public key of a version recorded before public keys were kept (read once from the token). */
   setPublicKey(name: string, keyId: string, publicKey: RsaPublicKey): void;
@@ -87,6 +110,14 @@ export interface AuditTrail {
   append(event: AuditEvent): void;
 }
 
+/**
+ * The decrypt path's trail: `record` settles only once the entry is durable, and rejects (StoreUnavailable) when it
+ * cannot be written, so no decrypt is answered without its entry.
+ */
+export interface DurableAuditTrail {
+  record(event: AuditEvent): Promise<void>;
+}
+
 /** How much a key version was used, from the audit trail: what a permanent step would break. */
 export interface KeyUsage {
   readonly decrypts: number;
@@ -98,6 +129,10 @@ export interface KeyUsage {
 export interface AuditVerification {
   readonly ok: boolean;
   readonly entries: number;
+  /** The last entry as the head (kept apart from the entries) records it. */
+  readonly head: { readonly seq: number; readonly hash: string };
+  /** The last entry moved to an archive; the first stored entry links to it (seq 0: nothing archived). */
+  readonly anchor: { readonly seq: number; readonly hash: string };
   /** The first entry whose hash or link does not match, when not ok. */
   readonly brokenAt?: number;
   readonly problem?: string;
@@ -108,7 +143,7 @@ export interface AuditReader {
   decryptUsage(name: string, keyId: string, since: Date): KeyUsage;
   /** Every entry, oldest first; only those at or after `since` when given. */
   list(since?: Date): AuditEntry[];
-  /** Checks the hash chain from the first entry to the last. */
+  /** Checks the hash chain from its anchor to the head kept apart from the entries. */
   verify(): AuditVerification;
 }
 

@@ -1,9 +1,11 @@
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { KeyAdmin } from '../app/key-admin.js';
 import { loadConfig, type Config } from '../config/config.js';
 import type { OpenHsm } from '../hsm/open-hsm.js';
-import type { KeyVault } from '../keys/ports.js';
-import { openStoreDatabase } from '../store/database.js';
+import { StoreUnavailable } from '../keys/errors.js';
+import type { AuditVerification, KeyVault } from '../keys/ports.js';
+import { describeSqliteError, openStoreDatabase, storePath } from '../store/database.js';
 import { SqliteAuditTrail } from '../store/sqlite-audit-trail.js';
 import { SqliteKeyStore } from '../store/sqlite-key-store.js';
 import { openConfiguredHsm } from './open-hsm.js';
@@ -28,8 +30,9 @@ export function adminActor(config: Pick<Config, 'adminActor'>): string {
  * Opens the same store and HSM as the service, through the same code, for one CLI command. `withHsm: false` serves
  * commands that only read the store (list, show, audit), so they work while the token is unreachable.
  */
-export function openAdminContext(config: Config, withHsm: boolean): AdminContext {
-  const db = openStoreDatabase(config.dataDir, 'admin');
+export function openAdminContext(config: Config, withHsm: boolean, options: { readonly createStore?: boolean } = {}): AdminContext {
+  // Only the commands that make a deployment (`store init`, `keys create`, `dev`, `db migrate`) create the store.
+  const db = openStoreDatabase(config.dataDir, { role: 'admin', create: options.createStore === true });
   let hsm: OpenHsm | undefined;
   try {
     hsm = withHsm ? openConfiguredHsm(config) : undefined;
@@ -50,9 +53,19 @@ export function openAdminContext(config: Config, withHsm: boolean): AdminContext
   };
 }
 
+export interface AdminOptions {
+  /** Create the store when there is none (issue 17: only commands that make a deployment do). */
+  readonly createStore?: boolean;
+}
+
 /** Runs one admin action with the store (and the HSM when needed) open, and always closes them. */
-export async function withAdmin<T>(withHsm: boolean, work: (context: AdminContext) => Promise<T> | T, config: Config = loadConfig()): Promise<T> {
-  const context = openAdminContext(config, withHsm);
+export async function withAdmin<T>(
+  withHsm: boolean,
+  work: (context: AdminContext) => Promise<T> | T,
+  config: Config = loadConfig(),
+  options: AdminOptions = {},
+): Promise<T> {
+  const context = openAdminContext(config, withHsm, options);
   try {
     return await work(context);
   } finally {
@@ -64,4 +77,20 @@ function unavailableVault(): KeyVault {
   return new Proxy({} as KeyVault, {
     get: () => () => Promise.reject(new Error('This command does not open the HSM.')),
   });
+}
+
+export type AuditVerdict = AuditVerification | { readonly ok: false; readonly problem: string; readonly brokenAt?: undefined };
+
+/**
+ * `dke audit verify`: the chain against its head; a store that exists but cannot even be read (corrupt pages)
+ * proves nothing, so it is a broken trail too (exit 4), not a usage error. A missing store stays a refusal.
+ */
+export async function verifyAuditTrail(config: Config = loadConfig()): Promise<AuditVerdict> {
+  if (!existsSync(storePath(config.dataDir))) return withAdmin(false, ({ admin }) => admin.verifyAudit(), config);
+  try {
+    return await withAdmin(false, ({ admin }) => admin.verifyAudit(), config);
+  } catch (error) {
+    const detail = error instanceof StoreUnavailable ? error.detail : error instanceof Error ? describeSqliteError(error) : String(error);
+    return { ok: false, problem: `the store cannot be read: ${detail}` };
+  }
 }

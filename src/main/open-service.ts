@@ -14,15 +14,18 @@ import { createAdminApp } from '../http/admin-app.js';
 import { createApp } from '../http/app.js';
 import type { Logger, TokenVerifier } from '../keys/ports.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
-import { openStoreDatabase, type StoreDatabase } from '../store/database.js';
+import { openStoreDatabase, storeId, storePath, type StoreDatabase } from '../store/database.js';
+import { StoreFileWatch } from '../store/store-file-watch.js';
 import { SqliteAuditTrail } from '../store/sqlite-audit-trail.js';
 import { SqliteKeyStore } from '../store/sqlite-key-store.js';
 import { openConfiguredHsm } from './open-hsm.js';
 
 /** How often readiness re-runs its checks in the background (probes read the last result). */
 const READINESS_INTERVAL_MS = 15_000;
-/** Decrypt decisions reach the audit table within this many ms (see SqliteAuditTrail). */
-const AUDIT_BATCH_MS = 50;
+/** Concurrent decrypt decisions gather this long before their batch is committed (group commit). */
+const AUDIT_GROUP_COMMIT_MS = 2;
+/** A decrypt waits at most this long for a failing audit trail before it is refused with 503. */
+const AUDIT_WAIT_LIMIT_MS = 1000;
 
 export interface Service {
   readonly app: Express;
@@ -66,9 +69,41 @@ export async function openService(config: Config, logger: Logger, options: Servi
   let db: StoreDatabase | undefined;
   try {
     await hsm.startDecryptThreads();
-    db = openStoreDatabase(config.dataDir, 'service');
+    // Never creates the store: a missing or empty one is refused with a sentence (see openStoreDatabase).
+    db = openStoreDatabase(config.dataDir, { role: 'service' });
+    const storeWatch = new StoreFileWatch(storePath(config.dataDir));
+    const openedStoreId = storeId(db);
+    const openedDb = db;
+    const storeProblem = (): string | undefined => {
+      const fileProblem = storeWatch.problem();
+      if (fileProblem !== undefined) return fileProblem;
+      // `cp other.sqlite dke.sqlite` keeps the inode: the identity written at creation tells the stores apart.
+      let current: string;
+      try {
+        current = storeId(openedDb);
+      } catch {
+        return undefined; // unreadable: the audit rehearsal reports it with SQLite's words
+      }
+      return current === openedStoreId ? undefined : `the store file ${storePath(config.dataDir)} was replaced by another store while the service runs`;
+    };
     const store = new SqliteKeyStore(db);
-    const audit = new SqliteAuditTrail(db, { batchMs: AUDIT_BATCH_MS });
+    // The audit writer's failures and recoveries show in readiness at once, not at the next periodic check.
+    let recheckReadiness = (): void => undefined;
+    const audit = new SqliteAuditTrail(db, {
+      storeProblem,
+      groupCommit: {
+        intervalMs: AUDIT_GROUP_COMMIT_MS,
+        waitLimitMs: AUDIT_WAIT_LIMIT_MS,
+        onFailing: (reason) => {
+          logger.error('audit trail cannot be written: decrypts are refused (503) until it can', { reason });
+          recheckReadiness();
+        },
+        onRecovered: (since, reason) => {
+          logger.warn('audit trail writable again: decrypts accepted', { since, reason });
+          recheckReadiness();
+        },
+      },
+    });
     const missingPublicKeys = await backfillPublicKeys(store, hsm.vault);
     if (missingPublicKeys.length > 0) {
       logger.warn('public keys of older versions could not be read from the token yet; retried at the next start', { versions: missingPublicKeys.join('; ') });
@@ -106,7 +141,8 @@ export async function openService(config: Config, logger: Logger, options: Servi
     const readiness = new Readiness(store, hsm.vault, {
       hsm: () => hsmProblem(hsm.connection),
       store: () => {
-        storeDb.exec('BEGIN IMMEDIATE; ROLLBACK;');
+        const problem = audit.probe();
+        if (problem !== undefined) throw new Error(problem);
       },
       issuerKeys: () => {
         // A failed or stale key set is refetched from here too, so a recovered issuer is seen without traffic.
@@ -114,6 +150,9 @@ export async function openService(config: Config, logger: Logger, options: Servi
         return keySource.readinessProblem();
       },
     });
+    recheckReadiness = () => {
+      readiness.check().catch((error: unknown) => logger.error('readiness check failed', { error: String(error) }));
+    };
     await readiness.check();
     const timer = setInterval(() => {
       readiness.check().catch((error: unknown) => logger.error('readiness check failed', { error: String(error) }));
@@ -142,7 +181,7 @@ export async function openService(config: Config, logger: Logger, options: Servi
       close: async () => {
         clearInterval(timer);
         await hsm.close();
-        audit.flush();
+        audit.drain();
         storeDb.close();
       },
     };

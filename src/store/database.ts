@@ -1,9 +1,19 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { StoreRefused } from '../keys/errors.js';
 import { KEY_STATES } from '../keys/key-version.js';
 
 export type StoreDatabase = Database.Database;
+
+/** The store file inside DKE_DATA_DIR. */
+export function storePath(dataDir: string): string {
+  return join(dataDir, 'dke.sqlite');
+}
+
+/** Bumped with every schema change; `migrate` brings older stores up to it. */
+const SCHEMA_VERSION = 1;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS key_names (
@@ -37,25 +47,127 @@ CREATE TABLE IF NOT EXISTS audit (
   prev_hash TEXT NOT NULL,
   hash TEXT NOT NULL
 );
+-- Who this store is: written once by an explicit creation, so a replaced or empty file is told apart.
+CREATE TABLE IF NOT EXISTS store_meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+-- The audit head, kept apart from the entries: removing the last entries (truncation) no longer verifies.
+-- anchor_seq/anchor_hash: the last entry moved to an archive (0 and the genesis hash when none was).
+CREATE TABLE IF NOT EXISTS audit_head (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  anchor_seq INTEGER NOT NULL,
+  anchor_hash TEXT NOT NULL
+);
 `;
 
+export const GENESIS_HASH = '0'.repeat(64);
+
+export interface OpenStoreOptions {
+  /**
+   * `service`: decrypt entries are group-committed, and a held lock must never stall the event loop (no busy wait:
+   * the audit writer retries on its own timer). `admin`: the CLI, which may wait for the service's short writes.
+   */
+  readonly role: 'admin' | 'service';
+  /**
+   * Create the store when there is none. Only explicit commands do (`dke store init`, `keys create`, `dev`,
+   * `db migrate`): a service that created an empty store where a volume failed to mount would answer "no such key"
+   * for every key while the token still holds them all.
+   */
+  readonly create?: boolean;
+}
+
 /**
- * Opens (and creates) the store in `dataDir/dke.sqlite`. WAL lets the CLI write while the service reads; the busy
- * timeout makes a writer wait for the other instead of failing. Admin connections (the CLI) use `synchronous=FULL`,
- * because a lost state change (a key believed Deactivated that is not) is worse than a slower write; the service,
- * which writes only audit entries of decrypts, uses NORMAL: in WAL mode that never corrupts, and a power cut can lose
- * at most the last few entries instead of costing an fsync per decrypt.
+ * Opens the store in `dataDir/dke.sqlite`. WAL lets the CLI write while the service reads. Both roles use
+ * `synchronous=FULL`: a decrypt is answered only once its audit entry is committed, and group commit makes that one
+ * fsync per batch rather than per decrypt.
  */
-export function openStoreDatabase(dataDir: string, durability: 'admin' | 'service' = 'admin'): StoreDatabase {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const db = new Database(join(dataDir, 'dke.sqlite'));
-  db.pragma('journal_mode = WAL');
-  db.pragma(durability === 'admin' ? 'synchronous = FULL' : 'synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
-  db.pragma('foreign_keys = ON');
-  db.exec(SCHEMA);
-  addPublicKeyColumns(db);
+export function openStoreDatabase(dataDir: string, options: OpenStoreOptions): StoreDatabase {
+  return openStoreFile(storePath(dataDir), options);
+}
+
+/** As openStoreDatabase, for a store file anywhere (a backup being checked or restored). */
+export function openStoreFile(path: string, options: OpenStoreOptions): StoreDatabase {
+  const dataDir = dirname(path);
+  const create = options.create === true;
+  if (!create) assertStoreFileLooksLikeOne(path);
+  if (create) {
+    try {
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      throw new StoreRefused(`The store ${path} cannot be created: ${error instanceof Error ? error.message : String(error)}.`);
+    }
+  }
+  let db: StoreDatabase;
+  try {
+    db = new Database(path, { fileMustExist: !create, timeout: options.role === 'service' ? 0 : 5000 });
+  } catch (error) {
+    throw new StoreRefused(`The store ${path} cannot be opened: ${describeSqliteError(error)}.`);
+  }
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    migrate(db, path, create);
+    addPublicKeyColumns(db);
+  } catch (error) {
+    db.close();
+    if (error instanceof StoreRefused) throw error;
+    throw new StoreRefused(`The store ${path} cannot be used: ${describeSqliteError(error)}.`);
+  }
   return db;
+}
+
+/** A missing or empty file is refused before SQLite would quietly make a new, empty store of it. */
+function assertStoreFileLooksLikeOne(path: string): void {
+  if (!existsSync(path)) {
+    throw new StoreRefused(
+      `There is no store at ${path}. Create one with "dke store init" (or "dke keys create", "dke dev", "dke db migrate"); if it should exist, check that its volume is mounted.`,
+    );
+  }
+  if (statSync(path).size === 0) {
+    throw new StoreRefused(`The store ${path} is an empty file: it looks replaced or truncated. Restore it from a backup ("dke store restore FILE").`);
+  }
+}
+
+/** Creates or upgrades the schema; a store without its identity is adopted only when it already holds data. */
+function migrate(db: StoreDatabase, path: string, create: boolean): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version === SCHEMA_VERSION) return;
+  if (version > SCHEMA_VERSION) {
+    throw new StoreRefused(`The store ${path} has schema version ${version}, newer than this dke-service understands (${SCHEMA_VERSION}).`);
+  }
+  db.transaction(() => {
+    const hadKeys = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'key_names'").get() !== undefined;
+    if (!hadKeys && !create) {
+      throw new StoreRefused(`The store ${path} holds no dke tables: it looks replaced. Restore it from a backup ("dke store restore FILE") or create it with "dke store init".`);
+    }
+    db.exec(SCHEMA);
+    db.prepare('INSERT OR IGNORE INTO store_meta (key, value) VALUES (?, ?), (?, ?)').run('store_id', randomUUID(), 'created_at', new Date().toISOString());
+    const last = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined;
+    db.prepare('INSERT OR IGNORE INTO audit_head (id, seq, hash, anchor_seq, anchor_hash) VALUES (1, ?, ?, 0, ?)').run(
+      last?.seq ?? 0,
+      last?.hash ?? GENESIS_HASH,
+      GENESIS_HASH,
+    );
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}
+
+/** The identity written at creation: a store replaced by another file has another one (or none). */
+export function storeId(db: StoreDatabase): string {
+  return (db.prepare("SELECT value FROM store_meta WHERE key = 'store_id'").get() as { value: string } | undefined)?.value ?? '';
+}
+
+/** SQLite's own words plus its code (SQLITE_FULL, SQLITE_BUSY, SQLITE_CORRUPT), never the data. */
+export function describeSqliteError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' && code.startsWith('SQLITE_') ? `${error.message} (${code})` : error.message;
+  }
+  return String(error);
 }
 
 /**

@@ -1,77 +1,129 @@
 import { createHash } from 'node:crypto';
-import type { AuditEntry, AuditEvent, AuditReader, AuditTrail, AuditVerification, KeyUsage } from '../keys/ports.js';
-import type { StoreDatabase } from './database.js';
+import type { AuditEntry, AuditEvent, AuditReader, AuditTrail, AuditVerification, DurableAuditTrail, KeyUsage } from '../keys/ports.js';
+import { AuditGroupCommit, type QueuedEntry } from './audit-group-commit.js';
+import { describeSqliteError, GENESIS_HASH, type StoreDatabase } from './database.js';
 
-const GENESIS_HASH = '0'.repeat(64);
-
-/**
- * Append-only audit trail: each entry's hash covers its content and the previous entry's hash, so removing or
- * editing any stored line breaks the chain from that point on (`dke audit verify`).
- */
 export interface AuditTrailOptions {
   readonly now?: () => Date;
   /**
-   * The service batches: decrypt decisions are queued (with the time they were made) and written together, in one
-   * transaction, within `batchMs`, instead of one locked write per decrypt on the request path. A crash can lose at
-   * most that window of decrypt entries; admin commands (the CLI) always write at once.
+   * The service: decrypt decisions are group-committed (see AuditGroupCommit). Without it (the CLI) `record` writes
+   * at once, as `append` does.
    */
-  readonly batchMs?: number;
+  readonly groupCommit?: { readonly intervalMs: number; readonly waitLimitMs: number; readonly onFailing?: (reason: string) => void; readonly onRecovered?: (since: string, reason: string) => void };
+  /** Asked before every write: a sentence when the store file is no longer the one opened (see StoreFileWatch). */
+  readonly storeProblem?: () => string | undefined;
+}
+
+interface HeadRow {
+  seq: number;
+  hash: string;
+  anchor_seq: number;
+  anchor_hash: string;
 }
 
 /**
  * Append-only audit trail: each entry's hash covers its content and the previous entry's hash, so removing or
- * editing any stored line breaks the chain from that point on (`dke audit verify`).
+ * editing any stored line breaks the chain from that point on; the head (last seq and hash) is kept in its own row,
+ * so removing the last entries breaks it too (`dke audit verify`).
  */
-export class SqliteAuditTrail implements AuditTrail, AuditReader {
+export class SqliteAuditTrail implements AuditTrail, DurableAuditTrail, AuditReader {
   readonly #db: StoreDatabase;
   readonly #now: () => Date;
-  readonly #batchMs: number | undefined;
-  readonly #queue: { at: string; event: AuditEvent }[] = [];
-  #flushTimer: NodeJS.Timeout | undefined;
-  readonly #lastStatement;
+  readonly #storeProblem: (() => string | undefined) | undefined;
+  readonly #groupCommit: AuditGroupCommit | undefined;
+  readonly #headStatement;
   readonly #insertStatement;
+  readonly #moveHeadStatement;
 
   constructor(db: StoreDatabase, options: AuditTrailOptions = {}) {
     this.#db = db;
     this.#now = options.now ?? (() => new Date());
-    this.#batchMs = options.batchMs;
-    this.#lastStatement = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
+    this.#storeProblem = options.storeProblem;
+    this.#headStatement = db.prepare('SELECT seq, hash, anchor_seq, anchor_hash FROM audit_head WHERE id = 1');
     this.#insertStatement = db.prepare('INSERT INTO audit (seq, at, entry, prev_hash, hash) VALUES (?, ?, ?, ?, ?)');
+    this.#moveHeadStatement = db.prepare('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1');
+    const group = options.groupCommit;
+    this.#groupCommit =
+      group === undefined
+        ? undefined
+        : new AuditGroupCommit({ ...group, now: this.#now, write: (entries) => this.#writeEntries(entries) });
   }
 
+  /** Writes one entry now, in its own transaction; throws when it cannot. */
   append(event: AuditEvent): void {
-    this.#queue.push({ at: this.#now().toISOString(), event });
-    if (this.#batchMs === undefined) {
-      this.flush();
-      return;
-    }
-    this.#flushTimer ??= setTimeout(() => this.flush(), this.#batchMs);
+    this.#writeEntries([{ at: this.#now().toISOString(), event }]);
   }
 
-  /** Writes every queued entry now, chained in order, in one IMMEDIATE transaction. */
-  flush(): void {
-    clearTimeout(this.#flushTimer);
-    this.#flushTimer = undefined;
-    if (this.#queue.length === 0) return;
-    const pending = this.#queue.splice(0);
+  /** Resolves once the entry is committed (group commit in the service); rejects with StoreUnavailable otherwise. */
+  record(event: AuditEvent): Promise<void> {
+    if (this.#groupCommit !== undefined) return this.#groupCommit.submit(event);
+    try {
+      this.append(event);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  /** Why decrypts are refused for lack of an audit trail, or undefined while it can be written. */
+  get problem(): string | undefined {
+    return this.#groupCommit?.problem;
+  }
+
+  /**
+   * Can an entry be written now? Rehearses one inside a transaction that is rolled back, so a full disk or a corrupt
+   * last page shows before a decrypt needs it. A lock held elsewhere is not a fault here: the group commit waits it out
+   * (or reports it once it has lasted too long).
+   */
+  probe(): string | undefined {
+    const problem = this.#storeProblem?.() ?? this.problem;
+    if (problem !== undefined) return problem;
+    const rehearsal = new Error('rehearsal');
+    try {
+      this.#db.transaction(() => {
+        const head = this.#headStatement.get() as HeadRow;
+        this.#insertStatement.run(head.seq + 1, this.#now().toISOString(), '{}', head.hash, GENESIS_HASH);
+        this.#moveHeadStatement.run(head.seq + 1, GENESIS_HASH);
+        throw rehearsal;
+      }).immediate();
+    } catch (error) {
+      if (error === rehearsal || (error as { code?: unknown }).code === 'SQLITE_BUSY') return undefined;
+      return `the audit trail cannot be written: ${describeSqliteError(error)}`;
+    }
+    return undefined;
+  }
+
+  /** Writes what waits for a batch (at close). */
+  drain(): void {
+    this.#groupCommit?.drain();
+  }
+
+  /**
+   * Writes entries chained in order, and the head, in one IMMEDIATE transaction: within an existing transaction
+   * (an admin change and its entry together) it joins it, since better-sqlite3 nests transactions as savepoints.
+   */
+  #writeEntries(entries: readonly QueuedEntry[]): void {
+    const problem = this.#storeProblem?.();
+    if (problem !== undefined) throw new Error(problem);
     const write = this.#db.transaction(() => {
-      const last = this.#lastStatement.get() as { seq: number; hash: string } | undefined;
-      let seq = last?.seq ?? 0;
-      let prevHash = last?.hash ?? GENESIS_HASH;
-      for (const { at, event } of pending) {
+      const head = this.#headStatement.get() as HeadRow;
+      let seq = head.seq;
+      let prevHash = head.hash;
+      for (const { at, event } of entries) {
         seq += 1;
         const entry = canonicalEntry(seq, at, event);
         const hash = chainHash(prevHash, entry);
         this.#insertStatement.run(seq, at, entry, prevHash, hash);
         prevHash = hash;
       }
+      this.#moveHeadStatement.run(seq, prevHash);
     });
-    write.immediate();
+    if (this.#db.inTransaction) write();
+    else write.immediate();
   }
 
   /** Entries in order, optionally only those at or after `since`. */
   list(since?: Date): AuditEntry[] {
-    this.flush();
     const rows = (
       since === undefined
         ? this.#db.prepare('SELECT * FROM audit ORDER BY seq').all()
@@ -81,7 +133,6 @@ export class SqliteAuditTrail implements AuditTrail, AuditReader {
   }
 
   decryptUsage(name: string, keyId: string, since: Date): KeyUsage {
-    this.flush();
     const row = this.#db
       .prepare(
         `SELECT count(*) AS decrypts, count(DISTINCT json_extract(entry, '$.actor')) AS users, max(at) AS lastUse
@@ -93,33 +144,55 @@ export class SqliteAuditTrail implements AuditTrail, AuditReader {
   }
 
   verify(): AuditVerification {
-    this.flush();
-    const rows = this.#db.prepare('SELECT * FROM audit ORDER BY seq').all() as AuditRow[];
-    let prevHash = GENESIS_HASH;
-    let expectedSeq = 1;
-    for (const row of rows) {
-      if (row.seq !== expectedSeq) {
-        return { ok: false, entries: rows.length, brokenAt: expectedSeq, problem: `entry ${expectedSeq} is missing` };
-      }
-      if (row.prev_hash !== prevHash) {
-        return { ok: false, entries: rows.length, brokenAt: row.seq, problem: `entry ${row.seq} does not link to entry ${row.seq - 1}` };
-      }
-      if (chainHash(prevHash, row.entry) !== row.hash || !entryMatchesRow(row)) {
-        return { ok: false, entries: rows.length, brokenAt: row.seq, problem: `entry ${row.seq} was altered` };
-      }
-      prevHash = row.hash;
-      expectedSeq += 1;
+    const read = this.#db.transaction(() => ({
+      head: this.#headStatement.get() as HeadRow | undefined,
+      rows: this.#db.prepare('SELECT * FROM audit ORDER BY seq').all() as AuditRow[],
+    }));
+    const { head, rows } = read();
+    const base = {
+      entries: rows.length,
+      head: { seq: head?.seq ?? 0, hash: head?.hash ?? GENESIS_HASH },
+      anchor: { seq: head?.anchor_seq ?? 0, hash: head?.anchor_hash ?? GENESIS_HASH },
+    };
+    const broken = (brokenAt: number, problem: string): AuditVerification => ({ ok: false, ...base, brokenAt, problem });
+    if (head === undefined) return broken(1, 'the audit head is missing');
+    const result = verifyChain(rows, head.anchor_seq, head.anchor_hash);
+    if (result !== undefined) return broken(result.brokenAt, result.problem);
+    const lastSeq = rows.at(-1)?.seq ?? head.anchor_seq;
+    const lastHash = rows.at(-1)?.hash ?? head.anchor_hash;
+    if (lastSeq !== head.seq) {
+      return broken(
+        Math.min(lastSeq, head.seq) + 1,
+        lastSeq < head.seq
+          ? `the trail ends at entry ${lastSeq} but its head records entry ${head.seq}: entries were removed from the end`
+          : `entries after ${head.seq} were added without moving the head`,
+      );
     }
-    return { ok: true, entries: rows.length };
+    if (lastHash !== head.hash) return broken(lastSeq, `entry ${lastSeq} is not the entry the head records`);
+    return { ok: true, ...base };
   }
 }
 
-interface AuditRow {
+export interface AuditRow {
   seq: number;
   at: string;
   entry: string;
   prev_hash: string;
   hash: string;
+}
+
+/** Checks links, hashes and numbering from an anchor (the genesis hash, or the last archived entry). */
+export function verifyChain(rows: readonly AuditRow[], anchorSeq: number, anchorHash: string): { brokenAt: number; problem: string } | undefined {
+  let prevHash = anchorHash;
+  let expectedSeq = anchorSeq + 1;
+  for (const row of rows) {
+    if (row.seq !== expectedSeq) return { brokenAt: expectedSeq, problem: `entry ${expectedSeq} is missing` };
+    if (row.prev_hash !== prevHash) return { brokenAt: row.seq, problem: `entry ${row.seq} does not link to entry ${row.seq - 1}` };
+    if (chainHash(prevHash, row.entry) !== row.hash || !entryMatchesRow(row)) return { brokenAt: row.seq, problem: `entry ${row.seq} was altered` };
+    prevHash = row.hash;
+    expectedSeq += 1;
+  }
+  return undefined;
 }
 
 function canonicalEntry(seq: number, at: string, event: AuditEvent): string {
@@ -136,16 +209,20 @@ function canonicalEntry(seq: number, at: string, event: AuditEvent): string {
   });
 }
 
-function chainHash(prevHash: string, entry: string): string {
+export function chainHash(prevHash: string, entry: string): string {
   return createHash('sha256').update(prevHash).update('\n').update(entry).digest('hex');
 }
 
 function entryMatchesRow(row: AuditRow): boolean {
-  const parsed = JSON.parse(row.entry) as { seq: number; at: string };
-  return parsed.seq === row.seq && parsed.at === row.at;
+  try {
+    const parsed = JSON.parse(row.entry) as { seq: number; at: string };
+    return parsed.seq === row.seq && parsed.at === row.at;
+  } catch {
+    return false;
+  }
 }
 
-function toEntry(row: AuditRow): AuditEntry {
+export function toEntry(row: AuditRow): AuditEntry {
   const parsed = JSON.parse(row.entry) as {
     actor: string;
     action: string;

@@ -1,6 +1,7 @@
 import type { AllowList, KeyRecord, KeyState, KeyVersion, RsaPublicKey } from '../keys/key-version.js';
-import type { KeyStateStore, NewKeyVersion } from '../keys/ports.js';
-import { dataVersion, type StoreDatabase } from './database.js';
+import type { AddVersionResult, KeyStateStore, NewKeyVersion } from '../keys/ports.js';
+import { StoreUnavailable } from '../keys/errors.js';
+import { dataVersion, describeSqliteError, type StoreDatabase } from './database.js';
 
 interface VersionRow {
   name: string;
@@ -36,24 +37,40 @@ export class SqliteKeyStore implements KeyStateStore {
     return [...this.#current().values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  addVersion(version: NewKeyVersion, at: string): void {
+  addVersion(version: NewKeyVersion, at: string): AddVersionResult {
+    let result: AddVersionResult = 'added';
     this.#write(() => {
       const db = this.#db;
+      // The preconditions are read inside the write transaction: two CLIs racing on one name serialise here.
       const exists = db.prepare('SELECT 1 FROM key_names WHERE name = ?').get(version.name) !== undefined;
-      if (!exists) {
-        db.prepare('INSERT INTO key_names (name, published_key_id, created_at) VALUES (?, NULL, ?)').run(version.name, at);
-        const allow = version.allow ?? { users: [], groups: [], roles: [] };
-        for (const kind of ['users', 'groups', 'roles'] as const) {
-          for (const value of allow[kind]) this.#insertGrant(version.name, kind, value);
-        }
+      if (version.nameMustBe === 'new' && exists) return void (result = 'name-exists');
+      if (version.nameMustBe === 'existing' && !exists) return void (result = 'name-missing');
+      if (db.prepare('SELECT 1 FROM key_versions WHERE name = ? AND key_id = ?').get(version.name, version.keyId) !== undefined) {
+        return void (result = 'version-exists');
+      }
+      if (!exists) db.prepare('INSERT INTO key_names (name, published_key_id, created_at) VALUES (?, NULL, ?)').run(version.name, at);
+      const allow = version.allow ?? { users: [], groups: [], roles: [] };
+      for (const kind of ['users', 'groups', 'roles'] as const) {
+        for (const value of allow[kind]) this.#insertGrant(version.name, kind, value);
       }
       const seq = (db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM key_versions').get() as { s: number }).s;
       db.prepare(
         `INSERT INTO key_versions (name, key_id, state, enabled, origin, created_at, state_changed_at, seq, public_modulus, public_exponent)
          VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?)`,
       ).run(version.name, version.keyId, version.state, version.origin, at, at, seq, version.publicKey.modulus, version.publicKey.publicExponent);
-      if (version.publish) db.prepare('UPDATE key_names SET published_key_id = ? WHERE name = ?').run(version.keyId, version.name);
+      if (version.publish === true || (version.publish === 'if-new-name' && !exists)) db.prepare('UPDATE key_names SET published_key_id = ? WHERE name = ?').run(version.keyId, version.name);
+      version.then?.();
     });
+    return result;
+  }
+
+  /** Runs `work` (store writes and audit entries) in one IMMEDIATE transaction: all of it commits, or none. */
+  atomically<T>(work: () => T): T {
+    let result: T | undefined;
+    this.#write(() => {
+      result = work();
+    });
+    return result as T;
   }
 
   setState(name: string, keyId: string, expected: KeyState, next: KeyState, at: string): boolean {
@@ -67,12 +84,15 @@ export class SqliteKeyStore implements KeyStateStore {
     return changed;
   }
 
-  setEnabled(name: string, keyId: string, enabled: boolean, at: string): void {
+  setEnabled(name: string, keyId: string, enabled: boolean, at: string): boolean {
+    let changed = false;
     this.#write(() => {
-      this.#db
-        .prepare('UPDATE key_versions SET enabled = ?, state_changed_at = ? WHERE name = ? AND key_id = ?')
-        .run(enabled ? 1 : 0, at, name, keyId);
+      changed =
+        this.#db
+          .prepare("UPDATE key_versions SET enabled = ?, state_changed_at = ? WHERE name = ? AND key_id = ? AND state != 'destroyed'")
+          .run(enabled ? 1 : 0, at, name, keyId).changes === 1;
     });
+    return changed;
   }
 
   setPublished(name: string, keyId: string): void {
@@ -120,13 +140,18 @@ export class SqliteKeyStore implements KeyStateStore {
     this.#snapshot = undefined;
   }
 
+  /** A store that cannot be read (corrupt page, lock held in exclusive mode) is a 503 for callers, never a 500. */
   #current(): Map<string, KeyRecord> {
-    const version = dataVersion(this.#db);
-    if (this.#snapshot === undefined || version !== this.#snapshotVersion) {
-      this.#snapshot = this.#readAll();
-      this.#snapshotVersion = version;
+    try {
+      const version = dataVersion(this.#db);
+      if (this.#snapshot === undefined || version !== this.#snapshotVersion) {
+        this.#snapshot = this.#readAll();
+        this.#snapshotVersion = version;
+      }
+      return this.#snapshot;
+    } catch (error) {
+      throw new StoreUnavailable(`the key-state store cannot be read: ${describeSqliteError(error)}`);
     }
-    return this.#snapshot;
   }
 
   #readAll(): Map<string, KeyRecord> {
@@ -175,6 +200,6 @@ function toVersion(row: VersionRow): KeyVersion {
 }
 
 /** User names and group object ids compare case-insensitively; app role values are kept as written. */
-function normaliseGrant(kind: keyof AllowList, value: string): string {
+export function normaliseGrant(kind: keyof AllowList, value: string): string {
   return kind === 'roles' ? value.trim() : value.trim().toLowerCase();
 }

@@ -1,7 +1,8 @@
 /**
  * Contract §3 `dke audit` and `dke audit verify` (src/store/sqlite-audit-trail.ts, issue 4): an append-only trail
  * whose entries are hash-chained, so an edited, removed or reordered entry is reported at its place; the service's
- * batched decrypt entries keep the time each decision was made. Real SQLite in a temporary data dir.
+ * group-committed decrypt entries keep the time each decision was made and settle only once written (issue 17).
+ * Real SQLite in a temporary data dir.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +18,7 @@ describe('§3 the audit trail (store/sqlite-audit-trail)', () => {
   let trail: SqliteAuditTrail;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'dke-audit-'));
-    db = openStoreDatabase(dir);
+    db = openStoreDatabase(dir, { role: 'admin', create: true });
     trail = new SqliteAuditTrail(db);
     for (const action of ['create', 'grant', 'set-state', 'disable', 'enable']) {
       trail.append({ actor: 'admin@contoso.dev', action, keyName: 'finance', keyId: 'v1', outcome: 'succeeded' });
@@ -28,11 +29,16 @@ describe('§3 the audit trail (store/sqlite-audit-trail)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  const verdict = (): Record<string, unknown> => {
+    const { ok, entries, brokenAt, problem } = trail.verify();
+    return { ok, entries, ...(brokenAt !== undefined ? { brokenAt, problem } : {}) };
+  };
+
   it('an intact chain verifies; editing an entry breaks it there, and restoring the entry mends it', () => {
-    assert.deepEqual(trail.verify(), { ok: true, entries: 5 });
+    assert.deepEqual(verdict(), { ok: true, entries: 5 });
     const original = (db.prepare('SELECT entry FROM audit WHERE seq = 3').get() as { entry: string }).entry;
     db.prepare('UPDATE audit SET entry = ? WHERE seq = 3').run(original.replace('"actor":"admin@contoso.dev"', '"actor":"mallory"'));
-    assert.deepEqual(trail.verify(), { ok: false, entries: 5, brokenAt: 3, problem: 'entry 3 was altered' });
+    assert.deepEqual(verdict(), { ok: false, entries: 5, brokenAt: 3, problem: 'entry 3 was altered' });
     db.prepare('UPDATE audit SET entry = ? WHERE seq = 3').run(original);
     assert.equal(trail.verify().ok, true);
   });
@@ -40,21 +46,24 @@ describe('§3 the audit trail (store/sqlite-audit-trail)', () => {
   it('a removed entry is reported at its place', () => {
     const row = db.prepare('SELECT * FROM audit WHERE seq = 4').get() as Record<string, unknown>;
     db.prepare('DELETE FROM audit WHERE seq = 4').run();
-    assert.deepEqual(trail.verify(), { ok: false, entries: 4, brokenAt: 4, problem: 'entry 4 is missing' });
+    assert.deepEqual(verdict(), { ok: false, entries: 4, brokenAt: 4, problem: 'entry 4 is missing' });
     db.prepare('INSERT INTO audit (seq, at, entry, prev_hash, hash) VALUES (?, ?, ?, ?, ?)').run(row.seq, row.at, row.entry, row.prev_hash, row.hash);
     assert.equal(trail.verify().ok, true);
   });
 
-  it('batched decrypt entries are written together, each with the time its decision was made, and chained', async () => {
+  it('group commit (issue 17): decrypt entries are written together, each promise settles only once its entry is in the table', async () => {
     let now = new Date('2026-11-30T10:00:00.000Z');
-    const batched = new SqliteAuditTrail(db, { batchMs: 20, now: () => now });
-    batched.append({ actor: 'oid-1 (alice)', action: 'decrypt', keyName: 'finance', keyId: 'v1', outcome: 'allowed', reason: 'decrypted' });
+    const batched = new SqliteAuditTrail(db, { groupCommit: { intervalMs: 20, waitLimitMs: 1000 }, now: () => now });
+    const settled: string[] = [];
+    const first = batched.record({ actor: 'oid-1 (alice)', action: 'decrypt', keyName: 'finance', keyId: 'v1', outcome: 'allowed', reason: 'decrypted' });
+    void first.then(() => settled.push(`alice after ${trail.list().length} entries`));
     now = new Date('2026-11-30T10:00:01.000Z');
-    batched.append({ actor: 'oid-2 (bob)', action: 'decrypt', keyName: 'finance', keyId: 'v1', outcome: 'denied', reason: 'access_denied' });
+    const second = batched.record({ actor: 'oid-2 (bob)', action: 'decrypt', keyName: 'finance', keyId: 'v1', outcome: 'denied', reason: 'access_denied' });
     assert.equal(trail.list().length, 5, 'nothing written before the batch window ends');
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await Promise.all([first, second]);
+    assert.deepEqual(settled, ['alice after 7 entries'], 'the answer is released after the commit of its batch');
     const written = trail.list().slice(5);
     assert.deepEqual(written.map((e) => [e.at, e.outcome]), [['2026-11-30T10:00:00.000Z', 'allowed'], ['2026-11-30T10:00:01.000Z', 'denied']]);
-    assert.deepEqual(trail.verify(), { ok: true, entries: 7 });
+    assert.deepEqual(verdict(), { ok: true, entries: 7 });
   });
 });

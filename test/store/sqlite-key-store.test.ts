@@ -23,8 +23,8 @@ describe('§3, §4 the key-state store (store/sqlite-key-store)', () => {
   let cli: SqliteKeyStore;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'dke-store-'));
-    serviceDb = openStoreDatabase(dir, 'service');
-    cliDb = openStoreDatabase(dir, 'admin');
+    cliDb = openStoreDatabase(dir, { role: 'admin', create: true });
+    serviceDb = openStoreDatabase(dir, { role: 'service' });
     service = new SqliteKeyStore(serviceDb);
     cli = new SqliteKeyStore(cliDb);
   });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -10,6 +10,7 @@ import { createNssToken } from '../../src/hsm/nss-token-database.js';
 import { createLogger } from '../../src/log/logger.js';
 import { openService, type Service, type ServiceOptions } from '../../src/main/open-service.js';
 import type { KeyAdmin } from '../../src/app/key-admin.js';
+import { openStoreDatabase, storePath } from '../../src/store/database.js';
 
 /** The audience the test tokens carry, as a sensitivity label's DKE URL would be. */
 export const TEST_AUDIENCE = 'https://dke.test.example';
@@ -81,6 +82,8 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
     ...options.settings,
   };
   const config = parseSettings(settings);
+  // As `dke store init` would, in a directory without a store: the service itself never creates one.
+  if (!existsSync(storePath(config.dataDir))) openStoreDatabase(config.dataDir, { role: 'admin', create: true }).close();
   const logs: string[] = [];
   const stream = new PassThrough();
   stream.on('data', (chunk: Buffer) => logs.push(...chunk.toString('utf8').split('\n').filter((l) => l !== '')));

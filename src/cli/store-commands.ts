@@ -1,0 +1,54 @@
+import { Command } from 'commander';
+import { backupToFile, initStore, restoreFromFile } from '../main/store-admin.js';
+import { print } from './output.js';
+
+/** `dke store init`, `backup`, `restore` (issue 17): the embedded store's file itself. */
+export function storeCommand(): Command {
+  const store = new Command('store').description('the embedded key-state store and audit trail (DKE_DATA_DIR/dke.sqlite)');
+  store
+    .command('init')
+    .description('create an empty store; the service never creates one itself')
+    .option('--json', 'print JSON')
+    .action((options) => {
+      const result = initStore();
+      print(options.json === true, result, () => `${result.created ? 'Created the' : 'Kept the existing'} store ${result.path}.`);
+    });
+  store
+    .command('backup')
+    .description('a consistent copy of the store, taken while the service runs')
+    .argument('<file>', 'where to write the copy (must not exist)')
+    .option('--json', 'print JSON')
+    .action(async (file: string, options) => {
+      const result = await backupToFile(file);
+      print(options.json === true, result, () => `Backed up the store to ${result.file} (audit head: entry ${result.auditHead.seq}).`);
+    });
+  store
+    .command('restore')
+    .description('replace the store with a backup; stop the service first and start it again afterwards')
+    .argument('<file>', 'a file made by "dke store backup"')
+    .option('--force', 'restore a backup older than the audit trail: the changes recorded after it are re-applied')
+    .option('--json', 'print JSON')
+    .action((file: string, options) => {
+      const result = restoreFromFile(file, options.force === true);
+      print(options.json === true, result, () =>
+        [
+          `Restored the store from ${file} (its trail ends at entry ${result.backupHead.seq}).`,
+          `${result.entriesCarried} audit entries written after the backup were kept; ${result.changesReapplied} recorded key changes re-applied${result.changesSkipped > 0 ? `, ${result.changesSkipped} not applicable` : ''}.`,
+          'Restart the service to use the restored store.',
+        ].join('\n'),
+      );
+    });
+  return store;
+}
+
+/** `dke db migrate` (contract §3): create or upgrade the schema of the configured store. */
+export function dbCommand(): Command {
+  const db = new Command('db').description('the schema of the configured store');
+  db.command('migrate')
+    .description('create or upgrade the schema of the configured store')
+    .action(() => {
+      const { path } = initStore();
+      process.stdout.write(`The store ${path} has the current schema.\n`);
+    });
+  return db;
+}

@@ -1,0 +1,146 @@
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { AdminRefused } from '../keys/errors.js';
+import type { AuditEvent } from '../keys/ports.js';
+import { describeSqliteError, openStoreFile, storePath, type StoreDatabase } from './database.js';
+import { reapplyRecordedChanges } from './recorded-changes.js';
+import { SqliteAuditTrail, toEntry, type AuditRow } from './sqlite-audit-trail.js';
+
+export interface BackupResult {
+  readonly file: string;
+  readonly auditHead: { readonly seq: number; readonly hash: string };
+}
+
+/**
+ * A consistent copy of the store while the service runs (SQLite's online backup), with an audit entry written first
+ * so the copy's own trail says when it was taken.
+ */
+export async function backupStore(dataDir: string, file: string, actor: string): Promise<BackupResult> {
+  if (existsSync(file)) throw new AdminRefused(`${file} exists already; give a new file name for the backup.`);
+  const db = openStoreFile(storePath(dataDir), { role: 'admin' });
+  try {
+    const audit = new SqliteAuditTrail(db);
+    audit.append({ actor, action: 'store-backup', outcome: 'succeeded', details: { file } });
+    await db.backup(file);
+    const { head } = audit.verify();
+    return { file, auditHead: head };
+  } finally {
+    db.close();
+  }
+}
+
+export interface RestoreResult {
+  readonly backupHead: { readonly seq: number; readonly hash: string };
+  /** The head of the store that was replaced, when it could be read. */
+  readonly replacedHead?: { readonly seq: number; readonly hash: string };
+  /** Audit entries written after the backup that were carried into the restored store. */
+  readonly entriesCarried: number;
+  readonly changesReapplied: number;
+  readonly changesSkipped: number;
+}
+
+/**
+ * Replaces the store with a backup. A backup whose trail ends before the current one would hide entries (and the
+ * changes they record), so it is refused unless `force`; forced, every entry written after the backup is carried
+ * into the restored store unchanged (the chain goes on), and the key changes they record are re-applied: a version
+ * set Compromised after the backup never comes back Active. The service must be restarted afterwards (while it runs,
+ * it notices the replaced file: readiness fails and decrypts are refused).
+ */
+export function restoreStore(dataDir: string, backupFile: string, options: { readonly force: boolean; readonly actor: string }): RestoreResult {
+  const target = storePath(dataDir);
+  const staging = `${target}.restoring`;
+  rmSync(staging, { force: true });
+  const backup = openStoreFile(backupFile, { role: 'admin' });
+  try {
+    const verdict = new SqliteAuditTrail(backup).verify();
+    if (!verdict.ok) throw new AdminRefused(`The backup ${backupFile} does not verify (${verdict.problem}); it is not restored.`);
+    backup.exec(`VACUUM INTO '${staging.replaceAll("'", "''")}'`);
+  } finally {
+    backup.close();
+  }
+  const restored = openStoreFile(staging, { role: 'admin' });
+  try {
+    const backupHead = new SqliteAuditTrail(restored).verify().head;
+    const current = readCurrentTrail(target, backupHead);
+    const hidden = current.head === undefined ? 0 : current.head.seq - backupHead.seq;
+    if (!options.force && (current.problem !== undefined || hidden !== 0)) {
+      throw new AdminRefused(
+        current.problem !== undefined
+          ? `The current store's trail cannot be compared with the backup (${current.problem}); restore with --force to replace it anyway.`
+          : hidden > 0
+            ? `The backup ends at audit entry ${backupHead.seq}, the store's trail at ${current.head!.seq}: restoring it would hide ${hidden} entries. Restore with --force: the changes they record are re-applied and the entries kept.`
+            : `The backup's trail (entry ${backupHead.seq}) is ahead of the store's (entry ${current.head!.seq}): it is not a backup of this store as it is now. Restore with --force to replace it anyway.`,
+      );
+    }
+    const result = restored.transaction(() => {
+      const insert = restored.prepare('INSERT INTO audit (seq, at, entry, prev_hash, hash) VALUES (?, ?, ?, ?, ?)');
+      for (const row of current.later) insert.run(row.seq, row.at, row.entry, row.prev_hash, row.hash);
+      const last = current.later.at(-1);
+      if (last !== undefined) restored.prepare('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1').run(last.seq, last.hash);
+      const changes = reapplyRecordedChanges(restored, current.later.map(toEntry));
+      const event: AuditEvent = {
+        actor: options.actor,
+        action: 'store-restore',
+        outcome: 'succeeded',
+        details: {
+          backup: backupFile,
+          backupHeadSeq: backupHead.seq,
+          replacedHeadSeq: current.head?.seq ?? null,
+          replacedHeadHash: current.head?.hash ?? null,
+          entriesCarried: current.later.length,
+          changesReapplied: changes.applied,
+          changesSkipped: changes.skipped,
+          forced: options.force,
+          ...(current.problem !== undefined ? { replacedStoreProblem: current.problem } : {}),
+        },
+      };
+      new SqliteAuditTrail(restored).append(event);
+      return {
+        backupHead,
+        ...(current.head !== undefined ? { replacedHead: current.head } : {}),
+        entriesCarried: current.later.length,
+        changesReapplied: changes.applied,
+        changesSkipped: changes.skipped,
+      };
+    }).immediate();
+    restored.pragma('wal_checkpoint(TRUNCATE)');
+    return result;
+  } catch (error) {
+    restored.close();
+    rmSync(staging, { force: true });
+    throw error;
+  } finally {
+    if (restored.open) {
+      restored.close();
+      for (const suffix of ['-wal', '-shm']) rmSync(target + suffix, { force: true });
+      renameSync(staging, target);
+    }
+  }
+}
+
+interface CurrentTrail {
+  readonly head?: { readonly seq: number; readonly hash: string };
+  /** Entries after the backup's head, when the backup's trail is a prefix of this one. */
+  readonly later: readonly AuditRow[];
+  readonly problem?: string;
+}
+
+/** The current store's trail after the backup's head; a problem when it is unreadable or went another way. */
+function readCurrentTrail(target: string, backupHead: { seq: number; hash: string }): CurrentTrail {
+  if (!existsSync(target)) return { later: [] };
+  let db: StoreDatabase | undefined;
+  try {
+    db = openStoreFile(target, { role: 'admin' });
+    const verdict = new SqliteAuditTrail(db).verify();
+    if (!verdict.ok) return { head: verdict.head, later: [], problem: `its trail is broken: ${verdict.problem}` };
+    if (verdict.head.seq < backupHead.seq) return { head: verdict.head, later: [] };
+    const atBackupHead = db.prepare('SELECT hash FROM audit WHERE seq = ?').get(backupHead.seq) as { hash: string } | undefined;
+    const linked = backupHead.seq === 0 || atBackupHead?.hash === backupHead.hash;
+    if (!linked) return { head: verdict.head, later: [], problem: `its trail does not continue the backup's at entry ${backupHead.seq}` };
+    const later = db.prepare('SELECT * FROM audit WHERE seq > ? ORDER BY seq').all(backupHead.seq) as AuditRow[];
+    return { head: verdict.head, later };
+  } catch (error) {
+    return { later: [], problem: error instanceof Error && !('code' in error) ? error.message : describeSqliteError(error) };
+  } finally {
+    db?.close();
+  }
+}
