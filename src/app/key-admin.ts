@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AdminConflict, AdminNotFound } from '../keys/errors.js';
+import { AdminConflict, AdminNotFound, AdminRefused } from '../keys/errors.js';
 import { userEntryProblem } from '../keys/access-policy.js';
 import type { AllowList, KeyRecord, KeyState, KeyVersion } from '../keys/key-version.js';
 import {
@@ -18,11 +18,12 @@ import {
   stateList,
 } from '../keys/lifecycle.js';
 import { keyIdProblem, keyNameProblem } from '../keys/names.js';
-import type { AuditEntry, AuditReader, AuditTrail, AuditVerification, KeyStateStore, KeyVault } from '../keys/ports.js';
+import type { ArchiveCheck, ArchiveResult, AuditArchiver, AuditEntry, AuditEvent, AuditReader, AuditTrail, AuditVerification, Intent, IntentAction, IntentLog, KeyStateStore, KeyVault, KeyVersionRef, NewIntent } from '../keys/ports.js';
 import { AdminAudit } from './admin-audit.js';
 import { attestationOf, type VersionAttestation } from './key-attestation.js';
 import { addVersionRefusal, toView, type CreatedVersion, type ImpactPreview, type KeyView, type StateChangeOutcome, type VersionSummary } from './key-admin-views.js';
 import { importKey, type ImportOptions } from './key-import.js';
+import { reconcile, type ReconcileReport } from './key-reconcile.js';
 import type { PrivateKeyMaterial } from './private-key-material.js';
 import { migrateReference, type MigrationReport } from './reference-migration.js';
 import type { ReferenceSettings } from './reference-settings.js';
@@ -33,9 +34,17 @@ const IMPACT_WINDOW_DAYS = 30;
 export interface KeyAdminDeps {
   readonly store: KeyStateStore;
   readonly vault: KeyVault;
-  readonly audit: AuditTrail & AuditReader;
+  readonly audit: AuditTrail & AuditReader & AuditArchiver;
   /** Who runs the command: the OS user or DKE_ADMIN_ACTOR for the CLI, an admin identity otherwise. */
   readonly actor: string;
+  /** Unfinished token steps (issue 17): written before the token is touched, finished with the step's outcome. */
+  readonly intents: IntentLog;
+  /** `host:pid` of this process, written into its intents. */
+  readonly owner?: string;
+  /** Is the process that wrote an intent still running (then its intent is not a reconcile's business)? */
+  readonly isOwnerAlive?: (owner: string) => boolean;
+  /** Test seam (DKE_FAULT_KILL_AFTER): called after each step of an operation that touches the token. */
+  readonly afterStep?: (step: string) => void;
   readonly now?: () => Date;
 }
 
@@ -119,7 +128,7 @@ export class KeyAdmin {
       this.#audit.succeeded(action, name, keyId, { from: version.enabled ? 'enabled' : 'disabled', to: enabled ? 'enabled' : 'disabled', state: version.state });
       return true;
     });
-    if (!changed) this.#audit.refuse(action, name, `Version ${keyId} of "${name}" was destroyed meanwhile; there is nothing to ${action}.`, keyId);
+    if (!changed) this.#audit.refuse(action, name, `Version ${keyId} of "${name}" was destroyed meanwhile; there is nothing to ${action}.`, keyId, AdminConflict);
     return { name, keyId, state: version.state, enabled };
   }
 
@@ -145,12 +154,16 @@ export class KeyAdmin {
       this.#audit.refuse('set-state', name, refusedTransitionSentence(version.state, to), keyId, AdminConflict);
     }
     if (isPermanentTransition(to) && !confirmed) return { applied: false, preview: this.impactPreview(version, to) };
-    this.#writeState(version, to, 'set-state');
     let decryptClearedInToken: boolean | undefined;
+    let intent: Intent | undefined;
     if (clearsDecryptInToken(to)) {
+      // Issue 17: intent, then the token step, then state + audit + end of intent in one transaction.
+      intent = this.#beginIntent('set-state', version, { from: version.state, to }, () => this.#changedSince(version));
+      this.#deps.afterStep?.('set-state:intent');
       decryptClearedInToken = await this.#deps.vault.forbidDecrypt(version);
+      this.#deps.afterStep?.('set-state:token');
     }
-    this.#audit.succeeded('set-state', name, keyId, { from: version.state, to, ...(decryptClearedInToken !== undefined ? { decryptClearedInToken } : {}) });
+    this.#completeStateChange(intent, version, to, 'set-state', decryptClearedInToken !== undefined ? { decryptClearedInToken } : {});
     return {
       applied: true,
       version: { name, keyId, state: to, enabled: version.enabled },
@@ -170,10 +183,18 @@ export class KeyAdmin {
       this.#audit.refuse('delete', name, `Only Pre-Active and Active versions can be deleted; version ${keyId} is ${stateLabel(version.state)}.`, keyId, AdminConflict);
     }
     if (!confirmed) return { applied: false, preview: this.impactPreview(version, DELETED_STATE) };
-    // The record goes first: from this moment nothing decrypts with the version, even if the token call fails.
-    if (!retry) this.#writeState(version, DELETED_STATE, 'delete');
+    if (retry) {
+      const objectsDestroyed = await this.#deps.vault.destroy(version);
+      this.#audit.succeeded('delete', name, keyId, { from: version.state, to: DELETED_STATE, objectsDestroyed });
+      return { applied: true, version: { name, keyId, state: DELETED_STATE, enabled: version.enabled }, objectsDestroyed };
+    }
+    // Issue 17: intent, then the objects destroyed, then state + audit + end of intent in one transaction; a crash in
+    // between leaves the intent for the reconcile, which finishes the destruction.
+    const intent = this.#beginIntent('delete', version, { from: version.state, to: DELETED_STATE }, () => this.#changedSince(version));
+    this.#deps.afterStep?.('delete:intent');
     const objectsDestroyed = await this.#deps.vault.destroy(version);
-    this.#audit.succeeded('delete', name, keyId, { from: version.state, to: DELETED_STATE, objectsDestroyed });
+    this.#deps.afterStep?.('delete:token');
+    this.#completeStateChange(intent, version, DELETED_STATE, 'delete', { objectsDestroyed });
     return { applied: true, version: { name, keyId, state: DELETED_STATE, enabled: version.enabled }, objectsDestroyed };
   }
 
@@ -211,6 +232,11 @@ export class KeyAdmin {
     return toView(this.#requireKey(name));
   }
 
+  /** `dke keys reconcile [--dry-run]` and the service at start: see key-reconcile.ts. */
+  reconcile(dryRun: boolean): Promise<ReconcileReport> {
+    return reconcile({ ...this.#deps, now: this.#now }, this.#audit, dryRun);
+  }
+
   /**
    * `dke audit` and `GET /admin/api/audit`: admin actions and decrypt decisions, oldest first; only those of one key
    * name when `keyName` is given, and only the newest `limit` when given. The reading itself is recorded after it.
@@ -224,12 +250,26 @@ export class KeyAdmin {
   }
 
   /** `dke audit verify`: a removed, edited, reordered or truncated entry breaks the hash chain against its head. */
-  verifyAudit(): AuditVerification {
-    const result = this.#deps.audit.verify();
-    this.#audit.succeeded('audit-verify', undefined, undefined, { ok: result.ok, entries: result.entries, brokenAt: result.brokenAt ?? null });
+  verifyAudit(archives: readonly string[] = []): AuditVerification & { readonly archives?: readonly ArchiveCheck[] } {
+    const chain = this.#deps.audit.verify();
+    const checks = archives.length === 0 ? undefined : this.#deps.audit.checkArchives(archives);
+    const failed = checks?.find((c) => !c.ok);
+    const result =
+      failed === undefined || !chain.ok ? { ...chain, ...(checks ? { archives: checks } : {}) } : { ...chain, ok: false, problem: `the archive ${failed.file} ${failed.problem}`, archives: checks };
+    this.#audit.succeeded('audit-verify', undefined, undefined, { ok: result.ok, entries: result.entries, brokenAt: result.brokenAt ?? null, archives: archives.length });
     return result;
   }
 
+  /** `dke audit archive --before TIME --to FILE` (issue 17): see store/sqlite-audit-archive.ts. */
+  archiveAudit(before: Date, file: string): ArchiveResult | undefined {
+    return this.#deps.audit.archiveBefore(before, file, this.#deps.actor);
+  }
+
+  /**
+   * Create and rotate (issue 17): the intent is written with the precondition checked in the same transaction, so of
+   * several CLIs racing on one name exactly one gets past it and the others are refused before the token is touched;
+   * then the key pair is generated; then the version, its audit entry and the end of the intent commit together.
+   */
   async #generateVersion(name: string, options: CreateKeyOptions, action: 'create' | 'rotate'): Promise<CreatedVersion> {
     const keyId = options.keyId ?? randomUUID();
     const idProblem = keyIdProblem(keyId);
@@ -238,9 +278,21 @@ export class KeyAdmin {
     const state = options.state ?? DEFAULT_INITIAL_STATE;
     if (!INITIAL_STATES.includes(state)) this.#audit.refuse(action, name, `A new version starts ${stateList(INITIAL_STATES)}, not ${state}.`);
     const ref = { name, keyId };
-    const publicKey = await this.#deps.vault.generateKeyPair(ref);
-    // The precondition (a new name for create, an existing one for rotate) is checked again inside the write
-    // transaction, with the audit entry: of several CLIs racing on one name exactly one wins.
+    const intent = this.#beginIntent(action, ref, { state }, () => {
+      const exists = this.#deps.store.findKey(name) !== undefined;
+      if (action === 'create' && exists) return addVersionRefusal(name, keyId, 'name-exists');
+      if (action === 'rotate' && !exists) return addVersionRefusal(name, keyId, 'name-missing');
+      return undefined;
+    });
+    this.#deps.afterStep?.(`${action}:intent`);
+    let publicKey;
+    try {
+      publicKey = await this.#deps.vault.generateKeyPair(ref);
+    } catch (error) {
+      await this.#rollBackCreation(intent, error);
+      throw error;
+    }
+    this.#deps.afterStep?.(`${action}:token`);
     const result = this.#deps.store.addVersion(
       {
         name,
@@ -251,15 +303,67 @@ export class KeyAdmin {
         publicKey,
         nameMustBe: action === 'create' ? 'new' : 'existing',
         ...(options.allow ? { allow: options.allow } : {}),
-        then: () => this.#audit.succeeded(action, name, keyId, { state, origin: 'generated' }),
+        then: () => {
+          this.#audit.succeeded(action, name, keyId, { state, origin: 'generated' });
+          this.#deps.intents.finish(intent.id);
+        },
       },
       this.#now().toISOString(),
     );
     if (result !== 'added') {
-      await this.#deps.vault.destroy(ref);
-      this.#audit.refuse(action, name, addVersionRefusal(name, keyId, result));
+      await this.#rollBackCreation(intent, new AdminRefused(addVersionRefusal(name, keyId, result)));
+      this.#audit.refuse(action, name, addVersionRefusal(name, keyId, result), keyId, AdminConflict);
     }
     return { name, keyId, state, enabled: true };
+  }
+
+  /** A creation that failed after its intent: its key pair (if any) goes, then the intent ends with a refusal entry. */
+  async #rollBackCreation(intent: Intent, cause: unknown): Promise<void> {
+    await this.#deps.vault.destroy(intent);
+    this.#deps.store.atomically(() => {
+      this.#audit.refused(intent.action, intent.name, intent.keyId, cause instanceof Error ? cause.message : 'unknown error');
+      this.#deps.intents.finish(intent.id);
+    });
+  }
+
+  /**
+   * Writes the intent of a token step, with `check` and "no other unfinished step on this name" evaluated inside the
+   * same write transaction; refuses (audited) with the sentence otherwise.
+   */
+  #beginIntent(action: IntentAction, ref: KeyVersionRef, details: NewIntent['details'], check: () => string | undefined): Intent {
+    const result = this.#deps.intents.begin(
+      { action, name: ref.name, keyId: ref.keyId, actor: this.#deps.actor, owner: this.#deps.owner ?? 'unknown', createdAt: this.#now().toISOString(), ...(details ? { details } : {}) },
+      () => this.#unfinishedStepOn(ref.name) ?? check(),
+    );
+    if (typeof result === 'string') this.#audit.refuse(action, ref.name, result, ref.keyId, AdminConflict);
+    return result;
+  }
+
+  #unfinishedStepOn(name: string): string | undefined {
+    const pending = this.#deps.intents.pending().find((i) => i.name === name);
+    return pending === undefined
+      ? undefined
+      : `An unfinished ${pending.action} of "${name}" (version ${pending.keyId}, by ${pending.actor} at ${pending.createdAt}) is pending; if that command died, run "dke keys reconcile".`;
+  }
+
+  /** Inside a write transaction: a sentence when the version is no longer in the state it was read in. */
+  #changedSince(version: KeyVersion): string | undefined {
+    const now = this.#deps.store.findKey(version.name)?.versions.find((v) => v.keyId === version.keyId);
+    return now?.state === version.state ? undefined : `Version ${version.keyId} of "${version.name}" changed meanwhile; look again and retry.`;
+  }
+
+  /**
+   * The last step of set-state and delete: the state (compare-and-set), its audit entry and the end of the intent in
+   * one transaction. Refused (and the intent ended) when the version changed meanwhile.
+   */
+  #completeStateChange(intent: Intent | undefined, version: KeyVersion, to: KeyState, action: string, details: AuditEvent['details']): void {
+    const written = this.#deps.store.atomically(() => {
+      const changed = this.#deps.store.setState(version.name, version.keyId, version.state, to, this.#now().toISOString());
+      if (changed) this.#audit.succeeded(action, version.name, version.keyId, { from: version.state, to, ...details });
+      if (intent !== undefined) this.#deps.intents.finish(intent.id);
+      return changed;
+    });
+    if (!written) this.#audit.refuse(action, version.name, `Version ${version.keyId} of "${version.name}" changed meanwhile; look again and retry.`, version.keyId, AdminConflict);
   }
 
   #changeGrant(action: 'grant' | 'revoke', name: string, kind: keyof AllowList, value: string): boolean {
@@ -278,13 +382,6 @@ export class KeyAdmin {
     for (const user of allow?.users ?? []) {
       const problem = userEntryProblem(user);
       if (problem !== undefined) this.#audit.refuse(action, name, problem);
-    }
-  }
-
-  #writeState(version: KeyVersion, to: KeyState, action: string): void {
-    const written = this.#deps.store.setState(version.name, version.keyId, version.state, to, this.#now().toISOString());
-    if (!written) {
-      this.#audit.refuse(action, version.name, `Version ${version.keyId} of "${version.name}" changed meanwhile; look again and retry.`, version.keyId, AdminConflict);
     }
   }
 

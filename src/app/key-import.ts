@@ -3,7 +3,7 @@ import { AdminRefused } from '../keys/errors.js';
 import type { AllowList } from '../keys/key-version.js';
 import { DEFAULT_INITIAL_STATE } from '../keys/lifecycle.js';
 import { keyIdProblem, keyNameProblem } from '../keys/names.js';
-import type { KeyStateStore, KeyVault } from '../keys/ports.js';
+import type { Intent, IntentLog, KeyStateStore, KeyVault } from '../keys/ports.js';
 import type { AdminAudit } from './admin-audit.js';
 import type { CreatedVersion } from './key-admin-views.js';
 import { addVersionRefusal } from './key-admin-views.js';
@@ -13,6 +13,9 @@ import { decryptsRoundTrip } from './software-rsa.js';
 export interface KeyImportDeps {
   readonly store: KeyStateStore;
   readonly vault: KeyVault;
+  /** The intent written before the token is touched (issue 17), so a crash mid-import is rolled back by the reconcile. */
+  readonly intents: IntentLog;
+  readonly owner?: string;
   readonly now?: () => Date;
 }
 
@@ -38,40 +41,78 @@ export async function importKey(deps: KeyImportDeps, audit: AdminAudit, name: st
     const keyId = options.keyId ?? randomUUID();
     const idProblem = keyIdProblem(keyId);
     if (idProblem !== undefined) throw new AdminRefused(idProblem);
-    const existing = deps.store.findKey(name);
-    if (existing?.versions.some((v) => v.keyId === keyId)) {
-      throw new AdminRefused(`The key "${name}" already has a version ${keyId}.`);
+    const now = (): string => (deps.now?.() ?? new Date()).toISOString();
+    const intent = deps.intents.begin({ action: 'import', name, keyId, actor: audit.actor, owner: deps.owner ?? 'unknown', createdAt: now() }, () => {
+      const pending = deps.intents.pending().find((i) => i.name === name);
+      if (pending !== undefined) return `An unfinished ${pending.action} of "${name}" (version ${pending.keyId}, by ${pending.actor} at ${pending.createdAt}) is pending; if that command died, run "dke keys reconcile".`;
+      return deps.store.findKey(name)?.versions.some((v) => v.keyId === keyId) ? addVersionRefusal(name, keyId, 'version-exists') : undefined;
+    });
+    if (typeof intent === 'string') throw new AdminRefused(intent);
+    try {
+      return await importUnderIntent(deps, audit, intent, material, options, now);
+    } catch (error) {
+      // The intent ends here, with the refusal entry written below (the key pair, if made, is gone already).
+      deps.store.atomically(() => deps.intents.finish(intent.id));
+      throw error;
     }
-    const ref = { name, keyId };
-    await deps.vault.importPrivateKey(ref, material.pkcs8Der, material.publicKey);
-    material.wipe();
-    if (!(await decryptsRoundTrip(deps.vault, ref, material.publicKey).catch(() => false))) {
-      await deps.vault.destroy(ref);
-      throw new AdminRefused(`The key imported from ${options.source} does not decrypt what its public key encrypts; nothing was kept.`);
-    }
-    // Checked again inside the write transaction, with the audit entry: a racing import of the same id loses here.
-    const result = deps.store.addVersion(
-      {
-        name,
-        keyId,
-        state: DEFAULT_INITIAL_STATE,
-        origin: 'imported',
-        publish: options.publish ?? 'if-new-name',
-        publicKey: material.publicKey,
-        ...(options.allow ? { allow: options.allow } : {}),
-        then: () => audit.succeeded('import', name, keyId, { origin: 'imported', source: options.source }),
-      },
-      (deps.now?.() ?? new Date()).toISOString(),
-    );
-    if (result !== 'added') {
-      await deps.vault.destroy(ref);
-      throw new AdminRefused(addVersionRefusal(name, keyId, result));
-    }
-    return { name, keyId, state: DEFAULT_INITIAL_STATE, enabled: true };
   } catch (error) {
     audit.refused('import', name, options.keyId, error instanceof Error ? error.message : 'unknown error', { source: options.source });
     throw error;
   } finally {
     material.wipe();
   }
+}
+
+async function importUnderIntent(
+  deps: KeyImportDeps,
+  audit: AdminAudit,
+  intent: Intent,
+  material: PrivateKeyMaterial,
+  options: ImportOptions,
+  now: () => string,
+): Promise<CreatedVersion> {
+  const { name, keyId } = intent;
+  const ref = { name, keyId };
+  await deps.vault.importPrivateKey(ref, material.pkcs8Der, material.publicKey);
+  try {
+    return await recordImported(deps, audit, intent, material, options, now);
+  } catch (error) {
+    await deps.vault.destroy(ref).catch(() => false);
+    throw error;
+  }
+}
+
+async function recordImported(
+  deps: KeyImportDeps,
+  audit: AdminAudit,
+  intent: Intent,
+  material: PrivateKeyMaterial,
+  options: ImportOptions,
+  now: () => string,
+): Promise<CreatedVersion> {
+  const { name, keyId } = intent;
+  const ref = { name, keyId };
+  material.wipe();
+  if (!(await decryptsRoundTrip(deps.vault, ref, material.publicKey).catch(() => false))) {
+    throw new AdminRefused(`The key imported from ${options.source} does not decrypt what its public key encrypts; nothing was kept.`);
+  }
+  // Checked again inside the write transaction, with the audit entry: a racing import of the same id loses here.
+  const result = deps.store.addVersion(
+    {
+      name,
+      keyId,
+      state: DEFAULT_INITIAL_STATE,
+      origin: 'imported',
+      publish: options.publish ?? 'if-new-name',
+      publicKey: material.publicKey,
+      ...(options.allow ? { allow: options.allow } : {}),
+      then: () => {
+        audit.succeeded('import', name, keyId, { origin: 'imported', source: options.source });
+        deps.intents.finish(intent.id);
+      },
+    },
+    now(),
+  );
+  if (result !== 'added') throw new AdminRefused(addVersionRefusal(name, keyId, result));
+  return { name, keyId, state: DEFAULT_INITIAL_STATE, enabled: true };
 }

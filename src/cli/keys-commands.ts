@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { AdminRefused, DEFAULT_INITIAL_STATE, INITIAL_STATES, type AllowList } from '../app/admin-vocabulary.js';
+import type { ReconcileReport } from '../app/key-reconcile.js';
 import { withAdmin } from '../main/open-admin.js';
 import { importKeyCommand } from './import-commands.js';
 import { addKeyStateCommands } from './key-state-commands.js';
@@ -95,7 +96,28 @@ export function keysCommand(): Command {
       });
   }
 
+  keys
+    .command('reconcile')
+    .description('finish or roll back admin steps a crashed command left unfinished, and compare the records with the token')
+    .option('--dry-run', 'list what would be done, and the token objects no record knows; change nothing')
+    .option('--json', 'print JSON')
+    .action(async (options) => {
+      const report = await withAdmin(true, ({ admin }) => admin.reconcile(options.dryRun === true));
+      print(options.json === true, report, () => reconcileText(report));
+    });
+
   addKeyStateCommands(keys);
   keys.addCommand(importKeyCommand());
   return keys;
+}
+
+function reconcileText(report: ReconcileReport): string {
+  const lines = report.steps.map(
+    (s) => `${report.dryRun ? 'would ' : ''}${s.resolution} the unfinished ${s.action} of ${s.name}/${s.keyId} (by ${s.actor} at ${s.startedAt})${s.outcome ? `: ${s.outcome}` : ''}`,
+  );
+  if (report.steps.length === 0) lines.push('No unfinished admin step.');
+  if (report.inProgress > 0) lines.push(`${report.inProgress} step(s) of commands still running were left alone.`);
+  for (const ref of report.unknownObjects) lines.push(`The token holds ${ref.name}/${ref.keyId}, which no record knows.`);
+  for (const ref of report.missingPrivateKeys) lines.push(`The private key of ${ref.name}/${ref.keyId} is missing from the token.`);
+  return lines.join('\n');
 }

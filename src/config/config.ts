@@ -36,6 +36,10 @@ export interface Config {
   readonly adminAudiences: readonly string[];
   /** Who runs admin commands, for the audit trail (DKE_ADMIN_ACTOR); unset: the OS user. */
   readonly adminActor?: string;
+  /** Audit entries older than this many ms are archived by the service (issue 17); unset: kept in the store. */
+  readonly auditRetentionMs?: number;
+  /** Tests only (issue 17): the admin step after which a command kills itself, to prove the reconcile. */
+  readonly faultKillAfter?: string;
   /** Port of `dke dev`'s development token issuer (0: any free port). */
   readonly devIssuerPort: number;
 }
@@ -164,6 +168,8 @@ export function parseSettings(raw: RawSettings): Config {
     adminAudiences: nonEmpty(raw.DKE_ADMIN_AUDIENCE) !== undefined ? list(raw.DKE_ADMIN_AUDIENCE) : list(raw.DKE_AUTH_AUDIENCE),
     ...(nonEmpty(raw.DKE_ADMIN_ACTOR) !== undefined ? { adminActor: nonEmpty(raw.DKE_ADMIN_ACTOR)!.slice(0, 200) } : {}),
     devIssuerPort: integer('DKE_DEV_ISSUER_PORT', setting('DKE_DEV_ISSUER_PORT'), 0, 65535),
+    ...(nonEmpty(raw.DKE_AUDIT_RETENTION) !== undefined ? { auditRetentionMs: span('DKE_AUDIT_RETENTION', nonEmpty(raw.DKE_AUDIT_RETENTION)!) } : {}),
+    ...(nonEmpty(raw.DKE_FAULT_KILL_AFTER) !== undefined ? { faultKillAfter: nonEmpty(raw.DKE_FAULT_KILL_AFTER)! } : {}),
   };
 }
 
@@ -260,6 +266,13 @@ function boolean(name: string, value: string, strict = true): boolean {
   if (v === 'true' || v === '1' || v === 'yes') return true;
   if (v === 'false' || v === '0' || v === 'no' || v === '' || !strict) return false;
   throw new ConfigError(`${name} must be true or false, not "${value}".`);
+}
+
+/** A span such as 90d, 12h, 30m or 45s, in milliseconds. */
+function span(name: string, value: string): number {
+  const match = /^(\d+)([smhd])$/.exec(value.trim());
+  if (match === null || Number(match[1]) === 0) throw new ConfigError(`${name} must be a span such as 90d, 12h, 30m or 45s, not "${value}".`);
+  return Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
 }
 
 function integer(name: string, value: string, min: number, max: number): number {

@@ -44,6 +44,8 @@ export const SETTINGS = [
   { name: 'DKE_ADMIN_AUDIENCE', doc: 'accepted aud values of admin API tokens, comma-separated (unset: the DKE_AUTH_AUDIENCE values)' },
   { name: 'DKE_ADMIN_ACTOR', doc: 'who runs admin commands, as the audit trail names them (unset: os:<user>)' },
   { name: 'DKE_DEV_ISSUER_PORT', doc: '`dke dev` only: port of the development token issuer (0: any free port)', defaultValue: '0' },
+  { name: 'DKE_AUDIT_RETENTION', doc: 'audit entries older than this (90d, 12h, 30m, 45s) are archived into DKE_DATA_DIR/audit-archive/ (unset: keep everything)' },
+  { name: 'DKE_FAULT_KILL_AFTER', doc: 'tests only: an admin command kills itself (SIGKILL) right after this step, e.g. create:intent, delete:token' },
   { name: 'DKE_DEBUG', doc: 'the CLI prints the stack trace of an unexpected failure', defaultValue: 'false' },
 ] as const satisfies readonly SettingSpec[];
 

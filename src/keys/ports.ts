@@ -193,3 +193,60 @@ export interface Logger {
   warn(message: string, fields?: Record<string, unknown>): unknown;
   error(message: string, fields?: Record<string, unknown>): unknown;
 }
+
+/** Admin steps that touch the token, written down before the token is touched (issue 17). */
+export type IntentAction = 'create' | 'rotate' | 'import' | 'set-state' | 'delete';
+
+export interface NewIntent {
+  readonly action: IntentAction;
+  readonly name: string;
+  readonly keyId: string;
+  /** Who ran the step (for the reconcile's audit entry). */
+  readonly actor: string;
+  /** `host:pid` of the process doing the step: a reconcile leaves the intents of a live process alone. */
+  readonly owner: string;
+  readonly createdAt: string;
+  /** What finishing needs: the state moved from and to, the initial state of a new version. */
+  readonly details?: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+export interface Intent extends NewIntent {
+  readonly id: number;
+  readonly details: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+/** The store's record of unfinished token steps. Implemented by `store/`. */
+export interface IntentLog {
+  /** Checks `check` and writes the intent in one write transaction; the refusal sentence instead when it refuses. */
+  begin(intent: NewIntent, check: () => string | undefined): Intent | string;
+  /** Every intent not finished yet, oldest first. */
+  pending(): Intent[];
+  /** Marks an intent done; called inside the transaction that records the step's outcome. */
+  finish(id: number): void;
+}
+
+/** One archive file made by audit retention (issue 17). */
+export interface ArchiveResult {
+  readonly file: string;
+  readonly first: number;
+  readonly last: number;
+  readonly count: number;
+  readonly lastHash: string;
+  readonly sha256: string;
+}
+
+/** The verdict on one archive file: its own chain, its checkpoint in the store, its link to the archive before. */
+export interface ArchiveCheck {
+  readonly file: string;
+  readonly ok: boolean;
+  readonly first?: number;
+  readonly last?: number;
+  readonly problem?: string;
+}
+
+/** Moves old audit entries into archive files and proves such files later. Implemented by `store/`. */
+export interface AuditArchiver {
+  /** Archives the oldest entries written before `before` into `file`; undefined when none is that old. */
+  archiveBefore(before: Date, file: string, actor: string): ArchiveResult | undefined;
+  checkArchives(files: readonly string[]): ArchiveCheck[];
+}

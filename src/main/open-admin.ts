@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
-import { userInfo } from 'node:os';
-import { KeyAdmin } from '../app/key-admin.js';
+import { hostname, userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import { KeyAdmin, type KeyAdminDeps } from '../app/key-admin.js';
 import { loadConfig, type Config } from '../config/config.js';
 import type { OpenHsm } from '../hsm/open-hsm.js';
 import { StoreUnavailable } from '../keys/errors.js';
-import type { AuditVerification, KeyVault } from '../keys/ports.js';
-import { describeSqliteError, openStoreDatabase, storePath } from '../store/database.js';
+import type { ArchiveCheck, AuditVerification, KeyVault } from '../keys/ports.js';
+import { describeSqliteError, openStoreDatabase, storePath, type StoreDatabase } from '../store/database.js';
+import { SqliteIntentLog } from '../store/sqlite-intent-log.js';
 import { SqliteAuditTrail } from '../store/sqlite-audit-trail.js';
 import { SqliteKeyStore } from '../store/sqlite-key-store.js';
 import { openConfiguredHsm } from './open-hsm.js';
@@ -43,7 +45,7 @@ export function openAdminContext(config: Config, withHsm: boolean, options: { re
   const store = new SqliteKeyStore(db);
   const audit = new SqliteAuditTrail(db);
   const vault = hsm?.vault ?? unavailableVault();
-  const admin = new KeyAdmin({ store, vault, audit, actor: adminActor(config) });
+  const admin = new KeyAdmin({ store, vault, audit, actor: adminActor(config), ...intentDeps(db, config) });
   return {
     admin,
     close: async () => {
@@ -79,18 +81,49 @@ function unavailableVault(): KeyVault {
   });
 }
 
-export type AuditVerdict = AuditVerification | { readonly ok: false; readonly problem: string; readonly brokenAt?: undefined };
+export type AuditVerdict = (AuditVerification & { readonly archives?: readonly ArchiveCheck[] }) | { readonly ok: false; readonly problem: string; readonly brokenAt?: undefined };
 
 /**
  * `dke audit verify`: the chain against its head; a store that exists but cannot even be read (corrupt pages)
  * proves nothing, so it is a broken trail too (exit 4), not a usage error. A missing store stays a refusal.
  */
-export async function verifyAuditTrail(config: Config = loadConfig()): Promise<AuditVerdict> {
-  if (!existsSync(storePath(config.dataDir))) return withAdmin(false, ({ admin }) => admin.verifyAudit(), config);
+export async function verifyAuditTrail(archives: readonly string[] = [], config: Config = loadConfig()): Promise<AuditVerdict> {
+  const files = archives.map((file) => resolve(file));
+  if (!existsSync(storePath(config.dataDir))) return withAdmin(false, ({ admin }) => admin.verifyAudit(files), config);
   try {
-    return await withAdmin(false, ({ admin }) => admin.verifyAudit(), config);
+    return await withAdmin(false, ({ admin }) => admin.verifyAudit(files), config);
   } catch (error) {
     const detail = error instanceof StoreUnavailable ? error.detail : error instanceof Error ? describeSqliteError(error) : String(error);
     return { ok: false, problem: `the store cannot be read: ${detail}` };
+  }
+}
+
+/** The intent log of a store and what goes with it: this process as owner, the liveness test, the test fault point. */
+export function intentDeps(db: StoreDatabase, config: Pick<Config, 'faultKillAfter'>): Pick<KeyAdminDeps, 'intents' | 'owner' | 'isOwnerAlive' | 'afterStep'> {
+  const target = config.faultKillAfter;
+  return {
+    intents: new SqliteIntentLog(db),
+    owner: `${hostname()}:${process.pid}`,
+    isOwnerAlive,
+    // Tests only: the command dies exactly after this step, as a kill -9 would take it (issue 17's crash windows).
+    ...(target !== undefined ? { afterStep: (step: string) => (step === target ? process.kill(process.pid, 'SIGKILL') : undefined) } : {}),
+  };
+}
+
+/**
+ * An intent's process is alive when it runs on this host and its pid answers signal 0 (and is not this process).
+ * An intent from another host is left alone for an hour, then treated as abandoned.
+ */
+function isOwnerAlive(owner: string): boolean {
+  const colon = owner.lastIndexOf(':');
+  const host = owner.slice(0, colon);
+  const pid = Number(owner.slice(colon + 1));
+  if (host !== hostname()) return true;
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

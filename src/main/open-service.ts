@@ -1,4 +1,5 @@
 import type { Express } from 'express';
+import { join } from 'node:path';
 import { DkeProtocol } from '../app/dke-protocol.js';
 import { KeyAdmin } from '../app/key-admin.js';
 import { ProvenanceGuard } from '../app/provenance-guard.js';
@@ -12,14 +13,17 @@ import { hsmProblem } from '../hsm/login-state.js';
 import type { OpenHsm, OpenHsmOptions } from '../hsm/open-hsm.js';
 import { createAdminApp } from '../http/admin-app.js';
 import { createApp } from '../http/app.js';
-import type { Logger, TokenVerifier } from '../keys/ports.js';
+import type { ArchiveResult, Logger, TokenVerifier } from '../keys/ports.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
 import { openStoreDatabase, storeId, storePath, type StoreDatabase } from '../store/database.js';
 import { StoreFileWatch } from '../store/store-file-watch.js';
 import { SqliteAuditTrail } from '../store/sqlite-audit-trail.js';
 import { SqliteKeyStore } from '../store/sqlite-key-store.js';
+import { intentDeps } from './open-admin.js';
 import { openConfiguredHsm } from './open-hsm.js';
 
+/** How often audit retention (DKE_AUDIT_RETENTION) looks for entries to archive. */
+const RETENTION_INTERVAL_MS = 3_600_000;
 /** How often readiness re-runs its checks in the background (probes read the last result). */
 const READINESS_INTERVAL_MS = 15_000;
 /** Concurrent decrypt decisions gather this long before their batch is committed (group commit). */
@@ -38,6 +42,8 @@ export interface Service {
   readonly protocol: DkeProtocol;
   readonly keySource: OpenIdKeySource;
   readonly metrics: ServiceMetrics;
+  /** Archives the audit entries older than DKE_AUDIT_RETENTION now (also run at start and hourly); [] when unset. */
+  archiveExpiredAudit(): ArchiveResult[];
   /** The key-admin service on this instance's store and token, acting as `actor` (tests, and the admin API next). */
   admin(actor: string): KeyAdmin;
   /** Stops background work, closes the HSM sessions, finalises the module and closes the store. */
@@ -104,6 +110,9 @@ export async function openService(config: Config, logger: Logger, options: Servi
         },
       },
     });
+    const adminDeps = intentDeps(db, config);
+    const adminAs = (actor: string): KeyAdmin => new KeyAdmin({ store, vault: hsm.vault, audit, actor, ...adminDeps });
+    await reconcileAtStart(adminAs('dke-service'), adminDeps.intents.pending().length, logger);
     const missingPublicKeys = await backfillPublicKeys(store, hsm.vault);
     if (missingPublicKeys.length > 0) {
       logger.warn('public keys of older versions could not be read from the token yet; retried at the next start', { versions: missingPublicKeys.join('; ') });
@@ -140,6 +149,7 @@ export async function openService(config: Config, logger: Logger, options: Servi
     const storeDb = db;
     const readiness = new Readiness(store, hsm.vault, {
       hsm: () => hsmProblem(hsm.connection),
+      pendingVersions: () => adminDeps.intents.pending(),
       store: () => {
         const problem = audit.probe();
         if (problem !== undefined) throw new Error(problem);
@@ -153,17 +163,20 @@ export async function openService(config: Config, logger: Logger, options: Servi
     recheckReadiness = () => {
       readiness.check().catch((error: unknown) => logger.error('readiness check failed', { error: String(error) }));
     };
+    const archiveExpiredAudit = (): ArchiveResult[] => archiveExpired(audit, config, logger);
+    archiveExpiredAudit();
+    const retentionTimer = setInterval(archiveExpiredAudit, RETENTION_INTERVAL_MS);
+    retentionTimer.unref();
     await readiness.check();
     const timer = setInterval(() => {
       readiness.check().catch((error: unknown) => logger.error('readiness check failed', { error: String(error) }));
     }, READINESS_INTERVAL_MS);
     timer.unref();
     const app = createApp({ config, protocol, readiness, verifier, logger, metrics });
-    const keyAdmin = (actor: string): KeyAdmin => new KeyAdmin({ store, vault: hsm.vault, audit, actor });
     const adminApp = createAdminApp({
       config: { ...config, auth: { ...config.auth, audiences: config.adminAudiences } },
       verifier: adminVerifier,
-      keyAdmin,
+      keyAdmin: adminAs,
       logger,
       metrics,
     });
@@ -177,9 +190,11 @@ export async function openService(config: Config, logger: Logger, options: Servi
       protocol,
       keySource,
       metrics,
-      admin: keyAdmin,
+      admin: adminAs,
+      archiveExpiredAudit,
       close: async () => {
         clearInterval(timer);
+        clearInterval(retentionTimer);
         await hsm.close();
         audit.drain();
         storeDb.close();
@@ -190,4 +205,41 @@ export async function openService(config: Config, logger: Logger, options: Servi
     await hsm.close();
     throw error;
   }
+}
+
+/**
+ * Unfinished admin steps of commands that died (issue 17) are finished or rolled back before the service serves; a
+ * token that is not up yet leaves them for `dke keys reconcile` (readiness names them meanwhile).
+ */
+async function reconcileAtStart(admin: KeyAdmin, pending: number, logger: Logger): Promise<void> {
+  if (pending === 0) return;
+  try {
+    const report = await admin.reconcile(false);
+    for (const step of report.steps) logger.warn('unfinished admin step reconciled', { action: step.action, key: `${step.name}/${step.keyId}`, actor: step.actor, outcome: step.outcome });
+  } catch (error) {
+    logger.error('unfinished admin steps could not be reconciled at start; run "dke keys reconcile"', { error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+/**
+ * Audit retention (issue 17): entries older than DKE_AUDIT_RETENTION go, oldest first and 50,000 per file, into
+ * DKE_DATA_DIR/audit-archive/ (see store/sqlite-audit-archive.ts). A failure is logged and retried next time; it
+ * never stops the service.
+ */
+function archiveExpired(audit: SqliteAuditTrail, config: Config, logger: Logger): ArchiveResult[] {
+  if (config.auditRetentionMs === undefined) return [];
+  const before = new Date(Date.now() - config.auditRetentionMs);
+  const made: ArchiveResult[] = [];
+  try {
+    for (;;) {
+      const file = join(config.dataDir, 'audit-archive', `audit-${new Date().toISOString().replace(/[:.]/g, '-')}-${made.length + 1}.jsonl`);
+      const result = audit.archiveBefore(before, file, 'dke-service');
+      if (result === undefined) break;
+      made.push(result);
+      logger.info('audit entries archived', { file: result.file, first: result.first, last: result.last });
+    }
+  } catch (error) {
+    logger.error('audit retention failed; retried at the next run', { error: error instanceof Error ? error.message : String(error) });
+  }
+  return made;
 }

@@ -13,7 +13,7 @@ export function storePath(dataDir: string): string {
 }
 
 /** Bumped with every schema change; `migrate` brings older stores up to it. */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS key_names (
@@ -51,6 +51,26 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE TABLE IF NOT EXISTS store_meta (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
+);
+-- Admin steps that touch the token, written before the token is touched and deleted with the step's outcome.
+CREATE TABLE IF NOT EXISTS intents (
+  id INTEGER PRIMARY KEY,
+  action TEXT NOT NULL,
+  name TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  details TEXT NOT NULL
+);
+-- One row per archive file made by "dke audit archive" or the retention: its range, last hash and SHA-256.
+CREATE TABLE IF NOT EXISTS audit_archives (
+  first INTEGER NOT NULL,
+  last INTEGER PRIMARY KEY,
+  last_hash TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  file TEXT NOT NULL,
+  created_at TEXT NOT NULL
 );
 -- The audit head, kept apart from the entries: removing the last entries (truncation) no longer verifies.
 -- anchor_seq/anchor_hash: the last entry moved to an archive (0 and the genesis hash when none was).

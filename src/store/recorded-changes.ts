@@ -45,7 +45,10 @@ function applyOne(db: StoreDatabase, entry: AuditEntry): 'applied' | 'skipped' |
       return 'applied';
     }
     case 'set-state':
-    case 'delete': {
+    case 'delete':
+    case 'reconcile': {
+      // A reconcile entry that finished an interrupted set-state or delete carries the move it made.
+      if (entry.action === 'reconcile' && details.result !== 'finished') return 'not-a-change';
       const to = details.to;
       const from = state();
       if (typeof to !== 'string' || !isKeyState(to) || from === undefined) return 'skipped';

@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
-import type { AuditEntry, AuditEvent, AuditReader, AuditTrail, AuditVerification, DurableAuditTrail, KeyUsage } from '../keys/ports.js';
+import type { ArchiveCheck, ArchiveResult, AuditArchiver, AuditEntry, AuditEvent, AuditReader, AuditTrail, AuditVerification, DurableAuditTrail, KeyUsage } from '../keys/ports.js';
+import { chainHash, verifyChain, type AuditRow } from './audit-chain.js';
+import { archiveAuditBefore, checkArchives } from './sqlite-audit-archive.js';
 import { AuditGroupCommit, type QueuedEntry } from './audit-group-commit.js';
 import { describeSqliteError, GENESIS_HASH, type StoreDatabase } from './database.js';
 
@@ -26,7 +27,7 @@ interface HeadRow {
  * editing any stored line breaks the chain from that point on; the head (last seq and hash) is kept in its own row,
  * so removing the last entries breaks it too (`dke audit verify`).
  */
-export class SqliteAuditTrail implements AuditTrail, DurableAuditTrail, AuditReader {
+export class SqliteAuditTrail implements AuditTrail, DurableAuditTrail, AuditReader, AuditArchiver {
   readonly #db: StoreDatabase;
   readonly #now: () => Date;
   readonly #storeProblem: (() => string | undefined) | undefined;
@@ -91,6 +92,14 @@ export class SqliteAuditTrail implements AuditTrail, DurableAuditTrail, AuditRea
       return `the audit trail cannot be written: ${describeSqliteError(error)}`;
     }
     return undefined;
+  }
+
+  archiveBefore(before: Date, file: string, actor: string): ArchiveResult | undefined {
+    return archiveAuditBefore(this.#db, before, file, (event) => this.append(event), { actor, now: this.#now() });
+  }
+
+  checkArchives(files: readonly string[]): ArchiveCheck[] {
+    return checkArchives(this.#db, files);
   }
 
   /** Writes what waits for a batch (at close). */
@@ -173,28 +182,6 @@ export class SqliteAuditTrail implements AuditTrail, DurableAuditTrail, AuditRea
   }
 }
 
-export interface AuditRow {
-  seq: number;
-  at: string;
-  entry: string;
-  prev_hash: string;
-  hash: string;
-}
-
-/** Checks links, hashes and numbering from an anchor (the genesis hash, or the last archived entry). */
-export function verifyChain(rows: readonly AuditRow[], anchorSeq: number, anchorHash: string): { brokenAt: number; problem: string } | undefined {
-  let prevHash = anchorHash;
-  let expectedSeq = anchorSeq + 1;
-  for (const row of rows) {
-    if (row.seq !== expectedSeq) return { brokenAt: expectedSeq, problem: `entry ${expectedSeq} is missing` };
-    if (row.prev_hash !== prevHash) return { brokenAt: row.seq, problem: `entry ${row.seq} does not link to entry ${row.seq - 1}` };
-    if (chainHash(prevHash, row.entry) !== row.hash || !entryMatchesRow(row)) return { brokenAt: row.seq, problem: `entry ${row.seq} was altered` };
-    prevHash = row.hash;
-    expectedSeq += 1;
-  }
-  return undefined;
-}
-
 function canonicalEntry(seq: number, at: string, event: AuditEvent): string {
   return JSON.stringify({
     seq,
@@ -207,19 +194,6 @@ function canonicalEntry(seq: number, at: string, event: AuditEvent): string {
     reason: event.reason ?? null,
     details: event.details ?? null,
   });
-}
-
-export function chainHash(prevHash: string, entry: string): string {
-  return createHash('sha256').update(prevHash).update('\n').update(entry).digest('hex');
-}
-
-function entryMatchesRow(row: AuditRow): boolean {
-  try {
-    const parsed = JSON.parse(row.entry) as { seq: number; at: string };
-    return parsed.seq === row.seq && parsed.at === row.at;
-  } catch {
-    return false;
-  }
 }
 
 export function toEntry(row: AuditRow): AuditEntry {

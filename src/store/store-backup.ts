@@ -3,7 +3,8 @@ import { AdminRefused } from '../keys/errors.js';
 import type { AuditEvent } from '../keys/ports.js';
 import { describeSqliteError, openStoreFile, storePath, type StoreDatabase } from './database.js';
 import { reapplyRecordedChanges } from './recorded-changes.js';
-import { SqliteAuditTrail, toEntry, type AuditRow } from './sqlite-audit-trail.js';
+import type { AuditRow } from './audit-chain.js';
+import { SqliteAuditTrail, toEntry } from './sqlite-audit-trail.js';
 
 export interface BackupResult {
   readonly file: string;

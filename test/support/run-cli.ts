@@ -7,6 +7,8 @@ export const CLI_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..'
 
 export interface CliResult {
   readonly status: number | null;
+  /** The signal that ended the process, if one did (a command killed at a fault point). */
+  readonly signal?: NodeJS.Signals | null;
   readonly stdout: string;
   readonly stderr: string;
 }
@@ -14,5 +16,5 @@ export interface CliResult {
 /** Runs the real `dke` command as an operator would, in a separate process, against the given environment. */
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv): CliResult {
   const result = spawnSync(process.execPath, [CLI_PATH, ...args], { env, encoding: 'utf8', timeout: 60_000 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
 }
