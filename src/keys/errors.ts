@@ -133,7 +133,6 @@ export class KeyUsageNotRestricted extends DkeError {
  * 503 and Retry-After; the cause goes to the log and to readiness, never to the caller.
  */
 export class StoreUnavailable extends DkeError {
-  override readonly name = 'StoreUnavailable';
   readonly code = 'store_unavailable';
   readonly retryAfterSeconds: number;
   constructor(detail?: string, retryAfterSeconds = 5) {
@@ -144,6 +143,5 @@ export class StoreUnavailable extends DkeError {
 
 /** The store cannot be opened as it is (missing, empty, replaced, unreadable): the message tells the operator why. */
 export class StoreRefused extends DkeError {
-  override readonly name = 'StoreRefused';
   readonly code = 'store_refused';
 }

@@ -5,7 +5,7 @@
  * decrypts; a key whose private object left the token is reported by readiness and no longer published by GET.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
@@ -94,6 +94,17 @@ describe('issue 17: the store is never created implicitly, and a replaced store 
       await env.service.hsm.vault.destroy({ name: 'orphan', keyId: 'orphan-1' });
       report = await env.service.readiness.check();
       assert.equal(report.checks.keyRecords!.status, 'pass');
+    });
+
+    it('the store file emptied while running (: > dke.sqlite): readiness fails naming it', async () => {
+      const path = join(env.config.dataDir, 'dke.sqlite');
+      const kept = readFileSync(path);
+      truncateSync(path, 0);
+      const report = await env.service.readiness.check();
+      assert.equal(report.ready, false);
+      assert.equal(report.checks.store!.detail, `the store file ${path} was emptied while the service runs`);
+      writeFileSync(path, kept);
+      assert.equal((await env.service.readiness.check()).checks.store!.status, 'pass', 'the same file back: passes again');
     });
 
     it('the store file removed while running: readiness fails naming it, decrypts get 503', async () => {
