@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AdminConflict, AdminNotFound, AdminRefused } from '../keys/errors.js';
+import { AdminConflict, AdminNotFound, AdminRefused, KeyAlreadyInToken } from '../keys/errors.js';
 import { userEntryProblem } from '../keys/access-policy.js';
 import type { AllowList, KeyRecord, KeyState, KeyVersion } from '../keys/key-version.js';
 import {
@@ -317,9 +317,12 @@ export class KeyAdmin {
     return { name, keyId, state, enabled: true };
   }
 
-  /** A creation that failed after its intent: its key pair (if any) goes, then the intent ends with a refusal entry. */
+  /**
+   * A creation that failed after its intent: its key pair (if any) goes, then the intent ends with a refusal entry.
+   * A key the token held before (KeyAlreadyInToken) is not ours to destroy: it is left as it is.
+   */
   async #rollBackCreation(intent: Intent, cause: unknown): Promise<void> {
-    await this.#deps.vault.destroy(intent);
+    if (!(cause instanceof KeyAlreadyInToken)) await this.#deps.vault.destroy(intent);
     this.#deps.store.atomically(() => {
       this.#audit.refused(intent.action, intent.name, intent.keyId, cause instanceof Error ? cause.message : 'unknown error');
       this.#deps.intents.finish(intent.id);
