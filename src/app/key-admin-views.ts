@@ -1,5 +1,5 @@
 import type { AllowList, KeyRecord, KeyState, KeyVersion } from '../keys/key-version.js';
-import type { AddVersionResult, KeyUsage } from '../keys/ports.js';
+import type { AddVersionResult, IntentLog, KeyUsage } from '../keys/ports.js';
 
 /** What the admin operations answer (the CLI prints them; `--json` prints them as they are). */
 export interface VersionSummary {
@@ -67,4 +67,12 @@ export function addVersionRefusal(name: string, keyId: string, result: Exclude<A
     case 'version-exists':
       return `The key "${name}" already has a version ${keyId}.`;
   }
+}
+
+/** The refusal while another command's token step on this key name is unfinished (its intent is still there). */
+export function unfinishedStepOn(intents: IntentLog, name: string): string | undefined {
+  const pending = intents.pending().find((i) => i.name === name);
+  return pending === undefined
+    ? undefined
+    : `An unfinished ${pending.action} of "${name}" (version ${pending.keyId}, by ${pending.actor} at ${pending.createdAt}) is pending; if that command died, run "dke keys reconcile".`;
 }

@@ -21,7 +21,7 @@ import { keyIdProblem, keyNameProblem } from '../keys/names.js';
 import type { ArchiveCheck, ArchiveResult, AuditArchiver, AuditEntry, AuditEvent, AuditReader, AuditTrail, AuditVerification, Intent, IntentAction, IntentLog, KeyStateStore, KeyVault, KeyVersionRef, NewIntent } from '../keys/ports.js';
 import { AdminAudit } from './admin-audit.js';
 import { attestationOf, type VersionAttestation } from './key-attestation.js';
-import { addVersionRefusal, toView, type CreatedVersion, type ImpactPreview, type KeyView, type StateChangeOutcome, type VersionSummary } from './key-admin-views.js';
+import { addVersionRefusal, unfinishedStepOn, toView, type CreatedVersion, type ImpactPreview, type KeyView, type StateChangeOutcome, type VersionSummary } from './key-admin-views.js';
 import { importKey, type ImportOptions } from './key-import.js';
 import { reconcile, type ReconcileReport } from './key-reconcile.js';
 import type { PrivateKeyMaterial } from './private-key-material.js';
@@ -336,17 +336,10 @@ export class KeyAdmin {
   #beginIntent(action: IntentAction, ref: KeyVersionRef, details: NewIntent['details'], check: () => string | undefined): Intent {
     const result = this.#deps.intents.begin(
       { action, name: ref.name, keyId: ref.keyId, actor: this.#deps.actor, owner: this.#deps.owner ?? 'unknown', createdAt: this.#now().toISOString(), ...(details ? { details } : {}) },
-      () => this.#unfinishedStepOn(ref.name) ?? check(),
+      () => unfinishedStepOn(this.#deps.intents, ref.name) ?? check(),
     );
     if (typeof result === 'string') this.#audit.refuse(action, ref.name, result, ref.keyId, AdminConflict);
     return result;
-  }
-
-  #unfinishedStepOn(name: string): string | undefined {
-    const pending = this.#deps.intents.pending().find((i) => i.name === name);
-    return pending === undefined
-      ? undefined
-      : `An unfinished ${pending.action} of "${name}" (version ${pending.keyId}, by ${pending.actor} at ${pending.createdAt}) is pending; if that command died, run "dke keys reconcile".`;
   }
 
   /** Inside a write transaction: a sentence when the version is no longer in the state it was read in. */

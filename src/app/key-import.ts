@@ -6,7 +6,7 @@ import { keyIdProblem, keyNameProblem } from '../keys/names.js';
 import type { Intent, IntentLog, KeyStateStore, KeyVault } from '../keys/ports.js';
 import type { AdminAudit } from './admin-audit.js';
 import type { CreatedVersion } from './key-admin-views.js';
-import { addVersionRefusal } from './key-admin-views.js';
+import { addVersionRefusal, unfinishedStepOn } from './key-admin-views.js';
 import type { PrivateKeyMaterial } from './private-key-material.js';
 import { decryptsRoundTrip } from './software-rsa.js';
 
@@ -43,9 +43,7 @@ export async function importKey(deps: KeyImportDeps, audit: AdminAudit, name: st
     if (idProblem !== undefined) throw new AdminRefused(idProblem);
     const now = (): string => (deps.now?.() ?? new Date()).toISOString();
     const intent = deps.intents.begin({ action: 'import', name, keyId, actor: audit.actor, owner: deps.owner ?? 'unknown', createdAt: now() }, () => {
-      const pending = deps.intents.pending().find((i) => i.name === name);
-      if (pending !== undefined) return `An unfinished ${pending.action} of "${name}" (version ${pending.keyId}, by ${pending.actor} at ${pending.createdAt}) is pending; if that command died, run "dke keys reconcile".`;
-      return deps.store.findKey(name)?.versions.some((v) => v.keyId === keyId) ? addVersionRefusal(name, keyId, 'version-exists') : undefined;
+      return unfinishedStepOn(deps.intents, name) ?? deps.store.findKey(name)?.versions.some((v) => v.keyId === keyId) ? addVersionRefusal(name, keyId, 'version-exists') : undefined;
     });
     if (typeof intent === 'string') throw new AdminRefused(intent);
     try {
@@ -63,6 +61,11 @@ export async function importKey(deps: KeyImportDeps, audit: AdminAudit, name: st
   }
 }
 
+/**
+ * The token step and the record of an import whose intent is written: the key is unwrapped into the token, proven
+ * with a round trip, then recorded with its audit entry and the end of the intent in one transaction. Whatever this
+ * import put into the token is removed again when a later step fails.
+ */
 async function importUnderIntent(
   deps: KeyImportDeps,
   audit: AdminAudit,
@@ -74,45 +77,32 @@ async function importUnderIntent(
   const { name, keyId } = intent;
   const ref = { name, keyId };
   await deps.vault.importPrivateKey(ref, material.pkcs8Der, material.publicKey);
+  material.wipe();
   try {
-    return await recordImported(deps, audit, intent, material, options, now);
+    if (!(await decryptsRoundTrip(deps.vault, ref, material.publicKey).catch(() => false))) {
+      throw new AdminRefused(`The key imported from ${options.source} does not decrypt what its public key encrypts; nothing was kept.`);
+    }
+    // Checked again inside the write transaction, with the audit entry: a racing import of the same id loses here.
+    const result = deps.store.addVersion(
+      {
+        name,
+        keyId,
+        state: DEFAULT_INITIAL_STATE,
+        origin: 'imported',
+        publish: options.publish ?? 'if-new-name',
+        publicKey: material.publicKey,
+        ...(options.allow ? { allow: options.allow } : {}),
+        then: () => {
+          audit.succeeded('import', name, keyId, { origin: 'imported', source: options.source });
+          deps.intents.finish(intent.id);
+        },
+      },
+      now(),
+    );
+    if (result !== 'added') throw new AdminRefused(addVersionRefusal(name, keyId, result));
+    return { name, keyId, state: DEFAULT_INITIAL_STATE, enabled: true };
   } catch (error) {
     await deps.vault.destroy(ref).catch(() => false);
     throw error;
   }
-}
-
-async function recordImported(
-  deps: KeyImportDeps,
-  audit: AdminAudit,
-  intent: Intent,
-  material: PrivateKeyMaterial,
-  options: ImportOptions,
-  now: () => string,
-): Promise<CreatedVersion> {
-  const { name, keyId } = intent;
-  const ref = { name, keyId };
-  material.wipe();
-  if (!(await decryptsRoundTrip(deps.vault, ref, material.publicKey).catch(() => false))) {
-    throw new AdminRefused(`The key imported from ${options.source} does not decrypt what its public key encrypts; nothing was kept.`);
-  }
-  // Checked again inside the write transaction, with the audit entry: a racing import of the same id loses here.
-  const result = deps.store.addVersion(
-    {
-      name,
-      keyId,
-      state: DEFAULT_INITIAL_STATE,
-      origin: 'imported',
-      publish: options.publish ?? 'if-new-name',
-      publicKey: material.publicKey,
-      ...(options.allow ? { allow: options.allow } : {}),
-      then: () => {
-        audit.succeeded('import', name, keyId, { origin: 'imported', source: options.source });
-        deps.intents.finish(intent.id);
-      },
-    },
-    now(),
-  );
-  if (result !== 'added') throw new AdminRefused(addVersionRefusal(name, keyId, result));
-  return { name, keyId, state: DEFAULT_INITIAL_STATE, enabled: true };
 }

@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
-import { runCli } from '../support/run-cli.js';
+import { CLI_PATH, runCli } from '../support/run-cli.js';
+import { startServeProcess } from '../support/serve-process.js';
 import { startTestEnv, type TestEnv } from '../support/test-env.js';
 
 const USER = 'alice@contoso.dev';
@@ -101,6 +102,22 @@ describe('issue 17: a CLI killed at each step of a token operation, then dke key
       assert.deepEqual(await inToken(name), []);
     });
   }
+
+  it('the service finishes an unfinished step at start: delete killed after the token step, then dke serve', async function () {
+    this.timeout(30_000);
+    const { keyId } = await env.admin.create('deleted-at-start', { allow: { users: [USER], groups: [], roles: [] } });
+    killedAt('delete:token', ['keys', 'delete', 'deleted-at-start', keyId, '--yes']);
+    assert.equal(stateOf('deleted-at-start', keyId), 'active');
+    const serve = await startServeProcess([CLI_PATH, 'serve'], { ...env.cliEnv, DKE_PORT: '0', DKE_HOST: '127.0.0.1', DKE_LOG_LEVEL: 'info' });
+    try {
+      const line = serve.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.message === 'unfinished admin step reconciled');
+      assert.deepEqual({ action: line?.action, key: line?.key, outcome: line?.outcome }, { action: 'delete', key: `deleted-at-start/${keyId}`, outcome: 'finished: no object left to destroy, state destroyed' });
+    } finally {
+      await serve.stop();
+    }
+    assert.equal(stateOf('deleted-at-start', keyId), 'destroyed');
+    assert.deepEqual(reconcile(true).steps, []);
+  });
 
   it('after every kill and reconcile: the audit chain verifies and readiness passes', async () => {
     const verify = runCli(['audit', 'verify', '--json'], env.cliEnv);
