@@ -132,6 +132,7 @@ export function openStoreFile(path: string, options: OpenStoreOptions): StoreDat
     db.pragma('foreign_keys = ON');
     migrate(db, path, create);
     addPublicKeyColumns(db);
+    if (options.role === 'service') serviceConnections.add(db);
   } catch (error) {
     db.close();
     if (error instanceof StoreRefused) throw error;
@@ -198,6 +199,25 @@ function addPublicKeyColumns(db: StoreDatabase): void {
   const columns = new Set((db.prepare('PRAGMA table_info(key_versions)').all() as { name: string }[]).map((c) => c.name));
   for (const column of ['public_modulus', 'public_exponent']) {
     if (!columns.has(column)) db.exec(`ALTER TABLE key_versions ADD COLUMN ${column} BLOB`);
+  }
+}
+
+const serviceConnections = new WeakSet<StoreDatabase>();
+/** How long an admin write made through the service (the admin API) may wait for a lock another process holds. */
+const SERVICE_ADMIN_LOCK_WAIT_MS = 1000;
+
+/**
+ * Runs an admin write (a state change, a grant, its audit entry). On the service's connection, which never waits
+ * for a lock (decrypt entries are retried on a timer instead), an admin write may wait up to a second for a CLI's
+ * short write to end rather than fail at once; the CLI's connection waits anyway.
+ */
+export function adminWrite<T>(db: StoreDatabase, work: () => T): T {
+  if (!serviceConnections.has(db) || db.inTransaction) return work();
+  db.pragma(`busy_timeout = ${SERVICE_ADMIN_LOCK_WAIT_MS}`);
+  try {
+    return work();
+  } finally {
+    db.pragma('busy_timeout = 0');
   }
 }
 

@@ -2,7 +2,7 @@ import type { ArchiveCheck, ArchiveResult, AuditArchiver, AuditEntry, AuditEvent
 import { chainHash, verifyChain, type AuditRow } from './audit-chain.js';
 import { archiveAuditBefore, checkArchives } from './sqlite-audit-archive.js';
 import { AuditGroupCommit, type QueuedEntry } from './audit-group-commit.js';
-import { describeSqliteError, GENESIS_HASH, type StoreDatabase } from './database.js';
+import { adminWrite, describeSqliteError, GENESIS_HASH, type StoreDatabase } from './database.js';
 
 export interface AuditTrailOptions {
   readonly now?: () => Date;
@@ -52,7 +52,7 @@ export class SqliteAuditTrail implements AuditTrail, DurableAuditTrail, AuditRea
 
   /** Writes one entry now, in its own transaction; throws when it cannot. */
   append(event: AuditEvent): void {
-    this.#writeEntries([{ at: this.#now().toISOString(), event }]);
+    adminWrite(this.#db, () => this.#writeEntries([{ at: this.#now().toISOString(), event }]));
   }
 
   /** Resolves once the entry is committed (group commit in the service); rejects with StoreUnavailable otherwise. */

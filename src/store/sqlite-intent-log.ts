@@ -1,5 +1,5 @@
 import type { Intent, IntentLog, NewIntent } from '../keys/ports.js';
-import type { StoreDatabase } from './database.js';
+import { adminWrite, type StoreDatabase } from './database.js';
 
 interface IntentRow {
   id: number;
@@ -35,7 +35,7 @@ export class SqliteIntentLog implements IntentLog {
         .run(intent.action, intent.name, intent.keyId, intent.actor, intent.owner, intent.createdAt, details);
       return { ...intent, id: Number(lastInsertRowid), details: intent.details ?? {} };
     });
-    return this.#db.inTransaction ? write() : write.immediate();
+    return this.#db.inTransaction ? write() : adminWrite(this.#db, () => write.immediate());
   }
 
   pending(): Intent[] {

@@ -1,7 +1,7 @@
 import type { AllowList, KeyRecord, KeyState, KeyVersion, RsaPublicKey } from '../keys/key-version.js';
 import type { AddVersionResult, KeyStateStore, NewKeyVersion } from '../keys/ports.js';
 import { StoreUnavailable } from '../keys/errors.js';
-import { dataVersion, describeSqliteError, type StoreDatabase } from './database.js';
+import { adminWrite, dataVersion, describeSqliteError, type StoreDatabase } from './database.js';
 
 interface VersionRow {
   name: string;
@@ -136,7 +136,7 @@ export class SqliteKeyStore implements KeyStateStore {
 
   /** Runs a write in an IMMEDIATE transaction (it takes the write lock first) and drops the snapshot. */
   #write(work: () => void): void {
-    this.#db.transaction(work).immediate();
+    adminWrite(this.#db, () => this.#db.transaction(work).immediate());
     this.#snapshot = undefined;
   }
 

@@ -148,6 +148,32 @@ describe('issue 17: no decrypt answered without its audit entry; storage faults 
     });
   });
 
+  describe('an admin change through the service while another process writes', () => {
+    let env: TestEnv;
+    before(async () => {
+      env = await startTestEnv();
+      await env.admin.create('short-lock', { allow: { users: [USER], groups: [], roles: [] } });
+    });
+    after(() => env?.close());
+
+    it('waits for a lock held 300 ms elsewhere (up to 1 s) instead of failing with SQLITE_BUSY', async function () {
+      this.timeout(20_000);
+      const storeFile = join(env.config.dataDir, 'dke.sqlite');
+      const holder = spawn(
+        process.execPath,
+        ['-e', `const D=require('better-sqlite3');const d=new D(${JSON.stringify(storeFile)});d.exec('BEGIN IMMEDIATE');process.stdout.write('locked\\n');setTimeout(()=>{d.exec('ROLLBACK');d.close()},300)`],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let output = '';
+      holder.stdout.on('data', (c: Buffer) => (output += c.toString()));
+      const exited = new Promise((resolve) => holder.once('exit', resolve));
+      await until(() => output.includes('locked'), 'the other process to take the lock');
+      assert.equal(env.admin.grant('short-lock', 'users', 'bob@contoso.dev'), true);
+      await exited;
+      assert.deepEqual(env.service.store.findKey('short-lock')!.allow.users, [USER, 'bob@contoso.dev']);
+    });
+  });
+
   describe('a corrupt page in the audit table', () => {
     let dir: string;
     let env: TestEnv | undefined;
