@@ -112,7 +112,8 @@ export function intentDeps(db: StoreDatabase, config: Pick<Config, 'faultKillAft
 
 /**
  * An intent's process is alive when it runs on this host and its pid answers signal 0 (and is not this process).
- * An intent from another host is left alone for an hour, then treated as abandoned.
+ * An intent written on another host is left alone (its process cannot be asked there): a reconcile on that host
+ * finishes it.
  */
 function isOwnerAlive(owner: string): boolean {
   const colon = owner.lastIndexOf(':');
