@@ -2,8 +2,7 @@ import { errors, jwtVerify, type JWTPayload } from 'jose';
 import type { Principal } from '../keys/access-policy.js';
 import { TokenInvalid } from '../keys/errors.js';
 import type { TokenVerifier } from '../keys/ports.js';
-import type { AuthConfig } from './auth-settings.js';
-import { cloudOfMetadataUrl, tenantIssuers } from './entra-clouds.js';
+import { tenantIssuers, type AuthConfig } from './auth-settings.js';
 import type { OpenIdKeySource } from './openid-key-source.js';
 import { principalFromClaims } from './principal-from-claims.js';
 
@@ -82,10 +81,9 @@ export class EntraTokenVerifier implements TokenVerifier {
  * Every accepted issuer, compared exactly (no prefix or host matching: `https://sts.windows.net.evil.com/{tid}/`
  * is another issuer), with the tenant its `tid` must name (undefined for the extra exact issuers).
  */
-export function allowedIssuers(config: Pick<AuthConfig, 'tenantIds' | 'issuers' | 'metadataUrl'>): Map<string, string | undefined> {
-  const cloud = cloudOfMetadataUrl(config.metadataUrl);
+export function allowedIssuers(config: Pick<AuthConfig, 'tenantIds' | 'issuers' | 'cloud'>): Map<string, string | undefined> {
   const issuers = new Map<string, string | undefined>();
-  for (const tid of config.tenantIds) for (const issuer of tenantIssuers(cloud, tid)) issuers.set(issuer, tid);
+  for (const tid of config.tenantIds) for (const issuer of tenantIssuers(config.cloud, tid)) issuers.set(issuer, tid);
   for (const issuer of config.issuers) if (!issuers.has(issuer)) issuers.set(issuer, undefined);
   return issuers;
 }

@@ -1,6 +1,9 @@
 import type { KeyObject } from 'node:crypto';
 import { errors, type JWTHeaderParameters, type FlattenedJWSInput } from 'jose';
 import { SigningKeySet, usableSigningKeys } from './signing-key-set.js';
+import { fetch } from 'undici';
+import type { OutboundProxyConfig } from './auth-settings.js';
+import { outboundPath, type OutboundPath } from './outbound-proxy.js';
 
 export type ResolvedKey = KeyObject;
 
@@ -24,6 +27,8 @@ export interface OpenIdKeySourceOptions {
   readonly timeoutMs?: number;
   /** After failed refreshes the wait doubles from the cooldown up to this (default 5 min). */
   readonly maxBackoffMs?: number;
+  /** HTTPS_PROXY, HTTP_PROXY, NO_PROXY (default: none, direct). */
+  readonly proxy?: OutboundProxyConfig;
   readonly onRefresh?: (ok: boolean, detail: string) => void;
 }
 
@@ -35,8 +40,9 @@ export interface OpenIdKeySourceOptions {
  * refresh too: the last good keys stay (issue 18), readiness warns with the reason, and retries back off.
  */
 export class OpenIdKeySource {
-  readonly #options: Required<Omit<OpenIdKeySourceOptions, 'onRefresh'>> & Pick<OpenIdKeySourceOptions, 'onRefresh'>;
+  readonly #options: Required<Omit<OpenIdKeySourceOptions, 'onRefresh' | 'proxy'>> & Pick<OpenIdKeySourceOptions, 'onRefresh'>;
   #keys: SigningKeySet | undefined;
+  readonly #outbound: OutboundPath;
   #loadedAt = 0;
   #lastAttemptAt = 0;
   #lastRefreshOk = false;
@@ -47,6 +53,7 @@ export class OpenIdKeySource {
 
   constructor(options: OpenIdKeySourceOptions) {
     this.#options = { cooldownMs: 30_000, maxAgeMs: 3_600_000, timeoutMs: 5_000, maxBackoffMs: 300_000, ...options };
+    this.#outbound = outboundPath(options.proxy ?? {});
   }
 
   status(): KeySourceStatus {
@@ -155,10 +162,25 @@ export class OpenIdKeySource {
   }
 
   async #getJson(url: string, what: string): Promise<Record<string, unknown>> {
-    const response = await fetch(url, { signal: AbortSignal.timeout(this.#options.timeoutMs), redirect: 'error' });
-    if (!response.ok) throw new Error(`the ${what} endpoint answered ${response.status}`);
+    // Readiness shows these sentences: they name the proxy (never its credentials) when one carries the request.
+    const via = this.#outbound.describe(url);
+    let response;
+    try {
+      response = await fetch(url, { signal: AbortSignal.timeout(this.#options.timeoutMs), redirect: 'error', dispatcher: this.#outbound.dispatcher });
+    } catch (error) {
+      throw new Error(`the ${what} endpoint could not be reached${via} (${failureCause(error)})`);
+    }
+    if (!response.ok) throw new Error(`the ${what} endpoint answered ${response.status}${via}`);
     const body: unknown = await response.json();
     if (typeof body !== 'object' || body === null) throw new Error(`the ${what} is not a JSON object`);
     return body as Record<string, unknown>;
   }
+}
+
+/** The innermost reason of a fetch failure (ECONNREFUSED, a proxy's refusal, a timeout), without URLs or headers. */
+function failureCause(error: unknown): string {
+  let current: unknown = error;
+  while (current instanceof Error && current.cause !== undefined) current = current.cause;
+  if (current instanceof Error) return (current as NodeJS.ErrnoException).code ?? current.message.slice(0, 200);
+  return 'unknown error';
 }

@@ -2,14 +2,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AuthConfig } from '../auth/auth-settings.js';
+import type { AuthConfig, EntraCloud, OutboundProxyConfig } from '../auth/auth-settings.js';
 import type { Pkcs11Config } from '../hsm/pkcs11-settings.js';
 import { DkeError } from '../keys/errors.js';
 import { Secret } from '../keys/secret.js';
 import { DEFAULTS, LIBUV_DEFAULT_THREADS, SETTINGS, type DefaultedSetting, type SettingName } from './settings.js';
 import { embeddedTokenSettings } from './embedded-token.js';
+import { CLOUD_NAMES, cloudNamed, cloudOfUrl, PUBLIC_CLOUD } from './entra-clouds.js';
 
-export type { AuthConfig, Pkcs11Config };
+export type { AuthConfig, OutboundProxyConfig, Pkcs11Config };
 
 export interface Config {
   readonly port: number | string;
@@ -24,6 +25,7 @@ export interface Config {
     readonly embedded: boolean;
   };
   readonly auth: AuthConfig;
+  readonly outboundProxy: OutboundProxyConfig;
   readonly dataDir: string;
   readonly publicKeyCacheHours: number;
   /** Opt-in to serve versions the token says are or were extractable (issue 4); off by default. */
@@ -82,6 +84,11 @@ function rawSettings(env: NodeJS.ProcessEnv, configDir: string): RawSettings {
   for (const file of ['default.json', 'local.json']) Object.assign(raw, readSettingsFile(join(configDir, file)));
   if (env.PORT !== undefined && env.DKE_PORT === undefined) raw.DKE_PORT = env.PORT;
   if (env.UV_THREADPOOL_SIZE !== undefined) raw.UV_THREADPOOL_SIZE = env.UV_THREADPOOL_SIZE;
+  // curl and most tools read the lower-case proxy variables first; so does undici.
+  for (const name of ['HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY'] as const) {
+    const lower = env[name.toLowerCase()];
+    if (lower !== undefined) raw[name] = lower;
+  }
   for (const spec of SETTINGS) {
     const value = env[spec.name];
     if (value !== undefined) raw[spec.name] = value;
@@ -134,7 +141,8 @@ export function parseSettings(raw: RawSettings): Config {
   }
   const publicBaseUrl = nonEmpty(raw.DKE_PUBLIC_BASE_URL);
   if (publicBaseUrl !== undefined) assertHttpUrl('DKE_PUBLIC_BASE_URL', publicBaseUrl);
-  const metadataUrl = setting('DKE_AUTH_METADATA_URL');
+  const cloud = parseCloud(raw);
+  const metadataUrl = nonEmpty(raw.DKE_AUTH_METADATA_URL) ?? cloud.metadataUrl;
   assertHttpUrl('DKE_AUTH_METADATA_URL', metadataUrl);
 
   return {
@@ -152,7 +160,13 @@ export function parseSettings(raw: RawSettings): Config {
       metadataUrl,
       requiredScope: setting('DKE_AUTH_REQUIRED_SCOPE'),
       clockSkewSeconds: integer('DKE_AUTH_CLOCK_SKEW_SECONDS', setting('DKE_AUTH_CLOCK_SKEW_SECONDS'), 0, 3600),
-      authorizationUrl: setting('DKE_AUTH_AUTHORIZATION_URL'),
+      authorizationUrl: nonEmpty(raw.DKE_AUTH_AUTHORIZATION_URL) ?? cloud.authorizationUrl,
+      cloud,
+    },
+    outboundProxy: {
+      ...(nonEmpty(raw.HTTPS_PROXY) ? { httpsProxy: nonEmpty(raw.HTTPS_PROXY) } : {}),
+      ...(nonEmpty(raw.HTTP_PROXY) ? { httpProxy: nonEmpty(raw.HTTP_PROXY) } : {}),
+      ...(nonEmpty(raw.NO_PROXY) ? { noProxy: nonEmpty(raw.NO_PROXY) } : {}),
     },
     dataDir,
     publicKeyCacheHours: integer('DKE_PUBLIC_KEY_CACHE_HOURS', setting('DKE_PUBLIC_KEY_CACHE_HOURS'), 0, 24 * 365),
@@ -171,6 +185,33 @@ export function parseSettings(raw: RawSettings): Config {
     ...(nonEmpty(raw.DKE_AUDIT_RETENTION) !== undefined ? { auditRetentionMs: span('DKE_AUDIT_RETENTION', nonEmpty(raw.DKE_AUDIT_RETENTION)!) } : {}),
     ...(nonEmpty(raw.DKE_FAULT_KILL_AFTER) !== undefined ? { faultKillAfter: nonEmpty(raw.DKE_FAULT_KILL_AFTER)! } : {}),
   };
+}
+
+/**
+ * The service refuses to start when no token could ever be accepted: it would report ready and answer every decrypt
+ * 401 (with `resource=""` when the audience is missing) while a load balancer keeps it in rotation. The CLI's key
+ * commands authenticate nobody and do not call this.
+ */
+export function assertCanAuthenticate(auth: AuthConfig): void {
+  if (auth.audiences.length === 0) {
+    throw new ConfigError(
+      'DKE_AUTH_AUDIENCE is not set, so no token can be accepted and every decrypt would fail: set it to the service URL of the sensitivity label (the Application ID URI), e.g. https://dke.contoso.com.',
+    );
+  }
+  if (auth.tenantIds.length === 0 && auth.issuers.length === 0) {
+    throw new ConfigError(
+      'Neither DKE_AUTH_TENANT_IDS nor DKE_AUTH_ISSUERS is set, so no token issuer is trusted and every decrypt would fail: set DKE_AUTH_TENANT_IDS to your Entra tenant id.',
+    );
+  }
+}
+
+/** DKE_AUTH_CLOUD when set; else the cloud of DKE_AUTH_METADATA_URL's host (the setting predates the variable); else public. */
+function parseCloud(raw: RawSettings): EntraCloud {
+  const named = nonEmpty(raw.DKE_AUTH_CLOUD);
+  if (named === undefined) return cloudOfUrl(nonEmpty(raw.DKE_AUTH_METADATA_URL) ?? '') ?? PUBLIC_CLOUD;
+  const cloud = cloudNamed(named);
+  if (cloud === undefined) throw new ConfigError(`DKE_AUTH_CLOUD must be one of ${CLOUD_NAMES.join(', ')}, not "${named}".`);
+  return cloud;
 }
 
 function parsePkcs11(raw: RawSettings, dataDir: string, setting: (name: DefaultedSetting) => string): Config['pkcs11'] {

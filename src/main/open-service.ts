@@ -8,7 +8,7 @@ import { Readiness } from '../app/readiness.js';
 import { EntraTokenVerifier } from '../auth/entra-token-verifier.js';
 import { OpenIdKeySource } from '../auth/openid-key-source.js';
 import { VerifiedTokenCache } from '../auth/verified-token-cache.js';
-import type { Config } from '../config/config.js';
+import { assertCanAuthenticate, type Config } from '../config/config.js';
 import { hsmProblem } from '../hsm/login-state.js';
 import type { OpenHsm, OpenHsmOptions } from '../hsm/open-hsm.js';
 import { createAdminApp } from '../http/admin-app.js';
@@ -61,6 +61,7 @@ export interface ServiceOptions {
  * tests' service helper all start here; the CLI's commands open the same adapters through ./open-admin.ts.
  */
 export async function openService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<Service> {
+  assertCanAuthenticate(config.auth);
   const metrics = new ServiceMetrics();
   const hsm = openConfiguredHsm(config, {
     ...options.hsm,
@@ -119,6 +120,7 @@ export async function openService(config: Config, logger: Logger, options: Servi
     }
     const keySource = new OpenIdKeySource({
       metadataUrl: config.auth.metadataUrl,
+      proxy: config.outboundProxy,
       onRefresh: (ok, detail) => {
         metrics.jwksRefresh(ok);
         if (ok) logger.info('issuer keys loaded', { detail });

@@ -8,6 +8,7 @@ import { exportPKCS8, generateKeyPair, importPKCS8 } from 'jose';
 import { after, before, describe, it } from 'mocha';
 import { EntraTokenVerifier } from '../../src/auth/entra-token-verifier.js';
 import { OpenIdKeySource } from '../../src/auth/openid-key-source.js';
+import { cloudOfUrl, PUBLIC_CLOUD } from '../../src/config/entra-clouds.js';
 import type { AuthConfig } from '../../src/config/config.js';
 import { DevTokenIssuer } from '../../src/dev/dev-token-issuer.js';
 import { TokenInvalid } from '../../src/keys/errors.js';
@@ -45,6 +46,7 @@ describe('auth/entra-token-verifier: Entra tokens as they arrive, and forgeries 
       requiredScope: 'user_impersonation',
       clockSkewSeconds: 120,
       authorizationUrl: 'https://login.windows.net/common/oauth2/authorize',
+      cloud: PUBLIC_CLOUD,
     };
     verifier = new EntraTokenVerifier(config, keys);
   });
@@ -228,7 +230,7 @@ describe('auth/entra-token-verifier: Entra tokens as they arrive, and forgeries 
     await verifier.verify(await signed(issuer, v1Claims(issuer, { idtyp: 'user' })));
   });
 
-  it('issue 3 sovereign clouds: a US Government or China metadata URL admits that cloud’s issuers, not the public ones', async () => {
+  it('issue 3 sovereign clouds: a US Government or China cloud admits that cloud’s issuers, not the public ones', async () => {
     const tid = issuer.tenantId;
     const clouds = [
       {
@@ -244,7 +246,7 @@ describe('auth/entra-token-verifier: Entra tokens as they arrive, and forgeries 
     ];
     for (const cloud of clouds) {
       // The keys still come from the loopback issuer: only the configured metadata URL names the cloud.
-      const sovereign = verifierWith({ metadataUrl: cloud.metadataUrl });
+      const sovereign = verifierWith({ metadataUrl: cloud.metadataUrl, cloud: cloudOfUrl(cloud.metadataUrl)! });
       for (const iss of cloud.good) await sovereign.verify(await signed(issuer, v1Claims(issuer, { iss })));
       for (const iss of cloud.bad) await assertRejected(sovereign, await signed(issuer, v1Claims(issuer, { iss })), /\(iss\)/, iss);
     }

@@ -8,6 +8,7 @@ import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { afterEach, beforeEach, describe, it } from 'mocha';
 import { EntraTokenVerifier } from '../../src/auth/entra-token-verifier.js';
 import { OpenIdKeySource } from '../../src/auth/openid-key-source.js';
+import { PUBLIC_CLOUD } from '../../src/config/entra-clouds.js';
 import { DevTokenIssuer } from '../../src/dev/dev-token-issuer.js';
 import { TokenInvalid } from '../../src/keys/errors.js';
 import { encryptLikeOffice } from '../support/office-client.js';
@@ -37,6 +38,7 @@ describe('auth/openid-key-source: issuer keys over HTTP, rotation, cooldown, out
         requiredScope: 'user_impersonation',
         clockSkewSeconds: 300,
         authorizationUrl: 'https://login.windows.net/common/oauth2/authorize',
+        cloud: PUBLIC_CLOUD,
       },
       source,
     );
