@@ -27,7 +27,9 @@ export const IMPORT_RULES: Readonly<Record<string, { readonly may: readonly stri
   ...Object.fromEntries(ADAPTERS.map((adapter) => [adapter, { may: ['keys'] }])),
   config: { may: ['keys'], typesFrom: ['hsm', 'auth'] },
   main: { may: ['keys', 'app', 'http', 'config', ...ADAPTERS] },
-  cli: { may: ['app', 'main'] },
+  cli: { may: ['app', 'main', 'doctor'] },
+  // `dke doctor` is a client of a deployment: Entra's clouds (config/) and issuer forms (auth/), nothing of the service.
+  doctor: { may: ['config', 'auth'] },
   dev: { may: ['app', 'main'] },
   entry: { may: ['cli', 'dev', 'main'] },
 };

@@ -1,7 +1,9 @@
 import { Command } from 'commander';
 import { DkeError, StoreUnavailable } from '../app/admin-vocabulary.js';
+import { setVerbose } from '../main/open-admin.js';
 import { debugOutputWanted } from '../main/settings.js';
 import { auditCommand } from './audit-commands.js';
+import { doctorCommand } from './doctor-command.js';
 import { exitCodeFor } from './exit-codes.js';
 import { importReferenceCommand } from './import-commands.js';
 import { keysCommand } from './keys-commands.js';
@@ -13,7 +15,9 @@ export function buildProgram(devCommands: readonly Command[] = []): Command {
   const program = new Command('dke')
     .description('Double Key Encryption key service: keys in a PKCS#11 HSM, decrypt for Office clients')
     .showHelpAfterError()
-    .configureOutput({ outputError: (text, write) => write(text) });
+    .configureOutput({ outputError: (text, write) => write(text) })
+    .option('--verbose', 'say on stderr which key store each command uses')
+    .hook('preAction', (root) => setVerbose(root.opts().verbose === true));
   program.addCommand(serveCommand());
   for (const command of devCommands) program.addCommand(command);
   program.addCommand(keysCommand());
@@ -21,6 +25,7 @@ export function buildProgram(devCommands: readonly Command[] = []): Command {
   program.addCommand(auditCommand());
   program.addCommand(storeCommand());
   program.addCommand(dbCommand());
+  program.addCommand(doctorCommand());
   return program;
 }
 

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,7 +14,23 @@ export interface CliResult {
 }
 
 /** Runs the real `dke` command as an operator would, in a separate process, against the given environment. */
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv): CliResult {
-  const result = spawnSync(process.execPath, [CLI_PATH, ...args], { env, encoding: 'utf8', timeout: 60_000 });
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, cwd?: string): CliResult {
+  const result = spawnSync(process.execPath, [CLI_PATH, ...args], { env, cwd, encoding: 'utf8', timeout: 60_000 });
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * As runCli, without blocking this process: for commands that talk to a server running inside the test process
+ * (`dke doctor` against an in-process deployment), which a synchronous spawn would freeze.
+ */
+export function runCliAsync(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_PATH, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.once('error', reject);
+    child.once('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+  });
 }
