@@ -7,6 +7,8 @@ export interface VersionSummary {
   readonly keyId: string;
   readonly state: KeyState;
   readonly enabled: boolean;
+  /** Set when the change blocked the version Office clients may still hold in their key cache (contract §4). */
+  readonly notice?: string;
 }
 
 export type CreatedVersion = VersionSummary;

@@ -14,12 +14,15 @@ import {
   isTransitionAllowed,
   permanentEffectSentence,
   refusedTransitionSentence,
+  servedVersion,
+  STATE_RULES,
   stateLabel,
   stateList,
 } from '../keys/lifecycle.js';
 import { keyIdProblem, keyNameProblem } from '../keys/names.js';
 import type { ArchiveCheck, ArchiveResult, AuditArchiver, AuditEntry, AuditEvent, AuditReader, AuditTrail, AuditVerification, Intent, IntentAction, IntentLog, KeyStateStore, KeyVault, KeyVersionRef, NewIntent } from '../keys/ports.js';
 import { AdminAudit } from './admin-audit.js';
+import { cachedPublicKeyNotice } from './cached-public-key-notice.js';
 import { attestationOf, type VersionAttestation } from './key-attestation.js';
 import { addVersionRefusal, unfinishedStepOn, toView, type CreatedVersion, type ImpactPreview, type KeyView, type StateChangeOutcome, type VersionSummary } from './key-admin-views.js';
 import { importKey, type ImportOptions } from './key-import.js';
@@ -46,6 +49,8 @@ export interface KeyAdminDeps {
   /** Test seam (DKE_FAULT_KILL_AFTER): called after each step of an operation that touches the token. */
   readonly afterStep?: (step: string) => void;
   readonly now?: () => Date;
+  /** DKE_PUBLIC_KEY_CACHE_HOURS, for the notice given when the served version is blocked (default 24). */
+  readonly publicKeyCacheHours?: number;
 }
 
 export interface CreateKeyOptions {
@@ -122,6 +127,7 @@ export class KeyAdmin {
     if (!canToggleEnabled(version.state)) {
       this.#audit.refuse(action, name, `Version ${keyId} of "${name}" is Destroyed; there is nothing to ${action}.`, keyId, AdminConflict);
     }
+    const blocksServed = !enabled && this.#isServed(name, keyId);
     // Written compare-and-set with its audit entry in one transaction: a version destroyed meanwhile is refused.
     const changed = this.#deps.store.atomically(() => {
       if (!this.#deps.store.setEnabled(name, keyId, enabled, this.#now().toISOString())) return false;
@@ -129,7 +135,7 @@ export class KeyAdmin {
       return true;
     });
     if (!changed) this.#audit.refuse(action, name, `Version ${keyId} of "${name}" was destroyed meanwhile; there is nothing to ${action}.`, keyId, AdminConflict);
-    return { name, keyId, state: version.state, enabled };
+    return { name, keyId, state: version.state, enabled, ...this.#cachedKeyNotice(blocksServed, name, keyId) };
   }
 
   grant(name: string, kind: keyof AllowList, value: string): boolean {
@@ -154,6 +160,7 @@ export class KeyAdmin {
       this.#audit.refuse('set-state', name, refusedTransitionSentence(version.state, to), keyId, AdminConflict);
     }
     if (isPermanentTransition(to) && !confirmed) return { applied: false, preview: this.impactPreview(version, to) };
+    const blocksServed = !STATE_RULES[to].publishable && this.#isServed(name, keyId);
     let decryptClearedInToken: boolean | undefined;
     let intent: Intent | undefined;
     if (clearsDecryptInToken(to)) {
@@ -166,7 +173,7 @@ export class KeyAdmin {
     this.#completeStateChange(intent, version, to, 'set-state', decryptClearedInToken !== undefined ? { decryptClearedInToken } : {});
     return {
       applied: true,
-      version: { name, keyId, state: to, enabled: version.enabled },
+      version: { name, keyId, state: to, enabled: version.enabled, ...this.#cachedKeyNotice(blocksServed, name, keyId) },
       ...(decryptClearedInToken !== undefined ? { decryptClearedInToken } : {}),
     };
   }
@@ -188,6 +195,7 @@ export class KeyAdmin {
       this.#audit.succeeded('delete', name, keyId, { from: version.state, to: DELETED_STATE, objectsDestroyed });
       return { applied: true, version: { name, keyId, state: DELETED_STATE, enabled: version.enabled }, objectsDestroyed };
     }
+    const blocksServed = this.#isServed(name, keyId);
     // Issue 17: intent, then the objects destroyed, then state + audit + end of intent in one transaction; a crash in
     // between leaves the intent for the reconcile, which finishes the destruction.
     const intent = this.#beginIntent('delete', version, { from: version.state, to: DELETED_STATE }, () => this.#changedSince(version));
@@ -195,7 +203,20 @@ export class KeyAdmin {
     const objectsDestroyed = await this.#deps.vault.destroy(version);
     this.#deps.afterStep?.('delete:token');
     this.#completeStateChange(intent, version, DELETED_STATE, 'delete', { objectsDestroyed });
-    return { applied: true, version: { name, keyId, state: DELETED_STATE, enabled: version.enabled }, objectsDestroyed };
+    const notice = this.#cachedKeyNotice(blocksServed, name, keyId);
+    return { applied: true, version: { name, keyId, state: DELETED_STATE, enabled: version.enabled, ...notice }, objectsDestroyed };
+  }
+
+  /** Is this the version GET /{name} serves right now (published, Active, Enabled)? */
+  #isServed(name: string, keyId: string): boolean {
+    const record = this.#deps.store.findKey(name);
+    return record !== undefined && servedVersion(record)?.keyId === keyId;
+  }
+
+  /** Contract §4: blocking the served version stops opening at once, not protecting; the answer says so. */
+  #cachedKeyNotice(blocksServed: boolean, name: string, keyId: string): { notice?: string } {
+    const notice = blocksServed ? cachedPublicKeyNotice(name, keyId, this.#deps.publicKeyCacheHours ?? 24) : undefined;
+    return notice === undefined ? {} : { notice };
   }
 
   impactPreview(version: KeyVersion, to: KeyState): ImpactPreview {

@@ -28,7 +28,7 @@ function report(outcome: StateChangeOutcome, json: boolean, command: string): vo
         : ' The token would not clear CKA_DECRYPT; the state alone blocks decrypts.';
   const destroyed = outcome.objectsDestroyed === undefined ? '' : outcome.objectsDestroyed ? ' The HSM objects are destroyed.' : ' No HSM object was left to destroy.';
   print(json, appliedView(outcome), () =>
-    `${outcome.version.name} version ${outcome.version.keyId} is now ${stateLabel(outcome.version.state)}.${physical}${destroyed}`,
+    `${outcome.version.name} version ${outcome.version.keyId} is now ${stateLabel(outcome.version.state)}.${physical}${destroyed}${outcome.version.notice ? `\n${outcome.version.notice}` : ''}`,
   );
 }
 

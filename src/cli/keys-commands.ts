@@ -71,7 +71,7 @@ export function keysCommand(): Command {
       .option('--json', 'print JSON')
       .action(async (name: string, keyId: string, options) => {
         const summary = await withAdmin(false, ({ admin }) => admin.setEnabled(name, keyId, enabled));
-        print(options.json === true, summary, () => `${name} version ${keyId} is now ${enabled ? 'enabled' : 'disabled'} (state ${summary.state}).`);
+        print(options.json === true, summary, () => `${name} version ${keyId} is now ${enabled ? 'enabled' : 'disabled'} (state ${summary.state}).${summary.notice ? `\n${summary.notice}` : ''}`);
       });
   }
 

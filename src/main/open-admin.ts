@@ -33,6 +33,7 @@ export function adminActor(config: Pick<Config, 'adminActor'>): string {
  * commands that only read the store (list, show, audit), so they work while the token is unreachable.
  */
 export function openAdminContext(config: Config, withHsm: boolean, options: { readonly createStore?: boolean } = {}): AdminContext {
+  if (verboseCommands) process.stderr.write(`dke: key store ${storePath(config.dataDir)}\n`);
   // Only the commands that make a deployment (`store init`, `keys create`, `dev`, `db migrate`) create the store.
   const db = openStoreDatabase(config.dataDir, { role: 'admin', create: options.createStore === true });
   let hsm: OpenHsm | undefined;
@@ -45,7 +46,7 @@ export function openAdminContext(config: Config, withHsm: boolean, options: { re
   const store = new SqliteKeyStore(db);
   const audit = new SqliteAuditTrail(db);
   const vault = hsm?.vault ?? unavailableVault();
-  const admin = new KeyAdmin({ store, vault, audit, actor: adminActor(config), ...intentDeps(db, config) });
+  const admin = new KeyAdmin({ store, vault, audit, actor: adminActor(config), publicKeyCacheHours: config.publicKeyCacheHours, ...intentDeps(db, config) });
   return {
     admin,
     close: async () => {
@@ -53,6 +54,13 @@ export function openAdminContext(config: Config, withHsm: boolean, options: { re
       db.close();
     },
   };
+}
+
+let verboseCommands = false;
+
+/** `dke --verbose`: every command names on stderr the store it uses (a relative DKE_DATA_DIR resolves per folder). */
+export function setVerbose(on: boolean): void {
+  verboseCommands = on;
 }
 
 export interface AdminOptions {

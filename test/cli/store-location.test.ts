@@ -1,0 +1,58 @@
+/**
+ * Contract §2 (DKE_DATA_DIR) and §3, issue 16: the CLI never creates a store implicitly. A relative DKE_DATA_DIR read
+ * from another folder is refused with the path it resolved to, instead of answering "No keys yet." from a new empty
+ * store; commands that make keys may start a store and say where; `--verbose` names the store on stderr.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'mocha';
+import { runCli } from '../support/run-cli.js';
+import { startTestEnv, type TestEnv } from '../support/test-env.js';
+
+describe('§3 the CLI names its store and never creates one behind the operator’s back (issue 16)', function () {
+  this.timeout(30_000);
+  let env: TestEnv;
+  let serviceFolder: string;
+  let otherFolder: string;
+  const relative = () => ({ ...env.cliEnv, DKE_DATA_DIR: './data' });
+
+  before(async () => {
+    env = await startTestEnv();
+    // The service's store is env.dir/data: the service folder is env.dir, where ./data means the right store.
+    serviceFolder = env.dir;
+    otherFolder = join(env.dir, 'elsewhere');
+    mkdirSync(otherFolder);
+    await env.admin.create('located');
+  });
+  after(() => env?.close());
+
+  it('keys list from another folder is refused with the resolved path, and no store appears there', () => {
+    const result = runCli(['keys', 'list'], relative(), otherFolder);
+    assert.equal(result.status, 2);
+    assert.equal(
+      result.stderr,
+      `dke: No key store at ${join(otherFolder, 'data', 'dke.sqlite')}: DKE_DATA_DIR (relative paths start from the current folder) names no store, and this command never creates one. Run it with the service's DKE_DATA_DIR (an absolute path is safest); dke keys create makes a new store.\n`,
+    );
+    assert.equal(result.stdout, '');
+    assert.ok(!existsSync(join(otherFolder, 'data')), 'nothing was created');
+    assert.equal(runCli(['audit'], relative(), otherFolder).status, 2, 'audit reads the store too');
+  });
+
+  it('--verbose names the store used on stderr; from the service folder the keys are there', () => {
+    const result = runCli(['--verbose', 'keys', 'list'], relative(), serviceFolder);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stderr, `dke: key store ${join(serviceFolder, 'data', 'dke.sqlite')}\n`);
+    assert.match(result.stdout, /^located\n/);
+    assert.equal(runCli(['keys', 'list'], relative(), serviceFolder).stderr, '', 'quiet without --verbose');
+  });
+
+  it('keys create may start a new store, and says where', () => {
+    const fresh = join(env.dir, 'fresh');
+    mkdirSync(fresh);
+    const result = runCli(['keys', 'create', 'first-here'], relative(), fresh);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stderr, `dke: created a new key store at ${join(fresh, 'data', 'dke.sqlite')}\n`);
+    assert.ok(existsSync(join(fresh, 'data', 'dke.sqlite')));
+  });
+});
