@@ -7,8 +7,8 @@ export interface ServedKey {
   readonly url: string;
   readonly keyId: string;
   readonly kid: string;
+  /** The modulus; the exponent is 65537, or the key was refused before a ServedKey was made. */
   readonly modulus: Buffer;
-  readonly exponent: number;
 }
 
 /** A Host no deployment serves: how the service answers it tells whether kid is built from the request (RFC 6761 .invalid). */
@@ -48,7 +48,7 @@ export async function checkPublicKey(given: URL, now: Date): Promise<{ checks: D
   const baseUrlCheck = await publicBaseUrlCheck(servedUrl, body.key.kid);
   if (baseUrlCheck !== undefined) checks.push(baseUrlCheck);
   const modulus = Buffer.from(body.key.n, 'base64');
-  return { checks, key: { url: servedUrl, keyId, kid: body.key.kid, modulus, exponent: body.key.e } };
+  return { checks, key: { url: servedUrl, keyId, kid: body.key.kid, modulus } };
 }
 
 interface KeyBody {

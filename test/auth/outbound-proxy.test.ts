@@ -5,14 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
 import { proxyFor } from '../../src/auth/outbound-proxy.js';
 import { startForwardProxy, type ForwardProxy } from '../support/forward-proxy.js';
+import { CLI_PATH } from '../support/run-cli.js';
+import { startServeProcess } from '../support/serve-process.js';
 import { startTestEnv } from '../support/test-env.js';
+import { issueServerCertificate, makeCa } from '../support/test-pki.js';
 import { makeCertificate } from '../support/tls-client.js';
 
 describe('auth/outbound-proxy: metadata and signing keys through HTTPS_PROXY / HTTP_PROXY (issue 16)', () => {
@@ -82,6 +86,52 @@ describe('auth/outbound-proxy: metadata and signing keys through HTTPS_PROXY / H
         await env.close();
       }
     });
+  });
+
+  it('§2 HTTPS_PROXY end to end: dke serve trusts the issuer through NODE_EXTRA_CA_CERTS, loads its keys through a CONNECT tunnel, and decrypts', async function () {
+    this.timeout(40_000);
+    const env = await startTestEnv();
+    // The loopback issuer behind TLS, as Entra's metadata host is: a TLS front that hands each connection to it.
+    const ca = makeCa(env.dir, 'issuer');
+    const now = Date.now();
+    const cert = issueServerCertificate(env.dir, ca, 'issuer', { start: new Date(now - 86_400_000), end: new Date(now + 86_400_000) });
+    const issuerPort = Number(new URL(env.issuer.metadataUrl).port);
+    const front = createTlsServer({ cert: readFileSync(cert.cert), key: readFileSync(cert.key) }, (socket) => {
+      const upstream = connect(issuerPort, '127.0.0.1');
+      socket.pipe(upstream).pipe(socket);
+      upstream.on('error', () => socket.destroy());
+      socket.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', () => resolve()));
+    const frontPort = (front.address() as AddressInfo).port;
+    const metadataUrl = env.issuer.metadataUrl.replace(`http://127.0.0.1:${issuerPort}`, `https://localhost:${frontPort}`);
+    const serve = await startServeProcess([CLI_PATH, 'serve'], {
+      ...env.cliEnv,
+      DKE_PORT: '0',
+      DKE_HOST: '127.0.0.1',
+      DKE_LOG_LEVEL: 'info',
+      DKE_AUTH_METADATA_URL: metadataUrl,
+      HTTPS_PROXY: proxy.url,
+      NODE_EXTRA_CA_CERTS: ca.cert,
+    });
+    try {
+      // The metadata came through the tunnel; its jwks_uri is plain http and HTTP_PROXY is unset, so that went direct.
+      assert.deepEqual(proxy.tunnels, [`localhost:${frontPort}`]);
+      const ready = (await (await fetch(`${serve.url.replace('localhost', '127.0.0.1')}/health/ready`)).json()) as { checks: Record<string, { status: string }> };
+      assert.equal(ready.checks.issuerKeys?.status, 'pass');
+      const { keyId } = await env.admin.create('tunnelled', { allow: { users: ['alice@contoso.dev'], groups: [], roles: [] } });
+      const answer = await fetch(`${serve.url.replace('localhost', '127.0.0.1')}/tunnelled/${keyId}/decrypt`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await env.token({ upn: 'alice@contoso.dev' })}` },
+        body: JSON.stringify({ alg: 'RSA-OAEP-256', value: 'AAAA' }),
+      });
+      assert.equal(answer.status, 400, 'authenticated with the keys fetched through the tunnel (a 400 for the short value, not a 401)');
+    } finally {
+      await serve.stop();
+      front.close();
+      await env.close();
+      proxy.tunnels.length = 0;
+    }
   });
 
   it('§2 the proxy chosen for a URL follows NO_PROXY as curl does (host, .suffix, host:port, *)', () => {

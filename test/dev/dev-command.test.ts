@@ -1,0 +1,62 @@
+/**
+ * Contract §2 (DKE_AUTH_AUDIENCE, DKE_AUTH_TENANT_IDS), §3 (`dke dev`) and §8, issue 16: `dke dev` sets the
+ * authentication settings for its own issuer, so it starts although the service refuses to start without them, and
+ * `dke doctor` run on its URL with the token it prints passes every check but HTTPS (the quick start is plain HTTP).
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'mocha';
+import { CLI_PATH, runCliAsync } from '../support/run-cli.js';
+import { until } from '../support/until.js';
+
+describe('dev: dke dev configures authentication for its issuer (issue 16)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let child: ChildProcess;
+  let stdout = '';
+  let port: number;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'dke-dev-'));
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
+    port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    // Nothing about authentication in the environment: dke dev must set it all.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('DKE_')));
+    child = spawn(process.execPath, [CLI_PATH, 'dev'], { env: { ...env, DKE_DATA_DIR: join(dir, 'data'), DKE_PORT: String(port), DKE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    await until(() => stdout.includes('Stop with Ctrl+C') || child.exitCode !== null, 'dke dev to print its instructions', 45_000);
+  });
+  after(async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('§2 starts, and its 401 names its own audience', async () => {
+    assert.equal(child.exitCode, null, stdout);
+    const kid = /curl -s -X POST (\S+)\/decrypt/.exec(stdout)?.[1];
+    assert.ok(kid?.startsWith(`http://localhost:${port}/demo-key/`), stdout);
+    const answer = await fetch(`${kid}/decrypt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(answer.status, 401);
+    assert.equal(answer.headers.get('resource'), `http://localhost:${port}`);
+  });
+
+  it('§8 dke doctor with the printed token: every check passes but HTTPS, and the decrypt comes back equal', async () => {
+    const token = /Bearer ([A-Za-z0-9._-]+)'/.exec(stdout)?.[1];
+    assert.ok(token, stdout);
+    const result = await runCliAsync(['doctor', `http://localhost:${port}/demo-key`, '--token', token, '--json'], process.env);
+    const checks = (JSON.parse(result.stdout) as { checks: Array<{ name: string; status: string }> }).checks;
+    assert.deepEqual(checks.filter((c) => c.status === 'fail').map((c) => c.name), ['https']);
+    assert.equal(checks.find((c) => c.name === 'decrypt')?.status, 'pass');
+    assert.equal(result.status, 5);
+  });
+});
