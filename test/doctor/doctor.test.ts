@@ -43,7 +43,7 @@ describe('doctor: dke doctor against real local deployments (issue 16, contract 
   let keyId: string;
   let audience: string;
   const servers: Server[] = [];
-  const ports = { trusted: 0, http: 0, untrusted: 0, expired: 0, otherAudience: 0, clientCert: 0 };
+  const ports = { trusted: 0, http: 0, untrusted: 0, expired: 0, otherName: 0, otherAudience: 0, clientCert: 0 };
 
   /** Runs `dke doctor … --json` in its own process, trusting the test CA through NODE_EXTRA_CA_CERTS. */
   const doctor = async (url: string, ...extra: string[]) => {
@@ -69,6 +69,7 @@ describe('doctor: dke doctor against real local deployments (issue 16, contract 
     const good = issueServerCertificate(env.dir, trustedCa, 'good', { start: new Date(now - DAY), end: new Date(now + 365 * DAY) });
     const untrusted = issueServerCertificate(env.dir, strangerCa, 'untrusted', { start: new Date(now - DAY), end: new Date(now + 365 * DAY) });
     const expired = issueServerCertificate(env.dir, trustedCa, 'expired', { start: new Date(now - 400 * DAY), end: new Date(now - 35 * DAY) });
+    const otherName = issueServerCertificate(env.dir, trustedCa, 'other-name', { start: new Date(now - DAY), end: new Date(now + 365 * DAY) }, 'dke.contoso.com');
     const serve = async (port: number, tls?: PemPair) => {
       const server = await listen(env.service.app, {
         ...env.config,
@@ -83,6 +84,7 @@ describe('doctor: dke doctor against real local deployments (issue 16, contract 
     ports.http = await serve(0);
     ports.untrusted = await serve(0, untrusted);
     ports.expired = await serve(0, expired);
+    ports.otherName = await serve(0, otherName);
     ports.otherAudience = await serve(0, good);
     // A TLS front that asks every client for a certificate, as IIS with "Client certificates: Accept" does.
     const asking = createHttpsServer({ cert: readFileSync(good.cert), key: readFileSync(good.key), requestCert: true, rejectUnauthorized: false }, env.service.app);
@@ -162,6 +164,13 @@ describe('doctor: dke doctor against real local deployments (issue 16, contract 
     assert.equal(run.byName('certificate-trust')?.detail, 'the certificate chain is not trusted (CERT_HAS_EXPIRED)');
     assert.equal(run.byName('certificate-trust')?.fix, 'Renew the certificate and install it (then SIGHUP dke serve, or restart the TLS proxy).');
     assert.match(run.byName('certificate-expiry')!.detail, /^the certificate expired on \d{4}-\d\d-\d\d$/);
+  });
+
+  it('§8 a trusted certificate for another host name fails host-name, naming the names it has', async () => {
+    const run = await doctor(`https://localhost:${ports.otherName}/demo-key`);
+    assert.equal(run.byName('certificate-trust')?.status, 'pass');
+    assert.equal(run.byName('host-name')?.detail, 'the certificate does not name localhost (it names DNS:dke.contoso.com)');
+    assert.equal(run.byName('host-name')?.fix, 'Use a certificate whose subject alternative names include localhost.');
   });
 
   it('§8 a port that asks for a client certificate fails, naming the MSIPC handshake failure', async () => {

@@ -16,10 +16,10 @@ export function makeCa(dir: string, name: string): PemPair {
 }
 
 /**
- * A server certificate for localhost and 127.0.0.1 signed by `ca` with `openssl ca`, which (unlike `req -x509` in
- * OpenSSL 3.0) accepts any validity period: start and end as YYYYMMDDHHMMSSZ, e.g. one that expired last year.
+ * A server certificate signed by `ca` with `openssl ca`, which (unlike `req -x509` in OpenSSL 3.0) accepts any
+ * validity period, e.g. one that expired last year. It names localhost and 127.0.0.1 unless `dnsName` says otherwise.
  */
-export function issueServerCertificate(dir: string, ca: PemPair, name: string, validity: { start: Date; end: Date }): PemPair {
+export function issueServerCertificate(dir: string, ca: PemPair, name: string, validity: { start: Date; end: Date }, dnsName = 'localhost'): PemPair {
   const work = join(dir, `${name}-ca-work`);
   mkdirSync(work, { recursive: true });
   writeFileSync(join(work, 'index.txt'), '');
@@ -46,7 +46,7 @@ export function issueServerCertificate(dir: string, ca: PemPair, name: string, v
   const key = join(dir, `${name}-key.pem`);
   const csr = join(work, 'server.csr');
   const cert = join(dir, `${name}-cert.pem`);
-  execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${dnsName}`, '-addext', dnsName === 'localhost' ? 'subjectAltName=DNS:localhost,IP:127.0.0.1' : `subjectAltName=DNS:${dnsName}`], { stdio: 'ignore' });
   const stamp = (d: Date) => `${d.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
   execFileSync(
     'openssl',
