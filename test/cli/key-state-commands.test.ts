@@ -29,7 +29,8 @@ describe('§3 dke keys lifecycle commands and dke audit (real CLI process, runni
     assert.equal((await decryptAs(env, USER, 'cli-life', keyId, Buffer.from('a'))).status, 200);
     const disabled = cli('keys', 'disable', 'cli-life', keyId);
     assert.equal(disabled.status, 0, disabled.stderr);
-    assert.equal(disabled.stdout, `cli-life version ${keyId} is now disabled (state active).\n`);
+    // The served version: the CLI adds contract §4's sentence on cached public keys (test/cli/cached-key-notice.test.ts).
+    assert.match(disabled.stdout, new RegExp(`^cli-life version ${keyId} is now disabled \\(state active\\)\\.\\nOpening documents protected with cli-life version ${keyId} stops at once, `));
     assert.equal((await decryptAs(env, USER, 'cli-life', keyId, Buffer.from('b'))).status, 403);
     await env.http.get('/cli-life').expect(404);
     assert.equal(cli('keys', 'enable', 'cli-life', keyId, '--json').status, 0);
