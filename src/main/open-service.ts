@@ -112,7 +112,8 @@ export async function openService(config: Config, logger: Logger, options: Servi
       },
     });
     const adminDeps = intentDeps(db, config);
-    const adminAs = (actor: string): KeyAdmin => new KeyAdmin({ store, vault: hsm.vault, audit, actor, ...adminDeps });
+    const adminAs = (actor: string): KeyAdmin =>
+      new KeyAdmin({ store, vault: hsm.vault, audit, actor, publicKeyCacheHours: config.publicKeyCacheHours, ...adminDeps });
     await reconcileAtStart(adminAs('dke-service'), adminDeps.intents.pending().length, logger);
     const missingPublicKeys = await backfillPublicKeys(store, hsm.vault);
     if (missingPublicKeys.length > 0) {

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
 import supertest from 'supertest';
+import { cachedPublicKeyNotice } from '../../src/app/cached-public-key-notice.js';
 import { decryptAs } from '../support/decrypt-client.js';
 import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
@@ -105,7 +106,9 @@ describe('§6 admin API: routes, roles and answers (real tokens with roles, real
   it('a change through the API is audited with the caller\'s oid and name, and the DKE port enforces it on its next request', async () => {
     const { keyId } = await env.admin.create('enforced', { allow: { users: [USER], groups: [], roles: [] } });
     assert.equal((await decryptAs(env, USER, 'enforced', keyId, Buffer.from('a'))).status, 200);
-    await as('admin', admin.post(`/admin/api/keys/enforced/versions/${keyId}/disable`)).expect(200, { name: 'enforced', keyId, state: 'active', enabled: false });
+    const disabled = await as('admin', admin.post(`/admin/api/keys/enforced/versions/${keyId}/disable`)).expect(200);
+    // Contract §4: the API, as the CLI, says that cached public keys keep protecting (DKE_PUBLIC_KEY_CACHE_HOURS is 24 here).
+    assert.deepEqual(disabled.body, { name: 'enforced', keyId, state: 'active', enabled: false, notice: cachedPublicKeyNotice('enforced', keyId, 24) });
     assert.equal((await decryptAs(env, USER, 'enforced', keyId, Buffer.from('b'))).status, 403);
     await env.http.get('/enforced').expect(404);
     const entry = env.service.audit.list().filter((e) => e.action === 'disable' && e.keyName === 'enforced').at(-1);
