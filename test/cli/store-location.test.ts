@@ -30,9 +30,10 @@ describe('Â§3 the CLI names its store and never creates one behind the operatorâ
   it('keys list from another folder is refused with the resolved path, and no store appears there', () => {
     const result = runCli(['keys', 'list'], relative(), otherFolder);
     assert.equal(result.status, 2);
+    // The refusal is issue 17's ("the store is created only on purpose"): it names the path DKE_DATA_DIR resolved to.
     assert.equal(
       result.stderr,
-      `dke: No key store at ${join(otherFolder, 'data', 'dke.sqlite')}: DKE_DATA_DIR (relative paths start from the current folder) names no store, and this command never creates one. Run it with the service's DKE_DATA_DIR (an absolute path is safest); dke keys create makes a new store.\n`,
+      `dke: There is no store at ${join(otherFolder, 'data', 'dke.sqlite')}. Create one with "dke store init" (or "dke keys create", "dke dev", "dke db migrate"); if it should exist, check that its volume is mounted.\n`,
     );
     assert.equal(result.stdout, '');
     assert.ok(!existsSync(join(otherFolder, 'data')), 'nothing was created');
