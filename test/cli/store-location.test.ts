@@ -1,7 +1,7 @@
 /**
  * Contract §2 (DKE_DATA_DIR) and §3, issue 16: the CLI never creates a store implicitly. A relative DKE_DATA_DIR read
  * from another folder is refused with the path it resolved to, instead of answering "No keys yet." from a new empty
- * store; commands that make keys may start a store and say where; `--verbose` names the store on stderr.
+ * store (issue 17's refusal); `--verbose` names the store on stderr.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -46,14 +46,5 @@ describe('§3 the CLI names its store and never creates one behind the operator�
     assert.equal(result.stderr, `dke: key store ${join(serviceFolder, 'data', 'dke.sqlite')}\n`);
     assert.match(result.stdout, /^located\n/);
     assert.equal(runCli(['keys', 'list'], relative(), serviceFolder).stderr, '', 'quiet without --verbose');
-  });
-
-  it('keys create may start a new store, and says where', () => {
-    const fresh = join(env.dir, 'fresh');
-    mkdirSync(fresh);
-    const result = runCli(['keys', 'create', 'first-here'], relative(), fresh);
-    assert.equal(result.status, 0, result.stderr);
-    assert.equal(result.stderr, `dke: created a new key store at ${join(fresh, 'data', 'dke.sqlite')}\n`);
-    assert.ok(existsSync(join(fresh, 'data', 'dke.sqlite')));
   });
 });

@@ -23,6 +23,8 @@ describe('issue 17: the store is never created implicitly, and a replaced store 
       dir = mkdtempSync(join(tmpdir(), 'dke-nostore-'));
       const token = makeTestToken(dir);
       cliEnv = { ...process.env, ...token.settings, DKE_DATA_DIR: join(dir, 'data'), DKE_AUTH_METADATA_URL: 'http://127.0.0.1:9/none', DKE_PORT: '0', DKE_HOST: '127.0.0.1' };
+      // Authentication configured as any deployment has it (issue 16: without it serve refuses before it looks at the store).
+      Object.assign(cliEnv, { DKE_AUTH_AUDIENCE: 'https://dke.test.example', DKE_AUTH_TENANT_IDS: '00000000-0000-4000-8000-00000000d0e0' });
     });
     after(() => rmSync(dir, { recursive: true, force: true }));
 
