@@ -49,6 +49,8 @@ export class DkeProtocol {
     const record = this.#deps.store.findKey(name);
     const version = record === undefined ? undefined : servedVersion(record);
     if (version === undefined) throw new KeyNotFound(`no served version for ${name}`);
+    // The kill switch: nothing is published while it is on, exactly as for a disabled version (404).
+    if (this.#deps.store.emergencyBlock() !== undefined) throw new KeyNotFound('emergency block');
     try {
       await this.#deps.guard?.assertServable(version);
     } catch (error) {
@@ -80,8 +82,9 @@ export class DkeProtocol {
       if (record === undefined || version === undefined) throw new KeyNotFound(`${name}/${keyId} unknown`);
       // 3. Authorize the user on this key name (403).
       if (!isAllowed(principal, record.allow)) throw new AccessDenied(`${principal.oid} not on the allow list of ${name}`);
-      // 4. The version is Enabled and Active (403).
+      // 4. The version is Enabled and Active (403), and the kill switch is off (the same 403: no new oracle).
       if (!canDecrypt(version)) throw new KeyNotUsable(`state ${version.state}, enabled ${version.enabled}`);
+      if (this.#deps.store.emergencyBlock() !== undefined) throw new KeyNotUsable('emergency block');
       // 5. Validate the body against the modulus kept in the record (400).
       const ciphertext = parseDecryptRequest(body, (await this.#publicKeyOf(version)).modulus);
       // Beyond the contract: a version the token says could have left the HSM never decrypts (403, as step 4).

@@ -78,3 +78,6 @@ export function unfinishedStepOn(intents: IntentLog, name: string): string | und
     ? undefined
     : `An unfinished ${pending.action} of "${name}" (version ${pending.keyId}, by ${pending.actor} at ${pending.createdAt}) is pending; if that command died, run "dke keys reconcile".`;
 }
+
+/** `dke emergency … --json` and `/admin/api/emergency-block`: `{"blocked":true,"since","by"}` or `{"blocked":false}`. */
+export type EmergencyBlockView = { readonly blocked: true; readonly since: string; readonly by: string } | { readonly blocked: false };

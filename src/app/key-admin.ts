@@ -24,7 +24,7 @@ import type { ArchiveCheck, ArchiveResult, AuditArchiver, AuditEntry, AuditEvent
 import { AdminAudit } from './admin-audit.js';
 import { cachedPublicKeyNotice } from './cached-public-key-notice.js';
 import { attestationOf, type VersionAttestation } from './key-attestation.js';
-import { addVersionRefusal, unfinishedStepOn, toView, type CreatedVersion, type ImpactPreview, type KeyView, type StateChangeOutcome, type VersionSummary } from './key-admin-views.js';
+import { addVersionRefusal, unfinishedStepOn, toView, type CreatedVersion, type EmergencyBlockView, type ImpactPreview, type KeyView, type StateChangeOutcome, type VersionSummary } from './key-admin-views.js';
 import { importKey, type ImportOptions } from './key-import.js';
 import { reconcile, type ReconcileReport } from './key-reconcile.js';
 import type { PrivateKeyMaterial } from './private-key-material.js';
@@ -243,6 +243,26 @@ export class KeyAdmin {
     }
     this.#audit.succeeded('attest', name, keyId, { verdicts: attested.map((v) => `${v.keyId}: ${v.verdict}`).join(', ') });
     return { name, versions: attested };
+  }
+
+  /** The kill switch as every instance sees it on its next request (contract §3 `dke emergency`, §6). */
+  emergencyBlock(): EmergencyBlockView {
+    const block = this.#deps.store.emergencyBlock();
+    return block === undefined ? { blocked: false } : { blocked: true, since: block.since, by: block.by };
+  }
+
+  /**
+   * Sets or lifts the kill switch: while on, no version of any key decrypts (403 key_not_usable) or is published (GET
+   * 404); each version's state and Enabled flag are left as they are and apply again once it is lifted. Audited.
+   */
+  setEmergencyBlock(on: boolean): EmergencyBlockView {
+    const action = on ? 'emergency-block' : 'emergency-unblock';
+    // The switch and its audit entry commit together (issue 17's rule for every admin change).
+    this.#deps.store.atomically(() => {
+      const changed = this.#deps.store.setEmergencyBlock(on ? { since: this.#now().toISOString(), by: this.#deps.actor } : undefined);
+      this.#audit.succeeded(action, undefined, undefined, { changed });
+    });
+    return this.emergencyBlock();
   }
 
   list(): KeyView[] {

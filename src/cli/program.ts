@@ -4,6 +4,7 @@ import { setVerbose } from '../main/open-admin.js';
 import { debugOutputWanted } from '../main/settings.js';
 import { auditCommand } from './audit-commands.js';
 import { doctorCommand } from './doctor-command.js';
+import { emergencyCommand } from './emergency-commands.js';
 import { exitCodeFor } from './exit-codes.js';
 import { importReferenceCommand } from './import-commands.js';
 import { keysCommand } from './keys-commands.js';
@@ -26,6 +27,7 @@ export function buildProgram(devCommands: readonly Command[] = []): Command {
   program.addCommand(storeCommand());
   program.addCommand(dbCommand());
   program.addCommand(doctorCommand());
+  program.addCommand(emergencyCommand());
   return program;
 }
 

@@ -105,6 +105,11 @@ export function adminOpenApi(): Schema {
             hash: { type: 'string' },
           },
         },
+        EmergencyBlock: {
+          type: 'object',
+          required: ['blocked'],
+          properties: { blocked: { type: 'boolean' }, since: { type: 'string', format: 'date-time' }, by: { type: 'string' } },
+        },
         AuditVerification: { type: 'object', required: ['ok', 'entries'], properties: { ok: { type: 'boolean' }, entries: { type: 'integer' }, brokenAt: { type: 'integer' }, problem: { type: 'string' } } },
       },
     },
@@ -163,6 +168,13 @@ export function adminOpenApi(): Schema {
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 10000, default: 10000 }, description: 'the newest this many' },
           ],
         }),
+      },
+      '/admin/api/emergency-block': {
+        get: operation('the kill switch: on or off, since when and set by whom', 'DKE.Auditor', { '200': { description: 'state', ...json(ref('EmergencyBlock')) } }),
+        put: operation('turn the kill switch on: no version of any key decrypts (403 key_not_usable) or is published (GET 404)', 'DKE.Admin', {
+          '200': { description: 'on', ...json(ref('EmergencyBlock')) },
+        }),
+        delete: operation('turn the kill switch off: each version\'s own state and Enabled flag apply again', 'DKE.Admin', { '200': { description: 'off', ...json(ref('EmergencyBlock')) } }),
       },
       '/admin/api/audit/verify': {
         get: operation('check the hash chain of the audit trail', 'DKE.Auditor', { '200': { description: 'verification', ...json(ref('AuditVerification')) } }),

@@ -114,6 +114,9 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     },
   },
   { method: 'get', path: '/admin/api/audit/verify', need: 'read', handle: ({ admin }) => ok(admin.verifyAudit()) },
+  { method: 'get', path: '/admin/api/emergency-block', need: 'read', handle: ({ admin }) => ok(admin.emergencyBlock()) },
+  { method: 'put', path: '/admin/api/emergency-block', need: 'change', handle: ({ admin }) => ok(admin.setEmergencyBlock(true)) },
+  { method: 'delete', path: '/admin/api/emergency-block', need: 'change', handle: ({ admin }) => ok(admin.setEmergencyBlock(false)) },
 ];
 
 export interface AdminRoutesOptions {

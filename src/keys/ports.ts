@@ -65,8 +65,19 @@ export interface NewKeyVersion {
 /** What `addVersion` did: only `added` wrote anything. */
 export type AddVersionResult = 'added' | 'name-exists' | 'name-missing' | 'version-exists';
 
+/** The kill switch (contract §3 `dke emergency`): while set, no version of any key decrypts or is published. */
+export interface EmergencyBlock {
+  readonly since: string;
+  /** The actor who set it, as the audit trail names them. */
+  readonly by: string;
+}
+
 /** The embedded key-state store. It persists what the domain decides; it never decides a state itself. */
 export interface KeyStateStore {
+  /** The kill switch as last committed by any process (re-read with the key records, so the next request sees it). */
+  emergencyBlock(): EmergencyBlock | undefined;
+  /** Sets (a block) or lifts (undefined) the kill switch; false when it already was so. */
+  setEmergencyBlock(block: EmergencyBlock | undefined): boolean;
   findKey(name: string): KeyRecord | undefined;
   listKeys(): KeyRecord[];
   /** Adds a version (creating the key name when it is new, adding `allow`) and publishes it when asked. */

@@ -12,8 +12,8 @@ export function storePath(dataDir: string): string {
   return join(dataDir, 'dke.sqlite');
 }
 
-/** Bumped with every schema change; `migrate` brings older stores up to it. */
-const SCHEMA_VERSION = 2;
+/** Bumped with every schema change; `migrate` brings older stores up to it (3: the emergency block, issue 14). */
+const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS key_names (
@@ -39,6 +39,11 @@ CREATE TABLE IF NOT EXISTS grants (
   kind TEXT NOT NULL CHECK (kind IN ('users','groups','roles')),
   value TEXT NOT NULL,
   PRIMARY KEY (name, kind, value)
+);
+CREATE TABLE IF NOT EXISTS emergency_block (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  since TEXT NOT NULL,
+  by TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY,

@@ -1,5 +1,5 @@
 import type { AllowList, KeyRecord, KeyState, KeyVersion, RsaPublicKey } from '../keys/key-version.js';
-import type { AddVersionResult, KeyStateStore, NewKeyVersion } from '../keys/ports.js';
+import type { AddVersionResult, EmergencyBlock, KeyStateStore, NewKeyVersion } from '../keys/ports.js';
 import { StoreUnavailable } from '../keys/errors.js';
 import { adminWrite, dataVersion, describeSqliteError, type StoreDatabase } from './database.js';
 
@@ -23,10 +23,27 @@ interface VersionRow {
 export class SqliteKeyStore implements KeyStateStore {
   readonly #db: StoreDatabase;
   #snapshot: Map<string, KeyRecord> | undefined;
+  #block: EmergencyBlock | undefined;
   #snapshotVersion = -1;
 
   constructor(db: StoreDatabase) {
     this.#db = db;
+  }
+
+  emergencyBlock(): EmergencyBlock | undefined {
+    this.#current();
+    return this.#block;
+  }
+
+  setEmergencyBlock(block: EmergencyBlock | undefined): boolean {
+    let changed = false;
+    this.#write(() => {
+      changed =
+        block === undefined
+          ? this.#db.prepare('DELETE FROM emergency_block').run().changes === 1
+          : this.#db.prepare('INSERT OR IGNORE INTO emergency_block (id, since, by) VALUES (1, ?, ?)').run(block.since, block.by).changes === 1;
+    });
+    return changed;
   }
 
   findKey(name: string): KeyRecord | undefined {
@@ -146,6 +163,8 @@ export class SqliteKeyStore implements KeyStateStore {
       const version = dataVersion(this.#db);
       if (this.#snapshot === undefined || version !== this.#snapshotVersion) {
         this.#snapshot = this.#readAll();
+        const block = this.#db.prepare('SELECT since, by FROM emergency_block WHERE id = 1').get() as EmergencyBlock | undefined;
+        this.#block = block === undefined ? undefined : { since: block.since, by: block.by };
         this.#snapshotVersion = version;
       }
       return this.#snapshot;

@@ -1,4 +1,4 @@
-// Contract §6 (admin API): every route with each role (no token 401, no role 403 `forbidden`, DKE.Auditor reads,
+// Contract §6 (admin API): every route with each role (the emergency block's own effects: test/cli/emergency-commands) (no token 401, no role 403 `forbidden`, DKE.Auditor reads,
 // DKE.Admin reads and changes, user and app-only tokens), error bodies as on the DKE port, 409 `conflict` for what the
 // state table refuses, 404 for unknown keys and routes, 400/413/415 for bad bodies, the caller's oid and name in the
 // audit trail, and changes that the DKE port enforces on its next request (§3 "takes effect on the next request").
@@ -70,6 +70,9 @@ describe('§6 admin API: routes, roles and answers (real tokens with roles, real
       { need: 'change', call: (w) => as(w, admin.delete('/admin/api/keys/roles-key/grants').send({ group: 'f0000000-0000-4000-8000-000000000001' })), expect: 200 },
       { need: 'change', call: (w) => as(w, admin.post(`/admin/api/keys/roles-key/versions/${k}/state`).send({ state: 'deactivated' })), expect: 200 },
       { need: 'change', call: (w) => as(w, admin.delete(`/admin/api/keys/made-by-api/versions/${madeKeyId}`)), expect: 200 },
+      { need: 'read', call: (w) => as(w, admin.get('/admin/api/emergency-block')), expect: 200 },
+      { need: 'change', call: (w) => as(w, admin.put('/admin/api/emergency-block')), expect: 200 },
+      { need: 'change', call: (w) => as(w, admin.delete('/admin/api/emergency-block')), expect: 200 },
     ];
     for (const { need, call, expect } of calls) {
       const label = call('none').url;
