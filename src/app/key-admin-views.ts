@@ -1,4 +1,4 @@
-import type { AllowList, KeyRecord, KeyState, KeyVersion } from '../keys/key-version.js';
+import type { AllowList, DeletionSchedule, KeyRecord, KeyState, KeyVersion } from '../keys/key-version.js';
 import type { AddVersionResult, IntentLog, KeyUsage } from '../keys/ports.js';
 
 /** What the admin operations answer (the CLI prints them; `--json` prints them as they are). */
@@ -16,7 +16,7 @@ export type CreatedVersion = VersionSummary;
 export interface KeyView {
   readonly name: string;
   readonly allow: AllowList;
-  readonly versions: (Pick<KeyVersion, 'keyId' | 'state' | 'enabled' | 'origin' | 'createdAt'> & { published: boolean })[];
+  readonly versions: (Pick<KeyVersion, 'keyId' | 'state' | 'enabled' | 'origin' | 'createdAt' | 'deletion'> & { published: boolean })[];
 }
 
 export interface ImpactPreview {
@@ -31,7 +31,14 @@ export interface ImpactPreview {
 }
 
 export type StateChangeOutcome =
-  | { readonly applied: true; readonly version: VersionSummary; readonly decryptClearedInToken?: boolean; readonly objectsDestroyed?: boolean }
+  | {
+      readonly applied: true;
+      readonly version: VersionSummary;
+      readonly decryptClearedInToken?: boolean;
+      readonly objectsDestroyed?: boolean;
+      /** A delete within the deletion window: when it was asked for and when the objects will be destroyed. */
+      readonly deletion?: DeletionSchedule;
+    }
   | { readonly applied: false; readonly preview: ImpactPreview };
 
 export function toView(record: KeyRecord): KeyView {
@@ -45,6 +52,7 @@ export function toView(record: KeyRecord): KeyView {
       published: v.keyId === record.publishedKeyId,
       origin: v.origin,
       createdAt: v.createdAt,
+      ...(v.deletion !== undefined ? { deletion: v.deletion } : {}),
     })),
   };
 }
@@ -56,6 +64,7 @@ export function appliedView(outcome: Extract<StateChangeOutcome, { applied: true
     ...outcome.version,
     ...(outcome.decryptClearedInToken !== undefined ? { decryptClearedInToken: outcome.decryptClearedInToken } : {}),
     ...(outcome.objectsDestroyed !== undefined ? { objectsDestroyed: outcome.objectsDestroyed } : {}),
+    ...(outcome.deletion !== undefined ? { deletion: outcome.deletion } : {}),
   };
 }
 

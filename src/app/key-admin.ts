@@ -48,6 +48,8 @@ export interface KeyAdminDeps {
   readonly isOwnerAlive?: (owner: string) => boolean;
   /** Test seam (DKE_FAULT_KILL_AFTER): called after each step of an operation that touches the token. */
   readonly afterStep?: (step: string) => void;
+  /** DKE_DELETION_WINDOW: how long a deleted version waits before its HSM objects are destroyed (0 or absent: at once). */
+  readonly deletionWindowMs?: number;
   readonly now?: () => Date;
   /** DKE_PUBLIC_KEY_CACHE_HOURS, for the notice given when the served version is blocked (default 24). */
   readonly publicKeyCacheHours?: number;
@@ -159,6 +161,9 @@ export class KeyAdmin {
     if (!isTransitionAllowed(version.state, to)) {
       this.#audit.refuse('set-state', name, refusedTransitionSentence(version.state, to), keyId, AdminConflict);
     }
+    if (version.deletion !== undefined) {
+      this.#audit.refuse('set-state', name, `Version ${keyId} of "${name}" is scheduled for destruction at ${version.deletion.destroyAt}; cancel the deletion first ("dke keys cancel-deletion ${name} ${keyId}").`, keyId, AdminConflict);
+    }
     if (isPermanentTransition(to) && !confirmed) return { applied: false, preview: this.impactPreview(version, to) };
     const blocksServed = !STATE_RULES[to].publishable && this.#isServed(name, keyId);
     let decryptClearedInToken: boolean | undefined;
@@ -189,20 +194,89 @@ export class KeyAdmin {
     if (!retry && !isTransitionAllowed(version.state, DELETED_STATE)) {
       this.#audit.refuse('delete', name, `Only Pre-Active and Active versions can be deleted; version ${keyId} is ${stateLabel(version.state)}.`, keyId, AdminConflict);
     }
+    if (!retry && version.deletion !== undefined) {
+      this.#audit.refuse('delete', name, `Version ${keyId} of "${name}" is already scheduled for destruction at ${version.deletion.destroyAt}; "dke keys cancel-deletion ${name} ${keyId}" brings it back.`, keyId, AdminConflict);
+    }
     if (!confirmed) return { applied: false, preview: this.impactPreview(version, DELETED_STATE) };
-    if (retry) {
+    const windowMs = this.#deps.deletionWindowMs ?? 0;
+    if (retry || windowMs === 0) return this.#destroyNow(version, 'delete');
+    // The deletion window (contract §4): from now on the version neither decrypts nor is published; its state,
+    // Enabled flag and publication stay as they are, so cancel-deletion restores it exactly.
+    const blocksServed = this.#isServed(name, keyId);
+    const now = this.#now();
+    const deletion = { requestedAt: now.toISOString(), destroyAt: new Date(now.getTime() + windowMs).toISOString() };
+    const scheduled = this.#deps.store.atomically(() => {
+      if (!this.#deps.store.scheduleDeletion(name, keyId, version.state, deletion)) return false;
+      this.#audit.succeeded('delete', name, keyId, { from: version.state, scheduled: true, destroyAt: deletion.destroyAt });
+      return true;
+    });
+    if (!scheduled) this.#audit.refuse('delete', name, `Version ${keyId} of "${name}" changed meanwhile; look again and retry.`, keyId, AdminConflict);
+    const notice = this.#cachedKeyNotice(blocksServed, name, keyId);
+    return { applied: true, version: { name, keyId, state: version.state, enabled: version.enabled, ...notice }, deletion };
+  }
+
+  /** Takes back a scheduled delete before its `destroyAt` (contract §4): the version is exactly as it was before. */
+  cancelDeletion(name: string, keyId: string): VersionSummary {
+    const version = this.#requireVersion('cancel-deletion', name, keyId);
+    if (version.deletion === undefined || isDeletion(version.state)) {
+      this.#audit.refuse('cancel-deletion', name, `Version ${keyId} of "${name}" has no deletion to cancel${isDeletion(version.state) ? ': it is Destroyed' : ''}.`, keyId, AdminConflict);
+    }
+    const cancelled = this.#deps.store.atomically(() => {
+      if (!this.#deps.store.cancelDeletion(name, keyId)) return false;
+      this.#audit.succeeded('cancel-deletion', name, keyId, { state: version.state, destroyAt: version.deletion?.destroyAt ?? null });
+      return true;
+    });
+    if (!cancelled) this.#audit.refuse('cancel-deletion', name, `Version ${keyId} of "${name}" was destroyed meanwhile.`, keyId, AdminConflict);
+    return { name, keyId, state: version.state, enabled: version.enabled };
+  }
+
+  /**
+   * The scheduler's half of the deletion window: every version whose `destroyAt` has come is destroyed in the HSM and
+   * recorded Destroyed (action `destroy`), through the same crash-consistent steps as an immediate delete. A run that
+   * died half-way is finished by the next: a version already Destroyed only has its leftovers removed and its
+   * schedule closed; an intent left behind is the reconcile's (the caller runs it first).
+   */
+  async destroyDueVersions(): Promise<VersionSummary[]> {
+    const now = this.#now().toISOString();
+    const due = this.#deps.store.listKeys().flatMap((record) => record.versions.filter((v) => v.deletion !== undefined && v.deletion.destroyAt <= now));
+    const destroyed: VersionSummary[] = [];
+    for (const version of due) {
+      if (!isDeletion(version.state) && !isTransitionAllowed(version.state, DELETED_STATE)) {
+        // Cannot happen through KeyAdmin (set-state is refused while a deletion waits); recorded rather than guessed.
+        this.#audit.refused('destroy', version.name, version.keyId, `Version ${version.keyId} is ${stateLabel(version.state)}; the scheduled destruction is dropped.`);
+        this.#deps.store.finishDeletion(version.name, version.keyId);
+        continue;
+      }
+      await this.#destroyNow(version, 'destroy');
+      destroyed.push({ name: version.name, keyId: version.keyId, state: DELETED_STATE, enabled: version.enabled });
+    }
+    return destroyed;
+  }
+
+  /**
+   * Destroys the version's objects and records Destroyed. Issue 17: intent, then the objects destroyed, then state +
+   * audit + end of intent (and of a deletion schedule) in one transaction; a crash in between leaves the intent for
+   * the reconcile, which finishes the destruction. On a version already Destroyed it removes leftovers only.
+   */
+  async #destroyNow(version: KeyVersion, action: 'delete' | 'destroy'): Promise<StateChangeOutcome> {
+    const { name, keyId } = version;
+    const finishSchedule = (): void => {
+      if (version.deletion !== undefined) this.#deps.store.finishDeletion(name, keyId);
+    };
+    if (isDeletion(version.state)) {
       const objectsDestroyed = await this.#deps.vault.destroy(version);
-      this.#audit.succeeded('delete', name, keyId, { from: version.state, to: DELETED_STATE, objectsDestroyed });
+      this.#deps.store.atomically(() => {
+        this.#audit.succeeded(action, name, keyId, { from: version.state, to: DELETED_STATE, objectsDestroyed });
+        finishSchedule();
+      });
       return { applied: true, version: { name, keyId, state: DELETED_STATE, enabled: version.enabled }, objectsDestroyed };
     }
     const blocksServed = this.#isServed(name, keyId);
-    // Issue 17: intent, then the objects destroyed, then state + audit + end of intent in one transaction; a crash in
-    // between leaves the intent for the reconcile, which finishes the destruction.
     const intent = this.#beginIntent('delete', version, { from: version.state, to: DELETED_STATE }, () => this.#changedSince(version));
-    this.#deps.afterStep?.('delete:intent');
+    this.#deps.afterStep?.(`${action}:intent`);
     const objectsDestroyed = await this.#deps.vault.destroy(version);
-    this.#deps.afterStep?.('delete:token');
-    this.#completeStateChange(intent, version, DELETED_STATE, 'delete', { objectsDestroyed });
+    this.#deps.afterStep?.(`${action}:token`);
+    this.#completeStateChange(intent, version, DELETED_STATE, action, { objectsDestroyed }, finishSchedule);
     const notice = this.#cachedKeyNotice(blocksServed, name, keyId);
     return { applied: true, version: { name, keyId, state: DELETED_STATE, enabled: version.enabled, ...notice }, objectsDestroyed };
   }
@@ -393,10 +467,11 @@ export class KeyAdmin {
    * The last step of set-state and delete: the state (compare-and-set), its audit entry and the end of the intent in
    * one transaction. Refused (and the intent ended) when the version changed meanwhile.
    */
-  #completeStateChange(intent: Intent | undefined, version: KeyVersion, to: KeyState, action: string, details: AuditEvent['details']): void {
+  #completeStateChange(intent: Intent | undefined, version: KeyVersion, to: KeyState, action: string, details: AuditEvent['details'], alsoWhenChanged?: () => void): void {
     const written = this.#deps.store.atomically(() => {
       const changed = this.#deps.store.setState(version.name, version.keyId, version.state, to, this.#now().toISOString());
       if (changed) this.#audit.succeeded(action, version.name, version.keyId, { from: version.state, to, ...details });
+      if (changed) alsoWhenChanged?.();
       if (intent !== undefined) this.#deps.intents.finish(intent.id);
       return changed;
     });

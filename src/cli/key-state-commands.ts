@@ -27,6 +27,13 @@ function report(outcome: StateChangeOutcome, json: boolean, command: string): vo
         ? ' CKA_DECRYPT is now cleared in the token too.'
         : ' The token would not clear CKA_DECRYPT; the state alone blocks decrypts.';
   const destroyed = outcome.objectsDestroyed === undefined ? '' : outcome.objectsDestroyed ? ' The HSM objects are destroyed.' : ' No HSM object was left to destroy.';
+  if (outcome.deletion !== undefined) {
+    const { name, keyId } = outcome.version;
+    print(json, appliedView(outcome), () =>
+      `${name} version ${keyId} stops decrypting and being published now; its HSM objects are destroyed at ${outcome.deletion!.destroyAt} (DKE_DELETION_WINDOW). Until then "dke keys cancel-deletion ${name} ${keyId}" brings it back as it was.`,
+    );
+    return;
+  }
   print(json, appliedView(outcome), () =>
     `${outcome.version.name} version ${outcome.version.keyId} is now ${stateLabel(outcome.version.state)}.${physical}${destroyed}${outcome.version.notice ? `\n${outcome.version.notice}` : ''}`,
   );
@@ -51,7 +58,7 @@ export function addKeyStateCommands(keys: Command): void {
 
   keys
     .command('delete')
-    .description('destroy a Pre-Active or Active version in the HSM; the record stays as Destroyed (needs --yes)')
+    .description('schedule the destruction of a Pre-Active or Active version (DKE_DELETION_WINDOW; 0: at once); the record stays as Destroyed (needs --yes)')
     .argument('<name>')
     .argument('<keyId>')
     .option('--yes', 'confirm: documents protected with this version can never be opened again')
@@ -59,6 +66,17 @@ export function addKeyStateCommands(keys: Command): void {
     .action(async (name: string, keyId: string, options) => {
       const outcome = await withAdmin(true, ({ admin }) => admin.delete(name, keyId, options.yes === true));
       report(outcome, options.json === true, `dke keys delete ${name} ${keyId}`);
+    });
+
+  keys
+    .command('cancel-deletion')
+    .description('take back a delete whose deletion window has not ended: the version is exactly as it was before')
+    .argument('<name>')
+    .argument('<keyId>')
+    .option('--json', 'print JSON')
+    .action(async (name: string, keyId: string, options) => {
+      const version = await withAdmin(false, ({ admin }) => admin.cancelDeletion(name, keyId));
+      print(options.json === true, version, () => `${name} version ${keyId} is no longer scheduled for destruction; it is ${stateLabel(version.state)} and ${version.enabled ? 'enabled' : 'disabled'}, as before the delete.`);
     });
 
   keys

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AuthConfig, EntraCloud, OutboundProxyConfig } from '../auth/auth-settings.js';
 import type { Pkcs11Config } from '../hsm/pkcs11-settings.js';
+import { spanMs } from '../keys/durations.js';
 import { DkeError } from '../keys/errors.js';
 import { Secret } from '../keys/secret.js';
 import { DEFAULTS, LIBUV_DEFAULT_THREADS, SETTINGS, type DefaultedSetting, type SettingName } from './settings.js';
@@ -36,6 +37,8 @@ export interface Config {
   readonly admin?: { readonly port: number; readonly host: string };
   /** Accepted `aud` of admin API tokens (DKE_ADMIN_AUDIENCE, else the DKE_AUTH_AUDIENCE values). */
   readonly adminAudiences: readonly string[];
+  /** DKE_DELETION_WINDOW in ms: how long a deleted version waits before its HSM objects are destroyed (0: at once). */
+  readonly deletionWindowMs: number;
   /** Who runs admin commands, for the audit trail (DKE_ADMIN_ACTOR); unset: the OS user. */
   readonly adminActor?: string;
   /** Audit entries older than this many ms are archived by the service (issue 17); unset: kept in the store. */
@@ -179,6 +182,7 @@ export function parseSettings(raw: RawSettings): Config {
     ...(nonEmpty(raw.DKE_ADMIN_PORT) !== undefined
       ? { admin: { port: integer('DKE_ADMIN_PORT', nonEmpty(raw.DKE_ADMIN_PORT)!, 0, 65535), host: setting('DKE_ADMIN_HOST') } }
       : {}),
+    deletionWindowMs: duration('DKE_DELETION_WINDOW', setting('DKE_DELETION_WINDOW')),
     adminAudiences: nonEmpty(raw.DKE_ADMIN_AUDIENCE) !== undefined ? list(raw.DKE_ADMIN_AUDIENCE) : list(raw.DKE_AUTH_AUDIENCE),
     ...(nonEmpty(raw.DKE_ADMIN_ACTOR) !== undefined ? { adminActor: nonEmpty(raw.DKE_ADMIN_ACTOR)!.slice(0, 200) } : {}),
     devIssuerPort: integer('DKE_DEV_ISSUER_PORT', setting('DKE_DEV_ISSUER_PORT'), 0, 65535),
@@ -300,6 +304,14 @@ function isProxyAddress(entry: string): boolean {
   if (family === 0 || rest.length > 0) return false;
   if (bits === undefined) return true;
   return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/** A span as `30s`, `90m`, `12h` or `7d`, or `0`, in ms. */
+function duration(name: string, value: string): number {
+  if (value.trim() === '0') return 0;
+  const ms = spanMs(value);
+  if (ms === undefined) throw new ConfigError(`${name} must be 0 or a span such as 30s, 90m, 12h or 7d, not "${value}".`);
+  return ms;
 }
 
 function boolean(name: string, value: string, strict = true): boolean {

@@ -62,8 +62,12 @@ export function adminOpenApi(): Schema {
           required: ['name', 'keyId', 'state', 'enabled'],
           properties: { name: { type: 'string' }, keyId: { type: 'string' }, state: ref('State'), enabled: { type: 'boolean' } },
         },
+        Deletion: { type: 'object', properties: { requestedAt: { type: 'string', format: 'date-time' }, destroyAt: { type: 'string', format: 'date-time' } } },
         Applied: {
-          allOf: [ref('Version'), { type: 'object', properties: { applied: { type: 'boolean' }, decryptClearedInToken: { type: 'boolean' }, objectsDestroyed: { type: 'boolean' } } }],
+          allOf: [
+            ref('Version'),
+            { type: 'object', properties: { applied: { type: 'boolean' }, decryptClearedInToken: { type: 'boolean' }, objectsDestroyed: { type: 'boolean' }, deletion: ref('Deletion') } },
+          ],
         },
         Key: {
           type: 'object',
@@ -82,6 +86,7 @@ export function adminOpenApi(): Schema {
                   published: { type: 'boolean' },
                   origin: { type: 'string', enum: ['generated', 'imported'] },
                   createdAt: { type: 'string', format: 'date-time' },
+                  deletion: ref('Deletion'),
                 },
               },
             },
@@ -133,7 +138,15 @@ export function adminOpenApi(): Schema {
       },
       '/admin/api/keys/{name}/versions/{keyId}': {
         parameters: [NAME, KEY_ID],
-        delete: operation('delete a Pre-Active or Active version', 'DKE.Admin', { '200': { description: 'deleted', ...json(ref('Applied')) } }),
+        delete: operation(
+          'delete a Pre-Active or Active version: it stops decrypting and being published at once; its HSM objects are destroyed when DKE_DELETION_WINDOW has passed (at once when 0)',
+          'DKE.Admin',
+          { '200': { description: 'scheduled (with `deletion`) or destroyed', ...json(ref('Applied')) } },
+        ),
+      },
+      '/admin/api/keys/{name}/versions/{keyId}/cancel-deletion': {
+        parameters: [NAME, KEY_ID],
+        post: operation('take back a scheduled delete before its destroyAt: the version is exactly as it was', 'DKE.Admin', { '200': { description: 'the version', ...json(ref('Version')) } }),
       },
       '/admin/api/keys/{name}/versions/{keyId}/enable': {
         parameters: [NAME, KEY_ID],

@@ -95,6 +95,12 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     need: 'change',
     handle: async (call) => ok(applied(await call.admin.delete(param(call, 'name'), param(call, 'keyId'), true))),
   },
+  {
+    method: 'post',
+    path: '/admin/api/keys/{name}/versions/{keyId}/cancel-deletion',
+    need: 'change',
+    handle: (call) => ok(call.admin.cancelDeletion(param(call, 'name'), param(call, 'keyId'))),
+  },
   { method: 'put', path: '/admin/api/keys/{name}/grants', need: 'change', handle: (call) => ok(changeGrant(call, 'grant')) },
   { method: 'delete', path: '/admin/api/keys/{name}/grants', need: 'change', handle: (call) => ok(changeGrant(call, 'revoke')) },
   { method: 'get', path: '/admin/api/keys/{name}/attestation', need: 'read', handle: async (call) => ok(await call.admin.attest(param(call, 'name'))) },

@@ -24,6 +24,17 @@ export interface KeyVersion {
    * Undefined only for a record from before it was kept whose token could not be read yet (see public-key-backfill.ts).
    */
   readonly publicKey?: RsaPublicKey;
+  /**
+   * Set while a delete waits for its window (contract §4): the version neither decrypts nor is published meanwhile,
+   * `cancel-deletion` clears it (state, Enabled and publication were never touched), and at `destroyAt` the scheduler
+   * destroys the HSM objects and records Destroyed.
+   */
+  readonly deletion?: DeletionSchedule;
+}
+
+export interface DeletionSchedule {
+  readonly requestedAt: string;
+  readonly destroyAt: string;
 }
 
 export interface AllowList {

@@ -92,9 +92,12 @@ export function stateLabel(state: KeyState): string {
   return STATE_RULES[state].label;
 }
 
-/** Only an Enabled, Active version decrypts (contract §4). Enabled never revives any other state. */
-export function canDecrypt(version: Pick<KeyVersion, 'state' | 'enabled'>): boolean {
-  return version.enabled && STATE_RULES[version.state].decrypts;
+/**
+ * Only an Enabled, Active version decrypts (contract §4), and not while its deletion is scheduled. Enabled never
+ * revives any other state.
+ */
+export function canDecrypt(version: Pick<KeyVersion, 'state' | 'enabled' | 'deletion'>): boolean {
+  return version.enabled && STATE_RULES[version.state].decrypts && version.deletion === undefined;
 }
 
 export function isTransitionAllowed(from: KeyState, to: KeyState): boolean {
@@ -158,7 +161,7 @@ export function refusedTransitionSentence(from: KeyState, to: KeyState): string 
 /** The version GET /{keyName} serves: the published one, and only while it is Active and Enabled. */
 export function servedVersion(record: KeyRecord): KeyVersion | undefined {
   const published = record.versions.find((v) => v.keyId === record.publishedKeyId);
-  if (published === undefined || !published.enabled || !STATE_RULES[published.state].publishable) return undefined;
+  if (published === undefined || !published.enabled || !STATE_RULES[published.state].publishable || published.deletion !== undefined) return undefined;
   return published;
 }
 

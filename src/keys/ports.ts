@@ -1,5 +1,5 @@
 import type { Principal } from './access-policy.js';
-import type { AllowList, KeyOrigin, KeyRecord, KeyState, RsaPublicKey } from './key-version.js';
+import type { AllowList, DeletionSchedule, KeyOrigin, KeyRecord, KeyState, RsaPublicKey } from './key-version.js';
 
 export type { RsaPublicKey };
 
@@ -88,6 +88,20 @@ export interface KeyStateStore {
   setEnabled(name: string, keyId: string, enabled: boolean, at: string): boolean;
   /** Runs store writes and audit entries as one transaction: all commit, or none. */
   atomically<T>(work: () => T): T;
+  /** Schedules a version's destruction if it is still in `expected` state and not scheduled already; false otherwise. */
+  scheduleDeletion(name: string, keyId: string, expected: KeyState, deletion: DeletionSchedule): boolean;
+  /** Clears a pending deletion (false when there was none, or the version is Destroyed already). */
+  cancelDeletion(name: string, keyId: string): boolean;
+  /** After the destruction: the schedule is done (the version is Destroyed). */
+  finishDeletion(name: string, keyId: string): void;
+  /**
+   * A lease on a background job across every process sharing the store (taken inside a write transaction): true when
+   * `owner` holds it until `until`, because it was free, expired at `now`, already its own, or held by
+   * `takeOverFrom` (a process known to be dead).
+   */
+  claimJobLease(job: string, owner: string, now: string, until: string, takeOverFrom?: string): boolean;
+  /** Who holds a job's lease (whether or not it has expired), if anybody ever did. */
+  jobLeaseHolder(job: string): string | undefined;
   setPublished(name: string, keyId: string): void;
   /** Keeps the public key of a version recorded before public keys were kept (read once from the token). */
   setPublicKey(name: string, keyId: string, publicKey: RsaPublicKey): void;

@@ -46,7 +46,15 @@ export function openAdminContext(config: Config, withHsm: boolean, options: { re
   const store = new SqliteKeyStore(db);
   const audit = new SqliteAuditTrail(db);
   const vault = hsm?.vault ?? unavailableVault();
-  const admin = new KeyAdmin({ store, vault, audit, actor: adminActor(config), publicKeyCacheHours: config.publicKeyCacheHours, ...intentDeps(db, config) });
+  const admin = new KeyAdmin({
+    store,
+    vault,
+    audit,
+    actor: adminActor(config),
+    publicKeyCacheHours: config.publicKeyCacheHours,
+    deletionWindowMs: config.deletionWindowMs,
+    ...intentDeps(db, config),
+  });
   return {
     admin,
     close: async () => {

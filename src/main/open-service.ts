@@ -5,6 +5,7 @@ import { KeyAdmin } from '../app/key-admin.js';
 import { ProvenanceGuard } from '../app/provenance-guard.js';
 import { backfillPublicKeys } from '../app/public-key-backfill.js';
 import { Readiness } from '../app/readiness.js';
+import { Scheduler, type SchedulerRun } from '../app/scheduler.js';
 import { EntraTokenVerifier } from '../auth/entra-token-verifier.js';
 import { OpenIdKeySource } from '../auth/openid-key-source.js';
 import { VerifiedTokenCache } from '../auth/verified-token-cache.js';
@@ -24,6 +25,8 @@ import { openConfiguredHsm } from './open-hsm.js';
 
 /** How often audit retention (DKE_AUDIT_RETENTION) looks for entries to archive. */
 const RETENTION_INTERVAL_MS = 3_600_000;
+/** How often the background jobs run (deletion window); one instance at a time, under the store's lease. */
+const SCHEDULER_INTERVAL_MS = 30_000;
 /** How often readiness re-runs its checks in the background (probes read the last result). */
 const READINESS_INTERVAL_MS = 15_000;
 /** Concurrent decrypt decisions gather this long before their batch is committed (group commit). */
@@ -46,6 +49,8 @@ export interface Service {
   archiveExpiredAudit(): ArchiveResult[];
   /** The key-admin service on this instance's store and token, acting as `actor` (tests, and the admin API next). */
   admin(actor: string): KeyAdmin;
+  /** One pass of the background jobs now (the deletion window's destructions), as the timer runs them. */
+  runScheduledJobs(): Promise<SchedulerRun>;
   /** Stops background work, closes the HSM sessions, finalises the module and closes the store. */
   close(): Promise<void>;
 }
@@ -113,7 +118,7 @@ export async function openService(config: Config, logger: Logger, options: Servi
     });
     const adminDeps = intentDeps(db, config);
     const adminAs = (actor: string): KeyAdmin =>
-      new KeyAdmin({ store, vault: hsm.vault, audit, actor, publicKeyCacheHours: config.publicKeyCacheHours, ...adminDeps });
+      new KeyAdmin({ store, vault: hsm.vault, audit, actor, publicKeyCacheHours: config.publicKeyCacheHours, deletionWindowMs: config.deletionWindowMs, ...adminDeps });
     await reconcileAtStart(adminAs('dke-service'), adminDeps.intents.pending().length, logger);
     const missingPublicKeys = await backfillPublicKeys(store, hsm.vault);
     if (missingPublicKeys.length > 0) {
@@ -175,6 +180,22 @@ export async function openService(config: Config, logger: Logger, options: Servi
       readiness.check().catch((error: unknown) => logger.error('readiness check failed', { error: String(error) }));
     }, READINESS_INTERVAL_MS);
     timer.unref();
+    const scheduler = new Scheduler({
+      store,
+      admin: adminAs('scheduler'),
+      owner: adminDeps.owner ?? 'dke-service',
+      leaseMs: 3 * SCHEDULER_INTERVAL_MS,
+      logger,
+      hasUnfinishedSteps: () => adminDeps.intents.pending().length > 0,
+      isOwnerAlive: adminDeps.isOwnerAlive ?? (() => true),
+    });
+    const runScheduledJobs = (): Promise<SchedulerRun> => scheduler.runOnce();
+    const schedulerTimer = setInterval(() => {
+      runScheduledJobs().catch((error: unknown) => logger.error('scheduled jobs failed; retried at the next run', { error: error instanceof Error ? error.message : String(error) }));
+    }, SCHEDULER_INTERVAL_MS);
+    schedulerTimer.unref();
+    // Destructions that fell due while no instance ran happen now, not one interval later.
+    runScheduledJobs().catch((error: unknown) => logger.error('scheduled jobs failed; retried at the next run', { error: error instanceof Error ? error.message : String(error) }));
     const app = createApp({ config, protocol, readiness, verifier, logger, metrics });
     const adminApp = createAdminApp({
       config: { ...config, auth: { ...config.auth, audiences: config.adminAudiences } },
@@ -195,9 +216,12 @@ export async function openService(config: Config, logger: Logger, options: Servi
       metrics,
       admin: adminAs,
       archiveExpiredAudit,
+      runScheduledJobs,
       close: async () => {
         clearInterval(timer);
         clearInterval(retentionTimer);
+        clearInterval(schedulerTimer);
+        await scheduler.idle();
         await hsm.close();
         audit.drain();
         storeDb.close();

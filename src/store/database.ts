@@ -12,8 +12,8 @@ export function storePath(dataDir: string): string {
   return join(dataDir, 'dke.sqlite');
 }
 
-/** Bumped with every schema change; `migrate` brings older stores up to it (3: the emergency block, issue 14). */
-const SCHEMA_VERSION = 3;
+/** Bumped with every schema change; `migrate` brings older stores up to it (3: the emergency block; 4: job leases and the deletion window, issue 14). */
+const SCHEMA_VERSION = 4;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS key_names (
@@ -32,7 +32,14 @@ CREATE TABLE IF NOT EXISTS key_versions (
   seq INTEGER NOT NULL,
   public_modulus BLOB,
   public_exponent BLOB,
+  deletion_requested_at TEXT,
+  destroy_at TEXT,
   PRIMARY KEY (name, key_id)
+);
+CREATE TABLE IF NOT EXISTS job_leases (
+  job TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  until TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS grants (
   name TEXT NOT NULL REFERENCES key_names(name),
@@ -136,7 +143,7 @@ export function openStoreFile(path: string, options: OpenStoreOptions): StoreDat
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     migrate(db, path, create);
-    addPublicKeyColumns(db);
+    addLaterColumns(db);
     if (options.role === 'service') serviceConnections.add(db);
   } catch (error) {
     db.close();
@@ -200,10 +207,14 @@ export function describeSqliteError(error: unknown): string {
  * Stores made before public keys were kept in the record lack the two columns: they are added (empty), and the
  * service fills them from the token once (app/public-key-backfill.ts).
  */
-function addPublicKeyColumns(db: StoreDatabase): void {
+function addLaterColumns(db: StoreDatabase): void {
   const columns = new Set((db.prepare('PRAGMA table_info(key_versions)').all() as { name: string }[]).map((c) => c.name));
   for (const column of ['public_modulus', 'public_exponent']) {
     if (!columns.has(column)) db.exec(`ALTER TABLE key_versions ADD COLUMN ${column} BLOB`);
+  }
+  // Issue 14: the deletion window, added empty to stores made before it.
+  for (const column of ['deletion_requested_at', 'destroy_at']) {
+    if (!columns.has(column)) db.exec(`ALTER TABLE key_versions ADD COLUMN ${column} TEXT`);
   }
 }
 

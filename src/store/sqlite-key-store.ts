@@ -1,4 +1,4 @@
-import type { AllowList, KeyRecord, KeyState, KeyVersion, RsaPublicKey } from '../keys/key-version.js';
+import type { AllowList, DeletionSchedule, KeyRecord, KeyState, KeyVersion, RsaPublicKey } from '../keys/key-version.js';
 import type { AddVersionResult, EmergencyBlock, KeyStateStore, NewKeyVersion } from '../keys/ports.js';
 import { StoreUnavailable } from '../keys/errors.js';
 import { adminWrite, dataVersion, describeSqliteError, type StoreDatabase } from './database.js';
@@ -13,6 +13,8 @@ interface VersionRow {
   state_changed_at: string;
   public_modulus: Buffer | null;
   public_exponent: Buffer | null;
+  deletion_requested_at: string | null;
+  destroy_at: string | null;
 }
 
 /**
@@ -110,6 +112,51 @@ export class SqliteKeyStore implements KeyStateStore {
           .run(enabled ? 1 : 0, at, name, keyId).changes === 1;
     });
     return changed;
+  }
+
+  scheduleDeletion(name: string, keyId: string, expected: KeyState, deletion: DeletionSchedule): boolean {
+    let changed = false;
+    this.#write(() => {
+      changed =
+        this.#db
+          .prepare('UPDATE key_versions SET deletion_requested_at = ?, destroy_at = ? WHERE name = ? AND key_id = ? AND state = ? AND destroy_at IS NULL')
+          .run(deletion.requestedAt, deletion.destroyAt, name, keyId, expected).changes === 1;
+    });
+    return changed;
+  }
+
+  cancelDeletion(name: string, keyId: string): boolean {
+    let changed = false;
+    this.#write(() => {
+      changed =
+        this.#db
+          .prepare("UPDATE key_versions SET deletion_requested_at = NULL, destroy_at = NULL WHERE name = ? AND key_id = ? AND destroy_at IS NOT NULL AND state <> 'destroyed'")
+          .run(name, keyId).changes === 1;
+    });
+    return changed;
+  }
+
+  finishDeletion(name: string, keyId: string): void {
+    this.#write(() => {
+      this.#db.prepare('UPDATE key_versions SET deletion_requested_at = NULL, destroy_at = NULL WHERE name = ? AND key_id = ?').run(name, keyId);
+    });
+  }
+
+  jobLeaseHolder(job: string): string | undefined {
+    return (this.#db.prepare('SELECT owner FROM job_leases WHERE job = ?').get(job) as { owner: string } | undefined)?.owner;
+  }
+
+  claimJobLease(job: string, owner: string, now: string, until: string, takeOverFrom?: string): boolean {
+    let claimed = false;
+    this.#db
+      .transaction(() => {
+        const held = this.#db.prepare('SELECT owner, until FROM job_leases WHERE job = ?').get(job) as { owner: string; until: string } | undefined;
+        if (held !== undefined && held.owner !== owner && held.owner !== takeOverFrom && held.until > now) return;
+        this.#db.prepare('INSERT INTO job_leases (job, owner, until) VALUES (?, ?, ?) ON CONFLICT(job) DO UPDATE SET owner = excluded.owner, until = excluded.until').run(job, owner, until);
+        claimed = true;
+      })
+      .immediate();
+    return claimed;
   }
 
   setPublished(name: string, keyId: string): void {
@@ -215,6 +262,7 @@ function toVersion(row: VersionRow): KeyVersion {
     ...(row.public_modulus !== null && row.public_exponent !== null
       ? { publicKey: { modulus: Buffer.from(row.public_modulus), publicExponent: Buffer.from(row.public_exponent) } }
       : {}),
+    ...(row.destroy_at !== null ? { deletion: { requestedAt: row.deletion_requested_at ?? row.destroy_at, destroyAt: row.destroy_at } } : {}),
   };
 }
 

@@ -79,6 +79,8 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
     DKE_AUTH_AUDIENCE: TEST_AUDIENCE,
     DKE_PUBLIC_KEY_CACHE_HOURS: '24',
     DKE_LOG_LEVEL: 'debug',
+    // Tests of the deletion window set their own; elsewhere a delete destroys at once, as before the window existed.
+    DKE_DELETION_WINDOW: '0',
     ...options.settings,
   };
   const config = parseSettings(settings);
