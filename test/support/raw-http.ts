@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { until } from './until.js';
 
 export interface RawAnswer {
@@ -70,10 +71,11 @@ export class RawConnection {
   #text = '';
   #error: string | undefined;
 
-  constructor(port: number) {
-    this.socket = connect(port, '127.0.0.1');
+  /** With `tls`, the bytes travel inside TLS (any certificate accepted: the test made it). */
+  constructor(port: number, options: { readonly tls?: boolean } = {}) {
+    this.socket = options.tls === true ? connectTls({ port, host: '127.0.0.1', rejectUnauthorized: false }) : connect(port, '127.0.0.1');
     this.connected = new Promise((resolve, reject) => {
-      this.socket.once('connect', () => resolve());
+      this.socket.once(options.tls === true ? 'secureConnect' : 'connect', () => resolve());
       this.socket.once('error', reject);
     });
     this.socket.on('data', (chunk: Buffer) => {
