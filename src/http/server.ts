@@ -92,9 +92,13 @@ function clientErrorAnswer(code: string | undefined): { status: string; error: s
  * cannot be trusted from a request that did not parse) and one JSON log line with the same id.
  */
 function answerClientError(error: NodeJS.ErrnoException, socket: Socket, logger: Logger | undefined): void {
-  // A response already under way on this socket cannot be followed by another status line: just close.
-  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (!socket.writable || error.code === 'ECONNRESET' || inFlight?.headersSent === true) {
+  // A response already under way on this socket cannot be followed by another status line: just close. A response
+  // that has finished is no obstacle: the bytes that failed to parse are the next request on a kept-alive connection
+  // (for example the body of an OPTIONS answered 404 before it was read), and that request gets its 400 like any other
+  // rather than a reset the client would take for a network failure.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean; writableFinished?: boolean } })._httpMessage;
+  const responseUnderWay = inFlight?.headersSent === true && inFlight.writableFinished !== true;
+  if (!socket.writable || error.code === 'ECONNRESET' || responseUnderWay) {
     socket.destroy();
     return;
   }
