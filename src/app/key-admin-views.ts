@@ -1,5 +1,5 @@
 import type { AllowList, DeletionSchedule, KeyRecord, KeyState, KeyVersion } from '../keys/key-version.js';
-import type { AddVersionResult, IntentLog, KeyUsage } from '../keys/ports.js';
+import type { AddVersionResult, Approval, IntentLog, KeyUsage } from '../keys/ports.js';
 
 /** What the admin operations answer (the CLI prints them; `--json` prints them as they are). */
 export interface VersionSummary {
@@ -39,7 +39,8 @@ export type StateChangeOutcome =
       /** A delete within the deletion window: when it was asked for and when the objects will be destroyed. */
       readonly deletion?: DeletionSchedule;
     }
-  | { readonly applied: false; readonly preview: ImpactPreview };
+  | { readonly applied: false; readonly preview: ImpactPreview }
+  | { readonly applied: false; readonly approval: ApprovalView };
 
 export function toView(record: KeyRecord): KeyView {
   return {
@@ -90,3 +91,17 @@ export function unfinishedStepOn(intents: IntentLog, name: string): string | und
 
 /** `dke emergency … --json` and `/admin/api/emergency-block`: `{"blocked":true,"since","by"}` or `{"blocked":false}`. */
 export type EmergencyBlockView = { readonly blocked: true; readonly since: string; readonly by: string } | { readonly blocked: false };
+
+/** A proposal as `dke approvals list --json` and the admin API show it (contract §6). */
+export type ApprovalView = Omit<Approval, 'requestedByPrincipal'>;
+
+export function approvalView(approval: Approval, now: Date): ApprovalView {
+  const { requestedByPrincipal: _principal, ...view } = approval;
+  // A pending proposal past its expiry is shown as expired before anyone tries it.
+  return view.status === 'pending' && Date.parse(view.expiresAt) <= now.getTime() ? { ...view, status: 'expired' } : view;
+}
+
+/** A step that waits for a second admin (DKE_APPROVALS_REQUIRED=2): the admin API answers 202 with it. */
+export interface Proposed {
+  readonly approval: ApprovalView;
+}

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AdminConflict, AdminNotFound, AdminRefused, KeyAlreadyInToken } from '../keys/errors.js';
+import { AdminConflict, AdminNotFound, SamePrincipal, AdminRefused, KeyAlreadyInToken } from '../keys/errors.js';
 import { userEntryProblem } from '../keys/access-policy.js';
 import type { AllowList, KeyRecord, KeyState, KeyVersion } from '../keys/key-version.js';
 import {
@@ -20,11 +20,11 @@ import {
   stateList,
 } from '../keys/lifecycle.js';
 import { keyIdProblem, keyNameProblem } from '../keys/names.js';
-import type { ArchiveCheck, ArchiveResult, AuditArchiver, AuditEntry, AuditEvent, AuditReader, AuditTrail, AuditVerification, Intent, IntentAction, IntentLog, KeyStateStore, KeyVault, KeyVersionRef, NewIntent } from '../keys/ports.js';
+import type { Approval, ArchiveCheck, ArchiveResult, AuditArchiver, AuditEntry, AuditEvent, AuditReader, AuditTrail, AuditVerification, Intent, IntentAction, IntentLog, KeyStateStore, KeyVault, KeyVersionRef, NewIntent } from '../keys/ports.js';
 import { AdminAudit } from './admin-audit.js';
 import { cachedPublicKeyNotice } from './cached-public-key-notice.js';
 import { attestationOf, type VersionAttestation } from './key-attestation.js';
-import { addVersionRefusal, unfinishedStepOn, toView, type CreatedVersion, type EmergencyBlockView, type ImpactPreview, type KeyView, type StateChangeOutcome, type VersionSummary } from './key-admin-views.js';
+import { addVersionRefusal, unfinishedStepOn, toView, type CreatedVersion, type EmergencyBlockView, approvalView, type ApprovalView, type Proposed, type ImpactPreview, type KeyView, type StateChangeOutcome, type VersionSummary } from './key-admin-views.js';
 import { importKey, type ImportOptions } from './key-import.js';
 import { reconcile, type ReconcileReport } from './key-reconcile.js';
 import type { PrivateKeyMaterial } from './private-key-material.js';
@@ -50,6 +50,12 @@ export interface KeyAdminDeps {
   readonly afterStep?: (step: string) => void;
   /** DKE_DELETION_WINDOW: how long a deleted version waits before its HSM objects are destroyed (0 or absent: at once). */
   readonly deletionWindowMs?: number;
+  /** DKE_APPROVALS_REQUIRED: 2 makes irreversible steps and lifting the kill switch proposals for a second admin. */
+  readonly approvalsRequired?: 1 | 2;
+  /** DKE_APPROVAL_TTL in ms: how long a proposal waits for its approval (default 24 h). */
+  readonly approvalTtlMs?: number;
+  /** Who the caller is for the two-person rule: the token's oid on the admin API; absent: the actor (CLI). */
+  readonly principal?: string;
   readonly now?: () => Date;
   /** DKE_PUBLIC_KEY_CACHE_HOURS, for the notice given when the served version is blocked (default 24). */
   readonly publicKeyCacheHours?: number;
@@ -71,6 +77,8 @@ export class KeyAdmin {
   readonly #deps: KeyAdminDeps;
   readonly #now: () => Date;
   readonly #audit: AdminAudit;
+  /** True while an approved proposal runs: its step is not proposed again. */
+  #executing = false;
 
   constructor(deps: KeyAdminDeps) {
     this.#deps = deps;
@@ -165,6 +173,7 @@ export class KeyAdmin {
       this.#audit.refuse('set-state', name, `Version ${keyId} of "${name}" is scheduled for destruction at ${version.deletion.destroyAt}; cancel the deletion first ("dke keys cancel-deletion ${name} ${keyId}").`, keyId, AdminConflict);
     }
     if (isPermanentTransition(to) && !confirmed) return { applied: false, preview: this.impactPreview(version, to) };
+    if (isPermanentTransition(to) && this.#needsApproval()) return { applied: false, approval: this.#propose('set-state', name, keyId, to) };
     const blocksServed = !STATE_RULES[to].publishable && this.#isServed(name, keyId);
     let decryptClearedInToken: boolean | undefined;
     let intent: Intent | undefined;
@@ -198,6 +207,7 @@ export class KeyAdmin {
       this.#audit.refuse('delete', name, `Version ${keyId} of "${name}" is already scheduled for destruction at ${version.deletion.destroyAt}; "dke keys cancel-deletion ${name} ${keyId}" brings it back.`, keyId, AdminConflict);
     }
     if (!confirmed) return { applied: false, preview: this.impactPreview(version, DELETED_STATE) };
+    if (!retry && this.#needsApproval()) return { applied: false, approval: this.#propose('delete', name, keyId) };
     const windowMs = this.#deps.deletionWindowMs ?? 0;
     if (retry || windowMs === 0) return this.#destroyNow(version, 'delete');
     // The deletion window (contract §4): from now on the version neither decrypts nor is published; its state,
@@ -329,7 +339,9 @@ export class KeyAdmin {
    * Sets or lifts the kill switch: while on, no version of any key decrypts (403 key_not_usable) or is published (GET
    * 404); each version's state and Enabled flag are left as they are and apply again once it is lifted. Audited.
    */
-  setEmergencyBlock(on: boolean): EmergencyBlockView {
+  setEmergencyBlock(on: boolean): EmergencyBlockView | Proposed {
+    // Setting it never waits; lifting it needs a second admin when approvals are required (contract §6).
+    if (!on && this.emergencyBlock().blocked && this.#needsApproval()) return { approval: this.#propose('emergency-unblock') };
     const action = on ? 'emergency-block' : 'emergency-unblock';
     // The switch and its audit entry commit together (issue 17's rule for every admin change).
     this.#deps.store.atomically(() => {
@@ -337,6 +349,43 @@ export class KeyAdmin {
       this.#audit.succeeded(action, undefined, undefined, { changed });
     });
     return this.emergencyBlock();
+  }
+
+  /** Every proposal of the two-person rule, oldest first (`dke approvals list`, GET /admin/api/approvals). */
+  approvals(): ApprovalView[] {
+    const now = this.#now();
+    return this.#deps.store.listApprovals().map((a) => approvalView(a, now));
+  }
+
+  /**
+   * A second admin approves a proposal: it must be pending and unexpired (409 otherwise) and come from another
+   * principal (403 same_principal). The step then runs as this admin would run it, re-checking the state table now;
+   * a step the table refuses by now marks the proposal failed and answers its refusal. Both people are audited.
+   */
+  async approve(id: string): Promise<{ approval: ApprovalView; result: unknown }> {
+    const approval = this.#pendingApproval('approve', id);
+    if (approval.requestedByPrincipal === this.#principal) {
+      this.#audit.refuse('approve', approval.keyName, `Proposal ${id} was made by you; another admin must approve it.`, approval.keyId, SamePrincipal);
+    }
+    let result: unknown;
+    this.#executing = true;
+    try {
+      result = await this.#execute(approval);
+    } catch (error) {
+      this.#decide(approval, 'failed', { reason: error instanceof Error ? error.message : 'unknown' });
+      throw error;
+    } finally {
+      this.#executing = false;
+    }
+    this.#decide(approval, 'approved');
+    return { approval: this.#approvalById(id), result };
+  }
+
+  /** Either admin (the proposer too, to withdraw it) rejects a pending proposal; nothing else happens. */
+  reject(id: string): ApprovalView {
+    const approval = this.#pendingApproval('reject', id);
+    this.#decide(approval, 'rejected');
+    return this.#approvalById(id);
   }
 
   list(): KeyView[] {
@@ -501,6 +550,79 @@ export class KeyAdmin {
     const version = this.#requireKey(name).versions.find((v) => v.keyId === keyId);
     if (version === undefined) this.#audit.refuse(action, name, `The key "${name}" has no version ${keyId}.`, keyId, AdminNotFound);
     return version;
+  }
+
+  get #principal(): string {
+    return this.#deps.principal ?? this.#deps.actor;
+  }
+
+  #needsApproval(): boolean {
+    return this.#deps.approvalsRequired === 2 && !this.#executing;
+  }
+
+  #propose(operation: Approval['operation'], keyName?: string, keyId?: string, state?: KeyState): ApprovalView {
+    const now = this.#now();
+    const approval: Approval = {
+      id: randomUUID(),
+      operation,
+      ...(keyName !== undefined ? { keyName } : {}),
+      ...(keyId !== undefined ? { keyId } : {}),
+      ...(state !== undefined ? { state } : {}),
+      requestedBy: this.#deps.actor,
+      requestedByPrincipal: this.#principal,
+      requestedAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + (this.#deps.approvalTtlMs ?? 86_400_000)).toISOString(),
+      status: 'pending',
+    };
+    this.#deps.store.atomically(() => {
+      this.#deps.store.addApproval(approval);
+      this.#audit.succeeded('propose', keyName, keyId, { approval: approval.id, operation, ...(state ? { to: state } : {}), expiresAt: approval.expiresAt });
+    });
+    return approvalView(approval, now);
+  }
+
+  #approvalById(id: string): ApprovalView {
+    return this.approvals().find((a) => a.id === id)!;
+  }
+
+  /** The proposal, if it can still be decided: 404 unknown, 409 decided or expired (an expired one is recorded so). */
+  #pendingApproval(action: 'approve' | 'reject', id: string): Approval {
+    const approval = this.#deps.store.listApprovals().find((a) => a.id === id);
+    if (approval === undefined) throw new AdminNotFound(`There is no proposal ${id}.`);
+    if (approval.status === 'pending' && Date.parse(approval.expiresAt) <= this.#now().getTime()) {
+      this.#deps.store.decideApproval(id, 'expired', 'expiry', this.#now().toISOString());
+      this.#audit.refuse(action, approval.keyName, `Proposal ${id} expired at ${approval.expiresAt}; propose the step again.`, approval.keyId, AdminConflict);
+    }
+    if (approval.status !== 'pending') {
+      this.#audit.refuse(action, approval.keyName, `Proposal ${id} is already ${approval.status}.`, approval.keyId, AdminConflict);
+    }
+    return approval;
+  }
+
+  #decide(approval: Approval, status: 'approved' | 'rejected' | 'failed', extra: Record<string, string> = {}): void {
+    this.#deps.store.atomically(() => {
+      if (!this.#deps.store.decideApproval(approval.id, status, this.#deps.actor, this.#now().toISOString())) return;
+      const action = status === 'rejected' ? 'reject' : 'approve';
+      this.#audit.succeeded(action, approval.keyName, approval.keyId, {
+        approval: approval.id,
+        operation: approval.operation,
+        proposedBy: approval.requestedBy,
+        decidedBy: this.#deps.actor,
+        status,
+        ...extra,
+      });
+    });
+  }
+
+  async #execute(approval: Approval): Promise<unknown> {
+    switch (approval.operation) {
+      case 'set-state':
+        return this.setState(approval.keyName!, approval.keyId!, approval.state!, true);
+      case 'delete':
+        return this.delete(approval.keyName!, approval.keyId!, true);
+      case 'emergency-unblock':
+        return this.setEmergencyBlock(false);
+    }
   }
 
   #requireKey(name: string): KeyRecord {

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { EmergencyBlockView } from '../app/key-admin-views.js';
 import { withAdmin } from '../main/open-admin.js';
 import { EXIT_NEEDS_CONFIRMATION } from './exit-codes.js';
+import { proposalText } from './key-state-commands.js';
 import { print } from './output.js';
 
 function stateText(view: EmergencyBlockView): string {
@@ -30,7 +31,7 @@ export function emergencyCommand(): Command {
           return;
         }
         const view = await withAdmin(false, ({ admin }) => admin.setEmergencyBlock(on));
-        print(options.json === true, view, () => stateText(view));
+        print(options.json === true, view, () => ('approval' in view ? proposalText(view.approval) : stateText(view)));
       });
   }
   emergency

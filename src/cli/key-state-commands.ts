@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { appliedView, type ImpactPreview, type StateChangeOutcome } from '../app/key-admin-views.js';
+import { appliedView, type ApprovalView, type ImpactPreview, type StateChangeOutcome } from '../app/key-admin-views.js';
 import { AdminRefused, parseKeyState, SETTABLE_STATES, stateLabel, stateList } from '../app/admin-vocabulary.js';
 import { withAdmin } from '../main/open-admin.js';
 import { EXIT_NEEDS_CONFIRMATION } from './exit-codes.js';
@@ -14,7 +14,16 @@ export function previewText(preview: ImpactPreview, command: string): string {
   ].join('\n');
 }
 
+/** What a proposal under DKE_APPROVALS_REQUIRED=2 prints: nothing happened yet, and how another admin approves it. */
+export function proposalText(approval: ApprovalView): string {
+  return `Proposal ${approval.id} (${approval.operation}${approval.keyName ? ` ${approval.keyName}` : ''}${approval.keyId ? ` ${approval.keyId}` : ''}) waits for another admin until ${approval.expiresAt}: "dke approvals approve ${approval.id}". Nothing was changed yet.`;
+}
+
 function report(outcome: StateChangeOutcome, json: boolean, command: string): void {
+  if (!outcome.applied && 'approval' in outcome) {
+    print(json, { applied: false, approval: outcome.approval }, () => proposalText(outcome.approval));
+    return;
+  }
   if (!outcome.applied) {
     print(json, { applied: false, preview: outcome.preview }, () => previewText(outcome.preview, command));
     process.exitCode = EXIT_NEEDS_CONFIRMATION;

@@ -4,6 +4,7 @@ import { setVerbose } from '../main/open-admin.js';
 import { debugOutputWanted } from '../main/settings.js';
 import { auditCommand } from './audit-commands.js';
 import { doctorCommand } from './doctor-command.js';
+import { approvalsCommand } from './approvals-commands.js';
 import { emergencyCommand } from './emergency-commands.js';
 import { exitCodeFor } from './exit-codes.js';
 import { importReferenceCommand } from './import-commands.js';
@@ -28,6 +29,7 @@ export function buildProgram(devCommands: readonly Command[] = []): Command {
   program.addCommand(dbCommand());
   program.addCommand(doctorCommand());
   program.addCommand(emergencyCommand());
+  program.addCommand(approvalsCommand());
   return program;
 }
 

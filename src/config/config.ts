@@ -39,6 +39,9 @@ export interface Config {
   readonly adminAudiences: readonly string[];
   /** DKE_DELETION_WINDOW in ms: how long a deleted version waits before its HSM objects are destroyed (0: at once). */
   readonly deletionWindowMs: number;
+  /** DKE_APPROVALS_REQUIRED (1 or 2) and DKE_APPROVAL_TTL in ms: the two-person rule (contract §6). */
+  readonly approvalsRequired: 1 | 2;
+  readonly approvalTtlMs: number;
   /** Who runs admin commands, for the audit trail (DKE_ADMIN_ACTOR); unset: the OS user. */
   readonly adminActor?: string;
   /** Audit entries older than this many ms are archived by the service (issue 17); unset: kept in the store. */
@@ -183,6 +186,8 @@ export function parseSettings(raw: RawSettings): Config {
       ? { admin: { port: integer('DKE_ADMIN_PORT', nonEmpty(raw.DKE_ADMIN_PORT)!, 0, 65535), host: setting('DKE_ADMIN_HOST') } }
       : {}),
     deletionWindowMs: duration('DKE_DELETION_WINDOW', setting('DKE_DELETION_WINDOW')),
+    approvalsRequired: integer('DKE_APPROVALS_REQUIRED', setting('DKE_APPROVALS_REQUIRED'), 1, 2) as 1 | 2,
+    approvalTtlMs: duration('DKE_APPROVAL_TTL', setting('DKE_APPROVAL_TTL')),
     adminAudiences: nonEmpty(raw.DKE_ADMIN_AUDIENCE) !== undefined ? list(raw.DKE_ADMIN_AUDIENCE) : list(raw.DKE_AUTH_AUDIENCE),
     ...(nonEmpty(raw.DKE_ADMIN_ACTOR) !== undefined ? { adminActor: nonEmpty(raw.DKE_ADMIN_ACTOR)!.slice(0, 200) } : {}),
     devIssuerPort: integer('DKE_DEV_ISSUER_PORT', setting('DKE_DEV_ISSUER_PORT'), 0, 65535),

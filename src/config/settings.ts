@@ -47,6 +47,8 @@ export const SETTINGS = [
   { name: 'HTTPS_PROXY', doc: 'proxy for https:// metadata and key fetches' },
   { name: 'HTTP_PROXY', doc: 'proxy for http:// fetches, and for https:// ones when HTTPS_PROXY is unset' },
   { name: 'NO_PROXY', doc: 'hosts reached directly, comma-separated (* for all)' },
+  { name: 'DKE_APPROVALS_REQUIRED', doc: '1, or 2: irreversible changes and lifting the emergency block wait for a second, different admin', defaultValue: '1' },
+  { name: 'DKE_APPROVAL_TTL', doc: 'how long a proposal waits for its approval (30s, 12h, 7d)', defaultValue: '24h' },
   { name: 'DKE_DELETION_WINDOW', doc: 'wait between delete and the destruction of the HSM objects (30s, 12h, 7d; 0 destroys at once)', defaultValue: '7d' },
   { name: 'DKE_ADMIN_ACTOR', doc: 'who runs admin commands, as the audit trail names them (unset: os:<user>)' },
   { name: 'DKE_DEV_ISSUER_PORT', doc: '`dke dev` only: port of the development token issuer (0: any free port)', defaultValue: '0' },

@@ -10,7 +10,7 @@ export interface AdminAppDeps {
   readonly config: Pick<HttpSettings, 'trustProxy' | 'rateLimit' | 'auth'>;
   /** Verifies admin tokens: audience DKE_ADMIN_AUDIENCE, user or app-only (see VerifierProfile 'admin'). */
   readonly verifier: TokenVerifier;
-  readonly keyAdmin: (actor: string) => KeyAdmin;
+  readonly keyAdmin: (actor: string, principal: string) => KeyAdmin;
   readonly logger: Logger;
   readonly metrics: HttpObserver;
 }

@@ -10,6 +10,7 @@ const json = (schema: Schema): Schema => ({ content: { 'application/json': { sch
 const error = (description: string): Schema => ({ description, ...json(ref('Error')) });
 
 const NAME = { name: 'name', in: 'path', required: true, schema: { type: 'string' }, description: 'key name (case-sensitive)' };
+const APPROVAL_ID = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'id of the proposal' };
 const KEY_ID = { name: 'keyId', in: 'path', required: true, schema: { type: 'string' }, description: 'key id of the version' };
 
 /** The answers every protected route may give besides its own. */
@@ -20,6 +21,7 @@ const COMMON_ERRORS = {
   '429': error('too many failed authentications from this address (`rate_limited`)'),
 };
 const KEY_ERRORS = { '404': error('no such key name or version (`not_found`)') };
+const PROPOSED = { '202': { description: 'with DKE_APPROVALS_REQUIRED=2: a proposal waiting for another admin', ...json(ref('Proposed')) } };
 const CHANGE_ERRORS = { ...KEY_ERRORS, '409': error('the state table or a concurrent change refuses the step (`conflict`)'), '413': error('body over 64 KiB'), '415': error('body not declared as JSON') };
 
 function operation(summary: string, role: 'DKE.Auditor' | 'DKE.Admin', answer: Record<string, Schema>, extra: Schema = {}): Schema {
@@ -115,6 +117,24 @@ export function adminOpenApi(): Schema {
           required: ['blocked'],
           properties: { blocked: { type: 'boolean' }, since: { type: 'string', format: 'date-time' }, by: { type: 'string' } },
         },
+        Approval: {
+          type: 'object',
+          required: ['id', 'operation', 'requestedBy', 'requestedAt', 'expiresAt', 'status'],
+          properties: {
+            id: { type: 'string' },
+            operation: { type: 'string', enum: ['set-state', 'delete', 'emergency-unblock'] },
+            keyName: { type: 'string' },
+            keyId: { type: 'string' },
+            state: ref('State'),
+            requestedBy: { type: 'string' },
+            requestedAt: { type: 'string', format: 'date-time' },
+            expiresAt: { type: 'string', format: 'date-time' },
+            status: { type: 'string', enum: ['pending', 'approved', 'rejected', 'expired', 'failed'] },
+            decidedBy: { type: 'string' },
+            decidedAt: { type: 'string', format: 'date-time' },
+          },
+        },
+        Proposed: { type: 'object', required: ['approval'], properties: { approval: ref('Approval') } },
         AuditVerification: { type: 'object', required: ['ok', 'entries'], properties: { ok: { type: 'boolean' }, entries: { type: 'integer' }, brokenAt: { type: 'integer' }, problem: { type: 'string' } } },
       },
     },
@@ -141,7 +161,7 @@ export function adminOpenApi(): Schema {
         delete: operation(
           'delete a Pre-Active or Active version: it stops decrypting and being published at once; its HSM objects are destroyed when DKE_DELETION_WINDOW has passed (at once when 0)',
           'DKE.Admin',
-          { '200': { description: 'scheduled (with `deletion`) or destroyed', ...json(ref('Applied')) } },
+          { '200': { description: 'scheduled (with `deletion`) or destroyed', ...json(ref('Applied')) }, ...PROPOSED },
         ),
       },
       '/admin/api/keys/{name}/versions/{keyId}/cancel-deletion': {
@@ -158,7 +178,7 @@ export function adminOpenApi(): Schema {
       },
       '/admin/api/keys/{name}/versions/{keyId}/state': {
         parameters: [NAME, KEY_ID],
-        post: operation('move the version to another state (contract §4)', 'DKE.Admin', { '200': { description: 'applied', ...json(ref('Applied')) } }, body({
+        post: operation('move the version to another state (contract §4)', 'DKE.Admin', { '200': { description: 'applied', ...json(ref('Applied')) }, ...PROPOSED }, body({
           type: 'object',
           required: ['state'],
           properties: { state: { type: 'string', enum: ['pre-active', 'active', 'deactivated', 'compromised'] } },
@@ -187,7 +207,20 @@ export function adminOpenApi(): Schema {
         put: operation('turn the kill switch on: no version of any key decrypts (403 key_not_usable) or is published (GET 404)', 'DKE.Admin', {
           '200': { description: 'on', ...json(ref('EmergencyBlock')) },
         }),
-        delete: operation('turn the kill switch off: each version\'s own state and Enabled flag apply again', 'DKE.Admin', { '200': { description: 'off', ...json(ref('EmergencyBlock')) } }),
+        delete: operation('turn the kill switch off: each version\'s own state and Enabled flag apply again', 'DKE.Admin', { '200': { description: 'off', ...json(ref('EmergencyBlock')) }, ...PROPOSED }),
+      },
+      '/admin/api/approvals': {
+        get: operation('every proposal of the two-person rule (DKE_APPROVALS_REQUIRED=2)', 'DKE.Auditor', { '200': { description: 'proposals', ...json({ type: 'array', items: ref('Approval') }) } }),
+      },
+      '/admin/api/approvals/{id}/approve': {
+        parameters: [APPROVAL_ID],
+        post: operation('approve another admin\'s proposal: the step runs now, re-checked against the state table (403 same_principal for the proposer; 409 decided or expired)', 'DKE.Admin', {
+          '200': { description: 'approved, with the step\'s result', ...json({ type: 'object', properties: { approval: ref('Approval'), result: { type: 'object' } } }) },
+        }),
+      },
+      '/admin/api/approvals/{id}/reject': {
+        parameters: [APPROVAL_ID],
+        post: operation('reject (or withdraw) a pending proposal', 'DKE.Admin', { '200': { description: 'rejected', ...json(ref('Approval')) } }),
       },
       '/admin/api/audit/verify': {
         get: operation('check the hash chain of the audit trail', 'DKE.Auditor', { '200': { description: 'verification', ...json(ref('AuditVerification')) } }),

@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { KeyAdmin } from '../app/key-admin.js';
-import { appliedView, type StateChangeOutcome } from '../app/key-admin-views.js';
+import { appliedView, type EmergencyBlockView, type Proposed, type StateChangeOutcome } from '../app/key-admin-views.js';
 import { parseSince } from '../app/time-spans.js';
 import type { Principal } from '../keys/access-policy.js';
 import { RequestInvalid } from '../keys/errors.js';
@@ -86,14 +86,14 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       const state = parseKeyState(text);
       if (state === undefined) throw new RequestInvalid('"state" must be pre-active, active, deactivated or compromised.');
       // The API has no preview step: the call itself is the confirmation (the CLI's --yes).
-      return ok(applied(await call.admin.setState(param(call, 'name'), param(call, 'keyId'), state, true)));
+      return applied(await call.admin.setState(param(call, 'name'), param(call, 'keyId'), state, true));
     },
   },
   {
     method: 'delete',
     path: '/admin/api/keys/{name}/versions/{keyId}',
     need: 'change',
-    handle: async (call) => ok(applied(await call.admin.delete(param(call, 'name'), param(call, 'keyId'), true))),
+    handle: async (call) => applied(await call.admin.delete(param(call, 'name'), param(call, 'keyId'), true)),
   },
   {
     method: 'post',
@@ -121,14 +121,17 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   },
   { method: 'get', path: '/admin/api/audit/verify', need: 'read', handle: ({ admin }) => ok(admin.verifyAudit()) },
   { method: 'get', path: '/admin/api/emergency-block', need: 'read', handle: ({ admin }) => ok(admin.emergencyBlock()) },
-  { method: 'put', path: '/admin/api/emergency-block', need: 'change', handle: ({ admin }) => ok(admin.setEmergencyBlock(true)) },
-  { method: 'delete', path: '/admin/api/emergency-block', need: 'change', handle: ({ admin }) => ok(admin.setEmergencyBlock(false)) },
+  { method: 'put', path: '/admin/api/emergency-block', need: 'change', handle: ({ admin }) => proposedOr(admin.setEmergencyBlock(true)) },
+  { method: 'delete', path: '/admin/api/emergency-block', need: 'change', handle: ({ admin }) => proposedOr(admin.setEmergencyBlock(false)) },
+  { method: 'get', path: '/admin/api/approvals', need: 'read', handle: ({ admin }) => ok(admin.approvals()) },
+  { method: 'post', path: '/admin/api/approvals/{id}/approve', need: 'change', handle: async (call) => ok(await call.admin.approve(param(call, 'id'))) },
+  { method: 'post', path: '/admin/api/approvals/{id}/reject', need: 'change', handle: (call) => ok(call.admin.reject(param(call, 'id'))) },
 ];
 
 export interface AdminRoutesOptions {
   readonly authenticate: express.RequestHandler;
-  /** The key-admin service acting for this caller (its oid and name go to the audit trail). */
-  readonly keyAdmin: (actor: string) => KeyAdmin;
+  /** The key-admin service acting for this caller (its oid and name go to the audit trail; its oid is its principal). */
+  readonly keyAdmin: (actor: string, principal: string) => KeyAdmin;
   readonly openApi: unknown;
 }
 
@@ -143,7 +146,7 @@ export function adminRoutes(options: AdminRoutesOptions): Router {
     const expressPath = route.path.replace(/\{(\w+)\}/g, ':$1');
     router[route.method](expressPath, requireJsonBody, options.authenticate, requireRole(route.need), readJson, async (req: Request, res: Response) => {
       const principal = res.locals.principal as Principal;
-      const admin = options.keyAdmin(`${principal.oid} (${principal.auditName ?? 'no name'})`);
+      const admin = options.keyAdmin(`${principal.oid} (${principal.auditName ?? 'no name'})`, principal.oid);
       const answer = await route.handle({ admin, params: req.params as Record<string, string>, body: req.body as unknown, query: req.query });
       res.status(answer.status).json(answer.body);
     });
@@ -171,10 +174,16 @@ function requireJsonBody(req: Request, _res: Response, next: NextFunction): void
   next(new HttpError(415, 'unsupported_media_type', 'The body must be JSON (Content-Type: application/json).'));
 }
 
-function applied(outcome: StateChangeOutcome): Record<string, unknown> {
-  // Confirmed calls always apply or throw; a preview here would be a bug, never an answer.
+/** 200 with what was done, or 202 with the proposal when the step waits for a second admin (contract §6). */
+function applied(outcome: StateChangeOutcome): AdminAnswer {
+  if (!outcome.applied && 'approval' in outcome) return { status: 202, body: { approval: outcome.approval } };
+  // Confirmed calls apply, propose or throw; a preview here would be a bug, never an answer.
   if (!outcome.applied) throw new TypeError('a confirmed admin step returned a preview');
-  return appliedView(outcome);
+  return ok(appliedView(outcome));
+}
+
+function proposedOr(view: EmergencyBlockView | Proposed): AdminAnswer {
+  return 'approval' in view ? { status: 202, body: view } : ok(view);
 }
 
 function changeGrant(call: AdminCall, action: 'grant' | 'revoke'): { name: string; kind: keyof AllowList; value: string; changed: boolean } {

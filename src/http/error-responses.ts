@@ -45,6 +45,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   store_refused: 503,
   refused: 400,
   conflict: 409,
+  same_principal: 403,
   not_found: 404,
   key_already_in_token: 409,
   key_usage_not_restricted: 400,

@@ -104,6 +104,11 @@ export class AdminConflict extends AdminRefused {
   override readonly code: string = 'conflict';
 }
 
+/** A proposal approved by the admin who made it (two-person rule); the admin API answers 403 `same_principal`. */
+export class SamePrincipal extends AdminRefused {
+  override readonly code: string = 'same_principal';
+}
+
 /** The key name or version an admin step names does not exist; the admin API answers 404. */
 export class AdminNotFound extends AdminRefused {
   override readonly code: string = 'not_found';

@@ -65,6 +65,28 @@ export interface NewKeyVersion {
 /** What `addVersion` did: only `added` wrote anything. */
 export type AddVersionResult = 'added' | 'name-exists' | 'name-missing' | 'version-exists';
 
+/** What waits for a second admin under DKE_APPROVALS_REQUIRED=2 (contract §6). */
+export type ApprovalOperation = 'set-state' | 'delete' | 'emergency-unblock';
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'failed';
+
+export interface Approval {
+  readonly id: string;
+  readonly operation: ApprovalOperation;
+  readonly keyName?: string;
+  readonly keyId?: string;
+  /** The target state of a set-state proposal. */
+  readonly state?: KeyState;
+  /** The proposer as the audit trail names them. */
+  readonly requestedBy: string;
+  /** The identity the approver must differ from: the token's oid on the admin API, the actor on the CLI. */
+  readonly requestedByPrincipal: string;
+  readonly requestedAt: string;
+  readonly expiresAt: string;
+  readonly status: ApprovalStatus;
+  readonly decidedBy?: string;
+  readonly decidedAt?: string;
+}
+
 /** The kill switch (contract §3 `dke emergency`): while set, no version of any key decrypts or is published. */
 export interface EmergencyBlock {
   readonly since: string;
@@ -76,6 +98,11 @@ export interface EmergencyBlock {
 export interface KeyStateStore {
   /** The kill switch as last committed by any process (re-read with the key records, so the next request sees it). */
   emergencyBlock(): EmergencyBlock | undefined;
+  addApproval(approval: Approval): void;
+  /** Every proposal, oldest first. */
+  listApprovals(): Approval[];
+  /** Moves a proposal out of `pending` (compare-and-set); false when it was decided meanwhile. */
+  decideApproval(id: string, status: Exclude<ApprovalStatus, 'pending'>, by: string, at: string): boolean;
   /** Sets (a block) or lifts (undefined) the kill switch; false when it already was so. */
   setEmergencyBlock(block: EmergencyBlock | undefined): boolean;
   findKey(name: string): KeyRecord | undefined;

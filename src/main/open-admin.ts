@@ -53,6 +53,8 @@ export function openAdminContext(config: Config, withHsm: boolean, options: { re
     actor: adminActor(config),
     publicKeyCacheHours: config.publicKeyCacheHours,
     deletionWindowMs: config.deletionWindowMs,
+    approvalsRequired: config.approvalsRequired,
+    approvalTtlMs: config.approvalTtlMs,
     ...intentDeps(db, config),
   });
   return {

@@ -48,7 +48,7 @@ export interface Service {
   /** Archives the audit entries older than DKE_AUDIT_RETENTION now (also run at start and hourly); [] when unset. */
   archiveExpiredAudit(): ArchiveResult[];
   /** The key-admin service on this instance's store and token, acting as `actor` (tests, and the admin API next). */
-  admin(actor: string): KeyAdmin;
+  admin(actor: string, principal?: string): KeyAdmin;
   /** One pass of the background jobs now (the deletion window's destructions), as the timer runs them. */
   runScheduledJobs(): Promise<SchedulerRun>;
   /** Stops background work, closes the HSM sessions, finalises the module and closes the store. */
@@ -117,8 +117,19 @@ export async function openService(config: Config, logger: Logger, options: Servi
       },
     });
     const adminDeps = intentDeps(db, config);
-    const adminAs = (actor: string): KeyAdmin =>
-      new KeyAdmin({ store, vault: hsm.vault, audit, actor, publicKeyCacheHours: config.publicKeyCacheHours, deletionWindowMs: config.deletionWindowMs, ...adminDeps });
+    const adminAs = (actor: string, principal?: string): KeyAdmin =>
+      new KeyAdmin({
+        store,
+        vault: hsm.vault,
+        audit,
+        actor,
+        ...(principal !== undefined ? { principal } : {}),
+        publicKeyCacheHours: config.publicKeyCacheHours,
+        deletionWindowMs: config.deletionWindowMs,
+        approvalsRequired: config.approvalsRequired,
+        approvalTtlMs: config.approvalTtlMs,
+        ...adminDeps,
+      });
     await reconcileAtStart(adminAs('dke-service'), adminDeps.intents.pending().length, logger);
     const missingPublicKeys = await backfillPublicKeys(store, hsm.vault);
     if (missingPublicKeys.length > 0) {

@@ -12,8 +12,8 @@ export function storePath(dataDir: string): string {
   return join(dataDir, 'dke.sqlite');
 }
 
-/** Bumped with every schema change; `migrate` brings older stores up to it (3: the emergency block; 4: job leases and the deletion window, issue 14). */
-const SCHEMA_VERSION = 4;
+/** Bumped with every schema change; `migrate` brings older stores up to it (3: the emergency block; 4: job leases and the deletion window; 5: approvals, issue 14). */
+const SCHEMA_VERSION = 5;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS key_names (
@@ -35,6 +35,20 @@ CREATE TABLE IF NOT EXISTS key_versions (
   deletion_requested_at TEXT,
   destroy_at TEXT,
   PRIMARY KEY (name, key_id)
+);
+CREATE TABLE IF NOT EXISTS approvals (
+  id TEXT PRIMARY KEY,
+  operation TEXT NOT NULL,
+  key_name TEXT,
+  key_id TEXT,
+  target_state TEXT,
+  requested_by TEXT NOT NULL,
+  requested_by_principal TEXT NOT NULL,
+  requested_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending','approved','rejected','expired','failed')),
+  decided_by TEXT,
+  decided_at TEXT
 );
 CREATE TABLE IF NOT EXISTS job_leases (
   job TEXT PRIMARY KEY,

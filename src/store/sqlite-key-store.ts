@@ -1,5 +1,5 @@
 import type { AllowList, DeletionSchedule, KeyRecord, KeyState, KeyVersion, RsaPublicKey } from '../keys/key-version.js';
-import type { AddVersionResult, EmergencyBlock, KeyStateStore, NewKeyVersion } from '../keys/ports.js';
+import type { AddVersionResult, Approval, ApprovalStatus, EmergencyBlock, KeyStateStore, NewKeyVersion } from '../keys/ports.js';
 import { StoreUnavailable } from '../keys/errors.js';
 import { adminWrite, dataVersion, describeSqliteError, type StoreDatabase } from './database.js';
 
@@ -35,6 +35,43 @@ export class SqliteKeyStore implements KeyStateStore {
   emergencyBlock(): EmergencyBlock | undefined {
     this.#current();
     return this.#block;
+  }
+
+  addApproval(approval: Approval): void {
+    this.#write(() => {
+      this.#db
+        .prepare(
+          `INSERT INTO approvals (id, operation, key_name, key_id, target_state, requested_by, requested_by_principal, requested_at, expires_at, status)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(approval.id, approval.operation, approval.keyName ?? null, approval.keyId ?? null, approval.state ?? null, approval.requestedBy, approval.requestedByPrincipal, approval.requestedAt, approval.expiresAt, approval.status);
+    });
+  }
+
+  listApprovals(): Approval[] {
+    const rows = this.#db.prepare('SELECT * FROM approvals ORDER BY requested_at, id').all() as Record<string, string | null>[];
+    return rows.map((row) => ({
+      id: row.id!,
+      operation: row.operation as Approval['operation'],
+      ...(row.key_name !== null ? { keyName: row.key_name! } : {}),
+      ...(row.key_id !== null ? { keyId: row.key_id! } : {}),
+      ...(row.target_state !== null ? { state: row.target_state as KeyState } : {}),
+      requestedBy: row.requested_by!,
+      requestedByPrincipal: row.requested_by_principal!,
+      requestedAt: row.requested_at!,
+      expiresAt: row.expires_at!,
+      status: row.status as ApprovalStatus,
+      ...(row.decided_by !== null ? { decidedBy: row.decided_by! } : {}),
+      ...(row.decided_at !== null ? { decidedAt: row.decided_at! } : {}),
+    }));
+  }
+
+  decideApproval(id: string, status: Exclude<ApprovalStatus, 'pending'>, by: string, at: string): boolean {
+    let changed = false;
+    this.#write(() => {
+      changed = this.#db.prepare("UPDATE approvals SET status = ?, decided_by = ?, decided_at = ? WHERE id = ? AND status = 'pending'").run(status, by, at, id).changes === 1;
+    });
+    return changed;
   }
 
   setEmergencyBlock(block: EmergencyBlock | undefined): boolean {
