@@ -16,7 +16,9 @@ export type CreatedVersion = VersionSummary;
 export interface KeyView {
   readonly name: string;
   readonly allow: AllowList;
-  readonly versions: (Pick<KeyVersion, 'keyId' | 'state' | 'enabled' | 'origin' | 'createdAt' | 'deletion'> & { published: boolean })[];
+  readonly versions: (Pick<KeyVersion, 'keyId' | 'state' | 'enabled' | 'origin' | 'createdAt' | 'deletion'> & { published: boolean; lastUsedAt?: string })[];
+  /** The rotation schedule, when one is set. */
+  readonly rotation?: { readonly every: string };
 }
 
 export interface ImpactPreview {
@@ -42,10 +44,11 @@ export type StateChangeOutcome =
   | { readonly applied: false; readonly preview: ImpactPreview }
   | { readonly applied: false; readonly approval: ApprovalView };
 
-export function toView(record: KeyRecord): KeyView {
+export function toView(record: KeyRecord, lastUses: ReadonlyMap<string, string> = new Map()): KeyView {
   return {
     name: record.name,
     allow: record.allow,
+    ...(record.rotationEvery !== undefined ? { rotation: { every: record.rotationEvery } } : {}),
     versions: record.versions.map((v) => ({
       keyId: v.keyId,
       state: v.state,
@@ -54,6 +57,7 @@ export function toView(record: KeyRecord): KeyView {
       origin: v.origin,
       createdAt: v.createdAt,
       ...(v.deletion !== undefined ? { deletion: v.deletion } : {}),
+      ...(lastUses.has(v.keyId) ? { lastUsedAt: lastUses.get(v.keyId)! } : {}),
     })),
   };
 }

@@ -20,6 +20,7 @@ import {
   stateList,
 } from '../keys/lifecycle.js';
 import { keyIdProblem, keyNameProblem } from '../keys/names.js';
+import { spanMs } from '../keys/durations.js';
 import type { Approval, ArchiveCheck, ArchiveResult, AuditArchiver, AuditEntry, AuditEvent, AuditReader, AuditTrail, AuditVerification, Intent, IntentAction, IntentLog, KeyStateStore, KeyVault, KeyVersionRef, NewIntent } from '../keys/ports.js';
 import { AdminAudit } from './admin-audit.js';
 import { cachedPublicKeyNotice } from './cached-public-key-notice.js';
@@ -351,6 +352,36 @@ export class KeyAdmin {
     return this.emergencyBlock();
   }
 
+  /**
+   * The rotation schedule (contract §3 `dke keys rotation`): with `every` (a span such as 90d), the scheduler publishes
+   * a new version whenever the newest Active one is older than that; undefined turns it off.
+   */
+  setRotation(name: string, every: string | undefined): KeyView {
+    this.#requireKey(name);
+    if (every !== undefined && (spanMs(every) ?? 0) < 1000) {
+      this.#audit.refuse('rotation', name, `"${every}" is not a rotation period; use a span such as 90d, 12h or 30m.`);
+    }
+    this.#deps.store.atomically(() => {
+      const changed = this.#deps.store.setRotation(name, every?.trim());
+      this.#audit.succeeded('rotation', name, undefined, { every: every?.trim() ?? null, changed });
+    });
+    return this.show(name);
+  }
+
+  /** The scheduler's rotation job: every key name whose newest Active version is older than its period gets a new one. */
+  async rotateDueKeys(): Promise<CreatedVersion[]> {
+    const now = this.#now().getTime();
+    const rotated: CreatedVersion[] = [];
+    for (const record of this.#deps.store.listKeys()) {
+      const period = record.rotationEvery === undefined ? undefined : spanMs(record.rotationEvery);
+      if (period === undefined) continue;
+      const newestActive = record.versions.filter((v) => v.state === 'active').map((v) => Date.parse(v.createdAt)).sort((a, b) => b - a)[0];
+      if (newestActive === undefined || newestActive + period > now) continue;
+      rotated.push(await this.rotate(record.name));
+    }
+    return rotated;
+  }
+
   /** Every proposal of the two-person rule, oldest first (`dke approvals list`, GET /admin/api/approvals). */
   approvals(): ApprovalView[] {
     const now = this.#now();
@@ -389,11 +420,11 @@ export class KeyAdmin {
   }
 
   list(): KeyView[] {
-    return this.#deps.store.listKeys().map(toView);
+    return this.#deps.store.listKeys().map((record) => toView(record, this.#deps.store.lastUses(record.name)));
   }
 
   show(name: string): KeyView {
-    return toView(this.#requireKey(name));
+    return toView(this.#requireKey(name), this.#deps.store.lastUses(name));
   }
 
   /** `dke keys reconcile [--dry-run]` and the service at start: see key-reconcile.ts. */

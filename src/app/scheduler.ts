@@ -1,6 +1,6 @@
 import type { KeyStateStore, Logger } from '../keys/ports.js';
 import type { KeyAdmin } from './key-admin.js';
-import type { VersionSummary } from './key-admin-views.js';
+import type { CreatedVersion, VersionSummary } from './key-admin-views.js';
 
 /** The store-level lease every instance asks for before it runs the jobs. */
 const LEASE = 'scheduler';
@@ -25,10 +25,11 @@ export interface SchedulerRun {
   /** False when another instance holds the lease: it runs the jobs, this one did nothing. */
   readonly ran: boolean;
   readonly destroyed: readonly VersionSummary[];
+  readonly rotated: readonly CreatedVersion[];
 }
 
 /**
- * The service's background jobs (issue 14): destroying versions whose deletion window has ended. Exactly one instance
+ * The service's background jobs (issue 14): destroying versions whose deletion window has ended, and scheduled rotation. Exactly one instance
  * runs them at a time, the one holding the lease in the shared store (taken in a write transaction, so it is the
  * SQLite file lock that decides); unfinished steps a dead run left behind are reconciled first, so a run that died
  * half-way is finished by the next.
@@ -57,11 +58,13 @@ export class Scheduler {
   async #run(): Promise<SchedulerRun> {
     const now = (this.#deps.now ?? (() => new Date()))();
     const until = new Date(now.getTime() + this.#deps.leaseMs).toISOString();
-    if (!this.#claim(now.toISOString(), until)) return { ran: false, destroyed: [] };
+    if (!this.#claim(now.toISOString(), until)) return { ran: false, destroyed: [], rotated: [] };
     if (this.#deps.hasUnfinishedSteps()) await this.#deps.admin.reconcile(false);
     const destroyed = await this.#deps.admin.destroyDueVersions();
     for (const version of destroyed) this.#deps.logger.info('deletion window ended: version destroyed', { key: `${version.name}/${version.keyId}` });
-    return { ran: true, destroyed };
+    const rotated = await this.#deps.admin.rotateDueKeys();
+    for (const version of rotated) this.#deps.logger.info('scheduled rotation: new version published', { key: `${version.name}/${version.keyId}` });
+    return { ran: true, destroyed, rotated };
   }
 
   #claim(now: string, until: string): boolean {

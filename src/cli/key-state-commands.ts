@@ -89,6 +89,19 @@ export function addKeyStateCommands(keys: Command): void {
     });
 
   keys
+    .command('rotation')
+    .description('scheduled rotation: a new published version whenever the newest Active one is older than the period')
+    .argument('<name>')
+    .option('--every <span>', 'period, such as 90d, 12h or 30m')
+    .option('--off', 'no scheduled rotation')
+    .option('--json', 'print JSON')
+    .action(async (name: string, options) => {
+      if ((options.every === undefined) === (options.off !== true)) throw new AdminRefused('Give exactly one of --every SPAN or --off.');
+      const view = await withAdmin(false, ({ admin }) => admin.setRotation(name, options.off === true ? undefined : (options.every as string)));
+      print(options.json === true, view, () => (view.rotation ? `${name} is rotated every ${view.rotation.every} (the service's scheduler does it, as "scheduler").` : `${name} has no scheduled rotation.`));
+    });
+
+  keys
     .command('attest')
     .description('PKCS#11 evidence of every version, read from the token itself, with a provenance verdict')
     .argument('<name>')

@@ -77,6 +77,7 @@ export function adminOpenApi(): Schema {
           properties: {
             name: { type: 'string' },
             allow: ref('AllowList'),
+            rotation: { type: 'object', properties: { every: { type: 'string' } } },
             versions: {
               type: 'array',
               items: {
@@ -89,6 +90,7 @@ export function adminOpenApi(): Schema {
                   origin: { type: 'string', enum: ['generated', 'imported'] },
                   createdAt: { type: 'string', format: 'date-time' },
                   deletion: ref('Deletion'),
+                  lastUsedAt: { type: 'string', format: 'date-time', description: 'last successful decrypt' },
                 },
               },
             },
@@ -188,6 +190,15 @@ export function adminOpenApi(): Schema {
         parameters: [NAME],
         put: operation('allow a user, group or app role to decrypt with the key name', 'DKE.Admin', { '200': { description: 'granted', ...json(ref('Grant')) } }, grantBody),
         delete: operation('revoke a user, group or app role', 'DKE.Admin', { '200': { description: 'revoked', ...json(ref('Grant')) } }, grantBody),
+      },
+      '/admin/api/keys/{name}/rotation': {
+        parameters: [NAME],
+        put: operation('scheduled rotation: a new published version whenever the newest Active one is older than `every`', 'DKE.Admin', { '200': { description: 'the key', ...json(ref('Key')) } }, body({
+          type: 'object',
+          required: ['every'],
+          properties: { every: { type: 'string', example: '90d' } },
+        })),
+        delete: operation('turn scheduled rotation off', 'DKE.Admin', { '200': { description: 'the key', ...json(ref('Key')) } }),
       },
       '/admin/api/keys/{name}/attestation': {
         parameters: [NAME],

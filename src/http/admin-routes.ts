@@ -101,6 +101,13 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     need: 'change',
     handle: (call) => ok(call.admin.cancelDeletion(param(call, 'name'), param(call, 'keyId'))),
   },
+  {
+    method: 'put',
+    path: '/admin/api/keys/{name}/rotation',
+    need: 'change',
+    handle: (call) => ok(call.admin.setRotation(param(call, 'name'), requiredString(bodyObject(call.body), 'every'))),
+  },
+  { method: 'delete', path: '/admin/api/keys/{name}/rotation', need: 'change', handle: (call) => ok(call.admin.setRotation(param(call, 'name'), undefined)) },
   { method: 'put', path: '/admin/api/keys/{name}/grants', need: 'change', handle: (call) => ok(changeGrant(call, 'grant')) },
   { method: 'delete', path: '/admin/api/keys/{name}/grants', need: 'change', handle: (call) => ok(changeGrant(call, 'revoke')) },
   { method: 'get', path: '/admin/api/keys/{name}/attestation', need: 'read', handle: async (call) => ok(await call.admin.attest(param(call, 'name'))) },

@@ -50,6 +50,8 @@ export interface KeyRecord {
   readonly name: string;
   /** The key id served by GET /{keyName}; see contract §1 "published version". */
   readonly publishedKeyId: string | undefined;
+  /** Scheduled rotation (`dke keys rotation NAME --every 90d`): the period as the operator wrote it. */
+  readonly rotationEvery?: string;
   readonly allow: AllowList;
   readonly versions: readonly KeyVersion[];
 }

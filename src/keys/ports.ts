@@ -98,6 +98,10 @@ export interface EmergencyBlock {
 export interface KeyStateStore {
   /** The kill switch as last committed by any process (re-read with the key records, so the next request sees it). */
   emergencyBlock(): EmergencyBlock | undefined;
+  /** Sets (a span such as `90d`) or clears (undefined) the rotation schedule of a key name; false when it has none to clear. */
+  setRotation(name: string, every: string | undefined): boolean;
+  /** When each version of a key name last decrypted, read fresh (written with the decrypt audit batches). */
+  lastUses(name: string): ReadonlyMap<string, string>;
   addApproval(approval: Approval): void;
   /** Every proposal, oldest first. */
   listApprovals(): Approval[];

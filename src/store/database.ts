@@ -226,8 +226,10 @@ function addLaterColumns(db: StoreDatabase): void {
   for (const column of ['public_modulus', 'public_exponent']) {
     if (!columns.has(column)) db.exec(`ALTER TABLE key_versions ADD COLUMN ${column} BLOB`);
   }
-  // Issue 14: the deletion window, added empty to stores made before it.
-  for (const column of ['deletion_requested_at', 'destroy_at']) {
+  // Issue 14: the deletion window, last use and the rotation schedule, added empty to stores made before them.
+  const nameColumns = new Set((db.prepare('PRAGMA table_info(key_names)').all() as { name: string }[]).map((c) => c.name));
+  if (!nameColumns.has('rotation_every')) db.exec('ALTER TABLE key_names ADD COLUMN rotation_every TEXT');
+  for (const column of ['deletion_requested_at', 'destroy_at', 'last_used_at']) {
     if (!columns.has(column)) db.exec(`ALTER TABLE key_versions ADD COLUMN ${column} TEXT`);
   }
 }

@@ -126,9 +126,27 @@ export class SqliteAuditTrail implements AuditTrail, DurableAuditTrail, AuditRea
         prevHash = hash;
       }
       this.#moveHeadStatement.run(seq, prevHash);
+      this.#recordLastUses(entries);
     });
     if (this.#db.inTransaction) write();
     else write.immediate();
+  }
+
+  /**
+   * Each version's last successful decrypt (contract §4 `lastUsedAt`), written with the batch that records the
+   * decrypts: one UPDATE per version per batch, not a write per decrypt.
+   */
+  #recordLastUses(entries: readonly QueuedEntry[]): void {
+    const latest = new Map<string, { name: string; keyId: string; at: string }>();
+    for (const { at, event } of entries) {
+      if (event.action !== 'decrypt' || event.outcome !== 'allowed' || event.keyName === undefined || event.keyId === undefined) continue;
+      const key = `${event.keyName}\u0000${event.keyId}`;
+      const seen = latest.get(key);
+      if (seen === undefined || seen.at < at) latest.set(key, { name: event.keyName, keyId: event.keyId, at });
+    }
+    for (const { name, keyId, at } of latest.values()) {
+      this.#db.prepare('UPDATE key_versions SET last_used_at = ? WHERE name = ? AND key_id = ? AND (last_used_at IS NULL OR last_used_at < ?)').run(at, name, keyId, at);
+    }
   }
 
   /** Entries in order, optionally only those at or after `since`. */

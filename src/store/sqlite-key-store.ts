@@ -37,6 +37,19 @@ export class SqliteKeyStore implements KeyStateStore {
     return this.#block;
   }
 
+  setRotation(name: string, every: string | undefined): boolean {
+    let changed = false;
+    this.#write(() => {
+      changed = this.#db.prepare('UPDATE key_names SET rotation_every = ? WHERE name = ? AND rotation_every IS NOT ?').run(every ?? null, name, every ?? null).changes === 1;
+    });
+    return changed;
+  }
+
+  lastUses(name: string): ReadonlyMap<string, string> {
+    const rows = this.#db.prepare('SELECT key_id, last_used_at FROM key_versions WHERE name = ? AND last_used_at IS NOT NULL').all(name) as { key_id: string; last_used_at: string }[];
+    return new Map(rows.map((r) => [r.key_id, r.last_used_at]));
+  }
+
   addApproval(approval: Approval): void {
     this.#write(() => {
       this.#db
@@ -259,7 +272,8 @@ export class SqliteKeyStore implements KeyStateStore {
 
   #readAll(): Map<string, KeyRecord> {
     const read = this.#db.transaction(() => {
-      const names = this.#db.prepare('SELECT name, published_key_id FROM key_names').all() as {
+      const names = this.#db.prepare('SELECT name, published_key_id, rotation_every FROM key_names').all() as {
+        rotation_every: string | null;
         name: string;
         published_key_id: string | null;
       }[];
@@ -279,6 +293,7 @@ export class SqliteKeyStore implements KeyStateStore {
       records.set(row.name, {
         name: row.name,
         publishedKeyId: row.published_key_id ?? undefined,
+        ...(row.rotation_every !== null ? { rotationEvery: row.rotation_every } : {}),
         allow,
         versions: versions.filter((v) => v.name === row.name).map(toVersion),
       });

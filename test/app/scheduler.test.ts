@@ -113,7 +113,7 @@ describe('§4 the deletion window and the scheduler that ends it', () => {
     assert.equal(env.service.store.claimJobLease('scheduler', 'other-host:4242', now, until), false, 'a held lease was taken');
     assert.equal(env.service.store.claimJobLease('scheduler', 'other-host:4242', now, until, holder), true);
     const run = await env.service.runScheduledJobs();
-    assert.deepEqual(run, { ran: false, destroyed: [] });
+    assert.deepEqual(run, { ran: false, destroyed: [], rotated: [] });
     assert.equal(env.service.store.claimJobLease('scheduler', holder, now, until, 'other-host:4242'), true);
   });
 

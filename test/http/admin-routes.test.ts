@@ -73,6 +73,8 @@ describe('§6 admin API: routes, roles and answers (real tokens with roles, real
       { need: 'change', call: (w) => as(w, admin.post(`/admin/api/keys/made-by-api/versions/${madeKeyId}/cancel-deletion`)), expect: 409 },
       { need: 'read', call: (w) => as(w, admin.get('/admin/api/emergency-block')), expect: 200 },
       { need: 'read', call: (w) => as(w, admin.get('/admin/api/approvals')), expect: 200 },
+      { need: 'change', call: (w) => as(w, admin.put('/admin/api/keys/roles-key/rotation').send({ every: '90d' })), expect: 200 },
+      { need: 'change', call: (w) => as(w, admin.delete('/admin/api/keys/roles-key/rotation')), expect: 200 },
       // No proposal by that id: the role is checked first (401, 403), then the id (404).
       { need: 'change', call: (w) => as(w, admin.post('/admin/api/approvals/none/approve')), expect: 404 },
       { need: 'change', call: (w) => as(w, admin.post('/admin/api/approvals/none/reject')), expect: 404 },

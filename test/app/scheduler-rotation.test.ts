@@ -1,0 +1,78 @@
+/**
+ * Contract §3 (`dke keys rotation NAME --every|--off`), §4 (scheduled rotation; `show` gives each version's
+ * `lastUsedAt`) and §6 (PUT/DELETE …/rotation): the scheduler publishes a new version when the newest Active one is
+ * older than the period (actor `scheduler`), and not before; `lastUsedAt` comes from the decrypt audit batches.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'mocha';
+import supertest from 'supertest';
+import { decryptAs } from '../support/decrypt-client.js';
+import { runCli } from '../support/run-cli.js';
+import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
+
+const USER = 'alice@contoso.dev';
+const allow = { users: [USER], groups: [], roles: [] };
+
+describe('§4 scheduled rotation and last use', () => {
+  let env: TestEnv;
+  before(async () => {
+    env = await startTestEnv();
+  });
+  after(() => env?.close());
+
+  it('PUT …/rotation sets the period; the scheduler rotates once the newest Active version is older, as `scheduler`', async function () {
+    this.timeout(20_000);
+    const { keyId } = await env.admin.create('rotating', { allow });
+    const token = await env.issuer.issueToken({ audience: TEST_AUDIENCE, roles: ['DKE.Admin'] });
+    const api = supertest(env.service.adminApp);
+    const set = await api.put('/admin/api/keys/rotating/rotation').set('Authorization', `Bearer ${token}`).send({ every: '2s' }).expect(200);
+    assert.deepEqual(set.body.rotation, { every: '2s' });
+    await api.put('/admin/api/keys/rotating/rotation').set('Authorization', `Bearer ${token}`).send({ every: 'often' }).expect(400);
+    const early = await env.service.runScheduledJobs();
+    assert.equal(early.rotated.length, 0, 'rotated before the period');
+    const created = Date.parse(env.admin.show('rotating').versions[0]!.createdAt);
+    await new Promise((resolve) => setTimeout(resolve, created + 2050 - Date.now()));
+    const run = await env.service.runScheduledJobs();
+    assert.deepEqual(run.rotated.map((v) => v.name), ['rotating']);
+    const view = env.admin.show('rotating');
+    assert.equal(view.versions.length, 2);
+    assert.equal(view.versions[1]!.published, true);
+    assert.equal(view.versions[0]!.state, 'active', 'the older version keeps decrypting');
+    assert.equal((await decryptAs(env, USER, 'rotating', keyId, Buffer.from('a'))).status, 200);
+    const entry = env.service.audit.list().filter((e) => e.action === 'rotate' && e.keyName === 'rotating').at(-1);
+    assert.equal(entry?.actor, 'scheduler');
+    // Right after a rotation the newest Active version is new: nothing more to do.
+    assert.equal((await env.service.runScheduledJobs()).rotated.length, 0);
+    await api.delete('/admin/api/keys/rotating/rotation').set('Authorization', `Bearer ${token}`).expect(200);
+    assert.equal(env.admin.show('rotating').rotation, undefined);
+  });
+
+  it('dke keys rotation --every / --off, and exactly one of them', () => {
+    const cli = (...args: string[]) => runCli(args, env.cliEnv);
+    return env.admin.create('cli-rotation', {}).then(() => {
+      const on = cli('keys', 'rotation', 'cli-rotation', '--every', '90d', '--json');
+      assert.equal(on.status, 0, on.stderr);
+      assert.deepEqual(JSON.parse(on.stdout).rotation, { every: '90d' });
+      assert.equal(cli('keys', 'rotation', 'cli-rotation').status, 2);
+      const off = cli('keys', 'rotation', 'cli-rotation', '--off');
+      assert.equal(off.status, 0);
+      assert.match(off.stdout, /cli-rotation has no scheduled rotation/);
+    });
+  });
+
+  it('show gives lastUsedAt per version from the decrypt audit batches (and none for an unused version)', async () => {
+    const { keyId } = await env.admin.create('used', { allow });
+    const unused = (await env.admin.rotate('used')).keyId;
+    assert.equal(env.admin.show('used').versions[0]!.lastUsedAt, undefined);
+    const before = Date.now();
+    assert.equal((await decryptAs(env, USER, 'used', keyId, Buffer.from('b'))).status, 200);
+    const shown = JSON.parse(runCli(['keys', 'show', 'used', '--json'], env.cliEnv).stdout) as { versions: { keyId: string; lastUsedAt?: string }[] };
+    const used = shown.versions.find((v) => v.keyId === keyId)!;
+    assert.ok(used.lastUsedAt !== undefined && Date.parse(used.lastUsedAt) >= before - 1000 && Date.parse(used.lastUsedAt) <= Date.now(), JSON.stringify(used));
+    assert.equal(shown.versions.find((v) => v.keyId === unused)!.lastUsedAt, undefined);
+    // A refused decrypt is no use.
+    env.admin.setEnabled('used', unused, false);
+    assert.equal((await decryptAs(env, USER, 'used', unused, Buffer.from('c'))).status, 403);
+    assert.equal(env.admin.show('used').versions.find((v) => v.keyId === unused)!.lastUsedAt, undefined);
+  });
+});
