@@ -15,7 +15,7 @@ export const SETTINGS = [
   { name: 'DKE_TLS_KEY', doc: 'PEM private key of DKE_TLS_CERT' },
   { name: 'DKE_PUBLIC_BASE_URL', doc: 'scheme://host used to build kid values (else taken from the request)' },
   { name: 'DKE_BASE_PATH', doc: 'path prefix under which every route is mounted', defaultValue: '' },
-  { name: 'DKE_TRUST_PROXY', doc: 'honour X-Forwarded-* (true, false, a hop count or an Express trust list)', defaultValue: 'false' },
+  { name: 'DKE_TRUST_PROXY', doc: 'honour X-Forwarded-* from proxies: a hop count or a list of trusted proxy addresses and CIDR ranges (true is refused)', defaultValue: 'false' },
   { name: 'DKE_PKCS11_LIBRARY', doc: 'path of the PKCS#11 module (unset: the embedded NSS development token)' },
   { name: 'DKE_PKCS11_LIBRARY_PARAMETERS', doc: 'string passed to C_Initialize (NSS softoken needs it)' },
   { name: 'DKE_PKCS11_TOKEN_LABEL', doc: 'label of the token that holds the keys' },

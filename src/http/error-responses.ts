@@ -1,4 +1,4 @@
-import { DkeError, HsmUnavailable, StoreUnavailable } from '../keys/errors.js';
+import { DkeError, RetryLater } from '../keys/errors.js';
 
 /** What the 401 challenge names: the first accepted audience and where Office gets a token. */
 export interface ChallengeSettings {
@@ -61,7 +61,7 @@ export function errorResponse(error: unknown, auth: ChallengeSettings): ErrorRes
   if (error instanceof DkeError && status !== undefined) {
     const headers: Record<string, string> = {};
     if (status === 401) Object.assign(headers, challengeHeaders(auth));
-    if (error instanceof HsmUnavailable || error instanceof StoreUnavailable) headers['Retry-After'] = String(error.retryAfterSeconds);
+    if (error instanceof RetryLater) headers['Retry-After'] = String(error.retryAfterSeconds);
     return { status, body: { error: error.code, message: error.message }, headers };
   }
   if (error instanceof HttpError) {

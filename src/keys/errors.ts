@@ -15,6 +15,32 @@ export abstract class DkeError extends Error {
   }
 }
 
+/**
+ * A failure whose sentence never varies with its cause (a caller learns nothing from it): each subclass states its
+ * sentence once, as `sentence`; the cause goes in `detail`, for the log only.
+ */
+abstract class FixedSentenceError extends DkeError {
+  static readonly sentence: string;
+  constructor(detail?: string) {
+    super((new.target as unknown as typeof FixedSentenceError).sentence, detail);
+  }
+}
+
+/**
+ * 503 with Retry-After: something the service needs is away for now; a retry may succeed. Each subclass states its
+ * fixed sentence and its usual wait once; a caller may name a wait of its own.
+ */
+export abstract class RetryLater extends DkeError {
+  static readonly sentence: string;
+  static readonly usualRetryAfterSeconds: number;
+  readonly retryAfterSeconds: number;
+  constructor(detail?: string, retryAfterSeconds?: number) {
+    const kind = new.target as unknown as typeof RetryLater;
+    super(kind.sentence, detail);
+    this.retryAfterSeconds = retryAfterSeconds ?? kind.usualRetryAfterSeconds;
+  }
+}
+
 /** 401: no bearer token, or one that does not verify (signature, issuer, audience, time, scope, user). */
 export class TokenInvalid extends DkeError {
   readonly code = 'invalid_token';
@@ -24,30 +50,24 @@ export class TokenInvalid extends DkeError {
  * 404: no such key name, no such version of it, or a Destroyed one. A malformed name or id answers the same, so the
  * answer tells a caller nothing about which names exist.
  */
-export class KeyNotFound extends DkeError {
+export class KeyNotFound extends FixedSentenceError {
+  static override readonly sentence = 'No such key.';
   readonly code = 'key_not_found';
-  constructor(detail?: string) {
-    super('No such key.', detail);
-  }
 }
 
 /** 403: the caller is not on the key name's allow list (by oid, member UPN, group or app role). */
-export class AccessDenied extends DkeError {
+export class AccessDenied extends FixedSentenceError {
+  static override readonly sentence = 'You are not allowed to use this key.';
   readonly code = 'access_denied';
-  constructor(detail?: string) {
-    super('You are not allowed to use this key.', detail);
-  }
 }
 
 /**
  * 403: the version exists and the caller may use the key name, but the version does not decrypt: not Active, not
  * Enabled, or (beyond the contract) its token evidence says it could have left the HSM.
  */
-export class KeyNotUsable extends DkeError {
+export class KeyNotUsable extends FixedSentenceError {
+  static override readonly sentence = 'This key cannot be used to decrypt.';
   readonly code = 'key_not_usable';
-  constructor(detail?: string) {
-    super('This key cannot be used to decrypt.', detail);
-  }
 }
 
 /** 400: the body is not the contract's `{"alg":"RSA-OAEP-256","value":"<base64>"}`. */
@@ -59,21 +79,16 @@ export class RequestInvalid extends DkeError {
  * Every reason a ciphertext does not decrypt (length, value not below the modulus, padding) collapses into this
  * one error with one sentence, so that responses never become a padding oracle (contract §1).
  */
-export class CiphertextRejected extends DkeError {
+export class CiphertextRejected extends FixedSentenceError {
+  static override readonly sentence = 'The value could not be decrypted with this key.';
   readonly code = 'decrypt_failed';
-  constructor(detail?: string) {
-    super('The value could not be decrypted with this key.', detail);
-  }
 }
 
 /** 503 with Retry-After: the token is away, recovering or refusing the configuration; a retry may succeed. */
-export class HsmUnavailable extends DkeError {
+export class HsmUnavailable extends RetryLater {
+  static override readonly sentence = 'The key store is temporarily unavailable; try again shortly.';
+  static override readonly usualRetryAfterSeconds = 1;
   readonly code = 'hsm_unavailable';
-  readonly retryAfterSeconds: number;
-  constructor(detail?: string, retryAfterSeconds = 1) {
-    super('The key store is temporarily unavailable; try again shortly.', detail);
-    this.retryAfterSeconds = retryAfterSeconds;
-  }
 }
 
 /**
@@ -137,13 +152,10 @@ export class KeyUsageNotRestricted extends DkeError {
  * corrupt page, the store file gone). A decrypt is never answered without its audit entry, so it is refused with
  * 503 and Retry-After; the cause goes to the log and to readiness, never to the caller.
  */
-export class StoreUnavailable extends DkeError {
+export class StoreUnavailable extends RetryLater {
+  static override readonly sentence = 'The key service cannot record this request right now; try again shortly.';
+  static override readonly usualRetryAfterSeconds = 5;
   readonly code = 'store_unavailable';
-  readonly retryAfterSeconds: number;
-  constructor(detail?: string, retryAfterSeconds = 5) {
-    super('The key service cannot record this request right now; try again shortly.', detail);
-    this.retryAfterSeconds = retryAfterSeconds;
-  }
 }
 
 /** The store cannot be opened as it is (missing, empty, replaced, unreadable): the message tells the operator why. */
