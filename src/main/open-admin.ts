@@ -34,8 +34,11 @@ export function adminActor(config: Pick<Config, 'adminActor'>): string {
  */
 export function openAdminContext(config: Config, withHsm: boolean, options: { readonly createStore?: boolean } = {}): AdminContext {
   if (verboseCommands) process.stderr.write(`dke: key store ${storePath(config.dataDir)}\n`);
+  const isNew = options.createStore === true && !existsSync(storePath(config.dataDir));
   // Only the commands that make a deployment (`store init`, `keys create`, `dev`, `db migrate`) create the store.
   const db = openStoreDatabase(config.dataDir, { role: 'admin', create: options.createStore === true });
+  // Issue 16: a store made as a side effect of a command is named, so a relative DKE_DATA_DIR cannot surprise anyone.
+  if (isNew) process.stderr.write(`dke: created a new key store at ${storePath(config.dataDir)}\n`);
   let hsm: OpenHsm | undefined;
   try {
     hsm = withHsm ? openConfiguredHsm(config) : undefined;

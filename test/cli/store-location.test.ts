@@ -40,6 +40,17 @@ describe('Â§3 the CLI names its store and never creates one behind the operatorâ
     assert.equal(runCli(['audit'], relative(), otherFolder).status, 2, 'audit reads the store too');
   });
 
+  it('keys create in a folder with no store says where it created one; a second create says nothing of it', () => {
+    const fresh = join(env.dir, 'fresh');
+    mkdirSync(fresh);
+    const first = runCli(['keys', 'create', 'first-here'], relative(), fresh);
+    assert.equal(first.status, 0, first.stderr);
+    assert.equal(first.stderr, `dke: created a new key store at ${join(fresh, 'data', 'dke.sqlite')}\n`);
+    const second = runCli(['keys', 'create', 'second-here'], relative(), fresh);
+    assert.equal(second.status, 0, second.stderr);
+    assert.equal(second.stderr, '');
+  });
+
   it('--verbose names the store used on stderr; from the service folder the keys are there', () => {
     const result = runCli(['--verbose', 'keys', 'list'], relative(), serviceFolder);
     assert.equal(result.status, 0, result.stderr);

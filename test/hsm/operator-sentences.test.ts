@@ -30,7 +30,12 @@ describe('issue 17: sentences instead of codes', () => {
       DKE_PKCS11_PIN: 'unused',
     });
     assert.equal(result.status, 2);
-    assert.equal(result.stderr, `dke: The NSS database directory ${missing} (configdir in DKE_PKCS11_LIBRARY_PARAMETERS) does not exist; create the token there or correct the path.\n`);
+    // keys create makes the store before it opens the token, and says so (issue 16); then the token's sentence.
+    assert.equal(
+      result.stderr,
+      `dke: created a new key store at ${join(dir, 'data', 'dke.sqlite')}\n` +
+        `dke: The NSS database directory ${missing} (configdir in DKE_PKCS11_LIBRARY_PARAMETERS) does not exist; create the token there or correct the path.\n`,
+    );
   });
 
   it('a missing PIN file is named', () => {
