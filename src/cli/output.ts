@@ -13,8 +13,10 @@ export function keyViewText(view: KeyView): string {
   const versions = view.versions
     .map(
       (v) =>
-        `  ${v.published ? '*' : ' '} ${v.keyId}  ${stateLabel(v.state).padEnd(11)} ${v.enabled ? 'enabled ' : 'DISABLED'}  ${v.origin.padEnd(9)} ${v.createdAt}`,
+        `  ${v.published ? '*' : ' '} ${v.keyId}  ${stateLabel(v.state).padEnd(11)} ${v.enabled ? 'enabled ' : 'DISABLED'}  ${v.origin.padEnd(9)} ${v.createdAt}` +
+        `  last use ${v.lastUsedAt ?? 'never'}${v.deletion ? `  DELETION SCHEDULED: destroyed at ${v.deletion.destroyAt} unless cancelled` : ''}`,
     )
     .join('\n');
-  return `${view.name}\n allowed:\n${allow}\n versions (* = published):\n${versions || '  (none)'}`;
+  const rotation = view.rotation ? `\n rotation: every ${view.rotation.every}` : '';
+  return `${view.name}\n allowed:\n${allow}${rotation}\n versions (* = published):\n${versions || '  (none)'}`;
 }

@@ -70,6 +70,10 @@ describe('§4 scheduled rotation and last use', () => {
     const used = shown.versions.find((v) => v.keyId === keyId)!;
     assert.ok(used.lastUsedAt !== undefined && Date.parse(used.lastUsedAt) >= before - 1000 && Date.parse(used.lastUsedAt) <= Date.now(), JSON.stringify(used));
     assert.equal(shown.versions.find((v) => v.keyId === unused)!.lastUsedAt, undefined);
+    // The human `show` says it too.
+    const text = runCli(['keys', 'show', 'used'], env.cliEnv).stdout;
+    assert.match(text, new RegExp(`${keyId} .* last use ${used.lastUsedAt!.replace(/[.]/g, '\\.')}`));
+    assert.match(text, new RegExp(`${unused} .* last use never`));
     // A refused decrypt is no use.
     env.admin.setEnabled('used', unused, false);
     assert.equal((await decryptAs(env, USER, 'used', unused, Buffer.from('c'))).status, 403);

@@ -47,6 +47,7 @@ describe('§4 the deletion window and the scheduler that ends it', () => {
     assert.deepEqual([res.status, res.body.error], [403, 'key_not_usable']);
     await env.http.get('/windowed').expect(404);
     assert.deepEqual(env.admin.show('windowed').versions[0]!.deletion, printed.deletion);
+    assert.match(cli('keys', 'show', 'windowed').stdout, new RegExp(`${keyId} .*DELETION SCHEDULED: destroyed at ${printed.deletion.destroyAt.replace(/[.]/g, '\\.')} unless cancelled`));
     assert.deepEqual(await inToken('windowed'), [keyId], 'the objects are still there');
     // While it waits, no permanent step and no second delete.
     await assert.rejects(env.admin.setState('windowed', keyId, 'deactivated', true), /scheduled for destruction at .*cancel the deletion first/);
