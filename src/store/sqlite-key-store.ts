@@ -38,11 +38,7 @@ export class SqliteKeyStore implements KeyStateStore {
   }
 
   setRotation(name: string, every: string | undefined): boolean {
-    let changed = false;
-    this.#write(() => {
-      changed = this.#db.prepare('UPDATE key_names SET rotation_every = ? WHERE name = ? AND rotation_every IS NOT ?').run(every ?? null, name, every ?? null).changes === 1;
-    });
-    return changed;
+    return this.#write(() => this.#db.prepare('UPDATE key_names SET rotation_every = ? WHERE name = ? AND rotation_every IS NOT ?').run(every ?? null, name, every ?? null).changes === 1);
   }
 
   lastUses(name: string): ReadonlyMap<string, string> {
@@ -80,22 +76,15 @@ export class SqliteKeyStore implements KeyStateStore {
   }
 
   decideApproval(id: string, status: Exclude<ApprovalStatus, 'pending'>, by: string, at: string): boolean {
-    let changed = false;
-    this.#write(() => {
-      changed = this.#db.prepare("UPDATE approvals SET status = ?, decided_by = ?, decided_at = ? WHERE id = ? AND status = 'pending'").run(status, by, at, id).changes === 1;
-    });
-    return changed;
+    return this.#write(() => this.#db.prepare("UPDATE approvals SET status = ?, decided_by = ?, decided_at = ? WHERE id = ? AND status = 'pending'").run(status, by, at, id).changes === 1);
   }
 
   setEmergencyBlock(block: EmergencyBlock | undefined): boolean {
-    let changed = false;
-    this.#write(() => {
-      changed =
-        block === undefined
-          ? this.#db.prepare('DELETE FROM emergency_block').run().changes === 1
-          : this.#db.prepare('INSERT OR IGNORE INTO emergency_block (id, since, by) VALUES (1, ?, ?)').run(block.since, block.by).changes === 1;
-    });
-    return changed;
+    return this.#write(() =>
+      block === undefined
+        ? this.#db.prepare('DELETE FROM emergency_block').run().changes === 1
+        : this.#db.prepare('INSERT OR IGNORE INTO emergency_block (id, since, by) VALUES (1, ?, ?)').run(block.since, block.by).changes === 1,
+    );
   }
 
   findKey(name: string): KeyRecord | undefined {
@@ -107,15 +96,14 @@ export class SqliteKeyStore implements KeyStateStore {
   }
 
   addVersion(version: NewKeyVersion, at: string): AddVersionResult {
-    let result: AddVersionResult = 'added';
-    this.#write(() => {
+    return this.#write((): AddVersionResult => {
       const db = this.#db;
       // The preconditions are read inside the write transaction: two CLIs racing on one name serialise here.
       const exists = db.prepare('SELECT 1 FROM key_names WHERE name = ?').get(version.name) !== undefined;
-      if (version.nameMustBe === 'new' && exists) return void (result = 'name-exists');
-      if (version.nameMustBe === 'existing' && !exists) return void (result = 'name-missing');
+      if (version.nameMustBe === 'new' && exists) return 'name-exists';
+      if (version.nameMustBe === 'existing' && !exists) return 'name-missing';
       if (db.prepare('SELECT 1 FROM key_versions WHERE name = ? AND key_id = ?').get(version.name, version.keyId) !== undefined) {
-        return void (result = 'version-exists');
+        return 'version-exists';
       }
       if (!exists) db.prepare('INSERT INTO key_names (name, published_key_id, created_at) VALUES (?, NULL, ?)').run(version.name, at);
       const allow = version.allow ?? { users: [], groups: [], roles: [] };
@@ -129,61 +117,46 @@ export class SqliteKeyStore implements KeyStateStore {
       ).run(version.name, version.keyId, version.state, version.origin, at, at, seq, version.publicKey.modulus, version.publicKey.publicExponent);
       if (version.publish === true || (version.publish === 'if-new-name' && !exists)) db.prepare('UPDATE key_names SET published_key_id = ? WHERE name = ?').run(version.keyId, version.name);
       version.then?.();
+      return 'added';
     });
-    return result;
   }
 
   /** Runs `work` (store writes and audit entries) in one IMMEDIATE transaction: all of it commits, or none. */
   atomically<T>(work: () => T): T {
-    let result: T | undefined;
-    this.#write(() => {
-      result = work();
-    });
-    return result as T;
+    return this.#write(work);
   }
 
   setState(name: string, keyId: string, expected: KeyState, next: KeyState, at: string): boolean {
-    let changed = false;
-    this.#write(() => {
-      const result = this.#db
-        .prepare('UPDATE key_versions SET state = ?, state_changed_at = ? WHERE name = ? AND key_id = ? AND state = ?')
-        .run(next, at, name, keyId, expected);
-      changed = result.changes === 1;
-    });
-    return changed;
+    return this.#write(
+      () =>
+        this.#db
+          .prepare('UPDATE key_versions SET state = ?, state_changed_at = ? WHERE name = ? AND key_id = ? AND state = ?')
+          .run(next, at, name, keyId, expected).changes === 1,
+    );
   }
 
   setEnabled(name: string, keyId: string, enabled: boolean, at: string): boolean {
-    let changed = false;
-    this.#write(() => {
-      changed =
-        this.#db
-          .prepare("UPDATE key_versions SET enabled = ?, state_changed_at = ? WHERE name = ? AND key_id = ? AND state != 'destroyed'")
-          .run(enabled ? 1 : 0, at, name, keyId).changes === 1;
-    });
-    return changed;
+    return this.#write(() =>
+      this.#db
+        .prepare("UPDATE key_versions SET enabled = ?, state_changed_at = ? WHERE name = ? AND key_id = ? AND state != 'destroyed'")
+        .run(enabled ? 1 : 0, at, name, keyId).changes === 1,
+    );
   }
 
   scheduleDeletion(name: string, keyId: string, expected: KeyState, deletion: DeletionSchedule): boolean {
-    let changed = false;
-    this.#write(() => {
-      changed =
-        this.#db
-          .prepare('UPDATE key_versions SET deletion_requested_at = ?, destroy_at = ? WHERE name = ? AND key_id = ? AND state = ? AND destroy_at IS NULL')
-          .run(deletion.requestedAt, deletion.destroyAt, name, keyId, expected).changes === 1;
-    });
-    return changed;
+    return this.#write(() =>
+      this.#db
+        .prepare('UPDATE key_versions SET deletion_requested_at = ?, destroy_at = ? WHERE name = ? AND key_id = ? AND state = ? AND destroy_at IS NULL')
+        .run(deletion.requestedAt, deletion.destroyAt, name, keyId, expected).changes === 1,
+    );
   }
 
   cancelDeletion(name: string, keyId: string): boolean {
-    let changed = false;
-    this.#write(() => {
-      changed =
-        this.#db
-          .prepare("UPDATE key_versions SET deletion_requested_at = NULL, destroy_at = NULL WHERE name = ? AND key_id = ? AND destroy_at IS NOT NULL AND state <> 'destroyed'")
-          .run(name, keyId).changes === 1;
-    });
-    return changed;
+    return this.#write(() =>
+      this.#db
+        .prepare("UPDATE key_versions SET deletion_requested_at = NULL, destroy_at = NULL WHERE name = ? AND key_id = ? AND destroy_at IS NOT NULL AND state <> 'destroyed'")
+        .run(name, keyId).changes === 1,
+    );
   }
 
   finishDeletion(name: string, keyId: string): void {
@@ -197,16 +170,14 @@ export class SqliteKeyStore implements KeyStateStore {
   }
 
   claimJobLease(job: string, owner: string, now: string, until: string, takeOverFrom?: string): boolean {
-    let claimed = false;
-    this.#db
+    return this.#db
       .transaction(() => {
         const held = this.#db.prepare('SELECT owner, until FROM job_leases WHERE job = ?').get(job) as { owner: string; until: string } | undefined;
-        if (held !== undefined && held.owner !== owner && held.owner !== takeOverFrom && held.until > now) return;
+        if (held !== undefined && held.owner !== owner && held.owner !== takeOverFrom && held.until > now) return false;
         this.#db.prepare('INSERT INTO job_leases (job, owner, until) VALUES (?, ?, ?) ON CONFLICT(job) DO UPDATE SET owner = excluded.owner, until = excluded.until').run(job, owner, until);
-        claimed = true;
+        return true;
       })
       .immediate();
-    return claimed;
   }
 
   setPublished(name: string, keyId: string): void {
@@ -224,21 +195,14 @@ export class SqliteKeyStore implements KeyStateStore {
   }
 
   grant(name: string, kind: keyof AllowList, value: string): boolean {
-    let added = false;
-    this.#write(() => {
-      added = this.#insertGrant(name, kind, value);
-    });
-    return added;
+    return this.#write(() => this.#insertGrant(name, kind, value));
   }
 
   revoke(name: string, kind: keyof AllowList, value: string): boolean {
-    let removed = false;
-    this.#write(() => {
-      removed =
-        this.#db.prepare('DELETE FROM grants WHERE name = ? AND kind = ? AND value = ?').run(name, kind, normaliseGrant(kind, value))
-          .changes === 1;
-    });
-    return removed;
+    return this.#write(() =>
+      this.#db.prepare('DELETE FROM grants WHERE name = ? AND kind = ? AND value = ?').run(name, kind, normaliseGrant(kind, value))
+        .changes === 1,
+    );
   }
 
   #insertGrant(name: string, kind: keyof AllowList, value: string): boolean {
@@ -248,10 +212,11 @@ export class SqliteKeyStore implements KeyStateStore {
     );
   }
 
-  /** Runs a write in an IMMEDIATE transaction (it takes the write lock first) and drops the snapshot. */
-  #write(work: () => void): void {
-    adminWrite(this.#db, () => this.#db.transaction(work).immediate());
+  /** Runs a write in an IMMEDIATE transaction (it takes the write lock first), drops the snapshot, returns its result. */
+  #write<T>(work: () => T): T {
+    const result = adminWrite(this.#db, () => this.#db.transaction(work).immediate());
     this.#snapshot = undefined;
+    return result;
   }
 
   /** A store that cannot be read (corrupt page, lock held in exclusive mode) is a 503 for callers, never a 500. */
