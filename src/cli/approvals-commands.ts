@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import type { ApprovalView } from '../app/key-admin-views.js';
-import { withAdmin } from '../main/open-admin.js';
-import { print } from './output.js';
+import { adminVerb } from './admin-verb.js';
 
 function approvalLine(a: ApprovalView): string {
   const target = [a.keyName, a.keyId, a.state].filter((part) => part !== undefined).join(' ');
@@ -12,31 +11,18 @@ function approvalLine(a: ApprovalView): string {
 /** `dke approvals list|approve ID|reject ID` (contract §3, §6): the CLI's actor (DKE_ADMIN_ACTOR, else os:<user>) decides. */
 export function approvalsCommand(): Command {
   const approvals = new Command('approvals').description('proposals waiting for a second admin (DKE_APPROVALS_REQUIRED=2)');
-  approvals
-    .command('list')
-    .description('every proposal: pending, approved, rejected, expired or failed')
-    .option('--json', 'print JSON')
-    .action(async (options) => {
-      const list = await withAdmin(false, ({ admin }) => admin.approvals());
-      print(options.json === true, list, () => (list.length === 0 ? 'No proposals.' : list.map(approvalLine).join('\n')));
-    });
-  approvals
-    .command('approve')
-    .description('approve another admin\'s proposal: the step runs now, re-checked against the state table')
-    .argument('<id>')
-    .option('--json', 'print JSON')
-    .action(async (id: string, options) => {
-      const outcome = await withAdmin(true, ({ admin }) => admin.approve(id));
-      print(options.json === true, outcome, () => `Approved: ${approvalLine(outcome.approval)}`);
-    });
-  approvals
-    .command('reject')
-    .description('reject (or, as its proposer, withdraw) a pending proposal; nothing happens')
-    .argument('<id>')
-    .option('--json', 'print JSON')
-    .action(async (id: string, options) => {
-      const approval = await withAdmin(false, ({ admin }) => admin.reject(id));
-      print(options.json === true, approval, () => `Rejected: ${approvalLine(approval)}`);
-    });
+  adminVerb(approvals.command('list').description('every proposal: pending, approved, rejected, expired or failed'), {
+    run: (admin) => admin.approvals(),
+    text: (list) => (list.length === 0 ? 'No proposals.' : list.map(approvalLine).join('\n')),
+  });
+  adminVerb(approvals.command('approve').description("approve another admin's proposal: the step runs now, re-checked against the state table").argument('<id>'), {
+    hsm: true,
+    run: (admin, [id]) => admin.approve(id),
+    text: (outcome) => `Approved: ${approvalLine(outcome.approval)}`,
+  });
+  adminVerb(approvals.command('reject').description('reject (or, as its proposer, withdraw) a pending proposal; nothing happens').argument('<id>'), {
+    run: (admin, [id]) => admin.reject(id),
+    text: (approval) => `Rejected: ${approvalLine(approval)}`,
+  });
   return approvals;
 }

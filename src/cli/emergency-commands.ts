@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { EmergencyBlockView } from '../app/key-admin-views.js';
 import { withAdmin } from '../main/open-admin.js';
+import { adminVerb } from './admin-verb.js';
 import { EXIT_NEEDS_CONFIRMATION } from './exit-codes.js';
 import { proposalText } from './key-state-commands.js';
 import { print } from './output.js';
@@ -34,13 +35,9 @@ export function emergencyCommand(): Command {
         print(options.json === true, view, () => ('approval' in view ? proposalText(view.approval) : stateText(view)));
       });
   }
-  emergency
-    .command('status')
-    .description('is the emergency block on?')
-    .option('--json', 'print JSON')
-    .action(async (options) => {
-      const view = await withAdmin(false, ({ admin }) => admin.emergencyBlock());
-      print(options.json === true, view, () => stateText(view));
-    });
+  adminVerb(emergency.command('status').description('is the emergency block on?'), {
+    run: (admin) => admin.emergencyBlock(),
+    text: (view) => stateText(view),
+  });
   return emergency;
 }

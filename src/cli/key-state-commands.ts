@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { appliedView, type ApprovalView, type ImpactPreview, type StateChangeOutcome } from '../app/key-admin-views.js';
 import { AdminRefused, parseKeyState, SETTABLE_STATES, stateLabel, stateList } from '../app/admin-vocabulary.js';
 import { withAdmin } from '../main/open-admin.js';
+import { adminVerb } from './admin-verb.js';
 import { EXIT_NEEDS_CONFIRMATION } from './exit-codes.js';
 import { print } from './output.js';
 
@@ -77,16 +78,18 @@ export function addKeyStateCommands(keys: Command): void {
       report(outcome, options.json === true, `dke keys delete ${name} ${keyId}`);
     });
 
-  keys
-    .command('cancel-deletion')
-    .description('take back a delete whose deletion window has not ended: the version is exactly as it was before')
-    .argument('<name>')
-    .argument('<keyId>')
-    .option('--json', 'print JSON')
-    .action(async (name: string, keyId: string, options) => {
-      const version = await withAdmin(false, ({ admin }) => admin.cancelDeletion(name, keyId));
-      print(options.json === true, version, () => `${name} version ${keyId} is no longer scheduled for destruction; it is ${stateLabel(version.state)} and ${version.enabled ? 'enabled' : 'disabled'}, as before the delete.`);
-    });
+  adminVerb(
+    keys
+      .command('cancel-deletion')
+      .description('take back a delete whose deletion window has not ended: the version is exactly as it was before')
+      .argument('<name>')
+      .argument('<keyId>'),
+    {
+      run: (admin, [name, keyId]) => admin.cancelDeletion(name, keyId),
+      text: (version, [name, keyId]) =>
+        `${name} version ${keyId} is no longer scheduled for destruction; it is ${stateLabel(version.state)} and ${version.enabled ? 'enabled' : 'disabled'}, as before the delete.`,
+    },
+  );
 
   keys
     .command('rotation')

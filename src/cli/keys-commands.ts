@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { AdminRefused, DEFAULT_INITIAL_STATE, INITIAL_STATES, type AllowList } from '../app/admin-vocabulary.js';
 import type { ReconcileReport } from '../app/key-reconcile.js';
 import { withAdmin } from '../main/open-admin.js';
+import { adminVerb } from './admin-verb.js';
 import { importKeyCommand } from './import-commands.js';
 import { addKeyStateCommands } from './key-state-commands.js';
 import { allowListFrom, collect, USER_OPTION_HELP } from './options.js';
@@ -11,68 +12,55 @@ import { keyViewText, print } from './output.js';
 export function keysCommand(): Command {
   const keys = new Command('keys').description('manage key names and their versions in the HSM');
 
-  keys
-    .command('create')
-    .description('generate an RSA-2048 key inside the HSM (sensitive, never extractable, decrypt only) and publish it')
-    .argument('<name>', 'key name, as it appears in the sensitivity label URL')
-    .addOption(new Option('--state <state>', 'initial state').choices([...INITIAL_STATES]).default(DEFAULT_INITIAL_STATE))
-    .option('--allow-user <upnOrOid>', USER_OPTION_HELP, collect)
-    .option('--allow-group <objectId>', 'Entra group object id allowed to decrypt (repeatable)', collect)
-    .option('--allow-role <role>', 'app role value allowed to decrypt (repeatable)', collect)
-    .option('--json', 'print JSON')
-    .action(async (name: string, options) => {
-      const created = await withAdmin(
-        true,
-        ({ admin }) => admin.create(name, { state: options.state, allow: allowListFrom(options) }),
-        undefined,
-        { createStore: true },
-      );
-      print(options.json === true, created, () => `Created ${created.name} with key id ${created.keyId} (${created.state}).\n${created.keyId}`);
-    });
+  adminVerb(
+    keys
+      .command('create')
+      .description('generate an RSA-2048 key inside the HSM (sensitive, never extractable, decrypt only) and publish it')
+      .argument('<name>', 'key name, as it appears in the sensitivity label URL')
+      .addOption(new Option('--state <state>', 'initial state').choices([...INITIAL_STATES]).default(DEFAULT_INITIAL_STATE))
+      .option('--allow-user <upnOrOid>', USER_OPTION_HELP, collect)
+      .option('--allow-group <objectId>', 'Entra group object id allowed to decrypt (repeatable)', collect)
+      .option('--allow-role <role>', 'app role value allowed to decrypt (repeatable)', collect),
+    {
+      hsm: true,
+      createStore: true,
+      run: (admin, [name], options) => admin.create(name, { state: options.state, allow: allowListFrom(options) }),
+      text: (created) => `Created ${created.name} with key id ${created.keyId} (${created.state}).\n${created.keyId}`,
+    },
+  );
 
-  keys
-    .command('list')
-    .description('list key names and their versions')
-    .option('--json', 'print JSON')
-    .action(async (options) => {
-      const views = await withAdmin(false, ({ admin }) => admin.list());
-      print(options.json === true, views, () => (views.length === 0 ? 'No keys yet.' : views.map(keyViewText).join('\n\n')));
-    });
+  adminVerb(keys.command('list').description('list key names and their versions'), {
+    run: (admin) => admin.list(),
+    text: (views) => (views.length === 0 ? 'No keys yet.' : views.map(keyViewText).join('\n\n')),
+  });
 
-  keys
-    .command('show')
-    .description('show every version of a key name: key id, state, enabled, origin, created, published')
-    .argument('<name>')
-    .option('--json', 'print JSON')
-    .action(async (name: string, options) => {
-      const view = await withAdmin(false, ({ admin }) => admin.show(name));
-      print(options.json === true, view, () => keyViewText(view));
-    });
+  adminVerb(keys.command('show').description('show every version of a key name: key id, state, enabled, origin, created, published').argument('<name>'), {
+    run: (admin, [name]) => admin.show(name),
+    text: (view) => keyViewText(view),
+  });
 
-  keys
-    .command('rotate')
-    .description('generate a new Active version in the HSM and publish it; older versions keep decrypting')
-    .argument('<name>')
-    .option('--json', 'print JSON')
-    .action(async (name: string, options) => {
-      const created = await withAdmin(true, ({ admin }) => admin.rotate(name));
-      print(options.json === true, created, () => `Rotated ${created.name}: version ${created.keyId} is now published.\n${created.keyId}`);
-    });
+  adminVerb(keys.command('rotate').description('generate a new Active version in the HSM and publish it; older versions keep decrypting').argument('<name>'), {
+    hsm: true,
+    run: (admin, [name]) => admin.rotate(name),
+    text: (created) => `Rotated ${created.name}: version ${created.keyId} is now published.\n${created.keyId}`,
+  });
 
   for (const [command, enabled] of [
     ['enable', true],
     ['disable', false],
   ] as const) {
-    keys
-      .command(command)
-      .description(enabled ? 'lift the temporary block of a version' : 'block a version temporarily (reversible): no GET, no decrypt')
-      .argument('<name>')
-      .argument('<keyId>')
-      .option('--json', 'print JSON')
-      .action(async (name: string, keyId: string, options) => {
-        const summary = await withAdmin(false, ({ admin }) => admin.setEnabled(name, keyId, enabled));
-        print(options.json === true, summary, () => `${name} version ${keyId} is now ${enabled ? 'enabled' : 'disabled'} (state ${summary.state}).${summary.notice ? `\n${summary.notice}` : ''}`);
-      });
+    adminVerb(
+      keys
+        .command(command)
+        .description(enabled ? 'lift the temporary block of a version' : 'block a version temporarily (reversible): no GET, no decrypt')
+        .argument('<name>')
+        .argument('<keyId>'),
+      {
+        run: (admin, [name, keyId]) => admin.setEnabled(name, keyId, enabled),
+        text: (summary, [name, keyId]) =>
+          `${name} version ${keyId} is now ${enabled ? 'enabled' : 'disabled'} (state ${summary.state}).${summary.notice ? `\n${summary.notice}` : ''}`,
+      },
+    );
   }
 
   for (const command of ['grant', 'revoke'] as const) {
@@ -96,15 +84,17 @@ export function keysCommand(): Command {
       });
   }
 
-  keys
-    .command('reconcile')
-    .description('finish or roll back admin steps a crashed command left unfinished, and compare the records with the token')
-    .option('--dry-run', 'list what would be done, and the token objects no record knows; change nothing')
-    .option('--json', 'print JSON')
-    .action(async (options) => {
-      const report = await withAdmin(true, ({ admin }) => admin.reconcile(options.dryRun === true));
-      print(options.json === true, report, () => reconcileText(report));
-    });
+  adminVerb(
+    keys
+      .command('reconcile')
+      .description('finish or roll back admin steps a crashed command left unfinished, and compare the records with the token')
+      .option('--dry-run', 'list what would be done, and the token objects no record knows; change nothing'),
+    {
+      hsm: true,
+      run: (admin, _args, options) => admin.reconcile(options.dryRun === true),
+      text: (report) => reconcileText(report),
+    },
+  );
 
   addKeyStateCommands(keys);
   keys.addCommand(importKeyCommand());

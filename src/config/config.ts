@@ -7,7 +7,7 @@ import type { Pkcs11Config } from '../hsm/pkcs11-settings.js';
 import { spanMs } from '../keys/durations.js';
 import { DkeError } from '../keys/errors.js';
 import { Secret } from '../keys/secret.js';
-import { DEFAULTS, LIBUV_DEFAULT_THREADS, SETTINGS, type DefaultedSetting, type SettingName } from './settings.js';
+import { DEFAULTS, LIBUV_DEFAULT_THREADS, SETTING_NAMES, type DefaultedSetting, type SettingName } from './settings.js';
 import { embeddedTokenSettings } from './embedded-token.js';
 import { CLOUD_NAMES, cloudNamed, cloudOfUrl, PUBLIC_CLOUD } from './entra-clouds.js';
 
@@ -95,9 +95,9 @@ function rawSettings(env: NodeJS.ProcessEnv, configDir: string): RawSettings {
     const lower = env[name.toLowerCase()];
     if (lower !== undefined) raw[name] = lower;
   }
-  for (const spec of SETTINGS) {
-    const value = env[spec.name];
-    if (value !== undefined) raw[spec.name] = value;
+  for (const name of SETTING_NAMES) {
+    const value = env[name];
+    if (value !== undefined) raw[name] = value;
   }
   return raw;
 }
@@ -126,7 +126,7 @@ function readSettingsFile(path: string): RawSettings {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError(`${path} must hold one JSON object of DKE_ settings.`);
   }
-  const known = new Set<string>(SETTINGS.map((s) => s.name));
+  const known = new Set<string>(SETTING_NAMES);
   const out: RawSettings = {};
   for (const [key, value] of Object.entries(parsed)) {
     if (key.startsWith('//')) continue;

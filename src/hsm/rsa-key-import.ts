@@ -2,7 +2,7 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import { KeyUsageNotRestricted } from '../keys/errors.js';
 import type { KeyVersionRef, RsaPublicKey } from '../keys/ports.js';
 import { pkcs11, type Handle, type Pkcs11Module } from './pkcs11.js';
-import { privateKeyTemplate, publicKeyTemplate } from './rsa-key-templates.js';
+import { privateKeyTemplate, publicKeyTemplate, USES_BESIDES_DECRYPT, wrappingKeyTemplate } from './rsa-key-templates.js';
 
 /**
  * Brings an RSA private key into the token without ever creating a token object that holds it in the clear:
@@ -18,15 +18,7 @@ export function unwrapRsaPrivateKey(module: Pkcs11Module, session: Handle, ref: 
   let wrappingKey: Handle | undefined;
   let privateKey: Handle | undefined;
   try {
-    wrappingKey = module.C_CreateObject(session, [
-      { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_SECRET_KEY },
-      { type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_AES },
-      { type: pkcs11.CKA_TOKEN, value: false },
-      { type: pkcs11.CKA_VALUE, value: aesKey },
-      { type: pkcs11.CKA_UNWRAP, value: true },
-      { type: pkcs11.CKA_SENSITIVE, value: true },
-      { type: pkcs11.CKA_EXTRACTABLE, value: false },
-    ]);
+    wrappingKey = module.C_CreateObject(session, wrappingKeyTemplate(aesKey));
     const cipher = createCipheriv('aes-256-cbc', aesKey, iv);
     wrapped = Buffer.concat([cipher.update(pkcs8Der), cipher.final()]);
     // The same template as a generated key; the token takes modulus and exponents from the unwrapped key itself.
@@ -44,13 +36,10 @@ export function unwrapRsaPrivateKey(module: Pkcs11Module, session: Handle, ref: 
   }
 }
 
-/** Usage flags a decrypt-only key must not have: NSS softoken sets them on unwrapped keys whatever the template said. */
-const OTHER_USES = [pkcs11.CKA_SIGN, pkcs11.CKA_SIGN_RECOVER, pkcs11.CKA_UNWRAP, pkcs11.CKA_DERIVE];
-
 /** Clears every use but decrypt and reads them back; refuses the import when the token keeps any of them. */
 function restrictToDecrypt(module: Pkcs11Module, session: Handle, key: Handle): void {
   const granted = (): number[] =>
-    OTHER_USES.filter((type) => {
+    USES_BESIDES_DECRYPT.filter((type) => {
       try {
         const [attribute] = module.C_GetAttributeValue(session, key, [{ type }]);
         return (attribute?.value as Buffer | undefined)?.[0] === 1;

@@ -16,13 +16,34 @@ export function objectId(ref: KeyVersionRef): Buffer {
   return Buffer.from(ref.keyId, 'utf8');
 }
 
-export function findTemplate(ref: KeyVersionRef, objectClass: number): Template {
+/** The attributes that tie a token object to its key version. */
+function identity(ref: KeyVersionRef): Template {
   return [
-    { type: pkcs11.CKA_CLASS, value: objectClass },
     { type: pkcs11.CKA_ID, value: objectId(ref) },
     { type: pkcs11.CKA_LABEL, value: objectLabel(ref) },
   ];
 }
+
+export function findTemplate(ref: KeyVersionRef, objectClass: number): Template {
+  return [{ type: pkcs11.CKA_CLASS, value: objectClass }, ...identity(ref)];
+}
+
+/** What every key object the service makes starts with: its class and type, and whether it outlives the session. */
+function keyObject(objectClass: number, keyType: number, onToken: boolean): Template {
+  return [
+    { type: pkcs11.CKA_CLASS, value: objectClass },
+    { type: pkcs11.CKA_KEY_TYPE, value: keyType },
+    { type: pkcs11.CKA_TOKEN, value: onToken },
+  ];
+}
+
+/** Boolean attributes: each of `granted` true, each of `denied` false. */
+function flags(granted: readonly number[], denied: readonly number[]): Template {
+  return [...granted.map((type) => ({ type, value: true })), ...denied.map((type) => ({ type, value: false }))];
+}
+
+/** The uses a decrypt-only private key must not have (NSS softoken sets them on unwrapped keys whatever the template said). */
+export const USES_BESIDES_DECRYPT = [pkcs11.CKA_SIGN, pkcs11.CKA_SIGN_RECOVER, pkcs11.CKA_UNWRAP, pkcs11.CKA_DERIVE];
 
 /**
  * The public half: a token object so it survives restarts, encrypt only. For generation it names the size and
@@ -30,10 +51,7 @@ export function findTemplate(ref: KeyVersionRef, objectClass: number): Template 
  */
 export function publicKeyTemplate(ref: KeyVersionRef, values?: RsaPublicKey): Template {
   return [
-    { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PUBLIC_KEY },
-    { type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_RSA },
-    { type: pkcs11.CKA_TOKEN, value: true },
-    { type: pkcs11.CKA_PRIVATE, value: false },
+    ...keyObject(pkcs11.CKO_PUBLIC_KEY, pkcs11.CKK_RSA, true),
     ...(values === undefined
       ? [
           { type: pkcs11.CKA_MODULUS_BITS, value: MODULUS_BITS },
@@ -43,11 +61,8 @@ export function publicKeyTemplate(ref: KeyVersionRef, values?: RsaPublicKey): Te
           { type: pkcs11.CKA_MODULUS, value: values.modulus },
           { type: pkcs11.CKA_PUBLIC_EXPONENT, value: values.publicExponent },
         ]),
-    { type: pkcs11.CKA_ENCRYPT, value: true },
-    { type: pkcs11.CKA_VERIFY, value: false },
-    { type: pkcs11.CKA_WRAP, value: false },
-    { type: pkcs11.CKA_ID, value: objectId(ref) },
-    { type: pkcs11.CKA_LABEL, value: objectLabel(ref) },
+    ...flags([pkcs11.CKA_ENCRYPT], [pkcs11.CKA_PRIVATE, pkcs11.CKA_VERIFY, pkcs11.CKA_WRAP]),
+    ...identity(ref),
   ];
 }
 
@@ -57,19 +72,18 @@ export function publicKeyTemplate(ref: KeyVersionRef, values?: RsaPublicKey): Te
  */
 export function privateKeyTemplate(ref: KeyVersionRef): Template {
   return [
-    { type: pkcs11.CKA_CLASS, value: pkcs11.CKO_PRIVATE_KEY },
-    { type: pkcs11.CKA_KEY_TYPE, value: pkcs11.CKK_RSA },
-    { type: pkcs11.CKA_TOKEN, value: true },
-    { type: pkcs11.CKA_PRIVATE, value: true },
-    { type: pkcs11.CKA_SENSITIVE, value: true },
-    { type: pkcs11.CKA_EXTRACTABLE, value: false },
-    { type: pkcs11.CKA_DECRYPT, value: true },
-    { type: pkcs11.CKA_SIGN, value: false },
-    { type: pkcs11.CKA_SIGN_RECOVER, value: false },
-    { type: pkcs11.CKA_UNWRAP, value: false },
-    { type: pkcs11.CKA_DERIVE, value: false },
-    { type: pkcs11.CKA_ID, value: objectId(ref) },
-    { type: pkcs11.CKA_LABEL, value: objectLabel(ref) },
+    ...keyObject(pkcs11.CKO_PRIVATE_KEY, pkcs11.CKK_RSA, true),
+    ...flags([pkcs11.CKA_PRIVATE, pkcs11.CKA_SENSITIVE, pkcs11.CKA_DECRYPT], [pkcs11.CKA_EXTRACTABLE, ...USES_BESIDES_DECRYPT]),
+    ...identity(ref),
+  ];
+}
+
+/** The one-time AES key that carries an imported private key into the token: a session object, sensitive, unwrap only. */
+export function wrappingKeyTemplate(value: Buffer): Template {
+  return [
+    ...keyObject(pkcs11.CKO_SECRET_KEY, pkcs11.CKK_AES, false),
+    { type: pkcs11.CKA_VALUE, value },
+    ...flags([pkcs11.CKA_UNWRAP, pkcs11.CKA_SENSITIVE], [pkcs11.CKA_EXTRACTABLE]),
   ];
 }
 

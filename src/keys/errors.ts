@@ -16,29 +16,37 @@ export abstract class DkeError extends Error {
 }
 
 /**
- * A failure whose sentence never varies with its cause (a caller learns nothing from it): each subclass states its
- * sentence once, as `sentence`; the cause goes in `detail`, for the log only.
+ * The base of a failure whose sentence never varies with its cause (a caller learns nothing from it): the sentence is
+ * stated once, here; the cause goes in `detail`, for the log only.
  */
-abstract class FixedSentenceError extends DkeError {
-  static readonly sentence: string;
-  constructor(detail?: string) {
-    super((new.target as unknown as typeof FixedSentenceError).sentence, detail);
-  }
+function fixedSentence<const Code extends string>(code: Code, sentence: string) {
+  return class extends DkeError {
+    readonly code = code;
+    constructor(detail?: string) {
+      super(sentence, detail);
+    }
+  };
 }
 
 /**
- * 503 with Retry-After: something the service needs is away for now; a retry may succeed. Each subclass states its
- * fixed sentence and its usual wait once; a caller may name a wait of its own.
+ * 503 with Retry-After: something the service needs is away for now; a retry may succeed. `retryLater` states a
+ * subclass's fixed sentence and its usual wait once; a caller may name a wait of its own.
  */
 export abstract class RetryLater extends DkeError {
-  static readonly sentence: string;
-  static readonly usualRetryAfterSeconds: number;
   readonly retryAfterSeconds: number;
-  constructor(detail?: string, retryAfterSeconds?: number) {
-    const kind = new.target as unknown as typeof RetryLater;
-    super(kind.sentence, detail);
-    this.retryAfterSeconds = retryAfterSeconds ?? kind.usualRetryAfterSeconds;
+  constructor(sentence: string, detail: string | undefined, retryAfterSeconds: number) {
+    super(sentence, detail);
+    this.retryAfterSeconds = retryAfterSeconds;
   }
+}
+
+function retryLater<const Code extends string>(code: Code, sentence: string, usualRetryAfterSeconds: number) {
+  return class extends RetryLater {
+    readonly code = code;
+    constructor(detail?: string, retryAfterSeconds = usualRetryAfterSeconds) {
+      super(sentence, detail, retryAfterSeconds);
+    }
+  };
 }
 
 /** 401: no bearer token, or one that does not verify (signature, issuer, audience, time, scope, user). */
@@ -50,25 +58,16 @@ export class TokenInvalid extends DkeError {
  * 404: no such key name, no such version of it, or a Destroyed one. A malformed name or id answers the same, so the
  * answer tells a caller nothing about which names exist.
  */
-export class KeyNotFound extends FixedSentenceError {
-  static override readonly sentence = 'No such key.';
-  readonly code = 'key_not_found';
-}
+export class KeyNotFound extends fixedSentence('key_not_found', 'No such key.') {}
 
 /** 403: the caller is not on the key name's allow list (by oid, member UPN, group or app role). */
-export class AccessDenied extends FixedSentenceError {
-  static override readonly sentence = 'You are not allowed to use this key.';
-  readonly code = 'access_denied';
-}
+export class AccessDenied extends fixedSentence('access_denied', 'You are not allowed to use this key.') {}
 
 /**
  * 403: the version exists and the caller may use the key name, but the version does not decrypt: not Active, not
  * Enabled, or (beyond the contract) its token evidence says it could have left the HSM.
  */
-export class KeyNotUsable extends FixedSentenceError {
-  static override readonly sentence = 'This key cannot be used to decrypt.';
-  readonly code = 'key_not_usable';
-}
+export class KeyNotUsable extends fixedSentence('key_not_usable', 'This key cannot be used to decrypt.') {}
 
 /** 400: the body is not the contract's `{"alg":"RSA-OAEP-256","value":"<base64>"}`. */
 export class RequestInvalid extends DkeError {
@@ -79,17 +78,10 @@ export class RequestInvalid extends DkeError {
  * Every reason a ciphertext does not decrypt (length, value not below the modulus, padding) collapses into this
  * one error with one sentence, so that responses never become a padding oracle (contract §1).
  */
-export class CiphertextRejected extends FixedSentenceError {
-  static override readonly sentence = 'The value could not be decrypted with this key.';
-  readonly code = 'decrypt_failed';
-}
+export class CiphertextRejected extends fixedSentence('decrypt_failed', 'The value could not be decrypted with this key.') {}
 
 /** 503 with Retry-After: the token is away, recovering or refusing the configuration; a retry may succeed. */
-export class HsmUnavailable extends RetryLater {
-  static override readonly sentence = 'The key store is temporarily unavailable; try again shortly.';
-  static override readonly usualRetryAfterSeconds = 1;
-  readonly code = 'hsm_unavailable';
-}
+export class HsmUnavailable extends retryLater('hsm_unavailable', 'The key store is temporarily unavailable; try again shortly.', 1) {}
 
 /**
  * Every session stayed busy for the whole bounded wait. `tokenProgressing` says whether the token finished other
@@ -152,11 +144,7 @@ export class KeyUsageNotRestricted extends DkeError {
  * corrupt page, the store file gone). A decrypt is never answered without its audit entry, so it is refused with
  * 503 and Retry-After; the cause goes to the log and to readiness, never to the caller.
  */
-export class StoreUnavailable extends RetryLater {
-  static override readonly sentence = 'The key service cannot record this request right now; try again shortly.';
-  static override readonly usualRetryAfterSeconds = 5;
-  readonly code = 'store_unavailable';
-}
+export class StoreUnavailable extends retryLater('store_unavailable', 'The key service cannot record this request right now; try again shortly.', 5) {}
 
 /** The store cannot be opened as it is (missing, empty, replaced, unreadable): the message tells the operator why. */
 export class StoreRefused extends DkeError {
