@@ -1,13 +1,15 @@
 import type { Principal } from '../keys/access-policy.js';
 import { isAllowed } from '../keys/access-policy.js';
 import { AccessDenied, DkeError, KeyNotFound, KeyNotUsable, StoreUnavailable } from '../keys/errors.js';
-import type { KeyVersion, RsaPublicKey } from '../keys/key-version.js';
+import type { KeyRecord, KeyVersion, RsaPublicKey } from '../keys/key-version.js';
 import { canDecrypt, findLiveVersion, servedVersion } from '../keys/lifecycle.js';
-import { buildKid, isValidKeyId, isValidKeyName } from '../keys/names.js';
+import { isValidKeyId, isValidKeyName } from '../keys/names.js';
 import type { DurableAuditTrail, KeyStateStore, KeyVault, ProtocolObserver } from '../keys/ports.js';
 import { parseDecryptRequest } from './decrypt-request.js';
 import type { ProvenanceGuard } from './provenance-guard.js';
-import { publicKeyResponse, type PublicKeyResponse } from './public-key-response.js';
+import { PrivateKeyPresence } from './private-key-presence.js';
+import type { PublicKeyResponse } from './public-key-response.js';
+import { PublishedAnswer } from './published-key-answers.js';
 
 export interface DkeProtocolDeps {
   readonly store: KeyStateStore;
@@ -26,30 +28,55 @@ export interface DkeProtocolDeps {
 export class DkeProtocol {
   readonly #deps: DkeProtocolDeps;
   readonly #now: () => Date;
+  /** GET answers by key record: the store replaces a record object on every change, so a kept answer is never stale. */
+  readonly #answers = new WeakMap<KeyRecord, PublishedAnswer>();
+  readonly #presence: PrivateKeyPresence;
 
   constructor(deps: DkeProtocolDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? (() => new Date());
+    this.#presence = new PrivateKeyPresence(deps.vault);
   }
 
   /** The published version's public key, or KeyNotFound when there is none that is Active and Enabled. */
   async publicKey(name: string, baseUrl: string): Promise<PublicKeyResponse> {
+    return JSON.parse((await this.publicKeyBody(name, baseUrl)).toString('utf8')) as PublicKeyResponse;
+  }
+
+  /**
+   * The JSON bytes of GET /{keyName}. Built once per change of the key record (and per second, for `cache.exp`); a
+   * request for a published version whose private key is known to be in the token asks neither the token nor anything
+   * but the store's in-memory snapshot.
+   */
+  async publicKeyBody(name: string, baseUrl: string): Promise<Buffer> {
     try {
-      const response = await this.#servedPublicKey(name, baseUrl);
+      const record = isValidKeyName(name) ? this.#deps.store.findKey(name) : undefined;
+      const kept = record === undefined ? undefined : this.#answers.get(record);
+      const answer = kept !== undefined && this.#presence.known(kept.version) === true ? kept : await this.#publishedAnswer(name, record);
+      // The kill switch: nothing is published while it is on, exactly as for a disabled version (404).
+      if (this.#deps.store.emergencyBlock() !== undefined) throw new KeyNotFound('emergency block');
+      const body = answer.body(baseUrl, this.#now);
       this.#deps.observer?.publicKey(name, 'served');
-      return response;
+      return body;
     } catch (error) {
       this.#deps.observer?.publicKey(this.#knownName(name), error instanceof DkeError ? error.code : 'internal_error');
       throw error;
     }
   }
 
-  async #servedPublicKey(name: string, baseUrl: string): Promise<PublicKeyResponse> {
+  /**
+   * Asks the token again whether each published version's private key is still there (run in the background; see
+   * PrivateKeyPresence): a version whose key left the token stops being published (404) from then on.
+   */
+  async recheckPrivateKeys(): Promise<void> {
+    const published = this.#deps.store.listKeys().flatMap((record) => servedVersion(record) ?? []);
+    await this.#presence.recheck(published);
+  }
+
+  async #publishedAnswer(name: string, record: KeyRecord | undefined): Promise<PublishedAnswer> {
     if (!isValidKeyName(name)) throw new KeyNotFound('malformed key name');
-    const record = this.#deps.store.findKey(name);
     const version = record === undefined ? undefined : servedVersion(record);
-    if (version === undefined) throw new KeyNotFound(`no served version for ${name}`);
-    // The kill switch: nothing is published while it is on, exactly as for a disabled version (404).
+    if (record === undefined || version === undefined) throw new KeyNotFound(`no served version for ${name}`);
     if (this.#deps.store.emergencyBlock() !== undefined) throw new KeyNotFound('emergency block');
     try {
       await this.#deps.guard?.assertServable(version);
@@ -58,9 +85,11 @@ export class DkeProtocol {
       throw error;
     }
     const key = await this.#publicKeyOf(version);
-    // Office would protect new documents with a key that can never open them (issue 17): ask the token, not a cache.
-    if (!(await this.#deps.vault.hasPrivateKey(version))) throw new KeyNotFound(`the private key of ${name}/${version.keyId} is missing from the token`);
-    return publicKeyResponse(key, buildKid(baseUrl, version.name, version.keyId), this.#deps.publicKeyCacheHours, this.#now());
+    // Office would protect new documents with a key that can never open them (issue 17).
+    if (!(await this.#presence.present(version))) throw new KeyNotFound(`the private key of ${name}/${version.keyId} is missing from the token`);
+    const answer = new PublishedAnswer(version, key, this.#deps.publicKeyCacheHours);
+    this.#answers.set(record, answer);
+    return answer;
   }
 
   /**
@@ -93,7 +122,7 @@ export class DkeProtocol {
       const auditProblem = this.#deps.audit.problem;
       if (auditProblem !== undefined) throw new StoreUnavailable(auditProblem);
       // 6. Decrypt in the HSM, one C_Decrypt (400 when it does not decrypt, 503 when the HSM is unavailable).
-      plaintext = await this.#timedVaultDecrypt(version, ciphertext);
+      plaintext = await this.#decryptInToken(version, ciphertext);
     } catch (error) {
       const reason = error instanceof DkeError ? error.code : 'internal_error';
       this.#deps.observer?.decrypt(this.#knownName(name), reason, seconds());
@@ -114,6 +143,16 @@ export class DkeProtocol {
   /** The record's public key; only a version recorded before public keys were kept, and not backfilled yet, asks the token. */
   async #publicKeyOf(version: KeyVersion): Promise<RsaPublicKey> {
     return version.publicKey ?? this.#deps.vault.publicKey(version);
+  }
+
+  /** The token's decrypt; a private key found missing there is no longer published from now on. */
+  async #decryptInToken(version: KeyVersion, ciphertext: Buffer): Promise<Buffer> {
+    try {
+      return await this.#timedVaultDecrypt(version, ciphertext);
+    } catch (error) {
+      if (error instanceof KeyNotFound) this.#presence.markMissing(version);
+      throw error;
+    }
   }
 
   async #timedVaultDecrypt(version: KeyVersion, ciphertext: Buffer): Promise<Buffer> {

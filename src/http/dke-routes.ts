@@ -27,7 +27,11 @@ export function dkeRoutes(options: DkeRoutesOptions): Router {
 
   router.get('/:keyName', ...hostChecks, async (req: Request<{ keyName: string }>, res: Response) => {
     const baseUrl = requestBaseUrl(req, options.publicBaseUrl, options.basePath);
-    res.json(await options.protocol.publicKey(req.params.keyName, baseUrl));
+    const body = await options.protocol.publicKeyBody(req.params.keyName, baseUrl);
+    // The bytes are built once per key change (DkeProtocol); res.json would serialise them again on every request.
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Length', body.length);
+    res.end(body);
   });
 
   router.post(

@@ -33,6 +33,8 @@ const READINESS_INTERVAL_MS = 15_000;
 const AUDIT_GROUP_COMMIT_MS = 2;
 /** A decrypt waits at most this long for a failing audit trail before it is refused with 503. */
 const AUDIT_WAIT_LIMIT_MS = 1000;
+/** How often GET's knowledge that each published private key is still in the token is refreshed (issue 17, 19). */
+export const PRIVATE_KEY_RECHECK_MS = 10_000;
 
 export interface Service {
   readonly app: Express;
@@ -58,6 +60,8 @@ export interface Service {
 export interface ServiceOptions {
   /** Test seams for fault injection (see test/support/fault-injection.ts). */
   readonly hsm?: Pick<OpenHsmOptions, 'wrapModule' | 'wrapDecryptor'>;
+  /** Test seam: the private-key recheck's interval (default PRIVATE_KEY_RECHECK_MS). */
+  readonly privateKeyRecheckMs?: number;
 }
 
 /**
@@ -165,6 +169,10 @@ export async function openService(config: Config, logger: Logger, options: Servi
       publicKeyCacheHours: config.publicKeyCacheHours,
     });
     metrics.watchPool(() => hsm.pool);
+    const recheckTimer = setInterval(() => {
+      protocol.recheckPrivateKeys().catch((error: unknown) => logger.error('private key recheck failed', { error: String(error) }));
+    }, options.privateKeyRecheckMs ?? PRIVATE_KEY_RECHECK_MS);
+    recheckTimer.unref();
     const storeDb = db;
     const readiness = new Readiness(store, hsm.vault, {
       hsm: () => hsmProblem(hsm.connection),
@@ -232,6 +240,7 @@ export async function openService(config: Config, logger: Logger, options: Servi
         clearInterval(timer);
         clearInterval(retentionTimer);
         clearInterval(schedulerTimer);
+        clearInterval(recheckTimer);
         await scheduler.idle();
         await hsm.close();
         audit.drain();

@@ -77,6 +77,8 @@ describe('issue 17: the store is never created implicitly, and a replaced store 
       assert.equal((await env.http.get('/spare')).status, 200);
       // Remove only the private object, as a token admin (or a failed HSM restore) would.
       await destroyPrivateOnly(env, 'spare', spare);
+      // GET learns it at the background recheck (test/app/published-key-answers.test.ts proves its bound); run it now.
+      await env.service.protocol.recheckPrivateKeys();
       assert.equal((await env.http.get('/spare')).status, 404);
       const report = await env.service.readiness.check();
       assert.equal(report.ready, false);
