@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# npm run bench: builds the service and runs scripts/bench/run-bench.ts (a script that prints figures, not a test).
+# npm run bench: builds the service and runs scripts/bench/run-bench.ts (a script that prints figures, not a test);
+# npm run bench:profile runs scripts/bench/profile-decrypt.ts (CPU per decrypt and a flame graph in docs/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 npm run build --silent
 rm -rf build-bench
 npx tsc -p tsconfig.test.json --outDir build-bench
-node build-bench/scripts/bench/run-bench.js "$@"
+script=run-bench
+if [ "${1:-}" = profile ]; then script=profile-decrypt; shift; fi
+node "build-bench/scripts/bench/$script.js" "$@"

@@ -2,6 +2,8 @@ import autocannon from 'autocannon';
 
 export interface LoadResult {
   readonly connections: number;
+  /** Responses received in the run. */
+  readonly requests: number;
   readonly requestsPerSecond: number;
   readonly p50: number;
   readonly p99: number;
@@ -29,6 +31,7 @@ export async function runLoad(request: LoadRequest, connections: number, seconds
   });
   return {
     connections,
+    requests: result.requests.total,
     requestsPerSecond: result.requests.total / result.duration,
     p50: result.latency.p50,
     p99: result.latency.p99,

@@ -15,6 +15,8 @@ export interface RawResult extends Percentiles {
   readonly concurrency: number;
   readonly opsPerSecond: number;
   readonly errors: number;
+  /** User + system CPU of this process per C_Decrypt (the token's crypto, the loop's own work is negligible), ms. */
+  readonly cpuMsPerOp: number;
 }
 
 const OAEP = {
@@ -63,6 +65,7 @@ export async function measureRawDecrypt(settings: RawTokenSettings, levels: read
       const sessions = Array.from({ length: concurrency }, () => module.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION));
       const latencies: number[] = [];
       let errors = 0;
+      const cpuBefore = process.cpuUsage();
       const started = performance.now();
       const deadline = started + seconds * 1000;
       await Promise.all(
@@ -80,8 +83,10 @@ export async function measureRawDecrypt(settings: RawTokenSettings, levels: read
         }),
       );
       const elapsed = (performance.now() - started) / 1000;
+      const cpu = process.cpuUsage(cpuBefore);
       for (const session of sessions) module.C_CloseSession(session);
-      results.push({ concurrency, opsPerSecond: latencies.length / elapsed, errors, ...percentiles(latencies) });
+      const cpuMsPerOp = (cpu.user + cpu.system) / 1000 / Math.max(1, latencies.length);
+      results.push({ concurrency, opsPerSecond: latencies.length / elapsed, errors, cpuMsPerOp, ...percentiles(latencies) });
     }
     return results;
   } finally {

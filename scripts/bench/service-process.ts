@@ -1,17 +1,31 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 export interface ServiceProcess {
   readonly url: string;
+  readonly pid: number;
+  /** User + system CPU seconds the process (all its threads, the token's crypto included) has used so far. */
+  cpuSeconds(): number;
+  /** Resident memory now, in bytes. */
+  rssBytes(): number;
   stop(): Promise<number | null>;
 }
+
+export interface ServiceProcessOptions {
+  /** Arguments for node before the script (e.g. --cpu-prof). */
+  readonly nodeArgs?: readonly string[];
+}
+
+/** Linux's clock tick for /proc/<pid>/stat times (USER_HZ, 100 on every mainstream architecture). */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
  * Starts the built service (`node dist/cli.js serve`) as its own process, as production runs it, and waits for its
  * "listening" log line and a 200 from /health/ready.
  */
-export async function startServiceProcess(env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['dist/cli.js', 'serve'], {
+export async function startServiceProcess(env: NodeJS.ProcessEnv, options: ServiceProcessOptions = {}): Promise<ServiceProcess> {
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), 'dist/cli.js', 'serve'], {
     env: { ...env, DKE_PORT: '0', DKE_HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -35,12 +49,39 @@ export async function startServiceProcess(env: NodeJS.ProcessEnv): Promise<Servi
     if (res?.status === 200) break;
     await new Promise((r) => setTimeout(r, 100));
   }
+  const pid = child.pid!;
   return {
     url,
+    pid,
+    cpuSeconds: () => processCpuSeconds(pid),
+    rssBytes: () => processRssBytes(pid),
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', (code) => resolve(code));
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** utime + stime of /proc/<pid>/stat (fields 14 and 15, counted after the parenthesised command name). */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+export function processRssBytes(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match === null ? Number.NaN : Number(match[1]) * 1024;
+}
+
+/** CPU seconds of the process's main thread (its event loop: the service's own per-request work). */
+export function mainThreadCpuSeconds(pid: number): number {
+  return threadCpuSeconds(pid, pid);
+}
+
+function threadCpuSeconds(pid: number, tid: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }

@@ -1,0 +1,29 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export interface FloorProcess {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts express-floor.js answering `body` (the bytes the service's GET returned), written to `dir`. */
+export async function startExpressFloor(body: Buffer, dir: string): Promise<FloorProcess> {
+  const bodyFile = join(dir, 'floor-body.json');
+  writeFileSync(bodyFile, body);
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./express-floor.js', import.meta.url)), bodyFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
+    child.once('exit', (code) => reject(new Error(`the Express floor exited with ${code}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
