@@ -50,8 +50,11 @@ export class DecryptThreadPool implements SessionDecryptor {
     const id = this.#nextId++;
     return new Promise<Buffer>((resolve, reject) => {
       thread.pending.set(id, { resolve, reject });
-      const request: DecryptRequest = { id, session, key, ciphertext, outputLength };
-      thread.worker.postMessage(request);
+      // The ciphertext usually views Node's shared 8 KiB buffer pool, which a structured clone would copy whole: it
+      // travels in a buffer of its own, moved (transferred) rather than copied.
+      const own = new Uint8Array(ciphertext);
+      const request: DecryptRequest = { id, session, key, ciphertext: own, outputLength };
+      thread.worker.postMessage(request, [own.buffer]);
     });
   }
 

@@ -46,12 +46,13 @@ parentPort!.on('message', (request: DecryptRequest) => {
     const session = Buffer.from(request.session);
     module.C_DecryptInit(session, RSA_OAEP_SHA256, Buffer.from(request.key));
     const output = Buffer.alloc(request.outputLength);
-    const plaintext = module.C_Decrypt(session, Buffer.from(request.ciphertext), output);
+    const plaintext = module.C_Decrypt(session, Buffer.from(request.ciphertext.buffer, request.ciphertext.byteOffset, request.ciphertext.byteLength), output);
     if (pause !== undefined) Atomics.wait(pause, 0, 0, setup.simulatedDelayMs);
     reply = { id: request.id, plaintext: new Uint8Array(plaintext) };
   } catch (error) {
     reply = { id: request.id, ckr: error instanceof pkcs11js.Pkcs11Error ? error.code : undefined };
   }
-  parentPort!.postMessage(reply);
+  // The plaintext's own buffer is moved to the main thread, not copied.
+  parentPort!.postMessage(reply, 'plaintext' in reply ? [reply.plaintext.buffer as ArrayBuffer] : []);
 });
 parentPort!.postMessage({ ready: true });

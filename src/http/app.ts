@@ -79,7 +79,7 @@ export function guardedApp(trustProxy: HttpSettings['trustProxy'], logger: Logge
   app.use(requestId);
   app.use(requestLog(logger, metrics));
   app.use(closeWhileStopping);
-  app.use(helmet());
+  app.use(helmetHeaders());
   app.use(limitUrlLength);
   app.use(refuseDeclaredLargeBody);
   app.use(refuseCorsPreflight);
@@ -114,6 +114,31 @@ function closeWhileStopping(req: Request, res: Response, next: NextFunction): vo
   }
   res.setHeader('Connection', 'close');
   next(new HsmUnavailable('the service is stopping', 1));
+}
+
+/**
+ * helmet's default headers, worked out once: with its defaults helmet sets the same headers on every response, and
+ * running its thirteen middlewares per request cost more than setting their result (issue 19). A probe response
+ * records what helmet does; each request then gets exactly that.
+ */
+export function helmetHeaders(): (req: Request, res: Response, next: NextFunction) => void {
+  const set: [string, string][] = [];
+  const removed: string[] = [];
+  const probe = {
+    setHeader: (name: string, value: unknown) => set.push([name, String(value)]),
+    removeHeader: (name: string) => removed.push(name),
+  };
+  let finished = false;
+  helmet()({} as Request, probe as unknown as Response, () => {
+    finished = true;
+  });
+  // helmet's defaults need nothing of the request and finish at once; anything else would need it per request.
+  if (!finished) throw new Error('helmet did not finish synchronously: its headers cannot be worked out once');
+  return (_req, res, next) => {
+    for (const name of removed) res.removeHeader(name);
+    for (const [name, value] of set) res.setHeader(name, value);
+    next();
+  };
 }
 
 /** DKE URLs are short (`/{keyName}/{keyId}/decrypt`); a longer one is refused before routing (RFC 9110 §15.5.15). */

@@ -18,6 +18,13 @@ export class ServiceMetrics implements ProtocolObserver, HttpObserver, MetricsEx
   readonly #jwksRefreshes = new Counter({ name: 'dke_jwks_refreshes_total', help: 'Refreshes of the token issuer keys by result', labelNames: ['result'] as const, registers: [this.registry] });
   readonly #httpSeconds = new Histogram({ name: 'dke_http_request_duration_seconds', help: 'HTTP requests by route and status class', labelNames: ['route', 'status'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
 
+  // prom-client validates and hashes a label object on every call; the hot paths keep each label set's child instead.
+  readonly #decryptChild = children((key: string, outcome: string) => this.#decrypts.labels({ key, outcome }));
+  readonly #decryptSecondsChild = children((outcome: string) => this.#decryptSeconds.labels({ outcome }));
+  readonly #hsmDecryptChild = children((outcome: string) => this.#hsmDecryptSeconds.labels({ outcome }));
+  readonly #publicKeyChild = children((key: string, outcome: string) => this.#publicKeys.labels({ key, outcome }));
+  readonly #httpChild = children((route: string, status: string) => this.#httpSeconds.labels({ route, status }));
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -33,16 +40,16 @@ export class ServiceMetrics implements ProtocolObserver, HttpObserver, MetricsEx
   }
 
   decrypt(keyName: string | undefined, outcome: string, seconds: number): void {
-    this.#decrypts.inc({ key: keyName ?? '', outcome });
-    this.#decryptSeconds.observe({ outcome }, seconds);
+    this.#decryptChild(keyName ?? '', outcome).inc();
+    this.#decryptSecondsChild(outcome).observe(seconds);
   }
 
   hsmDecrypt(outcome: 'ok' | 'error', seconds: number): void {
-    this.#hsmDecryptSeconds.observe({ outcome }, seconds);
+    this.#hsmDecryptChild(outcome).observe(seconds);
   }
 
   publicKey(keyName: string | undefined, outcome: string): void {
-    this.#publicKeys.inc({ key: keyName ?? '', outcome });
+    this.#publicKeyChild(keyName ?? '', outcome).inc();
   }
 
   hsmError(errorClass: HsmErrorClass): void {
@@ -55,7 +62,7 @@ export class ServiceMetrics implements ProtocolObserver, HttpObserver, MetricsEx
 
   /** Route patterns (not paths) keep the label set small. */
   httpRequest(route: string, status: number, seconds: number): void {
-    this.#httpSeconds.observe({ route, status: `${Math.floor(status / 100)}xx` }, seconds);
+    this.#httpChild(route, `${Math.floor(status / 100)}xx`).observe(seconds);
   }
 
   get contentType(): string {
@@ -65,4 +72,21 @@ export class ServiceMetrics implements ProtocolObserver, HttpObserver, MetricsEx
   render(): Promise<string> {
     return this.registry.metrics();
   }
+}
+
+/**
+ * The child of each label set, made on first use and kept. The label sets are bounded already (existing key names,
+ * fixed outcomes, route patterns), so this map is too.
+ */
+function children<A extends string[], T>(make: (...labels: A) => T): (...labels: A) => T {
+  const made = new Map<string, T>();
+  return (...labels) => {
+    const key = labels.join('\u0000');
+    let child = made.get(key);
+    if (child === undefined) {
+      child = make(...labels);
+      made.set(key, child);
+    }
+    return child;
+  };
 }

@@ -3,7 +3,10 @@
  * call, never with a 5xx; helmet's headers are set and CORS stays closed.
  */
 import assert from 'node:assert/strict';
+import express from 'express';
+import helmet from 'helmet';
 import { after, before, describe, it } from 'mocha';
+import supertest from 'supertest';
 import { listenOnLoopback } from '../support/listening-server.js';
 import { encryptLikeOffice } from '../support/office-client.js';
 import { startTestEnv, type TestEnv } from '../support/test-env.js';
@@ -105,4 +108,22 @@ describe('issue 6: bad input never reaches the HSM and never gets a 5xx', () => 
     assert.equal(preflight.headers['access-control-allow-methods'], undefined);
     assert.equal(preflight.status, 404);
   });
+
+  it("every response carries exactly helmet's default headers (worked out once, issue 19), GET, decrypt and errors alike", async () => {
+    const bare = express().use(helmet()).get('/', (_req, res) => res.send('x'));
+    const expected = helmetNames((await supertest(bare).get('/').expect(200)).headers);
+    assert.ok(Object.keys(expected).length >= 12, `helmet set ${Object.keys(expected).join(', ')}`);
+    const responses = [
+      await env.http.get('/strict').expect(200),
+      await post(JSON.stringify({ alg: 'RSA-OAEP-256', value: encryptLikeOffice(jwk, Buffer.from('h')) })).expect(200),
+      await env.http.get('/no-such-key').expect(404),
+    ];
+    for (const res of responses) assert.deepEqual(helmetNames(res.headers), expected, `status ${res.status}`);
+  });
 });
+
+/** The response headers helmet is about (every header but those any Express response has anyway). */
+function helmetNames(headers: Record<string, unknown>): Record<string, unknown> {
+  const ordinary = new Set(['content-type', 'content-length', 'date', 'connection', 'keep-alive', 'x-request-id', 'etag', 'www-authenticate', 'retry-after', 'cache-control', 'x-powered-by']);
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !ordinary.has(name)));
+}
