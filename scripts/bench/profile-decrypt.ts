@@ -6,6 +6,8 @@
  *   npm run bench:profile -- --name after            writes docs/flame-decrypt-after.svg
  *   npm run bench:profile -- --seconds 20 --threads false
  *   npm run bench:profile -- --get --in-flight 32     GET /{keyName} instead: docs/flame-get-NAME.svg
+ *   npm run bench:profile -- --compare /path/to/other/checkout   CPU per request of that build's service and this
+ *                                                    one's, rounds alternating (no flame graph)
  */
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +27,7 @@ const { values: args } = parseArgs({
     'in-flight': { type: 'string', default: '16' },
     rounds: { type: 'string', default: '2' },
     get: { type: 'boolean', default: false },
+    compare: { type: 'string' },
   },
 });
 const seconds = Number(args.seconds);
@@ -36,9 +39,13 @@ try {
   const keyId = bench.createKey(env);
   const bearer = await bench.bearer();
 
-  const plain = await startServiceProcess(env);
   const loadRequest = async (url: string): Promise<LoadRequest> =>
     args.get ? { url: `${url}/${KEY_NAME}`, method: 'GET' } : decryptLoadRequest(url, keyId, bearer);
+  if (args.compare !== undefined) {
+    await compare(args.compare);
+    process.exit(0);
+  }
+  const plain = await startServiceProcess(env);
   const request = await loadRequest(plain.url);
   await runLoad(request, inFlight, 2); // warm-up: JIT, caches, first verification of the token
   for (let round = 1; round <= Number(args.rounds); round += 1) {
@@ -66,6 +73,27 @@ try {
   writeFileSync(out, flameGraphSvg(profile, `dke serve, main thread, ${args.get ? 'GET /{keyName}' : 'decrypts'} at ${inFlight} in flight (${args.name})`));
   console.log(`\nflame graph: ${out}\nmain thread self time by origin (busy samples):`);
   for (const { origin, share } of selfTimeByOrigin(profile).slice(0, 15)) console.log(`  ${(share * 100).toFixed(1).padStart(5)}%  ${origin}`);
+
+  /** Rounds alternate between the two builds, so a change of the machine's load hits both alike. */
+  async function compare(other: string): Promise<void> {
+    const totals = new Map<string, { cpu: number[]; main: number[] }>();
+    for (let round = 1; round <= Number(args.rounds); round += 1) {
+      for (const [label, cwd] of [['other', other], ['this', process.cwd()]] as const) {
+        const service = await startServiceProcess(env, { cwd });
+        const request = await loadRequest(service.url);
+        await runLoad(request, inFlight, 2);
+        const r = await runLoadWithCpu(service, request, inFlight, seconds);
+        await service.stop();
+        const entry = totals.get(label) ?? { cpu: [], main: [] };
+        entry.cpu.push(r.cpuMsPerRequest);
+        entry.main.push(r.mainThreadMsPerRequest);
+        totals.set(label, entry);
+        console.log(`round ${round} ${label.padEnd(5)}: ${r.requestsPerSecond.toFixed(0)}/s, errors ${r.errors + r.non2xx}, CPU per request ${r.cpuMsPerRequest.toFixed(3)} ms, main thread ${r.mainThreadMsPerRequest.toFixed(3)} ms`);
+      }
+    }
+    const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    for (const [label, { cpu, main }] of totals) console.log(`median ${label.padEnd(5)}: CPU per request ${median(cpu).toFixed(3)} ms, main thread ${median(main).toFixed(3)} ms`);
+  }
 } finally {
   await bench.close();
 }

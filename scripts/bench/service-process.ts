@@ -15,6 +15,8 @@ export interface ServiceProcess {
 export interface ServiceProcessOptions {
   /** Arguments for node before the script (e.g. --cpu-prof). */
   readonly nodeArgs?: readonly string[];
+  /** The checkout whose dist/cli.js to run (default: this one). */
+  readonly cwd?: string;
 }
 
 /** Linux's clock tick for /proc/<pid>/stat times (USER_HZ, 100 on every mainstream architecture). */
@@ -27,6 +29,7 @@ const CLOCK_TICKS_PER_SECOND = 100;
 export async function startServiceProcess(env: NodeJS.ProcessEnv, options: ServiceProcessOptions = {}): Promise<ServiceProcess> {
   const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), 'dist/cli.js', 'serve'], {
     env: { ...env, DKE_PORT: '0', DKE_HOST: '127.0.0.1' },
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
