@@ -6,6 +6,7 @@
  *   npm run bench:profile -- --name after            writes docs/flame-decrypt-after.svg
  *   npm run bench:profile -- --seconds 20 --threads false
  *   npm run bench:profile -- --get --in-flight 32     GET /{keyName} instead: docs/flame-get-NAME.svg
+ *   npm run bench:profile -- --checkout DIR --name before   profile the service built in another checkout
  *   npm run bench:profile -- --compare /path/to/other/checkout   CPU per request of that build's service and this
  *                                                    one's, rounds alternating (no flame graph)
  */
@@ -28,6 +29,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '2' },
     get: { type: 'boolean', default: false },
     compare: { type: 'string' },
+    checkout: { type: 'string' },
   },
 });
 const seconds = Number(args.seconds);
@@ -45,7 +47,8 @@ try {
     await compare(args.compare);
     process.exit(0);
   }
-  const plain = await startServiceProcess(env);
+  const own = args.checkout !== undefined ? { cwd: args.checkout } : {};
+  const plain = await startServiceProcess(env, own);
   const request = await loadRequest(plain.url);
   await runLoad(request, inFlight, 2); // warm-up: JIT, caches, first verification of the token
   for (let round = 1; round <= Number(args.rounds); round += 1) {
@@ -58,7 +61,7 @@ try {
   await plain.stop();
 
   const profileDir = mkdtempSync(join(tmpdir(), 'dke-profile-'));
-  const profiled = await startServiceProcess(env, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] });
+  const profiled = await startServiceProcess(env, { ...own, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] });
   const profiledRequest = await loadRequest(profiled.url);
   await runLoad(profiledRequest, inFlight, 2);
   const under = await runLoad(profiledRequest, inFlight, seconds);

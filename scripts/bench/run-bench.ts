@@ -46,6 +46,8 @@ interface TokenSummary {
   readonly get: LoadResult;
   readonly floor: LoadResult;
   readonly rss?: { readonly mb: number; readonly load: LoadResult };
+  /** The same decrypts at 16 in flight with DKE_PKCS11_DECRYPT_THREADS=false (pkcs11js's async C_Decrypt). */
+  readonly withoutThreads?: CpuLoadResult;
 }
 
 const bench = await prepareBench();
@@ -61,6 +63,7 @@ try {
   await bench.close();
 }
 printSummary(summaries);
+printThreadsRow(summaries);
 writeFileSync(CHART, benchChartSvg(`npm run bench, ${new Date().toISOString().slice(0, 10)}: decrypts at 1 to 64 in flight, ${seconds} s per point`, chartSeries(summaries)));
 console.log(`\nchart written: ${CHART}`);
 
@@ -88,6 +91,14 @@ async function benchToken(token: BenchToken, index: number): Promise<TokenSummar
     rss = { mb: service.rssBytes() / 2 ** 20, load };
   }
   await service.stop();
+  let withoutThreads: CpuLoadResult | undefined;
+  if (index === 0) {
+    const asyncService = await startServiceProcess({ ...env, DKE_PKCS11_DECRYPT_THREADS: 'false' });
+    const asyncRequest = await decryptLoadRequest(asyncService.url, keyId, bearer);
+    await runLoad(asyncRequest, 16, 1);
+    withoutThreads = await runLoadWithCpu(asyncService, asyncRequest, 16, seconds);
+    await asyncService.stop();
+  }
 
   console.log('in flight | raw C_Decrypt/s | raw p50/p99 ms | raw CPU ms/op | service decrypts/s | service p50/p99 ms | ratio | service CPU ms/decrypt (main thread) | errors');
   console.log('--------- | --------------- | -------------- | ------------- | ------------------ | ------------------ | ----- | ------------------------------------ | ------');
@@ -99,6 +110,10 @@ async function benchToken(token: BenchToken, index: number): Promise<TokenSummar
     );
   });
   console.log(`\nGET /{keyName} at ${GET_IN_FLIGHT} in flight: service ${get.requestsPerSecond.toFixed(0)}/s (p50/p99 ${get.p50}/${get.p99} ms, errors ${get.errors + get.non2xx}); Express 5 + helmet floor, same bytes: ${floor.requestsPerSecond.toFixed(0)}/s (p50/p99 ${floor.p50}/${floor.p99} ms); ratio ${(get.requestsPerSecond / floor.requestsPerSecond).toFixed(2)}`);
+  if (withoutThreads !== undefined) {
+    const w = withoutThreads;
+    console.log(`DKE_PKCS11_DECRYPT_THREADS=false (async C_Decrypt, C_DecryptInit on the event loop), 16 in flight: ${w.requestsPerSecond.toFixed(0)} decrypts/s (ratio ${(w.requestsPerSecond / raw[LEVELS.indexOf(16)]!.opsPerSecond).toFixed(2)}), p50/p99 ${w.p50}/${w.p99} ms, CPU ms/decrypt ${w.cpuMsPerRequest.toFixed(2)} (main thread ${w.mainThreadMsPerRequest.toFixed(2)}), errors ${w.errors + w.non2xx}`);
+  }
   if (rss !== undefined) console.log(`RSS of the service after ${rssSeconds} s of decrypts at 16 in flight: ${rss.mb.toFixed(0)} MB (${rss.load.requestsPerSecond.toFixed(0)} decrypts/s, errors ${rss.load.errors + rss.load.non2xx})`);
 
   const at16 = LEVELS.indexOf(16);
@@ -127,7 +142,7 @@ async function benchToken(token: BenchToken, index: number): Promise<TokenSummar
       console.log(`${String(sessions).padStart(13)} | ${result.requestsPerSecond.toFixed(0).padStart(10)} | ${`${result.p50}/${result.p99}`.padStart(10)} | ${result.errors + result.non2xx}`);
     }
   }
-  return { token: token.name, raw, served, get, floor, ...(rss !== undefined ? { rss } : {}) };
+  return { token: token.name, raw, served, get, floor, ...(rss !== undefined ? { rss } : {}), ...(withoutThreads !== undefined ? { withoutThreads } : {}) };
 }
 
 /** One Markdown row per token, the figures the README's performance section quotes (paste it there). */
@@ -142,6 +157,18 @@ function printSummary(all: readonly TokenSummary[]): void {
     const errors = s.errors + s.non2xx + r.errors + t.get.errors + t.get.non2xx;
     console.log(
       `| ${t.token} | ${fmt(r.opsPerSecond)} | ${fmt(s.requestsPerSecond)} (${pct(s.requestsPerSecond / r.opsPerSecond)}) | ${s.p50}/${s.p99} (${(s.p99 / s.p50).toFixed(2)}) | ${s.cpuMsPerRequest.toFixed(2)} (${s.mainThreadMsPerRequest.toFixed(2)}) / ${r.cpuMsPerOp.toFixed(2)} | ${fmt(t.get.requestsPerSecond)} vs ${fmt(t.floor.requestsPerSecond)} (${pct(t.get.requestsPerSecond / t.floor.requestsPerSecond)}) | ${t.rss === undefined ? 'not measured' : `${t.rss.mb.toFixed(0)} MB`} | ${errors} |`,
+    );
+  }
+}
+
+function printThreadsRow(all: readonly TokenSummary[]): void {
+  const at16 = LEVELS.indexOf(16);
+  for (const t of all) {
+    if (t.withoutThreads === undefined) continue;
+    const w = t.withoutThreads;
+    const s = t.served[at16]!;
+    console.log(
+      `\n${t.token}, 16 in flight, decrypt threads (default) vs DKE_PKCS11_DECRYPT_THREADS=false: ${fmt(s.requestsPerSecond)} vs ${fmt(w.requestsPerSecond)} decrypts/s, CPU ms per decrypt ${s.cpuMsPerRequest.toFixed(2)} vs ${w.cpuMsPerRequest.toFixed(2)} (main thread ${s.mainThreadMsPerRequest.toFixed(2)} vs ${w.mainThreadMsPerRequest.toFixed(2)})`,
     );
   }
 }
