@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks for dke-service: NSS softoken and certutil (the development and test
 # token), and the npm packages. With --test also SoftHSM2, which one test uses as a token that lacks OAEP-SHA256, and
-# PostgreSQL, whose server binaries scripts/pg-throwaway.sh runs as the test run's throwaway database.
+# PostgreSQL, whose server binaries scripts/pg-throwaway.sh runs as the test run's throwaway database, and Debian's
+# Chromium, which the console's browser tests drive through playwright-core (never a browser download).
 # Idempotent and quick when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,10 +18,11 @@ packages="libnss3 libnss3-tools"
 missing=no
 if ! command -v certutil >/dev/null 2>&1 || ! softokn_found; then missing=yes; fi
 if [ "${1:-}" = "--test" ]; then
-  packages="$packages softhsm2 postgresql"
+  packages="$packages softhsm2 postgresql chromium"
   [ -e /usr/lib/softhsm/libsofthsm2.so ] || missing=yes
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing=yes
   command -v psql >/dev/null 2>&1 || missing=yes
+  [ -x /usr/bin/chromium ] || missing=yes
 fi
 if [ "$missing" = yes ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

@@ -37,6 +37,8 @@ export interface Config {
   readonly admin?: { readonly port: number; readonly host: string };
   /** Accepted `aud` of admin API tokens (DKE_ADMIN_AUDIENCE, else the DKE_AUTH_AUDIENCE values). */
   readonly adminAudiences: readonly string[];
+  /** How the console (contract §7) signs in: its app registration and the tenant's authority in the configured cloud. */
+  readonly consoleSignIn: ConsoleSignIn;
   /** DKE_DELETION_WINDOW in ms: how long a deleted version waits before its HSM objects are destroyed (0: at once). */
   readonly deletionWindowMs: number;
   /** DKE_APPROVALS_REQUIRED (1 or 2) and DKE_APPROVAL_TTL in ms: the two-person rule (contract §6). */
@@ -50,6 +52,16 @@ export interface Config {
   readonly faultKillAfter?: string;
   /** Port of `dke dev`'s development token issuer (0: any free port). */
   readonly devIssuerPort: number;
+}
+
+/**
+ * The console's sign-in (authorization code + PKCE): DKE_ADMIN_CLIENT_ID, and the authority of the first allowed
+ * tenant in the cloud of DKE_AUTH_CLOUD (`organizations` when only issuers are configured). The page appends
+ * `/oauth2/v2.0/authorize` and `/oauth2/v2.0/token`, as Entra names them.
+ */
+export interface ConsoleSignIn {
+  readonly clientId?: string;
+  readonly authority: string;
 }
 
 /** A setting is malformed or missing; the sentence names it. */
@@ -189,6 +201,11 @@ export function parseSettings(raw: RawSettings): Config {
     approvalsRequired: integer('DKE_APPROVALS_REQUIRED', setting('DKE_APPROVALS_REQUIRED'), 1, 2) as 1 | 2,
     approvalTtlMs: duration('DKE_APPROVAL_TTL', setting('DKE_APPROVAL_TTL')),
     adminAudiences: nonEmpty(raw.DKE_ADMIN_AUDIENCE) !== undefined ? list(raw.DKE_ADMIN_AUDIENCE) : list(raw.DKE_AUTH_AUDIENCE),
+    consoleSignIn: {
+      ...(nonEmpty(raw.DKE_ADMIN_CLIENT_ID) !== undefined ? { clientId: nonEmpty(raw.DKE_ADMIN_CLIENT_ID)! } : {}),
+      // The sign-in host of the cloud (that of its metadata document: login.microsoftonline.com, .us, chinacloudapi.cn).
+      authority: `${new URL(cloud.metadataUrl).origin}/${list(raw.DKE_AUTH_TENANT_IDS)[0]?.toLowerCase() ?? 'organizations'}`,
+    },
     ...(nonEmpty(raw.DKE_ADMIN_ACTOR) !== undefined ? { adminActor: nonEmpty(raw.DKE_ADMIN_ACTOR)!.slice(0, 200) } : {}),
     devIssuerPort: integer('DKE_DEV_ISSUER_PORT', setting('DKE_DEV_ISSUER_PORT'), 0, 65535),
     ...(nonEmpty(raw.DKE_AUDIT_RETENTION) !== undefined ? { auditRetentionMs: span('DKE_AUDIT_RETENTION', nonEmpty(raw.DKE_AUDIT_RETENTION)!) } : {}),

@@ -4,11 +4,13 @@ import { ensureDevToken } from '../main/dev-token.js';
 import { withAdmin } from '../main/open-admin.js';
 import { startService, stopOnSignals } from '../main/run-service.js';
 import { loadConfig, loadConfigWith, type Config } from '../main/settings.js';
-import { DEV_TENANT_ID, DevTokenIssuer } from './dev-token-issuer.js';
+import { DEV_CONSOLE_USERS, DEV_TENANT_ID, DevTokenIssuer } from './dev-token-issuer.js';
 
 const DEMO_KEY = 'demo-key';
 const DEMO_USER = 'alice@contoso.dev';
 const DEMO_PLAINTEXT = 'Hello from dke-service';
+/** The console's client id under `dke dev`: the development issuer accepts any, as Entra accepts a registered one. */
+const DEV_CONSOLE_CLIENT_ID = 'dke-dev-console';
 
 export function devTokenCommand(): Command {
   const command = new Command('dev-token').description('the embedded NSS development token (never for production)');
@@ -24,7 +26,8 @@ export function devTokenCommand(): Command {
 
 /**
  * `dke dev`: the README's quick start. Development token, demo key, a development token issuer on loopback and the
- * service, then a ready-to-paste curl for both endpoints. Everything it makes is for development only.
+ * service with its admin listener, then a ready-to-paste curl for both endpoints and the console's URL, where the
+ * issuer's sign-in page offers the development users. Everything it makes is for development only.
  */
 export function devCommand(): Command {
   return new Command('dev')
@@ -36,17 +39,20 @@ export function devCommand(): Command {
       await issuer.start(base.devIssuerPort);
       const port = typeof base.port === 'number' ? base.port : 8080;
       const audience = `http://localhost:${port}`;
-      const config = loadConfigWith(
-        { DKE_HOST: '127.0.0.1' },
+      const loaded = loadConfigWith(
+        { DKE_HOST: '127.0.0.1', DKE_ADMIN_PORT: String(port + 1) },
         { DKE_AUTH_METADATA_URL: issuer.metadataUrl, DKE_AUTH_TENANT_IDS: DEV_TENANT_ID, DKE_AUTH_AUDIENCE: audience },
       );
+      // The console signs in at the development issuer, whose authority is known only once it listens.
+      const config: Config = { ...loaded, consoleSignIn: { clientId: DEV_CONSOLE_CLIENT_ID, authority: issuer.authority } };
       await ensureDemoKey(config);
       const running = await startService(config);
       const stopAll = { stop: async () => Promise.all([running.stop(), issuer.stop()]).then(() => undefined) };
       stopOnSignals(stopAll, running.logger);
       const token = await issuer.issueToken({ audience, upn: DEMO_USER, lifetimeSeconds: 12 * 3600 });
       const publicKey = await running.service.protocol.publicKey(DEMO_KEY, audience);
-      process.stdout.write(instructions(audience, token, publicKey.key.kid, demoCiphertext(publicKey.key.n)));
+      const consoleUrl = running.adminUrl === undefined ? undefined : `${running.adminUrl.replace(/\/api$/, '')}/`;
+      process.stdout.write(instructions(audience, token, publicKey.key.kid, demoCiphertext(publicKey.key.n), consoleUrl));
     });
 }
 
@@ -68,7 +74,11 @@ function demoCiphertext(modulusBase64: string): string {
   return encryptOaepSha256(publicKey, Buffer.from(DEMO_PLAINTEXT)).toString('base64');
 }
 
-function instructions(baseUrl: string, token: string, kid: string, ciphertext: string): string {
+function instructions(baseUrl: string, token: string, kid: string, ciphertext: string, consoleUrl: string | undefined): string {
+  const consoleLines = consoleUrl === undefined ? '' : `
+Console (sign in as ${DEV_CONSOLE_USERS.map((u) => `${u.upn} (${u.roles.join(', ')})`).join(', ')}):
+  ${consoleUrl}
+`;
   return `
 dke-service is running on the DEVELOPMENT token with a DEVELOPMENT token issuer (never use either in production).
 
@@ -80,7 +90,7 @@ Decrypt (what Office calls to open one); the answer's value is base64 of "${DEMO
     -H 'Content-Type: application/json' \\
     -H 'Authorization: Bearer ${token}' \\
     -d '{"alg":"RSA-OAEP-256","value":"${ciphertext}"}'
-
+${consoleLines}
 The token above is for ${DEMO_USER}, valid 12 hours. Stop with Ctrl+C.
 `;
 }

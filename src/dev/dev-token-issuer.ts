@@ -1,10 +1,39 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 
 /** A tenant id used only by the development issuer. */
 export const DEV_TENANT_ID = '00000000-0000-4000-8000-00000000d0e0';
+
+/**
+ * The people of the development tenant who can sign in to the console (contract §7), with the app roles Entra would
+ * put in their tokens after an admin assigned them.
+ */
+export const DEV_CONSOLE_USERS: readonly { readonly upn: string; readonly roles: readonly string[] }[] = [
+  { upn: 'admin@contoso.dev', roles: ['DKE.Admin'] },
+  { upn: 'approver@contoso.dev', roles: ['DKE.Admin'] },
+  { upn: 'auditor@contoso.dev', roles: ['DKE.Auditor'] },
+];
+
+/** How long an authorization code may wait for its exchange (Entra: about 10 minutes; here one is plenty). */
+const CODE_LIFETIME_MS = 60_000;
+const FORM_BODY_LIMIT = 16_384;
+
+/** What the sign-in page was asked for; the token endpoint checks the exchange against it. */
+interface AuthorizationRequest {
+  readonly clientId: string;
+  readonly redirectUri: string;
+  readonly codeChallenge: string;
+  readonly scope: string;
+  readonly state: string;
+}
+
+interface IssuedCode extends AuthorizationRequest {
+  readonly upn: string;
+  readonly roles: readonly string[];
+  readonly expiresAt: number;
+}
 
 interface SigningKey {
   readonly kid: string;
@@ -39,6 +68,7 @@ export class DevTokenIssuer {
   #jwksAvailable = true;
   #keySetOverride: unknown;
   readonly #requests = { metadata: 0, jwks: 0 };
+  readonly #codes = new Map<string, IssuedCode>();
   readonly tenantId: string;
 
   constructor(tenantId: string = DEV_TENANT_ID) {
@@ -59,6 +89,11 @@ export class DevTokenIssuer {
 
   v2Issuer(tenantId = this.tenantId): string {
     return `https://login.microsoftonline.com/${tenantId}/v2.0`;
+  }
+
+  /** The tenant's authority, as Entra's `https://login.microsoftonline.com/{tenant}`: the console appends /oauth2/v2.0/… */
+  get authority(): string {
+    return `${this.#baseUrl}/${this.tenantId}`;
   }
 
   get currentKey(): SigningKey {
@@ -140,6 +175,13 @@ export class DevTokenIssuer {
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
+    if (path === `/${this.tenantId}/oauth2/v2.0/authorize`) {
+      if (req.method === 'GET') return this.#signInPage(new URL(req.url ?? '/', this.#baseUrl).searchParams, res);
+      if (req.method === 'POST') return void readForm(req).then((form) => this.#signIn(form, res), () => send(res, 413, { error: 'invalid_request' }));
+    }
+    if (req.method === 'POST' && path === `/${this.tenantId}/oauth2/v2.0/token`) {
+      return void readForm(req).then((form) => this.#exchange(form, req, res), () => send(res, 413, { error: 'invalid_request' }));
+    }
     if (req.method === 'GET' && path === `/${this.tenantId}/v2.0/.well-known/openid-configuration`) {
       this.#requests.metadata += 1;
       if (!this.#metadataAvailable) return send(res, 503, { error: 'temporarily_unavailable' });
@@ -147,7 +189,8 @@ export class DevTokenIssuer {
         issuer: this.v2Issuer(),
         jwks_uri: this.jwksUrl,
         id_token_signing_alg_values_supported: ['RS256'],
-        token_endpoint: `${this.#baseUrl}/${this.tenantId}/oauth2/v2.0/token`,
+        authorization_endpoint: `${this.authority}/oauth2/v2.0/authorize`,
+        token_endpoint: `${this.authority}/oauth2/v2.0/token`,
       });
     }
     if (req.method === 'GET' && path === '/discovery/v2.0/keys') {
@@ -157,10 +200,111 @@ export class DevTokenIssuer {
     }
     return send(res, 404, { error: 'not_found' });
   }
+
+  /** The authorize endpoint's page: one button per development user, named by its UPN (no password: development only). */
+  #signInPage(query: URLSearchParams, res: ServerResponse): void {
+    const request = authorizationRequest(query);
+    if (typeof request === 'string') return sendHtml(res, 400, page('Sign-in refused', `<p>${escapeHtml(request)}</p>`));
+    const hidden = Object.entries({ client_id: request.clientId, redirect_uri: request.redirectUri, code_challenge: request.codeChallenge, code_challenge_method: 'S256', scope: request.scope, state: request.state, response_type: 'code' })
+      .map(([name, value]) => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`)
+      .join('');
+    const buttons = DEV_CONSOLE_USERS.map((user) => `<li><button type="submit" name="login_hint" value="${escapeHtml(user.upn)}">${escapeHtml(user.upn)}</button> <span>${escapeHtml(user.roles.join(', '))}</span></li>`).join('');
+    sendHtml(
+      res,
+      200,
+      page(
+        'Sign in: development tenant',
+        `<p>DEVELOPMENT token issuer (never for production). Pick the user to sign in as:</p><form method="post" action="/${this.tenantId}/oauth2/v2.0/authorize">${hidden}<ul>${buttons}</ul></form>`,
+      ),
+    );
+  }
+
+  #signIn(form: URLSearchParams, res: ServerResponse): void {
+    const request = authorizationRequest(form);
+    const user = DEV_CONSOLE_USERS.find((u) => u.upn === form.get('login_hint'));
+    if (typeof request === 'string' || user === undefined) return sendHtml(res, 400, page('Sign-in refused', `<p>${escapeHtml(typeof request === 'string' ? request : 'Unknown user.')}</p>`));
+    const code = randomBytes(24).toString('base64url');
+    this.#codes.set(code, { ...request, upn: user.upn, roles: user.roles, expiresAt: Date.now() + CODE_LIFETIME_MS });
+    const target = new URL(request.redirectUri);
+    target.searchParams.set('code', code);
+    target.searchParams.set('state', request.state);
+    res.writeHead(302, { location: target.toString() });
+    res.end();
+  }
+
+  /** The token endpoint: a code is used once, by the client and redirect URI it was issued to, with the PKCE verifier. */
+  async #exchange(form: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // A single-page application calls this cross-origin, as Entra allows for SPA redirect URIs.
+    const cors = { 'access-control-allow-origin': req.headers.origin ?? '*' };
+    const code = form.get('code') ?? '';
+    const issued = this.#codes.get(code);
+    this.#codes.delete(code);
+    const verifier = form.get('code_verifier') ?? '';
+    const problem =
+      form.get('grant_type') !== 'authorization_code'
+        ? 'unsupported grant_type'
+        : issued === undefined || issued.expiresAt < Date.now()
+          ? 'unknown, used or expired code'
+          : issued.clientId !== form.get('client_id') || issued.redirectUri !== form.get('redirect_uri')
+            ? 'client_id or redirect_uri differs from the authorization request'
+            : createHash('sha256').update(verifier).digest('base64url') !== issued.codeChallenge
+              ? 'code_verifier does not match the code_challenge'
+              : undefined;
+    if (problem !== undefined || issued === undefined) return send(res, 400, { error: 'invalid_grant', error_description: problem }, cors);
+    // As Entra: a token for the resource of the `.default` scope asked for, with the user's assigned app roles.
+    const audience = issued.scope.split(' ').find((s) => s.endsWith('/.default'))?.slice(0, -'/.default'.length) ?? issued.clientId;
+    const accessToken = await this.issueToken({ audience, upn: issued.upn, roles: issued.roles, lifetimeSeconds: 3600 });
+    send(res, 200, { token_type: 'Bearer', access_token: accessToken, expires_in: 3600, scope: issued.scope }, cors);
+  }
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
+/** The parameters of an authorization request, or why they are refused (PKCE with S256 and a loopback redirect only). */
+function authorizationRequest(query: URLSearchParams): AuthorizationRequest | string {
+  const value = (name: string): string => query.get(name) ?? '';
+  if (value('response_type') !== 'code') return 'response_type must be code.';
+  if (value('code_challenge_method') !== 'S256' || !/^[A-Za-z0-9_-]{43}$/.test(value('code_challenge'))) return 'PKCE with code_challenge_method S256 is required.';
+  if (value('client_id') === '') return 'client_id is required.';
+  let redirect: URL;
+  try {
+    redirect = new URL(value('redirect_uri'));
+  } catch {
+    return 'redirect_uri must be a URL.';
+  }
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(redirect.hostname)) return 'The development issuer redirects to loopback addresses only.';
+  return { clientId: value('client_id'), redirectUri: value('redirect_uri'), codeChallenge: value('code_challenge'), scope: value('scope'), state: value('state') };
+}
+
+function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      body += chunk;
+      if (body.length > FORM_BODY_LIMIT) {
+        reject(new Error('form too large'));
+        req.destroy();
+      }
+    });
+    req.on('end', () => resolve(new URLSearchParams(body)));
+    req.on('error', reject);
+  });
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>${escapeHtml(title)}</title></head><body><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
+}
+
+function sendHtml(res: ServerResponse, status: number, html: string): void {
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; img-src data:; form-action 'self' http://127.0.0.1:* http://localhost:*; frame-ancestors 'none'" });
+  res.end(html);
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }
 

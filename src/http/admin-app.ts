@@ -1,10 +1,12 @@
 import type { Express } from 'express';
 import type { KeyAdmin } from '../app/key-admin.js';
+import type { ReadinessReport } from '../app/readiness.js';
 import type { HttpObserver, Logger, TokenVerifier } from '../keys/ports.js';
 import { adminOpenApi } from './admin-openapi.js';
 import { adminRoutes } from './admin-routes.js';
 import { answerErrors, guardedApp, type HttpSettings } from './app.js';
 import { bearerAuth } from './bearer-auth.js';
+import { consoleRoutes, type ConsoleOptions } from './console-routes.js';
 
 export interface AdminAppDeps {
   readonly config: Pick<HttpSettings, 'trustProxy' | 'rateLimit' | 'auth'>;
@@ -13,11 +15,14 @@ export interface AdminAppDeps {
   readonly keyAdmin: (actor: string, principal: string) => KeyAdmin;
   readonly logger: Logger;
   readonly metrics: HttpObserver;
+  readonly readiness: () => ReadinessReport;
+  /** The console at /admin/ (contract §7). */
+  readonly console: ConsoleOptions;
 }
 
 /**
  * The admin API (contract §6) on its own listener: the same guards, error bodies and failed-authentication limiter as
- * the DKE port, routes that call the key-admin service acting as the caller, and its OpenAPI description.
+ * the DKE port, routes that call the key-admin service acting as the caller, its OpenAPI description, and the console.
  */
 export function createAdminApp(deps: AdminAppDeps): Express {
   const app = guardedApp(deps.config.trustProxy, deps.logger, deps.metrics);
@@ -29,7 +34,8 @@ export function createAdminApp(deps: AdminAppDeps): Express {
       deps.logger.info('admin authentication failed', { requestId: req.res?.locals.requestId, reason });
     },
   });
-  app.use(adminRoutes({ authenticate, keyAdmin: deps.keyAdmin, openApi: adminOpenApi() }));
+  app.use(adminRoutes({ authenticate, keyAdmin: deps.keyAdmin, openApi: adminOpenApi(), readiness: deps.readiness }));
+  app.use(consoleRoutes(deps.console));
   answerErrors(app, deps.config.auth, deps.logger);
   return app;
 }

@@ -137,6 +137,34 @@ export function adminOpenApi(): Schema {
           },
         },
         Proposed: { type: 'object', required: ['approval'], properties: { approval: ref('Approval') } },
+        DecryptActivity: {
+          type: 'object',
+          properties: {
+            name: { type: 'string' },
+            days: {
+              type: 'array',
+              description: '30 UTC days, oldest first',
+              items: { type: 'object', properties: { date: { type: 'string', format: 'date' }, allowed: { type: 'integer' }, refused: { type: 'integer' } } },
+            },
+          },
+        },
+        ImpactPreview: {
+          type: 'object',
+          properties: {
+            name: { type: 'string' },
+            keyId: { type: 'string' },
+            from: ref('State'),
+            to: ref('State'),
+            effect: { type: 'string', description: 'what the step does, and that it cannot be undone' },
+            windowDays: { type: 'integer' },
+            usage: { type: 'object', properties: { decrypts: { type: 'integer' }, distinctUsers: { type: 'integer' }, lastUse: { type: 'string', format: 'date-time' } } },
+          },
+        },
+        Readiness: { type: 'object', properties: { ready: { type: 'boolean' }, checks: { type: 'object', additionalProperties: { type: 'object', properties: { status: { type: 'string', enum: ['pass', 'warn', 'fail'] }, checkedAt: { type: 'string', format: 'date-time' }, detail: { type: 'string' } } } } } },
+        ConsoleSettings: {
+          type: 'object',
+          properties: { clientId: { type: 'string', nullable: true }, authority: { type: 'string' }, authorizeUrl: { type: 'string' }, tokenUrl: { type: 'string' }, scope: { type: 'string' }, labelBaseUrl: { type: 'string', description: 'the DKE URL a sensitivity label names, without the key name' } },
+        },
         AuditVerification: { type: 'object', required: ['ok', 'entries'], properties: { ok: { type: 'boolean' }, entries: { type: 'integer' }, brokenAt: { type: 'integer' }, problem: { type: 'string' } } },
       },
     },
@@ -232,6 +260,24 @@ export function adminOpenApi(): Schema {
       '/admin/api/approvals/{id}/reject': {
         parameters: [APPROVAL_ID],
         post: operation('reject (or withdraw) a pending proposal', 'DKE.Admin', { '200': { description: 'rejected', ...json(ref('Approval')) } }),
+      },
+      '/admin/api/keys/{name}/activity': {
+        parameters: [NAME],
+        get: operation('beyond contract §6, for the console: decrypts of the key name per UTC day over 30 days, allowed and refused, from the audit trail (the read is audited)', 'DKE.Auditor', {
+          '200': { description: 'activity', ...json(ref('DecryptActivity')) },
+        }),
+      },
+      '/admin/api/keys/{name}/versions/{keyId}/impact': {
+        parameters: [NAME, KEY_ID],
+        get: operation('beyond contract §6, for the console\'s confirmations: what a permanent step would break (the CLI\'s preview without --yes); changes nothing', 'DKE.Auditor', { '200': { description: 'preview', ...json(ref('ImpactPreview')) }, '409': error('the state table refuses that step (`conflict`)') }, {
+          parameters: [{ name: 'to', in: 'query', required: true, schema: { type: 'string', enum: ['deactivated', 'compromised', 'destroyed'] }, description: 'the permanent step (destroyed: delete)' }],
+        }),
+      },
+      '/admin/api/health': {
+        get: operation('beyond contract §6, for the console: the readiness checks of this instance (as /health/ready on the DKE port)', 'DKE.Auditor', { '200': { description: 'readiness', ...json(ref('Readiness')) } }),
+      },
+      '/admin/config.json': {
+        get: { summary: 'beyond contract §6: the console\'s sign-in settings (public client id, authority, token endpoint, scope); no token', responses: { '200': { description: 'settings', ...json(ref('ConsoleSettings')) } } },
       },
       '/admin/api/audit/verify': {
         get: operation('check the hash chain of the audit trail', 'DKE.Auditor', { '200': { description: 'verification', ...json(ref('AuditVerification')) } }),

@@ -1,6 +1,8 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { KeyAdmin } from '../app/key-admin.js';
 import { appliedView, type EmergencyBlockView, type Proposed, type StateChangeOutcome } from '../app/key-admin-views.js';
+import { activityStart, decryptsPerDay } from '../app/decrypt-activity.js';
+import type { ReadinessReport } from '../app/readiness.js';
 import { parseSince } from '../app/time-spans.js';
 import type { Principal } from '../keys/access-policy.js';
 import { RequestInvalid } from '../keys/errors.js';
@@ -21,6 +23,8 @@ export interface AdminCall {
   readonly params: Readonly<Record<string, string>>;
   readonly body: unknown;
   readonly query: Readonly<Record<string, unknown>>;
+  /** The instance's last readiness report (what /health/ready answers on the DKE port). */
+  readonly readiness: () => ReadinessReport;
 }
 
 export interface AdminAnswer {
@@ -39,6 +43,9 @@ export interface AdminRoute {
 const ok = (body: unknown): AdminAnswer => ({ status: 200, body });
 const created = (body: unknown): AdminAnswer => ({ status: 201, body });
 const param = (call: AdminCall, name: string): string => call.params[name]!;
+
+/** The console's decrypt chart covers this many days (contract §7: 30). */
+export const ACTIVITY_DAYS = 30;
 
 /** Audit reads answer at most this many entries (the newest); `limit` may ask for fewer. */
 export const AUDIT_LIMIT_MAX = 10_000;
@@ -130,6 +137,37 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'get', path: '/admin/api/emergency-block', need: 'read', handle: ({ admin }) => ok(admin.emergencyBlock()) },
   { method: 'put', path: '/admin/api/emergency-block', need: 'change', handle: ({ admin }) => proposedOr(admin.setEmergencyBlock(true)) },
   { method: 'delete', path: '/admin/api/emergency-block', need: 'change', handle: ({ admin }) => proposedOr(admin.setEmergencyBlock(false)) },
+  // Beyond contract §6, for the console (§7): the decrypt chart, the impact preview before a confirmation, readiness.
+  {
+    method: 'get',
+    path: '/admin/api/keys/{name}/activity',
+    need: 'read',
+    handle: ({ admin, params }) => {
+      const name = params.name!;
+      admin.show(name); // 404 for an unknown key name, as every key route
+      const now = new Date();
+      return ok({ name, days: decryptsPerDay(admin.auditEntries(activityStart(now, ACTIVITY_DAYS), { keyName: name }), now, ACTIVITY_DAYS) });
+    },
+  },
+  {
+    method: 'get',
+    path: '/admin/api/keys/{name}/versions/{keyId}/impact',
+    need: 'read',
+    handle: async ({ admin, params, query }) => {
+      const to = queryString(query, 'to');
+      // Only the permanent steps have a preview; anything else would be applied by an unconfirmed call.
+      const outcome =
+        to === 'destroyed'
+          ? await admin.delete(params.name!, params.keyId!, false)
+          : to === 'deactivated' || to === 'compromised'
+            ? await admin.setState(params.name!, params.keyId!, to, false)
+            : undefined;
+      if (outcome === undefined) throw new RequestInvalid('"to" must be deactivated, compromised or destroyed.');
+      if (outcome.applied || !('preview' in outcome)) throw new TypeError('an unconfirmed permanent step did not answer a preview');
+      return ok(outcome.preview);
+    },
+  },
+  { method: 'get', path: '/admin/api/health', need: 'read', handle: ({ readiness }) => ok(readiness()) },
   { method: 'get', path: '/admin/api/approvals', need: 'read', handle: ({ admin }) => ok(admin.approvals()) },
   { method: 'post', path: '/admin/api/approvals/{id}/approve', need: 'change', handle: async (call) => ok(await call.admin.approve(param(call, 'id'))) },
   { method: 'post', path: '/admin/api/approvals/{id}/reject', need: 'change', handle: (call) => ok(call.admin.reject(param(call, 'id'))) },
@@ -140,6 +178,7 @@ export interface AdminRoutesOptions {
   /** The key-admin service acting for this caller (its oid and name go to the audit trail; its oid is its principal). */
   readonly keyAdmin: (actor: string, principal: string) => KeyAdmin;
   readonly openApi: unknown;
+  readonly readiness: () => ReadinessReport;
 }
 
 /** The admin API's router: 415 → 401 → 403 → body (400, 413) → the key-admin service. */
@@ -154,7 +193,7 @@ export function adminRoutes(options: AdminRoutesOptions): Router {
     router[route.method](expressPath, requireJsonBody, options.authenticate, requireRole(route.need), readJson, async (req: Request, res: Response) => {
       const principal = res.locals.principal as Principal;
       const admin = options.keyAdmin(`${principal.oid} (${principal.auditName ?? 'no name'})`, principal.oid);
-      const answer = await route.handle({ admin, params: req.params as Record<string, string>, body: req.body as unknown, query: req.query });
+      const answer = await route.handle({ admin, params: req.params as Record<string, string>, body: req.body as unknown, query: req.query, readiness: options.readiness });
       res.status(answer.status).json(answer.body);
     });
   }

@@ -1,5 +1,6 @@
 import type { Express } from 'express';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DkeProtocol } from '../app/dke-protocol.js';
 import { KeyAdmin } from '../app/key-admin.js';
 import { ProvenanceGuard } from '../app/provenance-guard.js';
@@ -22,6 +23,9 @@ import { SqliteAuditTrail } from '../store/sqlite-audit-trail.js';
 import { SqliteKeyStore } from '../store/sqlite-key-store.js';
 import { intentDeps } from './open-admin.js';
 import { openConfiguredHsm } from './open-hsm.js';
+
+/** Where `npm run build` puts the console's bundle: beside the compiled service (dist/console). */
+export const CONSOLE_ASSETS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'console');
 
 /** How often audit retention (DKE_AUDIT_RETENTION) looks for entries to archive. */
 const RETENTION_INTERVAL_MS = 3_600_000;
@@ -222,6 +226,8 @@ export async function openService(config: Config, logger: Logger, options: Servi
       keyAdmin: adminAs,
       logger,
       metrics,
+      readiness: () => readiness.report,
+      console: { assetsDir: CONSOLE_ASSETS_DIR, signIn: config.consoleSignIn, scope: consoleScope(config.adminAudiences), labelBaseUrl: labelBaseUrl(config) },
     });
     return {
       app,
@@ -252,6 +258,18 @@ export async function openService(config: Config, logger: Logger, options: Servi
     await hsm.close();
     throw error;
   }
+}
+
+/** The console asks for a token of the admin API's first audience, with the app roles assigned to the user there. */
+function consoleScope(audiences: readonly string[]): string {
+  const audience = audiences[0] ?? '';
+  return `${audience.replace(/\/+$/, '')}/.default`;
+}
+
+/** The URL a sensitivity label names, without the key: DKE_PUBLIC_BASE_URL, else the service URL that tokens are for. */
+function labelBaseUrl(config: Config): string {
+  const base = config.publicBaseUrl ?? (config.auth.audiences[0] ?? '').replace(/\/+$/, '');
+  return `${base}${config.basePath}`;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Contract §2 (DKE_AUTH_AUDIENCE, DKE_AUTH_TENANT_IDS), §3 (`dke dev`) and §8, issue 16: `dke dev` sets the
  * authentication settings for its own issuer, so it starts although the service refuses to start without them, and
- * `dke doctor` run on its URL with the token it prints passes every check but HTTPS (the quick start is plain HTTP).
+ * `dke doctor` run on its URL with the token it prints passes every check but HTTPS (the quick start is plain HTTP);
+ * §7: it starts the admin listener and prints the console's URL, whose sign-in goes to its development issuer.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,9 +27,9 @@ describe('dev: dke dev configures authentication for its issuer (issue 16)', fun
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
     port = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    // Nothing about authentication in the environment: dke dev must set it all.
+    // Nothing about authentication in the environment: dke dev must set it all (and it serves the console).
     const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('DKE_')));
-    child = spawn(process.execPath, [CLI_PATH, 'dev'], { env: { ...env, DKE_DATA_DIR: join(dir, 'data'), DKE_PORT: String(port), DKE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [CLI_PATH, 'dev'], { env: { ...env, DKE_DATA_DIR: join(dir, 'data'), DKE_PORT: String(port), DKE_ADMIN_PORT: '0', DKE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
     await until(() => stdout.includes('Stop with Ctrl+C') || child.exitCode !== null, 'dke dev to print its instructions', 45_000);
   });
@@ -48,6 +49,20 @@ describe('dev: dke dev configures authentication for its issuer (issue 16)', fun
     const answer = await fetch(`${kid}/decrypt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     assert.equal(answer.status, 401);
     assert.equal(answer.headers.get('resource'), `http://localhost:${port}`);
+  });
+
+  it('§7 starts the admin listener and prints the console URL, which serves the console signing in at its issuer', async () => {
+    const url = /Console \(sign in as admin@contoso\.dev \(DKE\.Admin\), approver@contoso\.dev \(DKE\.Admin\), auditor@contoso\.dev \(DKE\.Auditor\)\):\n {2}(\S+)/.exec(stdout)?.[1];
+    // DKE_ADMIN_PORT=0 here (any free port) so that the test cannot collide; unset, `dke dev` takes DKE_PORT + 1.
+    assert.match(url ?? '', /^http:\/\/127\.0\.0\.1:\d+\/admin\/$/, stdout);
+    const page = await fetch(url!);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<title>dke-service console<\/title>/);
+    const settings = (await (await fetch(`${url}config.json`)).json()) as { clientId: string; authorizeUrl: string };
+    assert.equal(settings.clientId, 'dke-dev-console');
+    const signInPage = await fetch(`${settings.authorizeUrl}?client_id=dke-dev-console&response_type=code&redirect_uri=${encodeURIComponent(url!)}&code_challenge=${'A'.repeat(43)}&code_challenge_method=S256&state=s`);
+    assert.equal(signInPage.status, 200);
+    assert.match(await signInPage.text(), /<button type="submit" name="login_hint" value="admin@contoso.dev">admin@contoso.dev<\/button>/);
   });
 
   it('§8 dke doctor with the printed token: every check passes but HTTPS, and the decrypt comes back equal', async () => {

@@ -62,6 +62,10 @@ describe('§6 admin API: routes, roles and answers (real tokens with roles, real
       { need: 'read', call: (w) => as(w, admin.get('/admin/api/keys/roles-key/attestation')), expect: 200 },
       { need: 'read', call: (w) => as(w, admin.get('/admin/api/audit?limit=5')), expect: 200 },
       { need: 'read', call: (w) => as(w, admin.get('/admin/api/audit/verify')), expect: 200 },
+      // Beyond §6, for the console (§7): read-only, so either role.
+      { need: 'read', call: (w) => as(w, admin.get('/admin/api/keys/roles-key/activity')), expect: 200 },
+      { need: 'read', call: (w) => as(w, admin.get(`/admin/api/keys/roles-key/versions/${k}/impact?to=compromised`)), expect: 200 },
+      { need: 'read', call: (w) => as(w, admin.get('/admin/api/health')), expect: 200 },
       { need: 'change', call: (w) => as(w, admin.post('/admin/api/keys').send({ name: 'made-by-api' })), expect: 201 },
       { need: 'change', call: (w) => as(w, admin.post('/admin/api/keys/roles-key/rotate')), expect: 201 },
       { need: 'change', call: (w) => as(w, admin.post(`/admin/api/keys/roles-key/versions/${k}/disable`)), expect: 200 },

@@ -1,0 +1,34 @@
+import type { AuditEntry } from '../keys/ports.js';
+
+/** The console's chart (contract §7): decrypt decisions of one key name per UTC day, from the audit trail. */
+export interface DecryptDay {
+  /** YYYY-MM-DD (UTC). */
+  readonly date: string;
+  /** Decrypts that answered the plaintext key. */
+  readonly allowed: number;
+  /** Decrypts refused or failed (no permission, blocked version, HSM fault): nothing was opened. */
+  readonly refused: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The first instant of the oldest of `days` UTC days ending today: what to read from the audit trail. */
+export function activityStart(now: Date, days: number): Date {
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  return new Date(today - (days - 1) * DAY_MS);
+}
+
+/** One row per day, oldest first, zero where nothing happened, so the chart's axis is the calendar. */
+export function decryptsPerDay(entries: readonly AuditEntry[], now: Date, days: number): DecryptDay[] {
+  const start = activityStart(now, days).getTime();
+  const rows = Array.from({ length: days }, (_, i) => ({ date: new Date(start + i * DAY_MS).toISOString().slice(0, 10), allowed: 0, refused: 0 }));
+  for (const entry of entries) {
+    if (entry.action !== 'decrypt') continue;
+    const index = Math.floor((Date.parse(entry.at) - start) / DAY_MS);
+    const row = rows[index];
+    if (row === undefined) continue;
+    if (entry.outcome === 'allowed') row.allowed += 1;
+    else row.refused += 1;
+  }
+  return rows;
+}

@@ -1,0 +1,237 @@
+// Contract §7 (console) with §6 (roles, two-person rule): a real browser (Debian's Chromium through playwright-core)
+// against dke-dev-style wiring (real NSS token, development issuer with its sign-in page and PKCE token endpoint,
+// the admin listener serving the built console). Each development user signs in; an admin rotates and proposes a
+// deactivation that the proposer cannot approve and the approver does; an auditor sees everything and can change
+// nothing; the chart, the audit page and health render; axe-core finds no serious or critical violation; no request
+// leaves loopback; nothing is written to the browser console. Screenshots go to test-artifacts/console/.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { PassThrough } from 'node:stream';
+import { after, before, describe, it } from 'mocha';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { parseSettings, type RawSettings } from '../../src/config/config.js';
+import { createLogger } from '../../src/log/logger.js';
+import { startService, type RunningService } from '../../src/main/run-service.js';
+import { decryptAs } from '../support/decrypt-client.js';
+import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const SHOTS = 'test-artifacts/console';
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+const KEY = 'contoso-confidential';
+const USER = 'alice@contoso.dev';
+
+/** What a browser context saw that it must not: console errors and requests to anything but loopback. */
+interface Watch {
+  readonly consoleErrors: string[];
+  readonly offLoopback: string[];
+}
+
+interface SignedIn {
+  readonly context: BrowserContext;
+  readonly page: Page;
+  readonly watch: Watch;
+}
+
+describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS token)', function () {
+  this.timeout(60_000);
+  let env: TestEnv;
+  let running: RunningService;
+  let browser: Browser;
+  let consoleUrl: string;
+  const contexts: SignedIn[] = [];
+
+  before(async function () {
+    mkdirSync(SHOTS, { recursive: true });
+    // DKE_APPROVALS_REQUIRED=2 on both instances of the shared store, as a deployment sets it everywhere.
+    env = await startTestEnv({ settings: { DKE_APPROVALS_REQUIRED: '2' } });
+    const { keyId } = await env.admin.create(KEY, { allow: { users: [USER], groups: [], roles: [] } });
+    await env.admin.create('finance-restricted', {});
+    // Decrypt activity for the chart: two allowed, one refused (a user without a grant).
+    for (const upn of [USER, USER, 'mallory@contoso.dev']) await decryptAs(env, upn, KEY, keyId, Buffer.from('x'));
+    const config = parseSettings({ ...(env.cliEnv as RawSettings), DKE_PORT: '0', DKE_HOST: '127.0.0.1', DKE_ADMIN_PORT: '0' });
+    // As `dke dev`: the console signs in at the development issuer.
+    running = await startService({ ...config, consoleSignIn: { clientId: 'dke-dev-console', authority: env.issuer.authority } }, createLogger('error', new PassThrough()));
+    consoleUrl = `${running.adminUrl!.replace(/\/api$/, '')}/`;
+    // launch() gives the browser a fresh temporary profile (user-data-dir) of its own, removed when it closes.
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  });
+
+  after(async () => {
+    // Close everything first, so that a finding below cannot leave the browser or the service running.
+    await browser?.close();
+    await running?.stop();
+    await env?.close();
+    assert.deepEqual(contexts.flatMap(({ watch }) => watch.offLoopback), [], 'requests that left loopback');
+    assert.deepEqual(contexts.flatMap(({ watch }) => watch.consoleErrors), [], 'browser console errors');
+  });
+
+  async function signIn(upn: string, viewport = { width: 1280, height: 900 }): Promise<SignedIn> {
+    const context = await browser.newContext({ viewport });
+    const watch: Watch = { consoleErrors: [], offLoopback: [] };
+    await context.route('**/*', (route) => {
+      const url = new URL(route.request().url());
+      if (LOOPBACK.has(url.hostname)) return route.continue();
+      watch.offLoopback.push(url.toString());
+      return route.abort();
+    });
+    const page = await context.newPage();
+    page.on('console', (message) => {
+      if (message.type() === 'error') watch.consoleErrors.push(message.text());
+    });
+    page.on('pageerror', (error) => watch.consoleErrors.push(String(error)));
+    await page.goto(consoleUrl);
+    await page.getByRole('button', { name: 'Sign in with Microsoft Entra ID' }).click();
+    // The development issuer's sign-in page: one button per development user, named by its UPN.
+    await page.getByRole('button', { name: upn, exact: true }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    // The token lives in the page's memory only: no storage, no cookie, not in the address bar.
+    assert.deepEqual(await page.evaluate('[localStorage.length, sessionStorage.length, document.cookie, location.search]'), [0, 0, '', '']);
+    const signedIn = { context, page, watch };
+    contexts.push(signedIn);
+    return signedIn;
+  }
+
+  async function seriousViolations(page: Page): Promise<string[]> {
+    await page.evaluate(AXE_SOURCE);
+    return page.evaluate(
+      `axe.run(document).then((r) => r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))`,
+    );
+  }
+
+  /** Every enabled control that changes something (rotate, state, grants, approvals…) on the page now. */
+  const enabledActions = (page: Page) => page.locator('.action:enabled').count();
+
+  it('the console is served with a strict CSP, and its sign-in settings name the authority', async () => {
+    const res = await fetch(consoleUrl);
+    assert.equal(res.status, 200);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    const settings = (await (await fetch(`${consoleUrl}config.json`)).json()) as Record<string, string>;
+    assert.deepEqual(settings, {
+      clientId: 'dke-dev-console',
+      authority: env.issuer.authority,
+      authorizeUrl: `${env.issuer.authority}/oauth2/v2.0/authorize`,
+      tokenUrl: `${env.issuer.authority}/oauth2/v2.0/token`,
+      scope: `${TEST_AUDIENCE}/.default`,
+      labelBaseUrl: TEST_AUDIENCE,
+    });
+  });
+
+  it('an admin signs in, sees the keys with their label URL, rotates, and the key page draws the 30-day chart', async () => {
+    const { page } = await signIn('admin@contoso.dev');
+    const row = page.getByRole('row', { name: new RegExp(KEY) });
+    await row.waitFor();
+    assert.match(await row.innerText(), new RegExp(`${TEST_AUDIENCE}/${KEY}`));
+    assert.match(await row.innerText(), /Active\s+Enabled/);
+    assert.equal(await page.getByRole('button', { name: `Copy the label URL of ${KEY}` }).count(), 1);
+    assert.deepEqual(await seriousViolations(page), []);
+    await page.screenshot({ path: `${SHOTS}/keys.png`, clip: { x: 0, y: 0, width: 1280, height: 400 } });
+
+    await page.getByRole('link', { name: KEY }).click();
+    const chart = page.getByRole('img', { name: /decrypts allowed/ });
+    await chart.waitFor();
+    assert.equal(await chart.getAttribute('aria-label'), `${KEY}: 2 decrypts allowed and 1 refused in the last 30 days; at most 3 on one day.`);
+    assert.equal(await page.locator('svg rect.allowed').count(), 1);
+    assert.equal(await page.locator('svg rect.refused').count(), 1);
+    const versions = page.getByRole('region', { name: `Versions of ${KEY}` }).locator('tbody tr');
+    assert.equal(await versions.count(), 1);
+    await page.getByRole('button', { name: 'Rotate: new published version' }).click();
+    await page.getByRole('status').filter({ hasText: 'Rotation: done.' }).waitFor();
+    await page.waitForFunction(`document.querySelectorAll('tbody tr').length >= 2`);
+    assert.equal(await versions.count(), 2);
+    assert.match(await versions.first().innerText(), /Published/);
+    assert.equal((await env.admin.show(KEY)).versions.length, 2);
+    assert.deepEqual(await seriousViolations(page), []);
+    await page.screenshot({ path: `${SHOTS}/key.png`, fullPage: true });
+  });
+
+  it('an admin proposes a deactivation after its impact preview; the proposer cannot approve it; the approver does (phone width)', async () => {
+    const oldKeyId = env.admin.show(KEY).versions[0]!.keyId;
+    const { page } = await signIn('admin@contoso.dev');
+    await page.goto(`${consoleUrl}#/keys/${KEY}`);
+    await page.getByLabel(`New state of version ${oldKeyId.slice(0, 8)}…`).selectOption('deactivated');
+    await page.getByRole('button', { name: `Set state of version ${oldKeyId.slice(0, 8)}…` }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    // The impact preview, from the audit trail: the two allowed decrypts by one user.
+    assert.match(await dialog.innerText(), /opened 2 documents for 1 user/);
+    await page.screenshot({ path: `${SHOTS}/confirm.png` });
+    await dialog.getByRole('button', { name: /^Make Deactivated version/ }).click();
+    await page.getByRole('status').filter({ hasText: "proposed, waiting for another admin's approval" }).waitFor();
+    assert.equal(env.admin.show(KEY).versions[0]!.state, 'active', 'a proposal changes nothing yet');
+
+    await page.getByRole('link', { name: 'Approvals' }).click();
+    await page.getByText('You proposed this: another admin must approve it.').waitFor();
+    assert.equal(await page.getByRole('button', { name: /^Approve proposal/ }).isDisabled(), true);
+    // The service refuses it too, whatever a page offers (contract §6: 403 same_principal).
+    const [proposal] = (await env.admin.approvals()).filter((a) => a.status === 'pending');
+    const ownToken = await env.issuer.issueToken({ audience: TEST_AUDIENCE, upn: 'admin@contoso.dev', roles: ['DKE.Admin'] });
+    const refused = await fetch(`${running.adminUrl}/approvals/${proposal!.id}/approve`, { method: 'POST', headers: { authorization: `Bearer ${ownToken}` } });
+    assert.deepEqual([refused.status, ((await refused.json()) as { error: string }).error], [403, 'same_principal']);
+
+    const approver = await signIn('approver@contoso.dev', { width: 390, height: 844 });
+    await approver.page.getByRole('link', { name: 'Approvals' }).click();
+    const approve = approver.page.getByRole('button', { name: `Approve proposal ${proposal!.id}` });
+    await approve.waitFor();
+    assert.equal(await approver.page.evaluate('document.documentElement.scrollWidth'), 390, 'the page is wider than a phone');
+    await approver.page.screenshot({ path: `${SHOTS}/approvals-390.png`, fullPage: true });
+    await approve.click();
+    await approver.page.getByRole('status').filter({ hasText: 'approved: the step ran' }).waitFor();
+    assert.equal(env.admin.show(KEY).versions[0]!.state, 'deactivated');
+    const decided = (await env.admin.approvals()).find((a) => a.id === proposal!.id);
+    assert.equal(decided?.status, 'approved');
+    assert.match(decided?.decidedBy ?? '', /approver@contoso\.dev/);
+  });
+
+  it('an auditor reads every page by keyboard and has no enabled action; the audit page shows the verified chain; signing out drops the token', async () => {
+    const { page } = await signIn('auditor@contoso.dev');
+    await page.getByRole('link', { name: KEY }).waitFor();
+    assert.equal(await enabledActions(page), 0);
+    await page.goto(`${consoleUrl}#/keys/${KEY}`);
+    await page.getByRole('img', { name: /decrypts allowed/ }).waitFor();
+    assert.ok((await page.locator('.action').count()) >= 6, 'the actions are shown (disabled)');
+    assert.equal(await enabledActions(page), 0);
+    await page.goto(`${consoleUrl}#/approvals`);
+    await page.getByRole('heading', { name: 'Decided' }).waitFor();
+    assert.equal(await enabledActions(page), 0);
+
+    // Keyboard only: Tab from the top reaches the Audit link, Enter opens it.
+    await page.goto(`${consoleUrl}#/keys`);
+    await page.getByRole('link', { name: KEY }).waitFor();
+    const focused: string[] = [];
+    for (let i = 0; i < 8 && focused.at(-1) !== 'Audit'; i += 1) {
+      await page.keyboard.press('Tab');
+      focused.push(await page.evaluate('document.activeElement.textContent.trim()'));
+    }
+    assert.equal(focused.at(-1), 'Audit', `focus went: ${focused.join(' → ')}`);
+    await page.keyboard.press('Enter');
+    await page.getByText(/Chain verified/).waitFor();
+    assert.match(await page.getByRole('status').filter({ hasText: 'Chain verified' }).innerText(), /all \d+ entries are intact/);
+    const rows = page.getByRole('region', { name: 'Audit entries' }).locator('tbody tr');
+    assert.ok((await rows.count()) > 5);
+    // Filters: action and key.
+    await page.getByLabel('Action').selectOption('decrypt');
+    await page.getByLabel('Key').fill(KEY);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByText('3 entries, newest first').waitFor();
+    assert.deepEqual(await seriousViolations(page), []);
+    await page.screenshot({ path: `${SHOTS}/audit.png`, fullPage: true });
+
+    await page.getByRole('link', { name: 'Health' }).click();
+    await page.getByRole('row', { name: /hsm/ }).waitFor();
+    assert.match(await page.getByText(/This instance is/).innerText(), /ready/);
+    assert.deepEqual(await seriousViolations(page), []);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in with Microsoft Entra ID' }).waitFor();
+    await page.goto(`${consoleUrl}#/keys`);
+    await page.getByRole('button', { name: 'Sign in with Microsoft Entra ID' }).waitFor();
+    assert.equal(await page.getByRole('link', { name: KEY }).count(), 0);
+  });
+});

@@ -1,0 +1,112 @@
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { ApprovalsPage } from './pages/approvals';
+import { AuditPage } from './pages/audit';
+import { HealthPage } from './pages/health';
+import { KeyPage } from './pages/key';
+import { KeysPage } from './pages/keys';
+import { currentSession, finishSignIn, loadSettings, signOut, startSignIn, type ConsoleSettings, type Session } from './sign-in';
+import { ErrorText, describe } from './ui';
+
+const ADMIN_ROLE = 'DKE.Admin';
+
+type Route = { page: 'keys' } | { page: 'key'; name: string } | { page: 'approvals' } | { page: 'audit' } | { page: 'health' };
+
+function routeOf(hash: string): Route {
+  const parts = hash.replace(/^#\/?/, '').split('/');
+  if (parts[0] === 'keys' && parts[1]) return { page: 'key', name: decodeURIComponent(parts[1]) };
+  if (parts[0] === 'approvals' || parts[0] === 'audit' || parts[0] === 'health') return { page: parts[0] };
+  return { page: 'keys' };
+}
+
+function useRoute(): Route {
+  const [route, setRoute] = useState(routeOf(location.hash));
+  useEffect(() => {
+    const onChange = (): void => setRoute(routeOf(location.hash));
+    addEventListener('hashchange', onChange);
+    return () => removeEventListener('hashchange', onChange);
+  }, []);
+  return route;
+}
+
+const NAV = [
+  { page: 'keys', href: '#/keys', label: 'Keys' },
+  { page: 'approvals', href: '#/approvals', label: 'Approvals' },
+  { page: 'audit', href: '#/audit', label: 'Audit' },
+  { page: 'health', href: '#/health', label: 'Health' },
+] as const;
+
+function App() {
+  const [settings, setSettings] = useState<ConsoleSettings>();
+  const [session, setSession] = useState<Session | undefined>(currentSession());
+  const [error, setError] = useState<string>();
+  const [starting, setStarting] = useState(true);
+  const route = useRoute();
+
+  useEffect(() => {
+    loadSettings()
+      .then(async (loaded) => {
+        setSettings(loaded);
+        setSession(await finishSignIn(loaded));
+      })
+      .catch((e: unknown) => setError(describe(e)))
+      .finally(() => setStarting(false));
+  }, []);
+
+  if (session === undefined) {
+    return (
+      <main class="sign-in">
+        <h1>dke-service console</h1>
+        <p>Keys, label URLs, approvals, decrypt activity and the audit trail of this Double Key Encryption service.</p>
+        <ErrorText text={error} />
+        {settings?.clientId === null && <p class="error">Sign-in is not configured: set DKE_ADMIN_CLIENT_ID on the service.</p>}
+        <button type="button" disabled={starting || settings === undefined || settings.clientId === null} onClick={() => settings && startSignIn(settings).catch((e: unknown) => setError(describe(e)))}>
+          Sign in with Microsoft Entra ID
+        </button>
+      </main>
+    );
+  }
+
+  const canChange = session.roles.includes(ADMIN_ROLE);
+  const labelBase = settings?.labelBaseUrl ?? '';
+  const current = route.page === 'key' ? 'keys' : route.page;
+  return (
+    <>
+      <header>
+        <span class="brand">dke-service</span>
+        <nav aria-label="Console">
+          <ul>
+            {NAV.map((item) => (
+              <li key={item.page}>
+                <a href={item.href} aria-current={current === item.page ? 'page' : undefined}>
+                  {item.label}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <span class="who">
+          {session.name} <span class="roles">({session.roles.join(', ') || 'no app role'})</span>
+        </span>
+        <button
+          type="button"
+          onClick={() => {
+            signOut();
+            setSession(undefined);
+          }}
+        >
+          Sign out
+        </button>
+      </header>
+      <main>
+        {route.page === 'keys' && <KeysPage labelBase={labelBase} />}
+        {route.page === 'key' && <KeyPage name={route.name} labelBase={labelBase} canChange={canChange} />}
+        {route.page === 'approvals' && <ApprovalsPage canChange={canChange} />}
+        {route.page === 'audit' && <AuditPage />}
+        {route.page === 'health' && <HealthPage />}
+      </main>
+    </>
+  );
+}
+
+render(<App />, document.getElementById('app')!);

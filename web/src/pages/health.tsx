@@ -1,0 +1,45 @@
+import { api } from '../api';
+import { DataTable, Badge, ErrorText, Loading, Time, useLoad } from '../ui';
+
+interface Readiness {
+  readonly ready: boolean;
+  readonly checks: Record<string, { status: 'pass' | 'warn' | 'fail'; checkedAt: string; detail?: string }>;
+}
+
+export function HealthPage() {
+  const health = useLoad(() => api<Readiness>('GET', '/health').then((r) => r.body), []);
+  const block = useLoad(() => api<{ blocked: boolean; since?: string; by?: string }>('GET', '/emergency-block').then((r) => r.body), []);
+  return (
+    <section aria-labelledby="health-title">
+      <h1 id="health-title">Health</h1>
+      <ErrorText text={health.error ?? block.error} />
+      {health.data === undefined && health.error === undefined && <Loading what="the readiness checks" />}
+      {block.data?.blocked && (
+        <p class="error" role="alert">
+          The emergency block is ON since <Time at={block.data.since} /> (by {block.data.by}): no key decrypts or is published.
+        </p>
+      )}
+      {health.data && (
+        <>
+          <p>
+            This instance is <Badge kind={health.data.ready ? 'pass' : 'fail'}>{health.data.ready ? 'ready' : 'not ready'}</Badge>
+          </p>
+          <DataTable label="Readiness checks" columns={['Check', 'Status', 'Checked', 'Detail']}>
+                {Object.entries(health.data.checks).map(([name, check]) => (
+                  <tr key={name}>
+                    <th scope="row">{name}</th>
+                    <td>
+                      <Badge kind={check.status}>{check.status}</Badge>
+                    </td>
+                    <td>
+                      <Time at={check.checkedAt} />
+                    </td>
+                    <td class="wrap">{check.detail ?? ''}</td>
+                  </tr>
+                ))}
+              </DataTable>
+        </>
+      )}
+    </section>
+  );
+}
