@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 export interface FloorProcess {
   readonly url: string;
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -20,6 +21,7 @@ export async function startExpressFloor(body: Buffer, dir: string): Promise<Floo
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());
