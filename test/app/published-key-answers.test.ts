@@ -2,7 +2,7 @@
  * Contract §1 (GET /{keyName}) and issues 17 and 19: the public-key answer is built once per change of the key and
  * served from memory, without asking the token per request; a change of the key is served at once; a version whose
  * private key left the token stops being published within one private-key recheck interval, and at once after a
- * decrypt found it missing.
+ * decrypt found it missing. While the HSM is away an answer already built is still served; a first one is a 503.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
@@ -84,6 +84,30 @@ describe('issue 17: a decrypt that finds the private key missing stops its publi
     const res = await decryptAs(env, USER, 'lost', keyId, Buffer.from('x'), jwk);
     assert.notEqual(res.status, 200);
     await env.http.get('/lost').expect(404);
+  });
+});
+
+describe('§1 GET /{keyName} while the HSM is unavailable (app/dke-protocol)', () => {
+  const plan = new FaultPlan();
+  let env: TestEnv;
+  before(async () => {
+    env = await startTestEnv({ service: { hsm: { wrapModule: plan.wrapModule }, privateKeyRecheckMs: RECHECK_MS } });
+  });
+  after(() => env?.close());
+
+  it('an answer already built is still served (through rechecks that cannot reach the token); a first one is a 503', async () => {
+    await env.admin.create('known', { allow: ALLOW });
+    await env.admin.create('unasked', { allow: ALLOW });
+    await env.http.get('/known').expect(200);
+    plan.inject('C_OpenSession', 'CKR_DEVICE_REMOVED', 1_000);
+    await env.service.hsm.connection.recover('test: the device went away');
+    assert.notEqual(env.service.hsm.connection.status().state, 'up');
+    await new Promise((resolve) => setTimeout(resolve, 3 * RECHECK_MS));
+    await env.http.get('/known').expect(200);
+    const first = await env.http.get('/unasked');
+    assert.equal(first.status, 503);
+    assert.match(first.headers['retry-after'], /^\d+$/);
+    plan.clear();
   });
 });
 
