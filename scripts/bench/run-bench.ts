@@ -9,7 +9,9 @@
  *   npm run bench -- --rss-seconds 0   skip the 60 s memory run
  *   npm run bench -- --delay-ms 0      skip the simulated network-HSM run
  *   npm run bench -- --no-opencryptoki NSS softoken only
+ *   npm run bench -- --no-postgres     no decrypt table with the PostgreSQL store
  */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { objectLabel } from '../../src/hsm/rsa-key-templates.js';
@@ -20,6 +22,7 @@ import { startExpressFloor } from './floor-process.js';
 import { runLoad, type LoadResult } from './http-load.js';
 import { measureRawDecrypt, type RawResult } from './raw-decrypt.js';
 import { prepareOpenCryptoki, type BenchToken } from './opencryptoki-token.js';
+import { startBenchPostgres } from './postgres-store.js';
 import { startServiceProcess } from './service-process.js';
 
 const LEVELS = [1, 4, 16, 64];
@@ -33,6 +36,7 @@ const { values: args } = parseArgs({
     'rss-seconds': { type: 'string', default: '60' },
     'delay-ms': { type: 'string', default: '3' },
     'no-opencryptoki': { type: 'boolean', default: false },
+    'no-postgres': { type: 'boolean', default: false },
   },
 });
 const seconds = Number(args.seconds);
@@ -48,6 +52,8 @@ interface TokenSummary {
   readonly rss?: { readonly mb: number; readonly load: LoadResult };
   /** The same decrypts at 16 in flight with DKE_PKCS11_DECRYPT_THREADS=false (pkcs11js's async C_Decrypt). */
   readonly withoutThreads?: CpuLoadResult;
+  /** The service's decrypts at each level with the PostgreSQL store (DKE_DATABASE_URL), NSS only. */
+  readonly postgres?: CpuLoadResult[];
 }
 
 const bench = await prepareBench();
@@ -63,6 +69,7 @@ try {
   await bench.close();
 }
 printSummary(summaries);
+printPostgresRow(summaries);
 printThreadsRow(summaries);
 writeFileSync(CHART, benchChartSvg(`npm run bench, ${new Date().toISOString().slice(0, 10)}: decrypts at 1 to 64 in flight, ${seconds} s per point`, chartSeries(summaries)));
 console.log(`\nchart written: ${CHART}`);
@@ -130,6 +137,11 @@ async function benchToken(token: BenchToken, index: number): Promise<TokenSummar
   console.log(`  GET >= 80% of the Express + helmet floor at ${GET_IN_FLIGHT} in flight: ${(getRatio * 100).toFixed(0)}% ${getRatio >= 0.8 ? 'met' : 'NOT met'}`);
   if (rss !== undefined) console.log(`  RSS after ${rssSeconds} s of decrypt load <= 200 MB: ${rss.mb.toFixed(0)} MB ${rss.mb <= 200 ? 'met' : 'NOT met'}`);
 
+  let postgres: CpuLoadResult[] | undefined;
+  if (index === 0 && !args['no-postgres']) {
+    postgres = await decryptsWithPostgres(token, raw);
+  }
+
   if (delayMs > 0 && index === 0) {
     console.log(`\nsimulated network HSM: +${delayMs} ms per decrypt inside the adapter, 64 in flight`);
     console.log('pool sessions | decrypts/s | p50/p99 ms | errors');
@@ -145,7 +157,42 @@ async function benchToken(token: BenchToken, index: number): Promise<TokenSummar
       console.log(`${String(sessions).padStart(13)} | ${result.requestsPerSecond.toFixed(0).padStart(10)} | ${`${result.p50}/${result.p99}`.padStart(10)} | ${result.errors + result.non2xx}`);
     }
   }
-  return { token: token.name, raw, served, get, floor, ...(rss !== undefined ? { rss } : {}), ...(withoutThreads !== undefined ? { withoutThreads } : {}) };
+  return { token: token.name, raw, served, get, floor, ...(rss !== undefined ? { rss } : {}), ...(withoutThreads !== undefined ? { withoutThreads } : {}), ...(postgres !== undefined ? { postgres } : {}) };
+}
+
+/**
+ * The decrypt table again with the PostgreSQL store: a throwaway server, the schema made by `dke db migrate`, a key of
+ * its own in the same token. Any failure is printed and skips only this table.
+ */
+async function decryptsWithPostgres(token: BenchToken, raw: readonly RawResult[]): Promise<CpuLoadResult[] | undefined> {
+  const pg = startBenchPostgres();
+  if (typeof pg === 'string') {
+    console.log(`\nPostgreSQL store: skipped (${pg}).`);
+    return undefined;
+  }
+  try {
+    const env = bench.serviceEnv(token, 9, { DKE_DATABASE_URL: pg.url });
+    execFileSync(process.execPath, ['dist/cli.js', 'db', 'migrate'], { env, stdio: 'ignore' });
+    const keyId = bench.createKey(env);
+    const service = await startServiceProcess(env);
+    const request = await decryptLoadRequest(service.url, keyId, await bench.bearer());
+    await runLoad(request, 16, 1);
+    const results: CpuLoadResult[] = [];
+    for (const level of LEVELS) results.push(await runLoadWithCpu(service, request, level, seconds));
+    await service.stop();
+    console.log('\nthe same decrypts with the PostgreSQL store (DKE_DATABASE_URL, throwaway server, fsync on):');
+    console.log('in flight | service decrypts/s | p50/p99 ms | ratio to raw | CPU ms/decrypt (main thread) | errors');
+    LEVELS.forEach((level, i) => {
+      const s = results[i]!;
+      console.log(`${String(level).padStart(9)} | ${s.requestsPerSecond.toFixed(0).padStart(18)} | ${`${s.p50}/${s.p99}`.padStart(10)} | ${(s.requestsPerSecond / raw[i]!.opsPerSecond).toFixed(2).padStart(12)} | ${`${s.cpuMsPerRequest.toFixed(2)} (${s.mainThreadMsPerRequest.toFixed(2)})`.padStart(28)} | ${s.errors + s.non2xx}`);
+    });
+    return results;
+  } catch (error) {
+    console.log(`\nPostgreSQL store: not measured (${error instanceof Error ? error.message.split('\n')[0] : String(error)}).`);
+    return undefined;
+  } finally {
+    pg.stop();
+  }
 }
 
 /** One Markdown row per token, the figures the README's performance section quotes (paste it there). */
@@ -160,6 +207,18 @@ function printSummary(all: readonly TokenSummary[]): void {
     const errors = s.errors + s.non2xx + r.errors + t.get.errors + t.get.non2xx;
     console.log(
       `| ${t.token} | ${fmt(r.opsPerSecond)} | ${fmt(s.requestsPerSecond)} (${pct(s.requestsPerSecond / r.opsPerSecond)}) | ${s.p50}/${s.p99} (${(s.p99 / s.p50).toFixed(2)}) | ${s.cpuMsPerRequest.toFixed(2)} (${s.mainThreadMsPerRequest.toFixed(2)}) / ${r.cpuMsPerOp.toFixed(2)} | ${fmt(t.get.requestsPerSecond)} vs ${fmt(t.floor.requestsPerSecond)} (${pct(t.get.requestsPerSecond / t.floor.requestsPerSecond)}) | ${t.rss === undefined ? 'not measured' : `${t.rss.mb.toFixed(0)} MB`} | ${errors} |`,
+    );
+  }
+}
+
+function printPostgresRow(all: readonly TokenSummary[]): void {
+  const at16 = LEVELS.indexOf(16);
+  for (const t of all) {
+    if (t.postgres === undefined) continue;
+    const p = t.postgres[at16]!;
+    const r = t.raw[at16]!;
+    console.log(
+      `| ${t.token} + PostgreSQL store | ${fmt(r.opsPerSecond)} | ${fmt(p.requestsPerSecond)} (${pct(p.requestsPerSecond / r.opsPerSecond)}) | ${p.p50}/${p.p99} (${(p.p99 / p.p50).toFixed(2)}) | ${p.cpuMsPerRequest.toFixed(2)} (${p.mainThreadMsPerRequest.toFixed(2)}) / ${r.cpuMsPerOp.toFixed(2)} | (as above) | not measured | ${p.errors + p.non2xx} |`,
     );
   }
 }
