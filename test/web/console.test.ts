@@ -124,12 +124,15 @@ describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS 
   });
 
   it('an admin signs in, sees the keys with their label URL, rotates, and the key page draws the 30-day chart', async () => {
-    const { page } = await signIn('admin@contoso.dev');
+    const { context, page } = await signIn('admin@contoso.dev');
     const row = page.getByRole('row', { name: new RegExp(KEY) });
     await row.waitFor();
     assert.match(await row.innerText(), new RegExp(`${TEST_AUDIENCE}/${KEY}`));
     assert.match(await row.innerText(), /Active\s+Enabled/);
-    assert.equal(await page.getByRole('button', { name: `Copy the label URL of ${KEY}` }).count(), 1);
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    await page.getByRole('button', { name: `Copy the label URL of ${KEY}` }).click();
+    await row.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
+    assert.equal(await page.evaluate('navigator.clipboard.readText()'), `${TEST_AUDIENCE}/${KEY}`);
     assert.deepEqual(await seriousViolations(page), []);
     await page.screenshot({ path: `${SHOTS}/keys.png`, clip: { x: 0, y: 0, width: 1280, height: 400 } });
 
@@ -176,6 +179,17 @@ describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS 
     assert.deepEqual([refused.status, ((await refused.json()) as { error: string }).error], [403, 'same_principal']);
 
     const approver = await signIn('approver@contoso.dev', { width: 390, height: 844 });
+    // Phone width: the pages fit; wide tables scroll inside their own (named, focusable) region.
+    for (const [shot, route, ready] of [
+      ['keys-390', '#/keys', 'Keys'],
+      ['key-390', `#/keys/${KEY}`, 'Decrypts, last 30 days'],
+    ] as const) {
+      await approver.page.goto(`${consoleUrl}${route}`);
+      await approver.page.getByRole('heading', { name: ready }).waitFor();
+      await approver.page.waitForLoadState('networkidle');
+      assert.equal(await approver.page.evaluate('document.documentElement.scrollWidth'), 390, `${shot} is wider than a phone`);
+      await approver.page.screenshot({ path: `${SHOTS}/${shot}.png`, fullPage: true });
+    }
     await approver.page.getByRole('link', { name: 'Approvals' }).click();
     const approve = approver.page.getByRole('button', { name: `Approve proposal ${proposal!.id}` });
     await approve.waitFor();
