@@ -142,11 +142,13 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     method: 'get',
     path: '/admin/api/keys/{name}/activity',
     need: 'read',
-    handle: ({ admin, params }) => {
+    handle: async ({ admin, params }) => {
       const name = params.name!;
-      admin.show(name); // 404 for an unknown key name, as every key route
+      // 404 for an unknown key name, as every key route (awaited: the store's reads may answer asynchronously).
+      await admin.show(name);
       const now = new Date();
-      return ok({ name, days: decryptsPerDay(admin.auditEntries(activityStart(now, ACTIVITY_DAYS), { keyName: name }), now, ACTIVITY_DAYS) });
+      const entries = await admin.auditEntries(activityStart(now, ACTIVITY_DAYS), { keyName: name });
+      return ok({ name, days: decryptsPerDay(entries, now, ACTIVITY_DAYS) });
     },
   },
   {
