@@ -1,40 +1,49 @@
 import { AdminRefused } from '../keys/errors.js';
-import type { AuditEvent, AuditTrail } from '../keys/ports.js';
+import type { AuditEvent, AuditTrail, StoreTransaction } from '../keys/ports.js';
+
+type Append = (event: AuditEvent) => Promise<void>;
 
 /**
  * The one way an admin operation writes its audit entry: who (the actor), what, on which key and version, and
- * whether it succeeded or was refused (with the sentence the operator saw). Every operation of KeyAdmin goes through it.
+ * whether it succeeded or was refused (with the sentence the operator saw). Every operation of KeyAdmin goes through
+ * it: on its own (a refusal, a read), or `within` the store transaction that makes the change, so both commit or neither.
  */
 export class AdminAudit {
-  readonly #trail: AuditTrail;
+  readonly #append: Append;
   readonly actor: string;
 
-  constructor(trail: AuditTrail, actor: string) {
-    this.#trail = trail;
+  constructor(trail: AuditTrail | { readonly append: Append }, actor: string) {
+    this.#append = (event) => trail.append(event);
     this.actor = actor;
   }
 
+  /** The same actor, writing inside a store transaction (its entries commit with the change). */
+  within(tx: StoreTransaction): AdminAudit {
+    return new AdminAudit({ append: (event) => tx.audit(event) }, this.actor);
+  }
+
   /** Records an admin action that succeeded. */
-  succeeded(action: string, name: string | undefined, keyId: string | undefined, details?: AuditEvent['details']): void {
-    this.#append(action, name, keyId, 'succeeded', undefined, details);
+  succeeded(action: string, name: string | undefined, keyId: string | undefined, details?: AuditEvent['details']): Promise<void> {
+    return this.#write(action, name, keyId, 'succeeded', undefined, details);
   }
 
   /** Records an admin action that was refused or failed, with the reason the operator saw. */
-  refused(action: string, name: string | undefined, keyId: string | undefined, reason: string, details?: AuditEvent['details']): void {
-    this.#append(action, name, keyId, 'refused', reason, details);
+  refused(action: string, name: string | undefined, keyId: string | undefined, reason: string, details?: AuditEvent['details']): Promise<void> {
+    return this.#write(action, name, keyId, 'refused', reason, details);
   }
 
   /**
-   * Records the refusal and throws it with the sentence the operator sees. `Refusal` says what kind it is (the admin
-   * API answers AdminConflict with 409 and AdminNotFound with 404; the CLI exits 2 for all of them).
+   * Records the refusal and gives the error to throw, with the sentence the operator sees (`throw await
+   * audit.refusal(…)`). `Refusal` says what kind it is (the admin API answers AdminConflict with 409 and AdminNotFound
+   * with 404; the CLI exits 2 for all of them).
    */
-  refuse(action: string, name: string | undefined, sentence: string, keyId?: string, Refusal: new (message: string) => AdminRefused = AdminRefused): never {
-    this.refused(action, name, keyId, sentence);
-    throw new Refusal(sentence);
+  async refusal(action: string, name: string | undefined, sentence: string, keyId?: string, Refusal: new (message: string) => AdminRefused = AdminRefused): Promise<AdminRefused> {
+    await this.refused(action, name, keyId, sentence);
+    return new Refusal(sentence);
   }
 
-  #append(action: string, name: string | undefined, keyId: string | undefined, outcome: 'succeeded' | 'refused', reason: string | undefined, details: AuditEvent['details']): void {
-    this.#trail.append({
+  #write(action: string, name: string | undefined, keyId: string | undefined, outcome: 'succeeded' | 'refused', reason: string | undefined, details: AuditEvent['details']): Promise<void> {
+    return this.#append({
       actor: this.actor,
       action,
       ...(name !== undefined ? { keyName: name } : {}),

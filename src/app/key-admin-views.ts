@@ -1,5 +1,5 @@
 import type { AllowList, DeletionSchedule, KeyRecord, KeyState, KeyVersion } from '../keys/key-version.js';
-import type { AddVersionResult, Approval, IntentLog, KeyUsage } from '../keys/ports.js';
+import type { AddVersionResult, Approval, KeyUsage, StoreTransaction } from '../keys/ports.js';
 
 /** What the admin operations answer (the CLI prints them; `--json` prints them as they are). */
 export interface VersionSummary {
@@ -86,8 +86,8 @@ export function addVersionRefusal(name: string, keyId: string, result: Exclude<A
 }
 
 /** The refusal while another command's token step on this key name is unfinished (its intent is still there). */
-export function unfinishedStepOn(intents: IntentLog, name: string): string | undefined {
-  const pending = intents.pending().find((i) => i.name === name);
+export async function unfinishedStepOn(tx: Pick<StoreTransaction, 'pendingIntents'>, name: string): Promise<string | undefined> {
+  const pending = (await tx.pendingIntents()).find((i) => i.name === name);
   return pending === undefined
     ? undefined
     : `An unfinished ${pending.action} of "${name}" (version ${pending.keyId}, by ${pending.actor} at ${pending.createdAt}) is pending; if that command died, run "dke keys reconcile".`;

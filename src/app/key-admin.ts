@@ -21,7 +21,7 @@ import {
 } from '../keys/lifecycle.js';
 import { keyIdProblem, keyNameProblem } from '../keys/names.js';
 import { spanMs } from '../keys/durations.js';
-import type { Approval, ArchiveCheck, ArchiveResult, AuditArchiver, AuditEntry, AuditEvent, AuditReader, AuditTrail, AuditVerification, Intent, IntentAction, IntentLog, KeyStateStore, KeyVault, KeyVersionRef, NewIntent } from '../keys/ports.js';
+import type { Approval, ArchiveCheck, ArchiveResult, AuditArchiver, AuditEntry, AuditEvent, AuditReader, AuditTrail, AuditVerification, Intent, IntentAction, KeyStateStore, KeyVault, KeyVersionRef, NewIntent, StoreTransaction } from '../keys/ports.js';
 import { AdminAudit } from './admin-audit.js';
 import { cachedPublicKeyNotice } from './cached-public-key-notice.js';
 import { attestationOf, type VersionAttestation } from './key-attestation.js';
@@ -41,8 +41,6 @@ export interface KeyAdminDeps {
   readonly audit: AuditTrail & AuditReader & AuditArchiver;
   /** Who runs the command: the OS user or DKE_ADMIN_ACTOR for the CLI, an admin identity otherwise. */
   readonly actor: string;
-  /** Unfinished token steps (issue 17): written before the token is touched, finished with the step's outcome. */
-  readonly intents: IntentLog;
   /** `host:pid` of this process, written into its intents. */
   readonly owner?: string;
   /** Is the process that wrote an intent still running (then its intent is not a reconcile's business)? */
@@ -90,23 +88,23 @@ export class KeyAdmin {
   /** Generates a new key name's first version inside the HSM and publishes it. */
   async create(name: string, options: CreateKeyOptions = {}): Promise<CreatedVersion> {
     const problem = keyNameProblem(name);
-    if (problem !== undefined) this.#audit.refuse('create', name, problem);
+    if (problem !== undefined) throw await this.#audit.refusal('create', name, problem);
     if (this.#deps.store.findKey(name) !== undefined) {
-      this.#audit.refuse('create', name, `The key name "${name}" exists already; use "dke keys rotate ${name}" for a new version.`, undefined, AdminConflict);
+      throw await this.#audit.refusal('create', name, `The key name "${name}" exists already; use "dke keys rotate ${name}" for a new version.`, undefined, AdminConflict);
     }
     return this.#generateVersion(name, options, 'create');
   }
 
   /** A new Active version generated in the HSM becomes the published one; older versions keep decrypting. */
   async rotate(name: string): Promise<CreatedVersion> {
-    this.#requireKey(name);
+    await this.#requireKey(name);
     return this.#generateVersion(name, {}, 'rotate');
   }
 
   /** Bring your own key (`dke keys import`): see key-import.ts. */
   async importKey(name: string, material: PrivateKeyMaterial, options: ImportOptions): Promise<CreatedVersion> {
     try {
-      this.#assertUserEntries('import', name, options.allow);
+      await this.#assertUserEntries('import', name, options.allow);
     } catch (error) {
       material.wipe();
       throw error;
@@ -127,33 +125,33 @@ export class KeyAdmin {
       dryRun,
     );
     const imported = report.steps.filter((step) => step.action === 'import').length;
-    this.#audit.succeeded('import-reference', undefined, undefined, { dryRun, imported, unchanged: report.steps.length - imported });
+    await this.#audit.succeeded('import-reference', undefined, undefined, { dryRun, imported, unchanged: report.steps.length - imported });
     return report;
   }
 
   /** The reversible block (contract §4): never revives a Deactivated, Compromised or Destroyed version. */
-  setEnabled(name: string, keyId: string, enabled: boolean): VersionSummary {
+  async setEnabled(name: string, keyId: string, enabled: boolean): Promise<VersionSummary> {
     const action = enabled ? 'enable' : 'disable';
-    const version = this.#requireVersion(action, name, keyId);
+    const version = await this.#requireVersion(action, name, keyId);
     if (!canToggleEnabled(version.state)) {
-      this.#audit.refuse(action, name, `Version ${keyId} of "${name}" is Destroyed; there is nothing to ${action}.`, keyId, AdminConflict);
+      throw await this.#audit.refusal(action, name, `Version ${keyId} of "${name}" is Destroyed; there is nothing to ${action}.`, keyId, AdminConflict);
     }
     const blocksServed = !enabled && this.#isServed(name, keyId);
     // Written compare-and-set with its audit entry in one transaction: a version destroyed meanwhile is refused.
-    const changed = this.#deps.store.atomically(() => {
-      if (!this.#deps.store.setEnabled(name, keyId, enabled, this.#now().toISOString())) return false;
-      this.#audit.succeeded(action, name, keyId, { from: version.enabled ? 'enabled' : 'disabled', to: enabled ? 'enabled' : 'disabled', state: version.state });
+    const changed = await this.#deps.store.change(async (tx) => {
+      if (!(await tx.setEnabled(name, keyId, enabled, this.#now().toISOString()))) return false;
+      await this.#audit.within(tx).succeeded(action, name, keyId, { from: version.enabled ? 'enabled' : 'disabled', to: enabled ? 'enabled' : 'disabled', state: version.state });
       return true;
     });
-    if (!changed) this.#audit.refuse(action, name, `Version ${keyId} of "${name}" was destroyed meanwhile; there is nothing to ${action}.`, keyId, AdminConflict);
+    if (!changed) throw await this.#audit.refusal(action, name, `Version ${keyId} of "${name}" was destroyed meanwhile; there is nothing to ${action}.`, keyId, AdminConflict);
     return { name, keyId, state: version.state, enabled, ...this.#cachedKeyNotice(blocksServed, name, keyId) };
   }
 
-  grant(name: string, kind: keyof AllowList, value: string): boolean {
+  grant(name: string, kind: keyof AllowList, value: string): Promise<boolean> {
     return this.#changeGrant('grant', name, kind, value);
   }
 
-  revoke(name: string, kind: keyof AllowList, value: string): boolean {
+  revoke(name: string, kind: keyof AllowList, value: string): Promise<boolean> {
     return this.#changeGrant('revoke', name, kind, value);
   }
 
@@ -163,29 +161,29 @@ export class KeyAdmin {
    * (CKA_DECRYPT cleared), and audited.
    */
   async setState(name: string, keyId: string, to: KeyState, confirmed: boolean): Promise<StateChangeOutcome> {
-    const version = this.#requireVersion('set-state', name, keyId);
+    const version = await this.#requireVersion('set-state', name, keyId);
     if (isDeletion(to)) {
-      this.#audit.refuse('set-state', name, `Use "dke keys delete ${name} ${keyId} --yes" to destroy a key version.`, keyId);
+      throw await this.#audit.refusal('set-state', name, `Use "dke keys delete ${name} ${keyId} --yes" to destroy a key version.`, keyId);
     }
     if (!isTransitionAllowed(version.state, to)) {
-      this.#audit.refuse('set-state', name, refusedTransitionSentence(version.state, to), keyId, AdminConflict);
+      throw await this.#audit.refusal('set-state', name, refusedTransitionSentence(version.state, to), keyId, AdminConflict);
     }
     if (version.deletion !== undefined) {
-      this.#audit.refuse('set-state', name, `Version ${keyId} of "${name}" is scheduled for destruction at ${version.deletion.destroyAt}; cancel the deletion first ("dke keys cancel-deletion ${name} ${keyId}").`, keyId, AdminConflict);
+      throw await this.#audit.refusal('set-state', name, `Version ${keyId} of "${name}" is scheduled for destruction at ${version.deletion.destroyAt}; cancel the deletion first ("dke keys cancel-deletion ${name} ${keyId}").`, keyId, AdminConflict);
     }
-    if (isPermanentTransition(to) && !confirmed) return { applied: false, preview: this.impactPreview(version, to) };
-    if (isPermanentTransition(to) && this.#needsApproval()) return { applied: false, approval: this.#propose('set-state', name, keyId, to) };
+    if (isPermanentTransition(to) && !confirmed) return { applied: false, preview: await this.impactPreview(version, to) };
+    if (isPermanentTransition(to) && this.#needsApproval()) return { applied: false, approval: await this.#propose('set-state', name, keyId, to) };
     const blocksServed = !STATE_RULES[to].publishable && this.#isServed(name, keyId);
     let decryptClearedInToken: boolean | undefined;
     let intent: Intent | undefined;
     if (clearsDecryptInToken(to)) {
       // Issue 17: intent, then the token step, then state + audit + end of intent in one transaction.
-      intent = this.#beginIntent('set-state', version, { from: version.state, to }, () => this.#changedSince(version));
+      intent = await this.#beginIntent('set-state', version, { from: version.state, to }, (tx) => this.#changedSince(tx, version));
       this.#deps.afterStep?.('set-state:intent');
       decryptClearedInToken = await this.#deps.vault.forbidDecrypt(version);
       this.#deps.afterStep?.('set-state:token');
     }
-    this.#completeStateChange(intent, version, to, 'set-state', decryptClearedInToken !== undefined ? { decryptClearedInToken } : {});
+    await this.#completeStateChange(intent, version, to, 'set-state', decryptClearedInToken !== undefined ? { decryptClearedInToken } : {});
     return {
       applied: true,
       version: { name, keyId, state: to, enabled: version.enabled, ...this.#cachedKeyNotice(blocksServed, name, keyId) },
@@ -199,16 +197,16 @@ export class KeyAdmin {
    * Run again on a Destroyed version, it removes objects a failed earlier run may have left.
    */
   async delete(name: string, keyId: string, confirmed: boolean): Promise<StateChangeOutcome> {
-    const version = this.#requireVersion('delete', name, keyId);
+    const version = await this.#requireVersion('delete', name, keyId);
     const retry = isDeletion(version.state);
     if (!retry && !isTransitionAllowed(version.state, DELETED_STATE)) {
-      this.#audit.refuse('delete', name, `Only Pre-Active and Active versions can be deleted; version ${keyId} is ${stateLabel(version.state)}.`, keyId, AdminConflict);
+      throw await this.#audit.refusal('delete', name, `Only Pre-Active and Active versions can be deleted; version ${keyId} is ${stateLabel(version.state)}.`, keyId, AdminConflict);
     }
     if (!retry && version.deletion !== undefined) {
-      this.#audit.refuse('delete', name, `Version ${keyId} of "${name}" is already scheduled for destruction at ${version.deletion.destroyAt}; "dke keys cancel-deletion ${name} ${keyId}" brings it back.`, keyId, AdminConflict);
+      throw await this.#audit.refusal('delete', name, `Version ${keyId} of "${name}" is already scheduled for destruction at ${version.deletion.destroyAt}; "dke keys cancel-deletion ${name} ${keyId}" brings it back.`, keyId, AdminConflict);
     }
-    if (!confirmed) return { applied: false, preview: this.impactPreview(version, DELETED_STATE) };
-    if (!retry && this.#needsApproval()) return { applied: false, approval: this.#propose('delete', name, keyId) };
+    if (!confirmed) return { applied: false, preview: await this.impactPreview(version, DELETED_STATE) };
+    if (!retry && this.#needsApproval()) return { applied: false, approval: await this.#propose('delete', name, keyId) };
     const windowMs = this.#deps.deletionWindowMs ?? 0;
     if (retry || windowMs === 0) return this.#destroyNow(version, 'delete');
     // The deletion window (contract §4): from now on the version neither decrypts nor is published; its state,
@@ -216,28 +214,28 @@ export class KeyAdmin {
     const blocksServed = this.#isServed(name, keyId);
     const now = this.#now();
     const deletion = { requestedAt: now.toISOString(), destroyAt: new Date(now.getTime() + windowMs).toISOString() };
-    const scheduled = this.#deps.store.atomically(() => {
-      if (!this.#deps.store.scheduleDeletion(name, keyId, version.state, deletion)) return false;
-      this.#audit.succeeded('delete', name, keyId, { from: version.state, scheduled: true, destroyAt: deletion.destroyAt });
-      return true;
+    const scheduled = await this.#deps.store.change(async (tx) => {
+      if (!(await tx.scheduleDeletion(name, keyId, version.state, deletion))) return (await this.#changedSince(tx, version)) ?? `Version ${keyId} of "${name}" is already scheduled for destruction.`;
+      await this.#audit.within(tx).succeeded('delete', name, keyId, { from: version.state, scheduled: true, destroyAt: deletion.destroyAt });
+      return undefined;
     });
-    if (!scheduled) this.#audit.refuse('delete', name, `Version ${keyId} of "${name}" changed meanwhile; look again and retry.`, keyId, AdminConflict);
+    if (scheduled !== undefined) throw await this.#audit.refusal('delete', name, scheduled, keyId, AdminConflict);
     const notice = this.#cachedKeyNotice(blocksServed, name, keyId);
     return { applied: true, version: { name, keyId, state: version.state, enabled: version.enabled, ...notice }, deletion };
   }
 
   /** Takes back a scheduled delete before its `destroyAt` (contract §4): the version is exactly as it was before. */
-  cancelDeletion(name: string, keyId: string): VersionSummary {
-    const version = this.#requireVersion('cancel-deletion', name, keyId);
+  async cancelDeletion(name: string, keyId: string): Promise<VersionSummary> {
+    const version = await this.#requireVersion('cancel-deletion', name, keyId);
     if (version.deletion === undefined || isDeletion(version.state)) {
-      this.#audit.refuse('cancel-deletion', name, `Version ${keyId} of "${name}" has no deletion to cancel${isDeletion(version.state) ? ': it is Destroyed' : ''}.`, keyId, AdminConflict);
+      throw await this.#audit.refusal('cancel-deletion', name, `Version ${keyId} of "${name}" has no deletion to cancel${isDeletion(version.state) ? ': it is Destroyed' : ''}.`, keyId, AdminConflict);
     }
-    const cancelled = this.#deps.store.atomically(() => {
-      if (!this.#deps.store.cancelDeletion(name, keyId)) return false;
-      this.#audit.succeeded('cancel-deletion', name, keyId, { state: version.state, destroyAt: version.deletion?.destroyAt ?? null });
+    const cancelled = await this.#deps.store.change(async (tx) => {
+      if (!(await tx.cancelDeletion(name, keyId))) return false;
+      await this.#audit.within(tx).succeeded('cancel-deletion', name, keyId, { state: version.state, destroyAt: version.deletion?.destroyAt ?? null });
       return true;
     });
-    if (!cancelled) this.#audit.refuse('cancel-deletion', name, `Version ${keyId} of "${name}" was destroyed meanwhile.`, keyId, AdminConflict);
+    if (!cancelled) throw await this.#audit.refusal('cancel-deletion', name, `Version ${keyId} of "${name}" was destroyed meanwhile.`, keyId, AdminConflict);
     return { name, keyId, state: version.state, enabled: version.enabled };
   }
 
@@ -254,8 +252,10 @@ export class KeyAdmin {
     for (const version of due) {
       if (!isDeletion(version.state) && !isTransitionAllowed(version.state, DELETED_STATE)) {
         // Cannot happen through KeyAdmin (set-state is refused while a deletion waits); recorded rather than guessed.
-        this.#audit.refused('destroy', version.name, version.keyId, `Version ${version.keyId} is ${stateLabel(version.state)}; the scheduled destruction is dropped.`);
-        this.#deps.store.finishDeletion(version.name, version.keyId);
+        await this.#deps.store.change(async (tx) => {
+          await this.#audit.within(tx).refused('destroy', version.name, version.keyId, `Version ${version.keyId} is ${stateLabel(version.state)}; the scheduled destruction is dropped.`);
+          await tx.finishDeletion(version.name, version.keyId);
+        });
         continue;
       }
       await this.#destroyNow(version, 'destroy');
@@ -271,23 +271,23 @@ export class KeyAdmin {
    */
   async #destroyNow(version: KeyVersion, action: 'delete' | 'destroy'): Promise<StateChangeOutcome> {
     const { name, keyId } = version;
-    const finishSchedule = (): void => {
-      if (version.deletion !== undefined) this.#deps.store.finishDeletion(name, keyId);
+    const finishSchedule = async (tx: StoreTransaction): Promise<void> => {
+      if (version.deletion !== undefined) await tx.finishDeletion(name, keyId);
     };
     if (isDeletion(version.state)) {
       const objectsDestroyed = await this.#deps.vault.destroy(version);
-      this.#deps.store.atomically(() => {
-        this.#audit.succeeded(action, name, keyId, { from: version.state, to: DELETED_STATE, objectsDestroyed });
-        finishSchedule();
+      await this.#deps.store.change(async (tx) => {
+        await this.#audit.within(tx).succeeded(action, name, keyId, { from: version.state, to: DELETED_STATE, objectsDestroyed });
+        await finishSchedule(tx);
       });
       return { applied: true, version: { name, keyId, state: DELETED_STATE, enabled: version.enabled }, objectsDestroyed };
     }
     const blocksServed = this.#isServed(name, keyId);
-    const intent = this.#beginIntent('delete', version, { from: version.state, to: DELETED_STATE }, () => this.#changedSince(version));
+    const intent = await this.#beginIntent('delete', version, { from: version.state, to: DELETED_STATE }, (tx) => this.#changedSince(tx, version));
     this.#deps.afterStep?.(`${action}:intent`);
     const objectsDestroyed = await this.#deps.vault.destroy(version);
     this.#deps.afterStep?.(`${action}:token`);
-    this.#completeStateChange(intent, version, DELETED_STATE, action, { objectsDestroyed }, finishSchedule);
+    await this.#completeStateChange(intent, version, DELETED_STATE, action, { objectsDestroyed }, finishSchedule);
     const notice = this.#cachedKeyNotice(blocksServed, name, keyId);
     return { applied: true, version: { name, keyId, state: DELETED_STATE, enabled: version.enabled, ...notice }, objectsDestroyed };
   }
@@ -304,7 +304,7 @@ export class KeyAdmin {
     return notice === undefined ? {} : { notice };
   }
 
-  impactPreview(version: KeyVersion, to: KeyState): ImpactPreview {
+  async impactPreview(version: KeyVersion, to: KeyState): Promise<ImpactPreview> {
     const since = new Date(this.#now().getTime() - IMPACT_WINDOW_DAYS * 86_400_000);
     return {
       name: version.name,
@@ -313,20 +313,20 @@ export class KeyAdmin {
       to,
       effect: permanentEffectSentence(version.state, to),
       windowDays: IMPACT_WINDOW_DAYS,
-      usage: this.#deps.audit.decryptUsage(version.name, version.keyId, since),
+      usage: await this.#deps.audit.decryptUsage(version.name, version.keyId, since),
     };
   }
 
   /** PKCS#11 evidence per version, read from the token itself, with the verdict (contract §3 `attest`). */
   async attest(name: string, keyId?: string): Promise<{ name: string; versions: VersionAttestation[] }> {
-    const record = this.#requireKey(name);
-    const versions = keyId === undefined ? record.versions : [this.#requireVersion('attest', name, keyId)];
+    const record = await this.#requireKey(name);
+    const versions = keyId === undefined ? record.versions : [await this.#requireVersion('attest', name, keyId)];
     const attested: VersionAttestation[] = [];
     for (const version of versions) {
       const evidence = hasObjectsInToken(version.state) ? await this.#deps.vault.attest(version) : undefined;
       attested.push(attestationOf(version, evidence));
     }
-    this.#audit.succeeded('attest', name, keyId, { verdicts: attested.map((v) => `${v.keyId}: ${v.verdict}`).join(', ') });
+    await this.#audit.succeeded('attest', name, keyId, { verdicts: attested.map((v) => `${v.keyId}: ${v.verdict}`).join(', ') });
     return { name, versions: attested };
   }
 
@@ -340,14 +340,14 @@ export class KeyAdmin {
    * Sets or lifts the kill switch: while on, no version of any key decrypts (403 key_not_usable) or is published (GET
    * 404); each version's state and Enabled flag are left as they are and apply again once it is lifted. Audited.
    */
-  setEmergencyBlock(on: boolean): EmergencyBlockView | Proposed {
+  async setEmergencyBlock(on: boolean): Promise<EmergencyBlockView | Proposed> {
     // Setting it never waits; lifting it needs a second admin when approvals are required (contract §6).
-    if (!on && this.emergencyBlock().blocked && this.#needsApproval()) return { approval: this.#propose('emergency-unblock') };
+    if (!on && this.emergencyBlock().blocked && this.#needsApproval()) return { approval: await this.#propose('emergency-unblock') };
     const action = on ? 'emergency-block' : 'emergency-unblock';
     // The switch and its audit entry commit together (issue 17's rule for every admin change).
-    this.#deps.store.atomically(() => {
-      const changed = this.#deps.store.setEmergencyBlock(on ? { since: this.#now().toISOString(), by: this.#deps.actor } : undefined);
-      this.#audit.succeeded(action, undefined, undefined, { changed });
+    await this.#deps.store.change(async (tx) => {
+      const changed = await tx.setEmergencyBlock(on ? { since: this.#now().toISOString(), by: this.#deps.actor } : undefined);
+      await this.#audit.within(tx).succeeded(action, undefined, undefined, { changed });
     });
     return this.emergencyBlock();
   }
@@ -356,14 +356,14 @@ export class KeyAdmin {
    * The rotation schedule (contract §3 `dke keys rotation`): with `every` (a span such as 90d), the scheduler publishes
    * a new version whenever the newest Active one is older than that; undefined turns it off.
    */
-  setRotation(name: string, every: string | undefined): KeyView {
-    this.#requireKey(name);
+  async setRotation(name: string, every: string | undefined): Promise<KeyView> {
+    await this.#requireKey(name);
     if (every !== undefined && (spanMs(every) ?? 0) < 1000) {
-      this.#audit.refuse('rotation', name, `"${every}" is not a rotation period; use a span such as 90d, 12h or 30m.`);
+      throw await this.#audit.refusal('rotation', name, `"${every}" is not a rotation period; use a span such as 90d, 12h or 30m.`);
     }
-    this.#deps.store.atomically(() => {
-      const changed = this.#deps.store.setRotation(name, every?.trim());
-      this.#audit.succeeded('rotation', name, undefined, { every: every?.trim() ?? null, changed });
+    await this.#deps.store.change(async (tx) => {
+      const changed = await tx.setRotation(name, every?.trim());
+      await this.#audit.within(tx).succeeded('rotation', name, undefined, { every: every?.trim() ?? null, changed });
     });
     return this.show(name);
   }
@@ -383,9 +383,9 @@ export class KeyAdmin {
   }
 
   /** Every proposal of the two-person rule, oldest first (`dke approvals list`, GET /admin/api/approvals). */
-  approvals(): ApprovalView[] {
+  async approvals(): Promise<ApprovalView[]> {
     const now = this.#now();
-    return this.#deps.store.listApprovals().map((a) => approvalView(a, now));
+    return (await this.#deps.store.listApprovals()).map((a) => approvalView(a, now));
   }
 
   /**
@@ -394,37 +394,39 @@ export class KeyAdmin {
    * a step the table refuses by now marks the proposal failed and answers its refusal. Both people are audited.
    */
   async approve(id: string): Promise<{ approval: ApprovalView; result: unknown }> {
-    const approval = this.#pendingApproval('approve', id);
+    const approval = await this.#pendingApproval('approve', id);
     if (approval.requestedByPrincipal === this.#principal) {
-      this.#audit.refuse('approve', approval.keyName, `Proposal ${id} was made by you; another admin must approve it.`, approval.keyId, SamePrincipal);
+      throw await this.#audit.refusal('approve', approval.keyName, `Proposal ${id} was made by you; another admin must approve it.`, approval.keyId, SamePrincipal);
     }
     let result: unknown;
     this.#executing = true;
     try {
       result = await this.#execute(approval);
     } catch (error) {
-      this.#decide(approval, 'failed', { reason: error instanceof Error ? error.message : 'unknown' });
+      await this.#decide(approval, 'failed', { reason: error instanceof Error ? error.message : 'unknown' });
       throw error;
     } finally {
       this.#executing = false;
     }
-    this.#decide(approval, 'approved');
-    return { approval: this.#approvalById(id), result };
+    await this.#decide(approval, 'approved');
+    return { approval: await this.#approvalById(id), result };
   }
 
   /** Either admin (the proposer too, to withdraw it) rejects a pending proposal; nothing else happens. */
-  reject(id: string): ApprovalView {
-    const approval = this.#pendingApproval('reject', id);
-    this.#decide(approval, 'rejected');
+  async reject(id: string): Promise<ApprovalView> {
+    const approval = await this.#pendingApproval('reject', id);
+    await this.#decide(approval, 'rejected');
     return this.#approvalById(id);
   }
 
-  list(): KeyView[] {
-    return this.#deps.store.listKeys().map((record) => toView(record, this.#deps.store.lastUses(record.name)));
+  async list(): Promise<KeyView[]> {
+    const views: KeyView[] = [];
+    for (const record of this.#deps.store.listKeys()) views.push(toView(record, await this.#deps.store.lastUses(record.name)));
+    return views;
   }
 
-  show(name: string): KeyView {
-    return toView(this.#requireKey(name), this.#deps.store.lastUses(name));
+  async show(name: string): Promise<KeyView> {
+    return toView(await this.#requireKey(name), await this.#deps.store.lastUses(name));
   }
 
   /** `dke keys reconcile [--dry-run]` and the service at start: see key-reconcile.ts. */
@@ -436,27 +438,27 @@ export class KeyAdmin {
    * `dke audit` and `GET /admin/api/audit`: admin actions and decrypt decisions, oldest first; only those of one key
    * name when `keyName` is given, and only the newest `limit` when given. The reading itself is recorded after it.
    */
-  auditEntries(since?: Date, filter: { readonly keyName?: string; readonly limit?: number } = {}): AuditEntry[] {
-    let entries = this.#deps.audit.list(since);
+  async auditEntries(since?: Date, filter: { readonly keyName?: string; readonly limit?: number } = {}): Promise<AuditEntry[]> {
+    let entries = await this.#deps.audit.list(since);
     if (filter.keyName !== undefined) entries = entries.filter((e) => e.keyName === filter.keyName);
     if (filter.limit !== undefined) entries = entries.slice(Math.max(0, entries.length - filter.limit));
-    this.#audit.succeeded('audit-read', filter.keyName, undefined, { since: since?.toISOString() ?? null, entries: entries.length });
+    await this.#audit.succeeded('audit-read', filter.keyName, undefined, { since: since?.toISOString() ?? null, entries: entries.length });
     return entries;
   }
 
   /** `dke audit verify`: a removed, edited, reordered or truncated entry breaks the hash chain against its head. */
-  verifyAudit(archives: readonly string[] = []): AuditVerification & { readonly archives?: readonly ArchiveCheck[] } {
-    const chain = this.#deps.audit.verify();
-    const checks = archives.length === 0 ? undefined : this.#deps.audit.checkArchives(archives);
+  async verifyAudit(archives: readonly string[] = []): Promise<AuditVerification & { readonly archives?: readonly ArchiveCheck[] }> {
+    const chain = await this.#deps.audit.verify();
+    const checks = archives.length === 0 ? undefined : await this.#deps.audit.checkArchives(archives);
     const failed = checks?.find((c) => !c.ok);
     const result =
       failed === undefined || !chain.ok ? { ...chain, ...(checks ? { archives: checks } : {}) } : { ...chain, ok: false, problem: `the archive ${failed.file} ${failed.problem}`, archives: checks };
-    this.#audit.succeeded('audit-verify', undefined, undefined, { ok: result.ok, entries: result.entries, brokenAt: result.brokenAt ?? null, archives: archives.length });
+    await this.#audit.succeeded('audit-verify', undefined, undefined, { ok: result.ok, entries: result.entries, brokenAt: result.brokenAt ?? null, archives: archives.length });
     return result;
   }
 
   /** `dke audit archive --before TIME --to FILE` (issue 17): see store/sqlite-audit-archive.ts. */
-  archiveAudit(before: Date, file: string): ArchiveResult | undefined {
+  archiveAudit(before: Date, file: string): Promise<ArchiveResult | undefined> {
     return this.#deps.audit.archiveBefore(before, file, this.#deps.actor);
   }
 
@@ -468,13 +470,13 @@ export class KeyAdmin {
   async #generateVersion(name: string, options: CreateKeyOptions, action: 'create' | 'rotate'): Promise<CreatedVersion> {
     const keyId = options.keyId ?? randomUUID();
     const idProblem = keyIdProblem(keyId);
-    if (idProblem !== undefined) this.#audit.refuse(action, name, idProblem);
-    this.#assertUserEntries(action, name, options.allow);
+    if (idProblem !== undefined) throw await this.#audit.refusal(action, name, idProblem);
+    await this.#assertUserEntries(action, name, options.allow);
     const state = options.state ?? DEFAULT_INITIAL_STATE;
-    if (!INITIAL_STATES.includes(state)) this.#audit.refuse(action, name, `A new version starts ${stateList(INITIAL_STATES)}, not ${state}.`);
+    if (!INITIAL_STATES.includes(state)) throw await this.#audit.refusal(action, name, `A new version starts ${stateList(INITIAL_STATES)}, not ${state}.`);
     const ref = { name, keyId };
-    const intent = this.#beginIntent(action, ref, { state }, () => {
-      const exists = this.#deps.store.findKey(name) !== undefined;
+    const intent = await this.#beginIntent(action, ref, { state }, async (tx) => {
+      const exists = (await tx.findKey(name)) !== undefined;
       if (action === 'create' && exists) return addVersionRefusal(name, keyId, 'name-exists');
       if (action === 'rotate' && !exists) return addVersionRefusal(name, keyId, 'name-missing');
       return undefined;
@@ -488,26 +490,29 @@ export class KeyAdmin {
       throw error;
     }
     this.#deps.afterStep?.(`${action}:token`);
-    const result = this.#deps.store.addVersion(
-      {
-        name,
-        keyId,
-        state,
-        origin: 'generated',
-        publish: true,
-        publicKey,
-        nameMustBe: action === 'create' ? 'new' : 'existing',
-        ...(options.allow ? { allow: options.allow } : {}),
-        then: () => {
-          this.#audit.succeeded(action, name, keyId, { state, origin: 'generated' });
-          this.#deps.intents.finish(intent.id);
+    const result = await this.#deps.store.change(async (tx) => {
+      const added = await tx.addVersion(
+        {
+          name,
+          keyId,
+          state,
+          origin: 'generated',
+          publish: true,
+          publicKey,
+          nameMustBe: action === 'create' ? 'new' : 'existing',
+          ...(options.allow ? { allow: options.allow } : {}),
         },
-      },
-      this.#now().toISOString(),
-    );
+        this.#now().toISOString(),
+      );
+      if (added === 'added') {
+        await this.#audit.within(tx).succeeded(action, name, keyId, { state, origin: 'generated' });
+        await tx.finishIntent(intent.id);
+      }
+      return added;
+    });
     if (result !== 'added') {
       await this.#rollBackCreation(intent, new AdminRefused(addVersionRefusal(name, keyId, result)));
-      this.#audit.refuse(action, name, addVersionRefusal(name, keyId, result), keyId, AdminConflict);
+      throw await this.#audit.refusal(action, name, addVersionRefusal(name, keyId, result), keyId, AdminConflict);
     }
     return { name, keyId, state, enabled: true };
   }
@@ -518,9 +523,9 @@ export class KeyAdmin {
    */
   async #rollBackCreation(intent: Intent, cause: unknown): Promise<void> {
     if (!(cause instanceof KeyAlreadyInToken)) await this.#deps.vault.destroy(intent);
-    this.#deps.store.atomically(() => {
-      this.#audit.refused(intent.action, intent.name, intent.keyId, cause instanceof Error ? cause.message : 'unknown error');
-      this.#deps.intents.finish(intent.id);
+    await this.#deps.store.change(async (tx) => {
+      await this.#audit.within(tx).refused(intent.action, intent.name, intent.keyId, cause instanceof Error ? cause.message : 'unknown error');
+      await tx.finishIntent(intent.id);
     });
   }
 
@@ -528,58 +533,78 @@ export class KeyAdmin {
    * Writes the intent of a token step, with `check` and "no other unfinished step on this name" evaluated inside the
    * same write transaction; refuses (audited) with the sentence otherwise.
    */
-  #beginIntent(action: IntentAction, ref: KeyVersionRef, details: NewIntent['details'], check: () => string | undefined): Intent {
-    const result = this.#deps.intents.begin(
-      { action, name: ref.name, keyId: ref.keyId, actor: this.#deps.actor, owner: this.#deps.owner ?? 'unknown', createdAt: this.#now().toISOString(), ...(details ? { details } : {}) },
-      () => unfinishedStepOn(this.#deps.intents, ref.name) ?? check(),
-    );
-    if (typeof result === 'string') this.#audit.refuse(action, ref.name, result, ref.keyId, AdminConflict);
+  async #beginIntent(action: IntentAction, ref: KeyVersionRef, details: NewIntent['details'], check: (tx: StoreTransaction) => Promise<string | undefined>): Promise<Intent> {
+    const intent: NewIntent = { action, name: ref.name, keyId: ref.keyId, actor: this.#deps.actor, owner: this.#deps.owner ?? 'unknown', createdAt: this.#now().toISOString(), ...(details ? { details } : {}) };
+    const result = await this.#deps.store.change(async (tx): Promise<Intent | string> => {
+      const refusal = (await unfinishedStepOn(tx, ref.name)) ?? (await check(tx));
+      return refusal ?? tx.beginIntent(intent);
+    });
+    if (typeof result === 'string') throw await this.#audit.refusal(action, ref.name, result, ref.keyId, AdminConflict);
     return result;
   }
 
-  /** Inside a write transaction: a sentence when the version is no longer in the state it was read in. */
-  #changedSince(version: KeyVersion): string | undefined {
-    const now = this.#deps.store.findKey(version.name)?.versions.find((v) => v.keyId === version.keyId);
-    return now?.state === version.state ? undefined : `Version ${version.keyId} of "${version.name}" changed meanwhile; look again and retry.`;
+  /**
+   * Inside a write transaction: a sentence saying what changed when the version is no longer as it was read (contract
+   * §5: the loser of a race is told what the winner did), undefined while it is.
+   */
+  async #changedSince(tx: StoreTransaction, version: KeyVersion): Promise<string | undefined> {
+    const now = (await tx.findKey(version.name))?.versions.find((v) => v.keyId === version.keyId);
+    const what = `Version ${version.keyId} of "${version.name}"`;
+    if (now === undefined) return `${what} no longer exists; look again and retry.`;
+    if (now.state !== version.state) return `${what} changed meanwhile: it is ${stateLabel(now.state)} now, no longer ${stateLabel(version.state)}; look again and retry.`;
+    if (now.deletion?.destroyAt !== version.deletion?.destroyAt) {
+      return now.deletion === undefined
+        ? `${what} changed meanwhile: its deletion was cancelled; look again and retry.`
+        : `${what} changed meanwhile: it was scheduled for destruction at ${now.deletion.destroyAt}; look again and retry.`;
+    }
+    return undefined;
   }
 
   /**
    * The last step of set-state and delete: the state (compare-and-set), its audit entry and the end of the intent in
    * one transaction. Refused (and the intent ended) when the version changed meanwhile.
    */
-  #completeStateChange(intent: Intent | undefined, version: KeyVersion, to: KeyState, action: string, details: AuditEvent['details'], alsoWhenChanged?: () => void): void {
-    const written = this.#deps.store.atomically(() => {
-      const changed = this.#deps.store.setState(version.name, version.keyId, version.state, to, this.#now().toISOString());
-      if (changed) this.#audit.succeeded(action, version.name, version.keyId, { from: version.state, to, ...details });
-      if (changed) alsoWhenChanged?.();
-      if (intent !== undefined) this.#deps.intents.finish(intent.id);
-      return changed;
+  async #completeStateChange(
+    intent: Intent | undefined,
+    version: KeyVersion,
+    to: KeyState,
+    action: string,
+    details: AuditEvent['details'],
+    alsoWhenChanged?: (tx: StoreTransaction) => Promise<void>,
+  ): Promise<void> {
+    const refusal = await this.#deps.store.change(async (tx) => {
+      const changed = await tx.setState(version.name, version.keyId, version.state, to, this.#now().toISOString());
+      const sentence = changed ? undefined : ((await this.#changedSince(tx, version)) ?? `Version ${version.keyId} of "${version.name}" changed meanwhile; look again and retry.`);
+      if (changed) await this.#audit.within(tx).succeeded(action, version.name, version.keyId, { from: version.state, to, ...details });
+      if (changed) await alsoWhenChanged?.(tx);
+      if (intent !== undefined) await tx.finishIntent(intent.id);
+      return sentence;
     });
-    if (!written) this.#audit.refuse(action, version.name, `Version ${version.keyId} of "${version.name}" changed meanwhile; look again and retry.`, version.keyId, AdminConflict);
+    if (refusal !== undefined) throw await this.#audit.refusal(action, version.name, refusal, version.keyId, AdminConflict);
   }
 
-  #changeGrant(action: 'grant' | 'revoke', name: string, kind: keyof AllowList, value: string): boolean {
-    this.#requireKey(name);
-    if (value.trim() === '') this.#audit.refuse(action, name, 'The value to grant or revoke is empty.');
-    if (action === 'grant' && kind === 'users') this.#assertUserEntries(action, name, { users: [value], groups: [], roles: [] });
-    return this.#deps.store.atomically(() => {
-      const changed = action === 'grant' ? this.#deps.store.grant(name, kind, value) : this.#deps.store.revoke(name, kind, value);
-      this.#audit.succeeded(action, name, undefined, { kind, value: value.trim(), changed });
+  async #changeGrant(action: 'grant' | 'revoke', name: string, kind: keyof AllowList, value: string): Promise<boolean> {
+    await this.#requireKey(name);
+    if (value.trim() === '') throw await this.#audit.refusal(action, name, 'The value to grant or revoke is empty.');
+    if (action === 'grant' && kind === 'users') await this.#assertUserEntries(action, name, { users: [value], groups: [], roles: [] });
+    return this.#deps.store.change(async (tx) => {
+      const changed = action === 'grant' ? await tx.grant(name, kind, value) : await tx.revoke(name, kind, value);
+      await this.#audit.within(tx).succeeded(action, name, undefined, { kind, value: value.trim(), changed });
       return changed;
     });
   }
 
   /** Issue 18: a user entry is an object id or a member's UPN, nothing anybody else can choose. */
-  #assertUserEntries(action: string, name: string, allow: AllowList | undefined): void {
+  async #assertUserEntries(action: string, name: string, allow: AllowList | undefined): Promise<void> {
     for (const user of allow?.users ?? []) {
       const problem = userEntryProblem(user);
-      if (problem !== undefined) this.#audit.refuse(action, name, problem);
+      if (problem !== undefined) throw await this.#audit.refusal(action, name, problem);
     }
   }
 
-  #requireVersion(action: string, name: string, keyId: string): KeyVersion {
-    const version = this.#requireKey(name).versions.find((v) => v.keyId === keyId);
-    if (version === undefined) this.#audit.refuse(action, name, `The key "${name}" has no version ${keyId}.`, keyId, AdminNotFound);
+  async #requireVersion(action: string, name: string, keyId: string): Promise<KeyVersion> {
+    const version = (await this.#requireKey(name)).versions.find((v) => v.keyId === keyId);
+    if (version === undefined) throw await this.#audit.refusal(action, name, `The key "${name}" has no version ${keyId}.`, keyId, AdminNotFound);
     return version;
   }
 
@@ -591,7 +616,7 @@ export class KeyAdmin {
     return this.#deps.approvalsRequired === 2 && !this.#executing;
   }
 
-  #propose(operation: Approval['operation'], keyName?: string, keyId?: string, state?: KeyState): ApprovalView {
+  async #propose(operation: Approval['operation'], keyName?: string, keyId?: string, state?: KeyState): Promise<ApprovalView> {
     const now = this.#now();
     const approval: Approval = {
       id: randomUUID(),
@@ -605,36 +630,36 @@ export class KeyAdmin {
       expiresAt: new Date(now.getTime() + (this.#deps.approvalTtlMs ?? 86_400_000)).toISOString(),
       status: 'pending',
     };
-    this.#deps.store.atomically(() => {
-      this.#deps.store.addApproval(approval);
-      this.#audit.succeeded('propose', keyName, keyId, { approval: approval.id, operation, ...(state ? { to: state } : {}), expiresAt: approval.expiresAt });
+    await this.#deps.store.change(async (tx) => {
+      await tx.addApproval(approval);
+      await this.#audit.within(tx).succeeded('propose', keyName, keyId, { approval: approval.id, operation, ...(state ? { to: state } : {}), expiresAt: approval.expiresAt });
     });
     return approvalView(approval, now);
   }
 
-  #approvalById(id: string): ApprovalView {
-    return this.approvals().find((a) => a.id === id)!;
+  async #approvalById(id: string): Promise<ApprovalView> {
+    return (await this.approvals()).find((a) => a.id === id)!;
   }
 
   /** The proposal, if it can still be decided: 404 unknown, 409 decided or expired (an expired one is recorded so). */
-  #pendingApproval(action: 'approve' | 'reject', id: string): Approval {
-    const approval = this.#deps.store.listApprovals().find((a) => a.id === id);
+  async #pendingApproval(action: 'approve' | 'reject', id: string): Promise<Approval> {
+    const approval = (await this.#deps.store.listApprovals()).find((a) => a.id === id);
     if (approval === undefined) throw new AdminNotFound(`There is no proposal ${id}.`);
     if (approval.status === 'pending' && Date.parse(approval.expiresAt) <= this.#now().getTime()) {
-      this.#deps.store.decideApproval(id, 'expired', 'expiry', this.#now().toISOString());
-      this.#audit.refuse(action, approval.keyName, `Proposal ${id} expired at ${approval.expiresAt}; propose the step again.`, approval.keyId, AdminConflict);
+      await this.#deps.store.change((tx) => tx.decideApproval(id, 'expired', 'expiry', this.#now().toISOString()));
+      throw await this.#audit.refusal(action, approval.keyName, `Proposal ${id} expired at ${approval.expiresAt}; propose the step again.`, approval.keyId, AdminConflict);
     }
     if (approval.status !== 'pending') {
-      this.#audit.refuse(action, approval.keyName, `Proposal ${id} is already ${approval.status}.`, approval.keyId, AdminConflict);
+      throw await this.#audit.refusal(action, approval.keyName, `Proposal ${id} is already ${approval.status}.`, approval.keyId, AdminConflict);
     }
     return approval;
   }
 
-  #decide(approval: Approval, status: 'approved' | 'rejected' | 'failed', extra: Record<string, string> = {}): void {
-    this.#deps.store.atomically(() => {
-      if (!this.#deps.store.decideApproval(approval.id, status, this.#deps.actor, this.#now().toISOString())) return;
+  async #decide(approval: Approval, status: 'approved' | 'rejected' | 'failed', extra: Record<string, string> = {}): Promise<void> {
+    await this.#deps.store.change(async (tx) => {
+      if (!(await tx.decideApproval(approval.id, status, this.#deps.actor, this.#now().toISOString()))) return;
       const action = status === 'rejected' ? 'reject' : 'approve';
-      this.#audit.succeeded(action, approval.keyName, approval.keyId, {
+      await this.#audit.within(tx).succeeded(action, approval.keyName, approval.keyId, {
         approval: approval.id,
         operation: approval.operation,
         proposedBy: approval.requestedBy,
@@ -656,7 +681,7 @@ export class KeyAdmin {
     }
   }
 
-  #requireKey(name: string): KeyRecord {
+  async #requireKey(name: string): Promise<KeyRecord> {
     const record = this.#deps.store.findKey(name);
     if (record === undefined) throw new AdminNotFound(`There is no key named "${name}".`);
     return record;

@@ -3,7 +3,7 @@ import { AdminRefused } from '../keys/errors.js';
 import type { AllowList } from '../keys/key-version.js';
 import { DEFAULT_INITIAL_STATE } from '../keys/lifecycle.js';
 import { keyIdProblem, keyNameProblem } from '../keys/names.js';
-import type { Intent, IntentLog, KeyStateStore, KeyVault } from '../keys/ports.js';
+import type { Intent, KeyStateStore, KeyVault } from '../keys/ports.js';
 import type { AdminAudit } from './admin-audit.js';
 import type { CreatedVersion } from './key-admin-views.js';
 import { addVersionRefusal, unfinishedStepOn } from './key-admin-views.js';
@@ -13,8 +13,6 @@ import { decryptsRoundTrip } from './software-rsa.js';
 export interface KeyImportDeps {
   readonly store: KeyStateStore;
   readonly vault: KeyVault;
-  /** The intent written before the token is touched (issue 17), so a crash mid-import is rolled back by the reconcile. */
-  readonly intents: IntentLog;
   readonly owner?: string;
   readonly now?: () => Date;
 }
@@ -42,19 +40,22 @@ export async function importKey(deps: KeyImportDeps, audit: AdminAudit, name: st
     const idProblem = keyIdProblem(keyId);
     if (idProblem !== undefined) throw new AdminRefused(idProblem);
     const now = (): string => (deps.now?.() ?? new Date()).toISOString();
-    const intent = deps.intents.begin({ action: 'import', name, keyId, actor: audit.actor, owner: deps.owner ?? 'unknown', createdAt: now() }, () => {
-      return unfinishedStepOn(deps.intents, name) ?? deps.store.findKey(name)?.versions.some((v) => v.keyId === keyId) ? addVersionRefusal(name, keyId, 'version-exists') : undefined;
+    // The intent is written before the token is touched (issue 17), so a crash mid-import is rolled back by the reconcile.
+    const intent = await deps.store.change(async (tx): Promise<Intent | string> => {
+      const refusal =
+        (await unfinishedStepOn(tx, name)) ?? ((await tx.findKey(name))?.versions.some((v) => v.keyId === keyId) ? addVersionRefusal(name, keyId, 'version-exists') : undefined);
+      return refusal ?? tx.beginIntent({ action: 'import', name, keyId, actor: audit.actor, owner: deps.owner ?? 'unknown', createdAt: now() });
     });
     if (typeof intent === 'string') throw new AdminRefused(intent);
     try {
       return await importUnderIntent(deps, audit, intent, material, options, now);
     } catch (error) {
       // The intent ends here, with the refusal entry written below (the key pair, if made, is gone already).
-      deps.store.atomically(() => deps.intents.finish(intent.id));
+      await deps.store.change((tx) => tx.finishIntent(intent.id));
       throw error;
     }
   } catch (error) {
-    audit.refused('import', name, options.keyId, error instanceof Error ? error.message : 'unknown error', { source: options.source });
+    await audit.refused('import', name, options.keyId, error instanceof Error ? error.message : 'unknown error', { source: options.source });
     throw error;
   } finally {
     material.wipe();
@@ -83,22 +84,25 @@ async function importUnderIntent(
       throw new AdminRefused(`The key imported from ${options.source} does not decrypt what its public key encrypts; nothing was kept.`);
     }
     // Checked again inside the write transaction, with the audit entry: a racing import of the same id loses here.
-    const result = deps.store.addVersion(
-      {
-        name,
-        keyId,
-        state: DEFAULT_INITIAL_STATE,
-        origin: 'imported',
-        publish: options.publish ?? 'if-new-name',
-        publicKey: material.publicKey,
-        ...(options.allow ? { allow: options.allow } : {}),
-        then: () => {
-          audit.succeeded('import', name, keyId, { origin: 'imported', source: options.source });
-          deps.intents.finish(intent.id);
+    const result = await deps.store.change(async (tx) => {
+      const added = await tx.addVersion(
+        {
+          name,
+          keyId,
+          state: DEFAULT_INITIAL_STATE,
+          origin: 'imported',
+          publish: options.publish ?? 'if-new-name',
+          publicKey: material.publicKey,
+          ...(options.allow ? { allow: options.allow } : {}),
         },
-      },
-      now(),
-    );
+        now(),
+      );
+      if (added === 'added') {
+        await audit.within(tx).succeeded('import', name, keyId, { origin: 'imported', source: options.source });
+        await tx.finishIntent(intent.id);
+      }
+      return added;
+    });
     if (result !== 'added') throw new AdminRefused(addVersionRefusal(name, keyId, result));
     return { name, keyId, state: DEFAULT_INITIAL_STATE, enabled: true };
   } catch (error) {

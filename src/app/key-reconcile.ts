@@ -1,13 +1,12 @@
 import { isKeyState } from '../keys/key-version.js';
 import { DELETED_STATE } from '../keys/lifecycle.js';
-import type { Intent, IntentLog, KeyStateStore, KeyVault, KeyVersionRef } from '../keys/ports.js';
+import type { Intent, KeyStateStore, KeyVault, KeyVersionRef } from '../keys/ports.js';
 import type { AdminAudit } from './admin-audit.js';
 import { compareStoreWithToken } from './store-token-consistency.js';
 
 export interface ReconcileDeps {
   readonly store: KeyStateStore;
   readonly vault: KeyVault;
-  readonly intents: IntentLog;
   readonly isOwnerAlive?: (owner: string) => boolean;
   readonly now: () => Date;
 }
@@ -43,7 +42,7 @@ export interface ReconcileReport {
  * compared with the token. `dryRun` changes nothing and lists what would be done.
  */
 export async function reconcile(deps: ReconcileDeps, audit: AdminAudit, dryRun: boolean): Promise<ReconcileReport> {
-  const pending = deps.intents.pending();
+  const pending = await deps.store.pendingIntents();
   const stale = pending.filter((i) => !(deps.isOwnerAlive?.(i.owner) ?? false));
   const steps: ReconcileStep[] = [];
   for (const intent of stale) {
@@ -60,7 +59,7 @@ export async function reconcile(deps: ReconcileDeps, audit: AdminAudit, dryRun: 
   const live = pending.filter((i) => !stale.includes(i));
   const { missingPrivateKeys, unknownObjects } = compareStoreWithToken(deps.store.listKeys(), await deps.vault.listKeyObjects(), live);
   if (!dryRun) {
-    audit.succeeded('reconcile', undefined, undefined, {
+    await audit.succeeded('reconcile', undefined, undefined, {
       stepsResolved: steps.length,
       inProgress: live.length,
       unknownObjects: unknownObjects.length,
@@ -73,26 +72,26 @@ export async function reconcile(deps: ReconcileDeps, audit: AdminAudit, dryRun: 
 async function resolve(deps: ReconcileDeps, audit: AdminAudit, intent: Intent): Promise<string> {
   if (intent.action === 'create' || intent.action === 'rotate' || intent.action === 'import') {
     const objectsDestroyed = await deps.vault.destroy(intent);
-    deps.store.atomically(() => {
-      audit.succeeded('reconcile', intent.name, intent.keyId, { intent: intent.action, intentActor: intent.actor, result: 'rolled back', objectsDestroyed });
-      deps.intents.finish(intent.id);
+    await deps.store.change(async (tx) => {
+      await audit.within(tx).succeeded('reconcile', intent.name, intent.keyId, { intent: intent.action, intentActor: intent.actor, result: 'rolled back', objectsDestroyed });
+      await tx.finishIntent(intent.id);
     });
     return objectsDestroyed ? 'rolled back: the orphan key pair was destroyed' : 'rolled back: no key pair had been made';
   }
   const { from, to } = intent.details;
   const target = intent.action === 'delete' ? DELETED_STATE : to;
   if (typeof from !== 'string' || typeof target !== 'string' || !isKeyState(from) || !isKeyState(target)) {
-    deps.store.atomically(() => {
-      audit.refused('reconcile', intent.name, intent.keyId, 'the unfinished step does not say which states it moved between', { intent: intent.action });
-      deps.intents.finish(intent.id);
+    await deps.store.change(async (tx) => {
+      await audit.within(tx).refused('reconcile', intent.name, intent.keyId, 'the unfinished step does not say which states it moved between', { intent: intent.action });
+      await tx.finishIntent(intent.id);
     });
     return 'dropped: the intent was incomplete';
   }
   const token: Record<string, boolean> =
     intent.action === 'delete' ? { objectsDestroyed: await deps.vault.destroy(intent) } : { decryptClearedInToken: await deps.vault.forbidDecrypt(intent) };
-  const written = deps.store.atomically(() => {
-    const changed = deps.store.setState(intent.name, intent.keyId, from, target, deps.now().toISOString());
-    audit.succeeded('reconcile', intent.name, intent.keyId, {
+  const written = await deps.store.change(async (tx) => {
+    const changed = await tx.setState(intent.name, intent.keyId, from, target, deps.now().toISOString());
+    await audit.within(tx).succeeded('reconcile', intent.name, intent.keyId, {
       intent: intent.action,
       intentActor: intent.actor,
       result: changed ? 'finished' : 'token step finished; the state had changed meanwhile',
@@ -100,7 +99,7 @@ async function resolve(deps: ReconcileDeps, audit: AdminAudit, intent: Intent): 
       to: target,
       ...token,
     });
-    deps.intents.finish(intent.id);
+    await tx.finishIntent(intent.id);
     return changed;
   });
   const tokenSentence =

@@ -12,7 +12,8 @@ export async function backfillPublicKeys(store: KeyStateStore, vault: KeyVault):
     for (const version of record.versions) {
       if (version.publicKey !== undefined || !hasObjectsInToken(version.state)) continue;
       try {
-        store.setPublicKey(version.name, version.keyId, await vault.publicKey(version));
+        const publicKey = await vault.publicKey(version);
+        await store.change((tx) => tx.setPublicKey(version.name, version.keyId, publicKey));
       } catch (error) {
         problems.push(`${version.name}/${version.keyId}: ${error instanceof Error ? error.message : 'unknown error'}`);
       }

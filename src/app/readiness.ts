@@ -19,15 +19,18 @@ export interface ReadinessReport {
 export interface ReadinessProbes {
   /** Is the token open and logged in? A sentence when not (a throw counts as not). */
   readonly hsm: () => Promise<string | undefined>;
-  /** Can the store be written? Throws when not. */
-  readonly store: () => void;
+  /**
+   * Can the store be written? A sentence when not (a throw counts as not); a warning while the service answers from
+   * its last snapshot of an unreachable database, within DKE_STATE_STALENESS_SECONDS (contract §5).
+   */
+  readonly store: () => Promise<string | { readonly warning: string } | undefined>;
   /**
    * Are the token issuer's keys loaded? A sentence when not; a warning when only their refresh failed: cached keys
    * keep verifying, so an Entra metadata outage must not take every instance out of the load balancer.
    */
   readonly issuerKeys: () => string | { readonly warning: string } | undefined;
   /** Versions an unfinished admin step is creating or destroying (not a disagreement between store and token). */
-  readonly pendingVersions?: () => readonly { name: string; keyId: string }[];
+  readonly pendingVersions?: () => Promise<readonly { name: string; keyId: string }[]>;
 }
 
 /**
@@ -63,7 +66,7 @@ export class Readiness {
     const hsmProblem = await attemptAsync(this.#probes.hsm);
     checks.hsm = result(hsmProblem);
     checks.selfTest = result(typeof hsmProblem === 'string' ? 'skipped: the HSM is not ready' : await this.#selfTest());
-    checks.store = result(attempt(this.#probes.store));
+    checks.store = result(await attemptAsync(this.#probes.store));
     checks.keyRecords = result(typeof hsmProblem === 'string' ? 'skipped: the HSM is not ready' : await this.#storeMatchesToken());
     checks.issuerKeys = result(this.#probes.issuerKeys());
     this.#report = { ready: Object.values(checks).every((c) => c.status !== 'fail'), checks };
@@ -79,7 +82,7 @@ export class Readiness {
   async #storeMatchesToken(): Promise<Problem> {
     try {
       const records = this.#store.listKeys();
-      const { missingPrivateKeys, missingServable, unknownObjects } = compareStoreWithToken(records, await this.#vault.listKeyObjects(), this.#probes.pendingVersions?.() ?? []);
+      const { missingPrivateKeys, missingServable, unknownObjects } = compareStoreWithToken(records, await this.#vault.listKeyObjects(), (await this.#probes.pendingVersions?.()) ?? []);
       const missing = `the private key of ${refList(missingPrivateKeys)} is missing from the token; run "dke keys reconcile"`;
       if (missingServable.length > 0) return missing;
       const unknown = `the token holds key objects that no record knows (${refList(unknownObjects)}); run "dke keys reconcile --dry-run"`;
@@ -113,7 +116,7 @@ export class Readiness {
 /** undefined: pass; a sentence: fail; a warning: working, an operator should look. */
 type Problem = string | { readonly warning: string } | undefined;
 
-async function attemptAsync(work: () => Promise<string | undefined>): Promise<Problem> {
+async function attemptAsync(work: () => Promise<Problem>): Promise<Problem> {
   try {
     return await work();
   } catch (error) {
@@ -128,15 +131,6 @@ async function attemptAsync(work: () => Promise<string | undefined>): Promise<Pr
  */
 function isSaturation(error: unknown): boolean {
   return error instanceof HsmBusy && error.tokenProgressing;
-}
-
-function attempt(work: () => void): string | undefined {
-  try {
-    work();
-    return undefined;
-  } catch (error) {
-    return describe(error);
-  }
 }
 
 function describe(error: unknown): string {

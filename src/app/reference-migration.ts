@@ -28,7 +28,7 @@ export interface MigrationReport {
 /** The audited admin operations a migration is made of (KeyAdmin's own). */
 export interface MigrationSteps {
   importKey(name: string, material: PrivateKeyMaterial, options: ImportOptions): Promise<CreatedVersion>;
-  grant(name: string, kind: keyof AllowList, value: string): boolean;
+  grant(name: string, kind: keyof AllowList, value: string): Promise<boolean>;
 }
 
 /**
@@ -92,7 +92,7 @@ export async function migrateReference(
         source: `reference appsettings TestKeys[${entry.index}]`,
       });
     }
-    if (!dryRun) for (const user of users) apply.grant(entry.name, 'users', user);
+    if (!dryRun) for (const user of users) await apply.grant(entry.name, 'users', user);
     steps.push({ entry: entry.index, name: entry.name, keyId: entry.id, action: present ? 'unchanged' : 'import', published: publish, users, rolesNotMigrated: entry.roles });
   }
   return { dryRun, steps, ...carriedSettings(settings) };

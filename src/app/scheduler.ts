@@ -15,7 +15,7 @@ export interface SchedulerDeps {
   readonly leaseMs: number;
   readonly logger: Logger;
   /** Are there unfinished admin steps (intents) in the store? Only then is the reconcile run first. */
-  readonly hasUnfinishedSteps: () => boolean;
+  readonly hasUnfinishedSteps: () => Promise<boolean>;
   /** Is the process that holds the lease still running? A dead holder's lease is taken over at once. */
   readonly isOwnerAlive: (owner: string) => boolean;
   readonly now?: () => Date;
@@ -31,7 +31,7 @@ export interface SchedulerRun {
 /**
  * The service's background jobs (issue 14): destroying versions whose deletion window has ended, and scheduled rotation. Exactly one instance
  * runs them at a time, the one holding the lease in the shared store (taken in a write transaction, so it is the
- * SQLite file lock that decides); unfinished steps a dead run left behind are reconciled first, so a run that died
+ * store's write lock that decides); unfinished steps a dead run left behind are reconciled first, so a run that died
  * half-way is finished by the next.
  */
 export class Scheduler {
@@ -58,8 +58,8 @@ export class Scheduler {
   async #run(): Promise<SchedulerRun> {
     const now = (this.#deps.now ?? (() => new Date()))();
     const until = new Date(now.getTime() + this.#deps.leaseMs).toISOString();
-    if (!this.#claim(now.toISOString(), until)) return { ran: false, destroyed: [], rotated: [] };
-    if (this.#deps.hasUnfinishedSteps()) await this.#deps.admin.reconcile(false);
+    if (!(await this.#claim(now.toISOString(), until))) return { ran: false, destroyed: [], rotated: [] };
+    if (await this.#deps.hasUnfinishedSteps()) await this.#deps.admin.reconcile(false);
     const destroyed = await this.#deps.admin.destroyDueVersions();
     for (const version of destroyed) this.#deps.logger.info('deletion window ended: version destroyed', { key: `${version.name}/${version.keyId}` });
     const rotated = await this.#deps.admin.rotateDueKeys();
@@ -67,10 +67,10 @@ export class Scheduler {
     return { ran: true, destroyed, rotated };
   }
 
-  #claim(now: string, until: string): boolean {
+  async #claim(now: string, until: string): Promise<boolean> {
     const { store, owner } = this.#deps;
-    if (store.claimJobLease(LEASE, owner, now, until)) return true;
-    const holder = store.jobLeaseHolder(LEASE);
-    return holder !== undefined && !this.#deps.isOwnerAlive(holder) && store.claimJobLease(LEASE, owner, now, until, holder);
+    if (await store.change((tx) => tx.claimJobLease(LEASE, owner, now, until))) return true;
+    const holder = await store.jobLeaseHolder(LEASE);
+    return holder !== undefined && !this.#deps.isOwnerAlive(holder) && (await store.change((tx) => tx.claimJobLease(LEASE, owner, now, until, holder)));
   }
 }

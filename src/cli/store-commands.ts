@@ -9,8 +9,8 @@ export function storeCommand(): Command {
     .command('init')
     .description('create an empty store; the service never creates one itself')
     .option('--json', 'print JSON')
-    .action((options) => {
-      const result = initStore();
+    .action(async (options) => {
+      const result = await initStore();
       print(options.json === true, result, () => `${result.created ? 'Created the' : 'Kept the existing'} store ${result.path}.`);
     });
   store
@@ -28,8 +28,8 @@ export function storeCommand(): Command {
     .argument('<file>', 'a file made by "dke store backup"')
     .option('--force', 'restore a backup older than the audit trail: the changes recorded after it are re-applied')
     .option('--json', 'print JSON')
-    .action((file: string, options) => {
-      const result = restoreFromFile(file, options.force === true);
+    .action(async (file: string, options) => {
+      const result = await restoreFromFile(file, options.force === true);
       print(options.json === true, result, () =>
         [
           `Restored the store from ${file} (its trail ends at entry ${result.backupHead.seq}).`,
@@ -46,9 +46,9 @@ export function dbCommand(): Command {
   const db = new Command('db').description('the schema of the configured store');
   db.command('migrate')
     .description('create or upgrade the schema of the configured store')
-    .action(() => {
-      const { path } = initStore();
-      process.stdout.write(`The store ${path} has the current schema.\n`);
+    .action(async () => {
+      const { path } = await initStore();
+      process.stdout.write(`${path.startsWith('the database') ? `${path.charAt(0).toUpperCase()}${path.slice(1)}` : `The store ${path}`} has the current schema.\n`);
     });
   return db;
 }

@@ -28,6 +28,10 @@ export interface Config {
   readonly auth: AuthConfig;
   readonly outboundProxy: OutboundProxyConfig;
   readonly dataDir: string;
+  /** DKE_DATABASE_URL: the shared PostgreSQL store (contract §5); unset: the embedded store in dataDir. Holds a password: never logged. */
+  readonly databaseUrl?: string;
+  /** DKE_STATE_STALENESS_SECONDS in ms: how long lookups answer from a key state the database could not confirm. */
+  readonly stateStalenessMs: number;
   readonly publicKeyCacheHours: number;
   /** Opt-in to serve versions the token says are or were extractable (issue 4); off by default. */
   readonly allowExportableKeys: boolean;
@@ -162,6 +166,10 @@ export function parseSettings(raw: RawSettings): Config {
   const cloud = parseCloud(raw);
   const metadataUrl = nonEmpty(raw.DKE_AUTH_METADATA_URL) ?? cloud.metadataUrl;
   assertHttpUrl('DKE_AUTH_METADATA_URL', metadataUrl);
+  const databaseUrl = nonEmpty(raw.DKE_DATABASE_URL);
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DKE_DATABASE_URL must be a postgres:// (or postgresql://) URL.');
+  }
 
   return {
     port: parsePort(setting('DKE_PORT')),
@@ -187,6 +195,8 @@ export function parseSettings(raw: RawSettings): Config {
       ...(nonEmpty(raw.NO_PROXY) ? { noProxy: nonEmpty(raw.NO_PROXY) } : {}),
     },
     dataDir,
+    ...(databaseUrl !== undefined ? { databaseUrl } : {}),
+    stateStalenessMs: integer('DKE_STATE_STALENESS_SECONDS', setting('DKE_STATE_STALENESS_SECONDS'), 1, 86_400) * 1000,
     publicKeyCacheHours: integer('DKE_PUBLIC_KEY_CACHE_HOURS', setting('DKE_PUBLIC_KEY_CACHE_HOURS'), 0, 24 * 365),
     allowExportableKeys: boolean('DKE_ALLOW_EXPORTABLE_KEYS', setting('DKE_ALLOW_EXPORTABLE_KEYS')),
     rateLimit: {

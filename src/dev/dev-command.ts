@@ -60,7 +60,7 @@ async function ensureDemoKey(config: Config): Promise<void> {
   await withAdmin(
     true,
     async ({ admin }) => {
-      if (admin.list().some((key) => key.name === DEMO_KEY)) return;
+      if ((await admin.list()).some((key) => key.name === DEMO_KEY)) return;
       await admin.create(DEMO_KEY, { allow: { users: [DEMO_USER], groups: [], roles: [] } });
     },
     config,

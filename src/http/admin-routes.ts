@@ -40,7 +40,8 @@ export interface AdminRoute {
   handle(call: AdminCall): Promise<AdminAnswer> | AdminAnswer;
 }
 
-const ok = (body: unknown): AdminAnswer => ({ status: 200, body });
+/** A 200 answer; a promise is refused at compile time (it would be sent as `{}`). */
+const ok = <T,>(body: T extends PromiseLike<unknown> ? never : T): AdminAnswer => ({ status: 200, body });
 const created = (body: unknown): AdminAnswer => ({ status: 201, body });
 const param = (call: AdminCall, name: string): string => call.params[name]!;
 
@@ -55,8 +56,8 @@ export const AUDIT_LIMIT_MAX = 10_000;
  * never differ. The OpenAPI document (admin-openapi.ts) describes exactly these; a test holds them together.
  */
 export const ADMIN_ROUTES: readonly AdminRoute[] = [
-  { method: 'get', path: '/admin/api/keys', need: 'read', handle: ({ admin }) => ok(admin.list()) },
-  { method: 'get', path: '/admin/api/keys/{name}', need: 'read', handle: (call) => ok(call.admin.show(param(call, 'name'))) },
+  { method: 'get', path: '/admin/api/keys', need: 'read', handle: async ({ admin }) => ok(await admin.list()) },
+  { method: 'get', path: '/admin/api/keys/{name}', need: 'read', handle: async (call) => ok(await call.admin.show(param(call, 'name'))) },
   {
     method: 'post',
     path: '/admin/api/keys',
@@ -76,13 +77,13 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     method: 'post',
     path: '/admin/api/keys/{name}/versions/{keyId}/enable',
     need: 'change',
-    handle: (call) => ok(call.admin.setEnabled(param(call, 'name'), param(call, 'keyId'), true)),
+    handle: async (call) => ok(await call.admin.setEnabled(param(call, 'name'), param(call, 'keyId'), true)),
   },
   {
     method: 'post',
     path: '/admin/api/keys/{name}/versions/{keyId}/disable',
     need: 'change',
-    handle: (call) => ok(call.admin.setEnabled(param(call, 'name'), param(call, 'keyId'), false)),
+    handle: async (call) => ok(await call.admin.setEnabled(param(call, 'name'), param(call, 'keyId'), false)),
   },
   {
     method: 'post',
@@ -106,23 +107,23 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     method: 'post',
     path: '/admin/api/keys/{name}/versions/{keyId}/cancel-deletion',
     need: 'change',
-    handle: (call) => ok(call.admin.cancelDeletion(param(call, 'name'), param(call, 'keyId'))),
+    handle: async (call) => ok(await call.admin.cancelDeletion(param(call, 'name'), param(call, 'keyId'))),
   },
   {
     method: 'put',
     path: '/admin/api/keys/{name}/rotation',
     need: 'change',
-    handle: (call) => ok(call.admin.setRotation(param(call, 'name'), requiredString(bodyObject(call.body), 'every'))),
+    handle: async (call) => ok(await call.admin.setRotation(param(call, 'name'), requiredString(bodyObject(call.body), 'every'))),
   },
-  { method: 'delete', path: '/admin/api/keys/{name}/rotation', need: 'change', handle: (call) => ok(call.admin.setRotation(param(call, 'name'), undefined)) },
-  { method: 'put', path: '/admin/api/keys/{name}/grants', need: 'change', handle: (call) => ok(changeGrant(call, 'grant')) },
-  { method: 'delete', path: '/admin/api/keys/{name}/grants', need: 'change', handle: (call) => ok(changeGrant(call, 'revoke')) },
+  { method: 'delete', path: '/admin/api/keys/{name}/rotation', need: 'change', handle: async (call) => ok(await call.admin.setRotation(param(call, 'name'), undefined)) },
+  { method: 'put', path: '/admin/api/keys/{name}/grants', need: 'change', handle: async (call) => ok(await changeGrant(call, 'grant')) },
+  { method: 'delete', path: '/admin/api/keys/{name}/grants', need: 'change', handle: async (call) => ok(await changeGrant(call, 'revoke')) },
   { method: 'get', path: '/admin/api/keys/{name}/attestation', need: 'read', handle: async (call) => ok(await call.admin.attest(param(call, 'name'))) },
   {
     method: 'get',
     path: '/admin/api/audit',
     need: 'read',
-    handle: ({ admin, query }) => {
+    handle: async ({ admin, query }) => {
       const since = queryString(query, 'since');
       const key = queryString(query, 'key');
       const limitText = queryString(query, 'limit');
@@ -130,13 +131,13 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       if (!/^\d+$/.test(limitText ?? '1') || limit < 1 || limit > AUDIT_LIMIT_MAX) {
         throw new RequestInvalid(`"limit" must be a whole number from 1 to ${AUDIT_LIMIT_MAX}.`);
       }
-      return ok(admin.auditEntries(since === undefined ? undefined : parseSince(since, 'since'), { ...(key !== undefined ? { keyName: key } : {}), limit }));
+      return ok(await admin.auditEntries(since === undefined ? undefined : parseSince(since, 'since'), { ...(key !== undefined ? { keyName: key } : {}), limit }));
     },
   },
-  { method: 'get', path: '/admin/api/audit/verify', need: 'read', handle: ({ admin }) => ok(admin.verifyAudit()) },
+  { method: 'get', path: '/admin/api/audit/verify', need: 'read', handle: async ({ admin }) => ok(await admin.verifyAudit()) },
   { method: 'get', path: '/admin/api/emergency-block', need: 'read', handle: ({ admin }) => ok(admin.emergencyBlock()) },
-  { method: 'put', path: '/admin/api/emergency-block', need: 'change', handle: ({ admin }) => proposedOr(admin.setEmergencyBlock(true)) },
-  { method: 'delete', path: '/admin/api/emergency-block', need: 'change', handle: ({ admin }) => proposedOr(admin.setEmergencyBlock(false)) },
+  { method: 'put', path: '/admin/api/emergency-block', need: 'change', handle: async ({ admin }) => proposedOr(await admin.setEmergencyBlock(true)) },
+  { method: 'delete', path: '/admin/api/emergency-block', need: 'change', handle: async ({ admin }) => proposedOr(await admin.setEmergencyBlock(false)) },
   // Beyond contract §6, for the console (§7): the decrypt chart, the impact preview before a confirmation, readiness.
   {
     method: 'get',
@@ -170,9 +171,9 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     },
   },
   { method: 'get', path: '/admin/api/health', need: 'read', handle: ({ readiness }) => ok(readiness()) },
-  { method: 'get', path: '/admin/api/approvals', need: 'read', handle: ({ admin }) => ok(admin.approvals()) },
+  { method: 'get', path: '/admin/api/approvals', need: 'read', handle: async ({ admin }) => ok(await admin.approvals()) },
   { method: 'post', path: '/admin/api/approvals/{id}/approve', need: 'change', handle: async (call) => ok(await call.admin.approve(param(call, 'id'))) },
-  { method: 'post', path: '/admin/api/approvals/{id}/reject', need: 'change', handle: (call) => ok(call.admin.reject(param(call, 'id'))) },
+  { method: 'post', path: '/admin/api/approvals/{id}/reject', need: 'change', handle: async (call) => ok(await call.admin.reject(param(call, 'id'))) },
 ];
 
 export interface AdminRoutesOptions {
@@ -234,7 +235,7 @@ function proposedOr(view: EmergencyBlockView | Proposed): AdminAnswer {
   return 'approval' in view ? { status: 202, body: view } : ok(view);
 }
 
-function changeGrant(call: AdminCall, action: 'grant' | 'revoke'): { name: string; kind: keyof AllowList; value: string; changed: boolean } {
+async function changeGrant(call: AdminCall, action: 'grant' | 'revoke'): Promise<{ name: string; kind: keyof AllowList; value: string; changed: boolean }> {
   const fields = bodyObject(call.body);
   const given = (['user', 'group', 'role'] as const).filter((field) => fields[field] !== undefined);
   if (given.length !== 1) throw new RequestInvalid('The body must name exactly one of "user", "group" or "role".');
@@ -242,7 +243,7 @@ function changeGrant(call: AdminCall, action: 'grant' | 'revoke'): { name: strin
   const value = requiredString(fields, field);
   const kind = `${field}s` as keyof AllowList;
   const name = param(call, 'name');
-  const changed = action === 'grant' ? call.admin.grant(name, kind, value) : call.admin.revoke(name, kind, value);
+  const changed = action === 'grant' ? await call.admin.grant(name, kind, value) : await call.admin.revoke(name, kind, value);
   return { name, kind, value: value.trim(), changed };
 }
 

@@ -43,6 +43,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   hsm_unavailable: 503,
   store_unavailable: 503,
   store_refused: 503,
+  database_unavailable: 503,
   refused: 400,
   conflict: 409,
   same_principal: 403,

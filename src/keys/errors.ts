@@ -150,3 +150,18 @@ export class StoreUnavailable extends retryLater('store_unavailable', 'The key s
 export class StoreRefused extends DkeError {
   readonly code = 'store_refused';
 }
+
+/**
+ * The shared database (DKE_DATABASE_URL) does not answer: every change is refused at once with a sentence naming it
+ * (contract §5), the CLI exits 2 and the admin API answers 503 with Retry-After; decrypt and GET go on from the last
+ * snapshot for DKE_STATE_STALENESS_SECONDS. The sentence names host and database, never the password.
+ */
+export class DatabaseUnavailable extends RetryLater {
+  static override readonly sentence = 'The key-state database cannot be reached; nothing was changed. Try again shortly.';
+  static override readonly usualRetryAfterSeconds = 5;
+  readonly code = 'database_unavailable';
+  constructor(sentence?: string, detail?: string) {
+    super(detail);
+    if (sentence !== undefined) this.message = sentence;
+  }
+}

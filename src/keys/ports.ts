@@ -58,8 +58,6 @@ export interface NewKeyVersion {
   readonly publicKey: RsaPublicKey;
   /** Checked inside the write transaction: `new` for create, `existing` for rotate; absent: either (import). */
   readonly nameMustBe?: 'new' | 'existing';
-  /** Runs inside the same transaction once the version is written (its audit entry), so both commit or neither. */
-  readonly then?: () => void;
 }
 
 /** What `addVersion` did: only `added` wrote anything. */
@@ -94,50 +92,78 @@ export interface EmergencyBlock {
   readonly by: string;
 }
 
-/** The embedded key-state store. It persists what the domain decides; it never decides a state itself. */
-export interface KeyStateStore {
-  /** The kill switch as last committed by any process (re-read with the key records, so the next request sees it). */
-  emergencyBlock(): EmergencyBlock | undefined;
-  /** Sets (a span such as `90d`) or clears (undefined) the rotation schedule of a key name; false when it has none to clear. */
-  setRotation(name: string, every: string | undefined): boolean;
-  /** When each version of a key name last decrypted, read fresh (written with the decrypt audit batches). */
-  lastUses(name: string): ReadonlyMap<string, string>;
-  addApproval(approval: Approval): void;
-  /** Every proposal, oldest first. */
-  listApprovals(): Approval[];
-  /** Moves a proposal out of `pending` (compare-and-set); false when it was decided meanwhile. */
-  decideApproval(id: string, status: Exclude<ApprovalStatus, 'pending'>, by: string, at: string): boolean;
-  /** Sets (a block) or lifts (undefined) the kill switch; false when it already was so. */
-  setEmergencyBlock(block: EmergencyBlock | undefined): boolean;
-  findKey(name: string): KeyRecord | undefined;
-  listKeys(): KeyRecord[];
+/**
+ * One write transaction on the key-state store (SQLite or PostgreSQL): every change made through it commits together
+ * with its audit entries and intents, or none does. Each change is conditional on the state it names (compare-and-set),
+ * and `findKey` reads the committed state inside the transaction, so a precondition checked here cannot go stale
+ * before the change commits. Only `tx` may be used inside the work: the store itself is not re-entered.
+ */
+export interface StoreTransaction {
+  /** The key record as committed now, read inside this transaction (not the snapshot). */
+  findKey(name: string): Promise<KeyRecord | undefined>;
   /** Adds a version (creating the key name when it is new, adding `allow`) and publishes it when asked. */
-  addVersion(version: NewKeyVersion, at: string): AddVersionResult;
-  /** Writes a state only if it is still `expected`, so the CLI and the service cannot race. False when it changed. */
-  setState(name: string, keyId: string, expected: KeyState, next: KeyState, at: string): boolean;
+  addVersion(version: NewKeyVersion, at: string): Promise<AddVersionResult>;
+  /** Writes a state only if it is still `expected`. False when it changed. */
+  setState(name: string, keyId: string, expected: KeyState, next: KeyState, at: string): Promise<boolean>;
   /** False when the version is Destroyed (or gone) by the time the write runs. */
-  setEnabled(name: string, keyId: string, enabled: boolean, at: string): boolean;
-  /** Runs store writes and audit entries as one transaction: all commit, or none. */
-  atomically<T>(work: () => T): T;
+  setEnabled(name: string, keyId: string, enabled: boolean, at: string): Promise<boolean>;
   /** Schedules a version's destruction if it is still in `expected` state and not scheduled already; false otherwise. */
-  scheduleDeletion(name: string, keyId: string, expected: KeyState, deletion: DeletionSchedule): boolean;
+  scheduleDeletion(name: string, keyId: string, expected: KeyState, deletion: DeletionSchedule): Promise<boolean>;
   /** Clears a pending deletion (false when there was none, or the version is Destroyed already). */
-  cancelDeletion(name: string, keyId: string): boolean;
+  cancelDeletion(name: string, keyId: string): Promise<boolean>;
   /** After the destruction: the schedule is done (the version is Destroyed). */
-  finishDeletion(name: string, keyId: string): void;
-  /**
-   * A lease on a background job across every process sharing the store (taken inside a write transaction): true when
-   * `owner` holds it until `until`, because it was free, expired at `now`, already its own, or held by
-   * `takeOverFrom` (a process known to be dead).
-   */
-  claimJobLease(job: string, owner: string, now: string, until: string, takeOverFrom?: string): boolean;
-  /** Who holds a job's lease (whether or not it has expired), if anybody ever did. */
-  jobLeaseHolder(job: string): string | undefined;
-  setPublished(name: string, keyId: string): void;
+  finishDeletion(name: string, keyId: string): Promise<void>;
+  setPublished(name: string, keyId: string): Promise<void>;
   /** Keeps the public key of a version recorded before public keys were kept (read once from the token). */
-  setPublicKey(name: string, keyId: string, publicKey: RsaPublicKey): void;
-  grant(name: string, kind: keyof AllowList, value: string): boolean;
-  revoke(name: string, kind: keyof AllowList, value: string): boolean;
+  setPublicKey(name: string, keyId: string, publicKey: RsaPublicKey): Promise<void>;
+  grant(name: string, kind: keyof AllowList, value: string): Promise<boolean>;
+  revoke(name: string, kind: keyof AllowList, value: string): Promise<boolean>;
+  /** Sets (a span such as `90d`) or clears (undefined) the rotation schedule of a key name; false when it was so already. */
+  setRotation(name: string, every: string | undefined): Promise<boolean>;
+  /** Sets (a block) or lifts (undefined) the kill switch; false when it already was so. */
+  setEmergencyBlock(block: EmergencyBlock | undefined): Promise<boolean>;
+  addApproval(approval: Approval): Promise<void>;
+  /** Moves a proposal out of `pending` (compare-and-set); false when it was decided meanwhile. */
+  decideApproval(id: string, status: Exclude<ApprovalStatus, 'pending'>, by: string, at: string): Promise<boolean>;
+  /**
+   * A lease on a background job across every process sharing the store: true when `owner` holds it until `until`,
+   * because it was free, expired at `now`, already its own, or held by `takeOverFrom` (a process known to be dead).
+   */
+  claimJobLease(job: string, owner: string, now: string, until: string, takeOverFrom?: string): Promise<boolean>;
+  /** Appends an entry to the audit chain, committed with this transaction's changes. */
+  audit(event: AuditEvent): Promise<void>;
+  /** Writes an intent (issue 17) before its token step. */
+  beginIntent(intent: NewIntent): Promise<Intent>;
+  /** Ends an intent, with the step's outcome. */
+  finishIntent(id: number): Promise<void>;
+  /** Every intent not finished yet, oldest first, as committed now. */
+  pendingIntents(): Promise<Intent[]>;
+}
+
+/**
+ * The key-state store. It persists what the domain decides; it never decides a state itself. `findKey`, `listKeys` and
+ * `emergencyBlock` are synchronous: they answer from an in-memory snapshot the store keeps current (a change committed
+ * by any process applies within 1 s, on SQLite at the next request), so the decrypt and GET paths never wait for the
+ * database. Snapshot records are immutable and replaced by new objects whenever the snapshot is re-read.
+ */
+export interface KeyStateStore {
+  /** The kill switch as last committed by any process. */
+  emergencyBlock(): EmergencyBlock | undefined;
+  findKey(name: string): KeyRecord | undefined;
+  listKeys(): readonly KeyRecord[];
+  /**
+   * Runs `work` as one write transaction (see StoreTransaction) and returns its result; the snapshot of this process
+   * is re-read before the promise settles, so the caller's next lookup sees its own change.
+   */
+  change<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+  /** When each version of a key name last decrypted, read fresh (written with the decrypt audit batches). */
+  lastUses(name: string): Promise<ReadonlyMap<string, string>>;
+  /** Every proposal, oldest first. */
+  listApprovals(): Promise<Approval[]>;
+  /** Who holds a job's lease (whether or not it has expired), if anybody ever did. */
+  jobLeaseHolder(job: string): Promise<string | undefined>;
+  /** Every intent not finished yet, oldest first. */
+  pendingIntents(): Promise<Intent[]>;
 }
 
 export type AuditOutcome = 'allowed' | 'denied' | 'failed' | 'succeeded' | 'refused';
@@ -163,7 +189,8 @@ export interface AuditEntry extends AuditEvent {
 
 /** Append-only, hash-chained record of admin actions and decrypt decisions. */
 export interface AuditTrail {
-  append(event: AuditEvent): void;
+  /** Writes one entry in its own transaction; settles once it is committed. */
+  append(event: AuditEvent): Promise<void>;
 }
 
 /**
@@ -196,11 +223,11 @@ export interface AuditVerification {
 
 export interface AuditReader {
   /** Successful decrypts with this version since `since`. */
-  decryptUsage(name: string, keyId: string, since: Date): KeyUsage;
+  decryptUsage(name: string, keyId: string, since: Date): Promise<KeyUsage>;
   /** Every entry, oldest first; only those at or after `since` when given. */
-  list(since?: Date): AuditEntry[];
+  list(since?: Date): Promise<AuditEntry[]>;
   /** Checks the hash chain from its anchor to the head kept apart from the entries. */
-  verify(): AuditVerification;
+  verify(): Promise<AuditVerification>;
 }
 
 /** Proves a bearer token and says who holds it. Implemented by `auth/`; the HTTP layer only calls it. */
@@ -271,16 +298,6 @@ export interface Intent extends NewIntent {
   readonly details: Readonly<Record<string, string | number | boolean | null>>;
 }
 
-/** The store's record of unfinished token steps. Implemented by `store/`. */
-export interface IntentLog {
-  /** Checks `check` and writes the intent in one write transaction; the refusal sentence instead when it refuses. */
-  begin(intent: NewIntent, check: () => string | undefined): Intent | string;
-  /** Every intent not finished yet, oldest first. */
-  pending(): Intent[];
-  /** Marks an intent done; called inside the transaction that records the step's outcome. */
-  finish(id: number): void;
-}
-
 /** One archive file made by audit retention (issue 17). */
 export interface ArchiveResult {
   readonly file: string;
@@ -303,6 +320,6 @@ export interface ArchiveCheck {
 /** Moves old audit entries into archive files and proves such files later. Implemented by `store/`. */
 export interface AuditArchiver {
   /** Archives the oldest entries written before `before` into `file`; undefined when none is that old. */
-  archiveBefore(before: Date, file: string, actor: string): ArchiveResult | undefined;
-  checkArchives(files: readonly string[]): ArchiveCheck[];
+  archiveBefore(before: Date, file: string, actor: string): Promise<ArchiveResult | undefined>;
+  checkArchives(files: readonly string[]): Promise<ArchiveCheck[]>;
 }

@@ -6,11 +6,11 @@ import { loadConfig, type Config } from '../config/config.js';
 import type { OpenHsm } from '../hsm/open-hsm.js';
 import { StoreUnavailable } from '../keys/errors.js';
 import type { ArchiveCheck, AuditVerification, KeyVault } from '../keys/ports.js';
-import { describeSqliteError, openStoreDatabase, storePath, type StoreDatabase } from '../store/database.js';
-import { SqliteIntentLog } from '../store/sqlite-intent-log.js';
-import { SqliteAuditTrail } from '../store/sqlite-audit-trail.js';
-import { SqliteKeyStore } from '../store/sqlite-key-store.js';
+import { describeSqliteError, storePath } from '../store/database.js';
+import { StoreAuditTrail } from '../store/audit-trail.js';
+import { KeyStore } from '../store/key-store.js';
 import { openConfiguredHsm } from './open-hsm.js';
+import { databaseLocation, openConfiguredStore } from './open-store.js';
 
 /** The key-admin service for one CLI command, on the store (and the token when asked), and how to close them. */
 export interface AdminContext {
@@ -32,22 +32,23 @@ export function adminActor(config: Pick<Config, 'adminActor'>): string {
  * Opens the same store and HSM as the service, through the same code, for one CLI command. `withHsm: false` serves
  * commands that only read the store (list, show, audit), so they work while the token is unreachable.
  */
-export function openAdminContext(config: Config, withHsm: boolean, options: { readonly createStore?: boolean } = {}): AdminContext {
-  if (verboseCommands) process.stderr.write(`dke: key store ${storePath(config.dataDir)}\n`);
-  const isNew = options.createStore === true && !existsSync(storePath(config.dataDir));
+export async function openAdminContext(config: Config, withHsm: boolean, options: { readonly createStore?: boolean } = {}): Promise<AdminContext> {
+  const embedded = config.databaseUrl === undefined;
+  if (verboseCommands) process.stderr.write(`dke: key store ${embedded ? storePath(config.dataDir) : databaseLocation(config.databaseUrl!).sentence}\n`);
+  const isNew = embedded && options.createStore === true && !existsSync(storePath(config.dataDir));
   // Only the commands that make a deployment (`store init`, `keys create`, `dev`, `db migrate`) create the store.
-  const db = openStoreDatabase(config.dataDir, { role: 'admin', create: options.createStore === true });
+  const connection = await openConfiguredStore(config, { role: 'admin', create: options.createStore === true });
   // Issue 16: a store made as a side effect of a command is named, so a relative DKE_DATA_DIR cannot surprise anyone.
   if (isNew) process.stderr.write(`dke: created a new key store at ${storePath(config.dataDir)}\n`);
   let hsm: OpenHsm | undefined;
   try {
     hsm = withHsm ? openConfiguredHsm(config) : undefined;
   } catch (error) {
-    db.close();
+    await connection.close();
     throw error;
   }
-  const store = new SqliteKeyStore(db);
-  const audit = new SqliteAuditTrail(db);
+  const store = new KeyStore(connection);
+  const audit = new StoreAuditTrail(connection);
   const vault = hsm?.vault ?? unavailableVault();
   const admin = new KeyAdmin({
     store,
@@ -58,13 +59,13 @@ export function openAdminContext(config: Config, withHsm: boolean, options: { re
     deletionWindowMs: config.deletionWindowMs,
     approvalsRequired: config.approvalsRequired,
     approvalTtlMs: config.approvalTtlMs,
-    ...intentDeps(db, config),
+    ...processDeps(config),
   });
   return {
     admin,
     close: async () => {
       await hsm?.close();
-      db.close();
+      await connection.close();
     },
   };
 }
@@ -88,7 +89,7 @@ export async function withAdmin<T>(
   config: Config = loadConfig(),
   options: AdminOptions = {},
 ): Promise<T> {
-  const context = openAdminContext(config, withHsm, options);
+  const context = await openAdminContext(config, withHsm, options);
   try {
     return await work(context);
   } finally {
@@ -110,7 +111,7 @@ export type AuditVerdict = (AuditVerification & { readonly archives?: readonly A
  */
 export async function verifyAuditTrail(archives: readonly string[] = [], config: Config = loadConfig()): Promise<AuditVerdict> {
   const files = archives.map((file) => resolve(file));
-  if (!existsSync(storePath(config.dataDir))) return withAdmin(false, ({ admin }) => admin.verifyAudit(files), config);
+  if (config.databaseUrl === undefined && !existsSync(storePath(config.dataDir))) return withAdmin(false, ({ admin }) => admin.verifyAudit(files), config);
   try {
     return await withAdmin(false, ({ admin }) => admin.verifyAudit(files), config);
   } catch (error) {
@@ -119,11 +120,10 @@ export async function verifyAuditTrail(archives: readonly string[] = [], config:
   }
 }
 
-/** The intent log of a store and what goes with it: this process as owner, the liveness test, the test fault point. */
-export function intentDeps(db: StoreDatabase, config: Pick<Config, 'faultKillAfter'>): Pick<KeyAdminDeps, 'intents' | 'owner' | 'isOwnerAlive' | 'afterStep'> {
+/** What the intents of this process need: this process as owner, the liveness test, the test fault point. */
+export function processDeps(config: Pick<Config, 'faultKillAfter'>): Pick<KeyAdminDeps, 'owner' | 'isOwnerAlive' | 'afterStep'> {
   const target = config.faultKillAfter;
   return {
-    intents: new SqliteIntentLog(db),
     owner: `${hostname()}:${process.pid}`,
     isOwnerAlive,
     // Tests only: the command dies exactly after this step, as a kill -9 would take it (issue 17's crash windows).

@@ -17,12 +17,15 @@ import { createAdminApp } from '../http/admin-app.js';
 import { createApp } from '../http/app.js';
 import type { ArchiveResult, Logger, TokenVerifier } from '../keys/ports.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
-import { openStoreDatabase, storeId, storePath, type StoreDatabase } from '../store/database.js';
+import { storeId, storePath, type StoreDatabase } from '../store/database.js';
+import { StoreAuditTrail } from '../store/audit-trail.js';
+import { KeyStore } from '../store/key-store.js';
+import type { StoreConnection } from '../store/store-connection.js';
 import { StoreFileWatch } from '../store/store-file-watch.js';
-import { SqliteAuditTrail } from '../store/sqlite-audit-trail.js';
-import { SqliteKeyStore } from '../store/sqlite-key-store.js';
-import { intentDeps } from './open-admin.js';
+import type { SqliteStoreConnection } from '../store/sqlite-store-connection.js';
+import { processDeps } from './open-admin.js';
 import { openConfiguredHsm } from './open-hsm.js';
+import { openConfiguredStore } from './open-store.js';
 
 /** Where `npm run build` puts the console's bundle: beside the compiled service (dist/console). */
 export const CONSOLE_ASSETS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'console');
@@ -45,14 +48,14 @@ export interface Service {
   /** The admin API (contract §6); run-service listens with it on DKE_ADMIN_PORT when that is set. */
   readonly adminApp: Express;
   readonly hsm: OpenHsm;
-  readonly store: SqliteKeyStore;
-  readonly audit: SqliteAuditTrail;
+  readonly store: KeyStore;
+  readonly audit: StoreAuditTrail;
   readonly readiness: Readiness;
   readonly protocol: DkeProtocol;
   readonly keySource: OpenIdKeySource;
   readonly metrics: ServiceMetrics;
   /** Archives the audit entries older than DKE_AUDIT_RETENTION now (also run at start and hourly); [] when unset. */
-  archiveExpiredAudit(): ArchiveResult[];
+  archiveExpiredAudit(): Promise<ArchiveResult[]>;
   /** The key-admin service on this instance's store and token, acting as `actor` (tests, and the admin API next). */
   admin(actor: string, principal?: string): KeyAdmin;
   /** One pass of the background jobs now (the deletion window's destructions), as the timer runs them. */
@@ -86,31 +89,17 @@ export async function openService(config: Config, logger: Logger, options: Servi
       onMisconfigured: (detail) => logger.error('HSM configuration refused; not ready until fixed and restarted', { detail }),
     },
   });
-  let db: StoreDatabase | undefined;
+  let connection: StoreConnection | undefined;
   try {
     await hsm.startDecryptThreads();
     // Never creates the store: a missing or empty one is refused with a sentence (see openStoreDatabase).
-    db = openStoreDatabase(config.dataDir, { role: 'service' });
-    const storeWatch = new StoreFileWatch(storePath(config.dataDir));
-    const openedStoreId = storeId(db);
-    const openedDb = db;
-    const storeProblem = (): string | undefined => {
-      const fileProblem = storeWatch.problem();
-      if (fileProblem !== undefined) return fileProblem;
-      // `cp other.sqlite dke.sqlite` keeps the inode: the identity written at creation tells the stores apart.
-      let current: string;
-      try {
-        current = storeId(openedDb);
-      } catch {
-        return undefined; // unreadable: the audit rehearsal reports it with SQLite's words
-      }
-      return current === openedStoreId ? undefined : `the store file ${storePath(config.dataDir)} was replaced by another store while the service runs`;
-    };
-    const store = new SqliteKeyStore(db);
+    connection = await openConfiguredStore(config, { role: 'service' });
+    const storeProblem = connection.engine === 'sqlite' ? watchStoreFile(config.dataDir, (connection as SqliteStoreConnection).file) : undefined;
+    const store = new KeyStore(connection);
     // The audit writer's failures and recoveries show in readiness at once, not at the next periodic check.
     let recheckReadiness = (): void => undefined;
-    const audit = new SqliteAuditTrail(db, {
-      storeProblem,
+    const audit = new StoreAuditTrail(connection, {
+      ...(storeProblem !== undefined ? { storeProblem } : {}),
       groupCommit: {
         intervalMs: AUDIT_GROUP_COMMIT_MS,
         waitLimitMs: AUDIT_WAIT_LIMIT_MS,
@@ -124,7 +113,7 @@ export async function openService(config: Config, logger: Logger, options: Servi
         },
       },
     });
-    const adminDeps = intentDeps(db, config);
+    const adminDeps = processDeps(config);
     const adminAs = (actor: string, principal?: string): KeyAdmin =>
       new KeyAdmin({
         store,
@@ -138,7 +127,7 @@ export async function openService(config: Config, logger: Logger, options: Servi
         approvalTtlMs: config.approvalTtlMs,
         ...adminDeps,
       });
-    await reconcileAtStart(adminAs('dke-service'), adminDeps.intents.pending().length, logger);
+    await reconcileAtStart(adminAs('dke-service'), (await store.pendingIntents()).length, logger);
     const missingPublicKeys = await backfillPublicKeys(store, hsm.vault);
     if (missingPublicKeys.length > 0) {
       logger.warn('public keys of older versions could not be read from the token yet; retried at the next start', { versions: missingPublicKeys.join('; ') });
@@ -177,14 +166,10 @@ export async function openService(config: Config, logger: Logger, options: Servi
       protocol.recheckPrivateKeys().catch((error: unknown) => logger.error('private key recheck failed', { error: String(error) }));
     }, options.privateKeyRecheckMs ?? PRIVATE_KEY_RECHECK_MS);
     recheckTimer.unref();
-    const storeDb = db;
     const readiness = new Readiness(store, hsm.vault, {
       hsm: () => hsmProblem(hsm.connection),
-      pendingVersions: () => adminDeps.intents.pending(),
-      store: () => {
-        const problem = audit.probe();
-        if (problem !== undefined) throw new Error(problem);
-      },
+      pendingVersions: () => store.pendingIntents(),
+      store: () => audit.probe(),
       issuerKeys: () => {
         // A failed or stale key set is refetched from here too, so a recovered issuer is seen without traffic.
         keySource.refreshIfDue();
@@ -194,9 +179,9 @@ export async function openService(config: Config, logger: Logger, options: Servi
     recheckReadiness = () => {
       readiness.check().catch((error: unknown) => logger.error('readiness check failed', { error: String(error) }));
     };
-    const archiveExpiredAudit = (): ArchiveResult[] => archiveExpired(audit, config, logger);
-    archiveExpiredAudit();
-    const retentionTimer = setInterval(archiveExpiredAudit, RETENTION_INTERVAL_MS);
+    const archiveExpiredAudit = (): Promise<ArchiveResult[]> => archiveExpired(audit, config, logger);
+    await archiveExpiredAudit();
+    const retentionTimer = setInterval(() => void archiveExpiredAudit(), RETENTION_INTERVAL_MS);
     retentionTimer.unref();
     await readiness.check();
     const timer = setInterval(() => {
@@ -209,7 +194,7 @@ export async function openService(config: Config, logger: Logger, options: Servi
       owner: adminDeps.owner ?? 'dke-service',
       leaseMs: 3 * SCHEDULER_INTERVAL_MS,
       logger,
-      hasUnfinishedSteps: () => adminDeps.intents.pending().length > 0,
+      hasUnfinishedSteps: async () => (await store.pendingIntents()).length > 0,
       isOwnerAlive: adminDeps.isOwnerAlive ?? (() => true),
     });
     const runScheduledJobs = (): Promise<SchedulerRun> => scheduler.runOnce();
@@ -229,6 +214,7 @@ export async function openService(config: Config, logger: Logger, options: Servi
       readiness: () => readiness.report,
       console: { assetsDir: CONSOLE_ASSETS_DIR, signIn: config.consoleSignIn, scope: consoleScope(config.adminAudiences), labelBaseUrl: labelBaseUrl(config) },
     });
+    const openedConnection = connection;
     return {
       app,
       adminApp,
@@ -249,12 +235,12 @@ export async function openService(config: Config, logger: Logger, options: Servi
         clearInterval(recheckTimer);
         await scheduler.idle();
         await hsm.close();
-        audit.drain();
-        storeDb.close();
+        await audit.drain();
+        await openedConnection.close();
       },
     };
   } catch (error) {
-    db?.close();
+    await connection?.close();
     await hsm.close();
     throw error;
   }
@@ -270,6 +256,27 @@ function consoleScope(audiences: readonly string[]): string {
 function labelBaseUrl(config: Config): string {
   const base = config.publicBaseUrl ?? (config.auth.audiences[0] ?? '').replace(/\/+$/, '');
   return `${base}${config.basePath}`;
+}
+
+/**
+ * Asked before every audit write and at every readiness check: a sentence when the store file at DKE_DATA_DIR is no
+ * longer the one this process opened (removed, replaced, emptied, or another store copied over it).
+ */
+function watchStoreFile(dataDir: string, file: StoreDatabase): () => string | undefined {
+  const storeWatch = new StoreFileWatch(storePath(dataDir));
+  const openedStoreId = storeId(file);
+  return () => {
+    const fileProblem = storeWatch.problem();
+    if (fileProblem !== undefined) return fileProblem;
+    // `cp other.sqlite dke.sqlite` keeps the inode: the identity written at creation tells the stores apart.
+    let current: string;
+    try {
+      current = storeId(file);
+    } catch {
+      return undefined; // unreadable: the audit rehearsal reports it with SQLite's words
+    }
+    return current === openedStoreId ? undefined : `the store file ${storePath(dataDir)} was replaced by another store while the service runs`;
+  };
 }
 
 /**
@@ -291,14 +298,14 @@ async function reconcileAtStart(admin: KeyAdmin, pending: number, logger: Logger
  * DKE_DATA_DIR/audit-archive/ (see store/sqlite-audit-archive.ts). A failure is logged and retried next time; it
  * never stops the service.
  */
-function archiveExpired(audit: SqliteAuditTrail, config: Config, logger: Logger): ArchiveResult[] {
+async function archiveExpired(audit: StoreAuditTrail, config: Config, logger: Logger): Promise<ArchiveResult[]> {
   if (config.auditRetentionMs === undefined) return [];
   const before = new Date(Date.now() - config.auditRetentionMs);
   const made: ArchiveResult[] = [];
   try {
     for (;;) {
       const file = join(config.dataDir, 'audit-archive', `audit-${new Date().toISOString().replace(/[:.]/g, '-')}-${made.length + 1}.jsonl`);
-      const result = audit.archiveBefore(before, file, 'dke-service');
+      const result = await audit.archiveBefore(before, file, 'dke-service');
       if (result === undefined) break;
       made.push(result);
       logger.info('audit entries archived', { file: result.file, first: result.first, last: result.last });

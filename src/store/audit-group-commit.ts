@@ -1,16 +1,13 @@
 import { StoreUnavailable } from '../keys/errors.js';
 import type { AuditEvent } from '../keys/ports.js';
+import type { QueuedEntry } from './audit-entries.js';
 import { describeSqliteError } from './database.js';
 
-/** One entry waiting for its batch. `at` is stamped at enqueue time (when the decision was made). */
-export interface QueuedEntry {
-  at: string;
-  readonly event: AuditEvent;
-}
+export type { QueuedEntry };
 
 export interface GroupCommitOptions {
-  /** Writes the entries, chained in order, in one transaction; throws when that cannot be done. */
-  readonly write: (entries: readonly QueuedEntry[]) => void;
+  /** Writes the entries, chained in order, in one transaction; rejects when that cannot be done. */
+  readonly write: (entries: readonly QueuedEntry[]) => Promise<void>;
   /** How long entries gather before their batch is written. */
   readonly intervalMs: number;
   /** How long an entry may wait for a failing store before its request is refused (503). */
@@ -49,6 +46,8 @@ export class AuditGroupCommit {
   #retryMs = 0;
   #lastError: string | undefined;
   #failing: { since: string; reason: string; entry: QueuedEntry } | undefined;
+  /** The batch being written: one at a time, so no entry is ever written twice. */
+  #flushing: Promise<void> | undefined;
 
   constructor(options: GroupCommitOptions) {
     this.#options = options;
@@ -71,34 +70,39 @@ export class AuditGroupCommit {
   }
 
   /** Writes whatever waits now (at close); refuses what cannot be written. */
-  drain(): void {
+  async drain(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (!this.#attempt()) this.#rejectWaiting(() => true);
+    await this.#flushing;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (!(await this.#attempt())) this.#rejectWaiting(() => true);
   }
 
   #schedule(delayMs: number): void {
+    if (this.#flushing !== undefined) return; // the batch in flight schedules the next one when it ends
     this.#timer ??= setTimeout(() => {
       this.#timer = undefined;
-      this.#flush();
+      this.#flushing = this.#flush().finally(() => {
+        this.#flushing = undefined;
+        if (this.#waiters.length > 0 || this.#failing !== undefined) this.#schedule(this.#retryMs || this.#options.intervalMs);
+      });
     }, delayMs);
   }
 
-  #flush(): void {
-    if (this.#attempt()) {
+  async #flush(): Promise<void> {
+    if (await this.#attempt()) {
       this.#retryMs = 0;
-      if (this.#waiters.length > 0) this.#schedule(this.#options.intervalMs);
       return;
     }
     const now = this.#now().getTime();
     const expired = this.#rejectWaiting((w) => w.deadline <= now);
     if (expired && this.#failing === undefined) this.#startOutage();
     this.#retryMs = Math.min(MAX_RETRY_MS, Math.max(5, this.#retryMs * 2));
-    if (this.#waiters.length > 0 || this.#failing !== undefined) this.#schedule(this.#retryMs);
   }
 
   /** One transaction with the outage entry (if any) and every waiting entry. True when it committed. */
-  #attempt(): boolean {
+  async #attempt(): Promise<boolean> {
     const outage = this.#failing;
     const batch = this.#waiters.slice();
     if (batch.length === 0 && outage === undefined) return true;
@@ -108,7 +112,7 @@ export class AuditGroupCommit {
       entries.unshift(outage.entry);
     }
     try {
-      this.#options.write(entries);
+      await this.#options.write(entries);
     } catch (error) {
       this.#lastError = describeSqliteError(error);
       return false;

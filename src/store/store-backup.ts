@@ -1,10 +1,12 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { AdminRefused } from '../keys/errors.js';
 import type { AuditEvent } from '../keys/ports.js';
-import { describeSqliteError, openStoreFile, storePath, type StoreDatabase } from './database.js';
+import { describeSqliteError, storePath } from './database.js';
 import { reapplyRecordedChanges } from './recorded-changes.js';
 import type { AuditRow } from './audit-chain.js';
-import { SqliteAuditTrail, toEntry } from './sqlite-audit-trail.js';
+import { appendAuditEntries, toEntry } from './audit-entries.js';
+import { StoreAuditTrail } from './audit-trail.js';
+import { openSqliteStoreFile, type SqliteStoreConnection } from './sqlite-store-connection.js';
 
 export interface BackupResult {
   readonly file: string;
@@ -17,15 +19,15 @@ export interface BackupResult {
  */
 export async function backupStore(dataDir: string, file: string, actor: string): Promise<BackupResult> {
   if (existsSync(file)) throw new AdminRefused(`${file} exists already; give a new file name for the backup.`);
-  const db = openStoreFile(storePath(dataDir), { role: 'admin' });
+  const store = openSqliteStoreFile(storePath(dataDir), { role: 'admin' });
   try {
-    const audit = new SqliteAuditTrail(db);
-    audit.append({ actor, action: 'store-backup', outcome: 'succeeded', details: { file } });
-    await db.backup(file);
-    const { head } = audit.verify();
+    const audit = new StoreAuditTrail(store);
+    await audit.append({ actor, action: 'store-backup', outcome: 'succeeded', details: { file } });
+    await store.file.backup(file);
+    const { head } = await audit.verify();
     return { file, auditHead: head };
   } finally {
-    db.close();
+    await store.close();
   }
 }
 
@@ -46,22 +48,23 @@ export interface RestoreResult {
  * set Compromised after the backup never comes back Active. The service must be restarted afterwards (while it runs,
  * it notices the replaced file: readiness fails and decrypts are refused).
  */
-export function restoreStore(dataDir: string, backupFile: string, options: { readonly force: boolean; readonly actor: string }): RestoreResult {
+export async function restoreStore(dataDir: string, backupFile: string, options: { readonly force: boolean; readonly actor: string }): Promise<RestoreResult> {
   const target = storePath(dataDir);
   const staging = `${target}.restoring`;
   rmSync(staging, { force: true });
-  const backup = openStoreFile(backupFile, { role: 'admin' });
+  const backup = openSqliteStoreFile(backupFile, { role: 'admin' });
   try {
-    const verdict = new SqliteAuditTrail(backup).verify();
+    const verdict = await new StoreAuditTrail(backup).verify();
     if (!verdict.ok) throw new AdminRefused(`The backup ${backupFile} does not verify (${verdict.problem}); it is not restored.`);
-    backup.exec(`VACUUM INTO '${staging.replaceAll("'", "''")}'`);
+    backup.file.exec(`VACUUM INTO '${staging.replaceAll("'", "''")}'`);
   } finally {
-    backup.close();
+    await backup.close();
   }
-  const restored = openStoreFile(staging, { role: 'admin' });
+  const restored = openSqliteStoreFile(staging, { role: 'admin' });
+  let closed = false;
   try {
-    const backupHead = new SqliteAuditTrail(restored).verify().head;
-    const current = readCurrentTrail(target, backupHead);
+    const backupHead = (await new StoreAuditTrail(restored).verify()).head;
+    const current = await readCurrentTrail(target, backupHead);
     const hidden = current.head === undefined ? 0 : current.head.seq - backupHead.seq;
     if (!options.force && (current.problem !== undefined || hidden !== 0)) {
       throw new AdminRefused(
@@ -72,12 +75,12 @@ export function restoreStore(dataDir: string, backupFile: string, options: { rea
             : `The backup's trail (entry ${backupHead.seq}) is ahead of the store's (entry ${current.head!.seq}): it is not a backup of this store as it is now. Restore with --force to replace it anyway.`,
       );
     }
-    const result = restored.transaction(() => {
-      const insert = restored.prepare('INSERT INTO audit (seq, at, entry, prev_hash, hash) VALUES (?, ?, ?, ?, ?)');
-      for (const row of current.later) insert.run(row.seq, row.at, row.entry, row.prev_hash, row.hash);
+    const result = await restored.transaction(async (trx) => {
       const last = current.later.at(-1);
-      if (last !== undefined) restored.prepare('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1').run(last.seq, last.hash);
-      const changes = reapplyRecordedChanges(restored, current.later.map(toEntry));
+      if (last !== undefined) await trx.updateTable('audit_head').set({ seq: last.seq, hash: last.hash }).where('id', '=', 1).execute();
+      for (const row of current.later) await trx.insertInto('audit').values(row).execute();
+      // SQLite only, on the transaction's own connection: the recorded changes re-applied inside it.
+      const changes = reapplyRecordedChanges(restored.file, current.later.map(toEntry));
       const event: AuditEvent = {
         actor: options.actor,
         action: 'store-restore',
@@ -94,7 +97,7 @@ export function restoreStore(dataDir: string, backupFile: string, options: { rea
           ...(current.problem !== undefined ? { replacedStoreProblem: current.problem } : {}),
         },
       };
-      new SqliteAuditTrail(restored).append(event);
+      await appendAuditEntries(trx, [{ at: new Date().toISOString(), event }]);
       return {
         backupHead,
         ...(current.head !== undefined ? { replacedHead: current.head } : {}),
@@ -102,19 +105,17 @@ export function restoreStore(dataDir: string, backupFile: string, options: { rea
         changesReapplied: changes.applied,
         changesSkipped: changes.skipped,
       };
-    }).immediate();
-    restored.pragma('wal_checkpoint(TRUNCATE)');
+    });
+    restored.file.pragma('wal_checkpoint(TRUNCATE)');
+    await restored.close();
+    closed = true;
+    for (const suffix of ['-wal', '-shm']) rmSync(target + suffix, { force: true });
+    renameSync(staging, target);
     return result;
   } catch (error) {
-    restored.close();
+    if (!closed) await restored.close();
     rmSync(staging, { force: true });
     throw error;
-  } finally {
-    if (restored.open) {
-      restored.close();
-      for (const suffix of ['-wal', '-shm']) rmSync(target + suffix, { force: true });
-      renameSync(staging, target);
-    }
   }
 }
 
@@ -126,22 +127,22 @@ interface CurrentTrail {
 }
 
 /** The current store's trail after the backup's head; a problem when it is unreadable or went another way. */
-function readCurrentTrail(target: string, backupHead: { seq: number; hash: string }): CurrentTrail {
+async function readCurrentTrail(target: string, backupHead: { seq: number; hash: string }): Promise<CurrentTrail> {
   if (!existsSync(target)) return { later: [] };
-  let db: StoreDatabase | undefined;
+  let store: SqliteStoreConnection | undefined;
   try {
-    db = openStoreFile(target, { role: 'admin' });
-    const verdict = new SqliteAuditTrail(db).verify();
+    store = openSqliteStoreFile(target, { role: 'admin' });
+    const verdict = await new StoreAuditTrail(store).verify();
     if (!verdict.ok) return { head: verdict.head, later: [], problem: `its trail is broken: ${verdict.problem}` };
     if (verdict.head.seq < backupHead.seq) return { head: verdict.head, later: [] };
-    const atBackupHead = db.prepare('SELECT hash FROM audit WHERE seq = ?').get(backupHead.seq) as { hash: string } | undefined;
+    const atBackupHead = await store.db.selectFrom('audit').select('hash').where('seq', '=', backupHead.seq).executeTakeFirst();
     const linked = backupHead.seq === 0 || atBackupHead?.hash === backupHead.hash;
     if (!linked) return { head: verdict.head, later: [], problem: `its trail does not continue the backup's at entry ${backupHead.seq}` };
-    const later = db.prepare('SELECT * FROM audit WHERE seq > ? ORDER BY seq').all(backupHead.seq) as AuditRow[];
+    const later = (await store.db.selectFrom('audit').selectAll().where('seq', '>', backupHead.seq).orderBy('seq').execute()) as AuditRow[];
     return { head: verdict.head, later };
   } catch (error) {
     return { later: [], problem: error instanceof Error && !('code' in error) ? error.message : describeSqliteError(error) };
   } finally {
-    db?.close();
+    await store?.close();
   }
 }

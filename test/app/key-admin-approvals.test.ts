@@ -53,7 +53,7 @@ describe('§6 two-person approval (DKE_APPROVALS_REQUIRED=2)', () => {
     assert.equal((await decryptAs(env, USER, 'four-eyes', keyId, Buffer.from('b'))).status, 403);
     const again = await as(approver, api.post(`/admin/api/approvals/${approval.id}/approve`));
     assert.deepEqual([again.status, again.body.error, again.body.message], [409, 'conflict', `Proposal ${approval.id} is already approved.`]);
-    const entries = env.service.audit.list().filter((e) => e.keyName === 'four-eyes' && ['propose', 'approve', 'set-state'].includes(e.action) && e.outcome === 'succeeded');
+    const entries = (await env.service.audit.list()).filter((e) => e.keyName === 'four-eyes' && ['propose', 'approve', 'set-state'].includes(e.action) && e.outcome === 'succeeded');
     assert.deepEqual(entries.map((e) => [e.action, e.actor]), [
       ['propose', `${ADMIN_OID} (admin@contoso.dev)`],
       ['set-state', `${APPROVER_OID} (approver@contoso.dev)`],
@@ -114,7 +114,7 @@ describe('§6 two-person approval (DKE_APPROVALS_REQUIRED=2)', () => {
     const ok = cli('second@contoso.dev', 'approvals', 'approve', approval.id);
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /^Approved: .* approved +set-state by-cli .* compromised/);
-    assert.equal(env.admin.show('by-cli').versions[0]!.state, 'compromised');
+    assert.equal((await env.admin.show('by-cli')).versions[0]!.state, 'compromised');
   });
 });
 
@@ -130,8 +130,8 @@ describe('§6 an expired proposal', () => {
     const outcome = await env.service.admin('proposer', 'p-1').setState('too-late', keyId, 'deactivated', true);
     assert.ok(!outcome.applied && 'approval' in outcome);
     await new Promise((resolve) => setTimeout(resolve, Date.parse(outcome.approval.expiresAt) - Date.now() + 50));
-    assert.equal(env.admin.approvals()[0]!.status, 'expired');
+    assert.equal((await env.admin.approvals())[0]!.status, 'expired');
     await assert.rejects(env.service.admin('approver', 'p-2').approve(outcome.approval.id), /expired at .*propose the step again/);
-    assert.equal(env.admin.show('too-late').versions[0]!.state, 'active');
+    assert.equal((await env.admin.show('too-late')).versions[0]!.state, 'active');
   });
 });

@@ -71,7 +71,7 @@ describe('§4 lifecycle end to end on the real token (app/key-lifecycle)', () =>
   it('a permanent move without confirmation only previews its impact from the audit trail', async () => {
     const keyId = await versionIn('preview', 'active');
     for (const upn of [USER, USER, USER]) assert.equal((await decryptAs(env, upn, 'preview', keyId, Buffer.from('x'))).status, 200);
-    env.service.store.grant('preview', 'users', 'bob@contoso.dev');
+    await env.service.store.change((tx) => tx.grant('preview', 'users', 'bob@contoso.dev'));
     assert.equal((await decryptAs(env, 'bob@contoso.dev', 'preview', keyId, Buffer.from('y'))).status, 200);
     const outcome = await env.admin.setState('preview', keyId, 'deactivated', false);
     assert.equal(outcome.applied, false);
@@ -92,15 +92,15 @@ describe('§4 lifecycle end to end on the real token (app/key-lifecycle)', () =>
       const name = `enabled-${state}`;
       const keyId = await versionIn(name, state === 'pre-active' ? 'pre-active' : 'active');
       if (state === 'deactivated' || state === 'compromised') await env.admin.setState(name, keyId, state, true);
-      env.admin.setEnabled(name, keyId, false);
+      await env.admin.setEnabled(name, keyId, false);
       assert.equal(await decryptStatus(name, keyId), 403, `${state} disabled`);
       await (state === 'active' ? env.http.get(`/${name}`).expect(404) : Promise.resolve());
-      env.admin.setEnabled(name, keyId, true);
+      await env.admin.setEnabled(name, keyId, true);
       assert.equal(await decryptStatus(name, keyId), state === 'active' ? 200 : 403, `${state} enabled again`);
     }
     const gone = await versionIn('enabled-destroyed', 'active');
     await env.admin.delete('enabled-destroyed', gone, true);
-    assert.throws(() => env.admin.setEnabled('enabled-destroyed', gone, true), /Destroyed; there is nothing to enable/);
+    await assert.rejects(env.admin.setEnabled('enabled-destroyed', gone, true), /Destroyed; there is nothing to enable/);
   });
 
   it('rotation publishes a new version while documents protected with the old one still open', async () => {
@@ -114,7 +114,7 @@ describe('§4 lifecycle end to end on the real token (app/key-lifecycle)', () =>
     const fresh = await decryptAs(env, USER, 'rotating', second, Buffer.from('new doc'), served.body.key);
     assert.equal(fresh.status, 200);
     assert.equal(Buffer.from(fresh.body.value, 'base64').toString(), 'new doc');
-    const view = env.admin.show('rotating');
+    const view = (await env.admin.show('rotating'));
     assert.deepEqual(view.versions.map((v) => [v.keyId, v.published]), [[first, false], [second, true]]);
   });
 
@@ -128,7 +128,7 @@ describe('§4 lifecycle end to end on the real token (app/key-lifecycle)', () =>
     await assert.rejects(env.service.hsm.vault.publicKey({ name: 'doomed', keyId }), KeyNotFound);
     assert.equal((await decryptAs(env, USER, 'doomed', keyId, Buffer.from('x'), jwk)).status, 404);
     await env.http.get('/doomed').expect(404);
-    assert.equal(env.admin.show('doomed').versions[0]?.state, 'destroyed');
+    assert.equal((await env.admin.show('doomed')).versions[0]?.state, 'destroyed');
     const attest = await env.admin.attest('doomed');
     assert.equal(attest.versions[0]?.verdict, 'destroyed');
     const again = await env.admin.delete('doomed', keyId, true);
@@ -165,10 +165,10 @@ describe('§4 lifecycle end to end on the real token (app/key-lifecycle)', () =>
 
   it('the audit trail records every admin action with its actor, and the chain verifies', async () => {
     // Tampering with the chain is the store's concern: test/store/sqlite-audit-trail.test.ts.
-    const entries = env.service.audit.list();
+    const entries = (await env.service.audit.list());
     for (const action of ['create', 'rotate', 'set-state', 'delete', 'enable', 'disable']) {
       assert.ok(entries.some((e) => e.action === action && e.actor === 'test'), action);
     }
-    assert.equal(env.service.audit.verify().ok, true);
+    assert.equal((await env.service.audit.verify()).ok, true);
   });
 });

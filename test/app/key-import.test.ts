@@ -60,8 +60,8 @@ describe('issue 8: bring your own key (app/key-import) on the real token', () =>
     assert.equal(attested?.extractable, false);
     assert.deepEqual(attested?.operations, ['decrypt']);
     assert.equal(attested?.verdict, 'imported-non-extractable');
-    assert.equal(env.admin.show('byok').versions[0]?.origin, 'imported');
-    const stored = JSON.stringify(env.service.audit.list()) + JSON.stringify(env.service.store.listKeys());
+    assert.equal((await env.admin.show('byok')).versions[0]?.origin, 'imported');
+    const stored = JSON.stringify((await env.service.audit.list())) + JSON.stringify(env.service.store.listKeys());
     assert.ok(!stored.includes(pem.split('\n')[1]!), 'no key material in the store or audit');
   });
 
@@ -78,7 +78,7 @@ describe('issue 8: bring your own key (app/key-import) on the real token', () =>
     assert.equal(plan.calls('C_Decrypt') - decryptsBefore, 1, 'the round trip reached the token, after the key was unwrapped into it');
     assert.equal(await tokenObjectsOf(env, 'no-round-trip'), 0);
     assert.equal(env.service.store.findKey('no-round-trip'), undefined);
-    assert.equal(env.service.audit.list().at(-1)?.outcome, 'refused');
+    assert.equal((await env.service.audit.list()).at(-1)?.outcome, 'refused');
   });
 
   it('a token that refuses the public half after the private key was unwrapped keeps neither', async () => {

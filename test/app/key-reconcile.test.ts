@@ -82,7 +82,7 @@ describe('issue 17: a CLI killed at each step of a token operation, then dke key
       assert.equal(stateOf(name, keyId), 'compromised');
       const evidence = await env.service.hsm.vault.attest({ name, keyId });
       assert.equal(evidence.operations.includes('decrypt'), false, 'CKA_DECRYPT is cleared in the token');
-      const entry = env.service.audit.list().filter((e) => e.action === 'reconcile' && e.keyId === keyId).at(-1)!;
+      const entry = (await env.service.audit.list()).filter((e) => e.action === 'reconcile' && e.keyId === keyId).at(-1)!;
       assert.deepEqual(
         { result: entry.details!.result, intent: entry.details!.intent, from: entry.details!.from, to: entry.details!.to },
         { result: 'finished', intent: 'set-state', from: 'active', to: 'compromised' },

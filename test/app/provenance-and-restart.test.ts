@@ -31,9 +31,8 @@ async function plantExportableKey(env: TestEnv, name: string, keyId: string): Pr
     );
   });
   const publicKey = await env.service.hsm.vault.publicKey(ref);
-  env.service.store.addVersion(
-    { name, keyId, state: 'active', origin: 'generated', publish: true, allow: { users: [USER], groups: [], roles: [] }, publicKey },
-    new Date().toISOString(),
+  await env.service.store.change((tx) =>
+    tx.addVersion({ name, keyId, state: 'active', origin: 'generated', publish: true, allow: { users: [USER], groups: [], roles: [] }, publicKey }, new Date().toISOString()),
   );
 }
 
@@ -71,11 +70,11 @@ describe('issue 4: provenance and persistence', () => {
       retired = (await env.admin.create('durable', { allow: { users: [USER], groups: [], roles: [] } })).keyId;
       keyId = (await env.admin.rotate('durable')).keyId;
       await env.admin.setState('durable', retired, 'deactivated', true);
-      env.admin.setEnabled('durable', keyId, false);
-      env.admin.grant('durable', 'groups', 'G-9');
+      await env.admin.setEnabled('durable', keyId, false);
+      await env.admin.grant('durable', 'groups', 'G-9');
       await env.close();
       env = await startTestEnv({ dir });
-      const view = env.admin.show('durable');
+      const view = (await env.admin.show('durable'));
       assert.deepEqual(
         view.versions.map((v) => [v.keyId, v.state, v.enabled, v.published]),
         [
@@ -84,9 +83,9 @@ describe('issue 4: provenance and persistence', () => {
         ],
       );
       assert.deepEqual(view.allow.groups, ['g-9']);
-      assert.equal(env.service.audit.verify().ok, true);
+      assert.equal((await env.service.audit.verify()).ok, true);
       assert.equal((await decryptAs(env, USER, 'durable', keyId, Buffer.from('x'))).status, 403);
-      env.admin.setEnabled('durable', keyId, true);
+      await env.admin.setEnabled('durable', keyId, true);
       assert.equal((await decryptAs(env, USER, 'durable', keyId, Buffer.from('x'))).status, 200);
     } finally {
       await env.close();

@@ -67,7 +67,7 @@ describe('issue 7: readiness follows the token login (/health/ready)', () => {
     assert.equal(failing.body.checks.selfTest.status, 'fail');
     assert.match(failing.body.checks.selfTest.detail, /selftest-broken/);
     assert.equal(typeof failing.body.checks.selfTest.ageSeconds, 'number');
-    env.admin.setEnabled('selftest-broken', broken, false);
+    await env.admin.setEnabled('selftest-broken', broken, false);
     await env.service.readiness.check();
     await env.http.get('/health/ready').expect(200);
   });

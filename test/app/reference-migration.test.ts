@@ -71,7 +71,7 @@ describe('issue 8: moving from the reference service (dke import-reference)', ()
     assert.ok(report.notes.includes(GUEST_NOTE), 'issue 18: the address lists are kept as UPN entries, with the warning that guests need oids');
     assert.match(GUEST_NOTE, /Guests .* grant each their object id \(dke keys grant NAME --user <oid>\)/);
     assert.match(report.notes.join(' '), /AuthorizedRoles of Legal\/2BE4E378-1317-4D64-AC44-D75f638F7B29 were NOT migrated.*--group <objectId>/);
-    const grants = env.service.audit.list().filter((e) => e.action === 'grant' && e.keyName === 'Finance');
+    const grants = (await env.service.audit.list()).filter((e) => e.action === 'grant' && e.keyName === 'Finance');
     assert.deepEqual(
       grants.map((e) => [e.actor, e.outcome, e.details?.kind, e.details?.value]),
       [
@@ -80,7 +80,7 @@ describe('issue 8: moving from the reference service (dke import-reference)', ()
       ],
       'issue 12: the grants of a migration are audited like any other (one per TestKeys entry)',
     );
-    const summary = env.service.audit.list().filter((e) => e.action === 'import-reference').at(-1);
+    const summary = (await env.service.audit.list()).filter((e) => e.action === 'import-reference').at(-1);
     assert.deepEqual(summary?.details, { dryRun: false, imported: 3, unchanged: 0 });
     const served = await env.http.get('/Finance').set('Host', 'dke.contoso.com').expect(200);
     assert.equal(served.body.key.kid, 'http://dke.contoso.com/Finance/f-current');
@@ -95,7 +95,7 @@ describe('issue 8: moving from the reference service (dke import-reference)', ()
     }
     const legal = await decryptAs(env, 'alice@contoso.com', 'Legal', '2BE4E378-1317-4D64-AC44-D75f638F7B29', Buffer.from('x'), keys[2]!.jwk);
     assert.equal(legal.status, 403, 'roles were not migrated: nobody is allowed yet');
-    assert.deepEqual(env.admin.show('Finance').allow.users, ['alice@contoso.com']);
+    assert.deepEqual((await env.admin.show('Finance')).allow.users, ['alice@contoso.com']);
   });
 
   it('a second run changes nothing and says so', async () => {
@@ -119,7 +119,7 @@ describe('issue 8: moving from the reference service (dke import-reference)', ()
     await assert.rejects(env.admin.migrateReference(parseReferenceSettings(JSON.stringify(different)), false), (e: unknown) => e instanceof AdminRefused && /already holds a DIFFERENT key/.test(e.message));
   });
 
-  it('runs through the real CLI: import-reference --dry-run --json and keys import --pkcs8', () => {
+  it('runs through the real CLI: import-reference --dry-run --json and keys import --pkcs8', async () => {
     const file = join(env.dir, 'appsettings.json');
     writeFileSync(file, text);
     const dry = runCli(['import-reference', file, '--dry-run', '--json'], env.cliEnv);

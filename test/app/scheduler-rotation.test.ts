@@ -30,24 +30,24 @@ describe('§4 scheduled rotation and last use', () => {
     await api.put('/admin/api/keys/rotating/rotation').set('Authorization', `Bearer ${token}`).send({ every: 'often' }).expect(400);
     const early = await env.service.runScheduledJobs();
     assert.equal(early.rotated.length, 0, 'rotated before the period');
-    const created = Date.parse(env.admin.show('rotating').versions[0]!.createdAt);
+    const created = Date.parse((await env.admin.show('rotating')).versions[0]!.createdAt);
     await new Promise((resolve) => setTimeout(resolve, created + 2050 - Date.now()));
     const run = await env.service.runScheduledJobs();
     assert.deepEqual(run.rotated.map((v) => v.name), ['rotating']);
-    const view = env.admin.show('rotating');
+    const view = (await env.admin.show('rotating'));
     assert.equal(view.versions.length, 2);
     assert.equal(view.versions[1]!.published, true);
     assert.equal(view.versions[0]!.state, 'active', 'the older version keeps decrypting');
     assert.equal((await decryptAs(env, USER, 'rotating', keyId, Buffer.from('a'))).status, 200);
-    const entry = env.service.audit.list().filter((e) => e.action === 'rotate' && e.keyName === 'rotating').at(-1);
+    const entry = (await env.service.audit.list()).filter((e) => e.action === 'rotate' && e.keyName === 'rotating').at(-1);
     assert.equal(entry?.actor, 'scheduler');
     // Right after a rotation the newest Active version is new: nothing more to do.
     assert.equal((await env.service.runScheduledJobs()).rotated.length, 0);
     await api.delete('/admin/api/keys/rotating/rotation').set('Authorization', `Bearer ${token}`).expect(200);
-    assert.equal(env.admin.show('rotating').rotation, undefined);
+    assert.equal((await env.admin.show('rotating')).rotation, undefined);
   });
 
-  it('dke keys rotation --every / --off, and exactly one of them', () => {
+  it('dke keys rotation --every / --off, and exactly one of them', async () => {
     const cli = (...args: string[]) => runCli(args, env.cliEnv);
     return env.admin.create('cli-rotation', {}).then(() => {
       const on = cli('keys', 'rotation', 'cli-rotation', '--every', '90d', '--json');
@@ -63,7 +63,7 @@ describe('§4 scheduled rotation and last use', () => {
   it('show gives lastUsedAt per version from the decrypt audit batches (and none for an unused version)', async () => {
     const { keyId } = await env.admin.create('used', { allow });
     const unused = (await env.admin.rotate('used')).keyId;
-    assert.equal(env.admin.show('used').versions[0]!.lastUsedAt, undefined);
+    assert.equal((await env.admin.show('used')).versions[0]!.lastUsedAt, undefined);
     const before = Date.now();
     assert.equal((await decryptAs(env, USER, 'used', keyId, Buffer.from('b'))).status, 200);
     const shown = JSON.parse(runCli(['keys', 'show', 'used', '--json'], env.cliEnv).stdout) as { versions: { keyId: string; lastUsedAt?: string }[] };
@@ -75,8 +75,8 @@ describe('§4 scheduled rotation and last use', () => {
     assert.match(text, new RegExp(`${keyId} .* last use ${used.lastUsedAt!.replace(/[.]/g, '\\.')}`));
     assert.match(text, new RegExp(`${unused} .* last use never`));
     // A refused decrypt is no use.
-    env.admin.setEnabled('used', unused, false);
+    await env.admin.setEnabled('used', unused, false);
     assert.equal((await decryptAs(env, USER, 'used', unused, Buffer.from('c'))).status, 403);
-    assert.equal(env.admin.show('used').versions.find((v) => v.keyId === unused)!.lastUsedAt, undefined);
+    assert.equal((await env.admin.show('used')).versions.find((v) => v.keyId === unused)!.lastUsedAt, undefined);
   });
 });

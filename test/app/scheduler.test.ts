@@ -46,7 +46,7 @@ describe('§4 the deletion window and the scheduler that ends it', () => {
     const res = await decryptAs(env, USER, 'windowed', keyId, Buffer.from('b'));
     assert.deepEqual([res.status, res.body.error], [403, 'key_not_usable']);
     await env.http.get('/windowed').expect(404);
-    assert.deepEqual(env.admin.show('windowed').versions[0]!.deletion, printed.deletion);
+    assert.deepEqual((await env.admin.show('windowed')).versions[0]!.deletion, printed.deletion);
     assert.match(cli('keys', 'show', 'windowed').stdout, new RegExp(`${keyId} .*DELETION SCHEDULED: destroyed at ${printed.deletion.destroyAt.replace(/[.]/g, '\\.')} unless cancelled`));
     assert.deepEqual(await inToken('windowed'), [keyId], 'the objects are still there');
     // While it waits, no permanent step and no second delete.
@@ -57,16 +57,16 @@ describe('§4 the deletion window and the scheduler that ends it', () => {
   it('cancel-deletion (CLI, then API after a second delete) brings the version back exactly as it was', async () => {
     await env.admin.create('regretted', { allow });
     const disabledId = (await env.admin.rotate('regretted')).keyId;
-    env.admin.setEnabled('regretted', disabledId, false);
-    const before = env.admin.show('regretted');
+    await env.admin.setEnabled('regretted', disabledId, false);
+    const before = (await env.admin.show('regretted'));
     await env.admin.delete('regretted', disabledId, true);
     const cancelled = cli('keys', 'cancel-deletion', 'regretted', disabledId);
     assert.equal(cancelled.status, 0, cancelled.stderr);
     assert.match(cancelled.stdout, /no longer scheduled for destruction; it is Active and disabled, as before the delete/);
-    assert.deepEqual(env.admin.show('regretted'), before);
+    assert.deepEqual((await env.admin.show('regretted')), before);
     // Through the admin API: the published, enabled version is scheduled, then restored: it decrypts and is served again.
-    env.admin.setEnabled('regretted', disabledId, true);
-    const restoredView = env.admin.show('regretted');
+    await env.admin.setEnabled('regretted', disabledId, true);
+    const restoredView = (await env.admin.show('regretted'));
     const token = await env.issuer.issueToken({ audience: TEST_AUDIENCE, roles: ['DKE.Admin'] });
     const api = supertest(env.service.adminApp);
     const scheduled = await api.delete(`/admin/api/keys/regretted/versions/${disabledId}`).set('Authorization', `Bearer ${token}`).expect(200);
@@ -74,13 +74,13 @@ describe('§4 the deletion window and the scheduler that ends it', () => {
     assert.ok(scheduled.body.deletion.destroyAt);
     await env.http.get('/regretted').expect(404);
     await api.post(`/admin/api/keys/regretted/versions/${disabledId}/cancel-deletion`).set('Authorization', `Bearer ${token}`).expect(200, { name: 'regretted', keyId: disabledId, state: 'active', enabled: true });
-    assert.deepEqual(env.admin.show('regretted'), restoredView);
+    assert.deepEqual((await env.admin.show('regretted')), restoredView);
     await env.http.get('/regretted').expect(200);
     assert.equal((await decryptAs(env, USER, 'regretted', disabledId, Buffer.from('c'))).status, 200);
     // Nothing left to cancel: 409.
     const again = await api.post(`/admin/api/keys/regretted/versions/${disabledId}/cancel-deletion`).set('Authorization', `Bearer ${token}`);
     assert.deepEqual([again.status, again.body.error], [409, 'conflict']);
-    const actions = env.service.audit.list().filter((e) => e.keyName === 'regretted' && (e.action === 'delete' || e.action === 'cancel-deletion'));
+    const actions = (await env.service.audit.list()).filter((e) => e.keyName === 'regretted' && (e.action === 'delete' || e.action === 'cancel-deletion'));
     assert.deepEqual(actions.map((e) => `${e.action} ${e.outcome}`), ['delete succeeded', 'cancel-deletion succeeded', 'delete succeeded', 'cancel-deletion succeeded', 'cancel-deletion refused']);
   });
 
@@ -96,11 +96,11 @@ describe('§4 the deletion window and the scheduler that ends it', () => {
     assert.equal(run.ran, true);
     assert.deepEqual(run.destroyed.filter((v) => v.name === 'expiring'), [{ name: 'expiring', keyId, state: 'destroyed', enabled: true }]);
     assert.deepEqual(await inToken('expiring'), [], 'the token still holds objects of the destroyed version');
-    const version = env.admin.show('expiring').versions[0]!;
+    const version = (await env.admin.show('expiring')).versions[0]!;
     assert.equal(version.state, 'destroyed');
     assert.equal(version.deletion, undefined);
     assert.equal((await decryptWithoutBody('expiring', keyId)).status, 404);
-    const entry = env.service.audit.list().filter((e) => e.action === 'destroy' && e.keyName === 'expiring').at(-1);
+    const entry = (await env.service.audit.list()).filter((e) => e.action === 'destroy' && e.keyName === 'expiring').at(-1);
     assert.deepEqual([entry?.actor, entry?.outcome, entry?.details?.objectsDestroyed], ['scheduler', 'succeeded', true]);
     // The next run finds nothing to do.
     assert.equal((await env.service.runScheduledJobs()).destroyed.length, 0);
@@ -109,13 +109,13 @@ describe('§4 the deletion window and the scheduler that ends it', () => {
   it('another live instance holding the lease keeps this one from running the jobs', async () => {
     const now = new Date().toISOString();
     const until = new Date(Date.now() + 60_000).toISOString();
-    const holder = env.service.store.jobLeaseHolder('scheduler')!;
+    const holder = (await env.service.store.jobLeaseHolder('scheduler'))!;
     // An instance on another host (whose liveness this one cannot see) takes the lease; this one must not run.
-    assert.equal(env.service.store.claimJobLease('scheduler', 'other-host:4242', now, until), false, 'a held lease was taken');
-    assert.equal(env.service.store.claimJobLease('scheduler', 'other-host:4242', now, until, holder), true);
+    assert.equal(await env.service.store.change((tx) => tx.claimJobLease('scheduler', 'other-host:4242', now, until)), false, 'a held lease was taken');
+    assert.equal(await env.service.store.change((tx) => tx.claimJobLease('scheduler', 'other-host:4242', now, until, holder)), true);
     const run = await env.service.runScheduledJobs();
     assert.deepEqual(run, { ran: false, destroyed: [], rotated: [] });
-    assert.equal(env.service.store.claimJobLease('scheduler', holder, now, until, 'other-host:4242'), true);
+    assert.equal(await env.service.store.change((tx) => tx.claimJobLease('scheduler', holder, now, until, 'other-host:4242')), true);
   });
 
   it('a `dke serve` killed right after destroying the objects is finished by the next run (idempotent)', async function () {
@@ -127,7 +127,8 @@ describe('§4 the deletion window and the scheduler that ends it', () => {
     // This instance lets its lease lapse (as if it had stopped); a second one runs the due destruction at its start
     // and dies (SIGKILL) right after the token step.
     const now = new Date().toISOString();
-    assert.equal(env.service.store.claimJobLease('scheduler', 'stopped-instance', now, now, env.service.store.jobLeaseHolder('scheduler')), true);
+    const holder = await env.service.store.jobLeaseHolder('scheduler');
+    assert.equal(await env.service.store.change((tx) => tx.claimJobLease('scheduler', 'stopped-instance', now, now, holder)), true);
     const child = spawn(process.execPath, [CLI_PATH, 'serve'], {
       env: { ...env.cliEnv, DKE_PORT: '0', DKE_HOST: '127.0.0.1', DKE_FAULT_KILL_AFTER: 'destroy:token', DKE_LOG_LEVEL: 'error' },
       stdio: 'ignore',
@@ -137,14 +138,14 @@ describe('§4 the deletion window and the scheduler that ends it', () => {
     clearTimeout(killer);
     assert.equal(signal, 'SIGKILL');
     assert.deepEqual(await inToken('half-done'), [], 'the killed run destroyed the objects');
-    assert.equal(env.admin.show('half-done').versions[0]!.state, 'active', 'the record was not written before the kill');
+    assert.equal((await env.admin.show('half-done')).versions[0]!.state, 'active', 'the record was not written before the kill');
     assert.equal((await decryptWithoutBody('half-done', keyId)).status, 403);
     // The dead process holds the lease: it is taken over at once, its intent reconciled, the schedule closed.
     const run = await env.service.runScheduledJobs();
     assert.equal(run.ran, true);
-    const version = env.admin.show('half-done').versions[0]!;
+    const version = (await env.admin.show('half-done')).versions[0]!;
     assert.equal(version.state, 'destroyed');
     assert.equal(version.deletion, undefined);
-    assert.equal(env.service.audit.verify().ok, true);
+    assert.equal((await env.service.audit.verify()).ok, true);
   });
 });

@@ -17,11 +17,11 @@ describe('issue 17: dke audit verify detects truncation, prints JSON, exits 4 on
     env = await startTestEnv();
     storeFile = join(env.config.dataDir, 'dke.sqlite');
     await env.admin.create('verify-me', { allow: { users: ['alice@contoso.dev'], groups: [], roles: [] } });
-    for (const user of ['bob@contoso.dev', 'carol@contoso.dev', 'dave@contoso.dev']) env.admin.grant('verify-me', 'users', user);
+    for (const user of ['bob@contoso.dev', 'carol@contoso.dev', 'dave@contoso.dev']) (await env.admin.grant('verify-me', 'users', user));
   });
   after(() => env?.close());
 
-  it('intact → exit 0 and {"ok":true,"entries","head","anchor"}', () => {
+  it('intact → exit 0 and {"ok":true,"entries","head","anchor"}', async () => {
     const result = runCli(['audit', 'verify', '--json'], env.cliEnv);
     assert.equal(result.status, 0, result.stderr);
     const verdict = JSON.parse(result.stdout) as { ok: boolean; entries: number; head: { seq: number; hash: string }; anchor: { seq: number } };
@@ -32,7 +32,7 @@ describe('issue 17: dke audit verify detects truncation, prints JSON, exits 4 on
     assert.equal(verdict.anchor.seq, 0);
   });
 
-  it('the last two entries removed → exit 4 naming the truncation (the chain of what is left is still sound)', () => {
+  it('the last two entries removed → exit 4 naming the truncation (the chain of what is left is still sound)', async () => {
     const db = new Database(storeFile);
     // The head has moved on by one: the verification above is itself recorded.
     const head = (db.prepare('SELECT seq FROM audit_head').get() as { seq: number }).seq;
@@ -49,7 +49,7 @@ describe('issue 17: dke audit verify detects truncation, prints JSON, exits 4 on
     assert.match(text.stdout, /^The audit trail is BROKEN at entry 3: /);
   });
 
-  it('a corrupt store (garbage over its pages) → exit 4 with the reason, not a stack', () => {
+  it('a corrupt store (garbage over its pages) → exit 4 with the reason, not a stack', async () => {
     const copyDir = join(env.dir, 'corrupt-copy');
     mkdirSync(copyDir);
     const db = new Database(storeFile);

@@ -23,7 +23,7 @@ describe('§3, §6 the emergency block (real CLI process, running service, admin
     const allow = { users: [USER], groups: [], roles: [] };
     open = (await env.admin.create('open-key', { allow })).keyId;
     disabled = (await env.admin.create('disabled-key', { allow })).keyId;
-    env.admin.setEnabled('disabled-key', disabled, false);
+    await env.admin.setEnabled('disabled-key', disabled, false);
   });
   after(() => env?.close());
 
@@ -59,8 +59,8 @@ describe('§3, §6 the emergency block (real CLI process, running service, admin
     await env.http.get('/open-key').expect(200);
     assert.equal((await decryptAs(env, USER, 'disabled-key', disabled, Buffer.from('d'))).status, 403, 'the disabled version came back enabled');
     await env.http.get('/disabled-key').expect(404);
-    assert.equal(env.admin.show('disabled-key').versions[0]!.enabled, false);
-    const steps = env.service.audit.list().filter((e) => e.action.startsWith('emergency-'));
+    assert.equal((await env.admin.show('disabled-key')).versions[0]!.enabled, false);
+    const steps = (await env.service.audit.list()).filter((e) => e.action.startsWith('emergency-'));
     assert.deepEqual(
       steps.map((e) => [e.action, e.actor, e.details?.changed]),
       [

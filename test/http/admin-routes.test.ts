@@ -113,7 +113,7 @@ describe('§6 admin API: routes, roles and answers (real tokens with roles, real
     assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.deepEqual(Object.keys(res.body).sort(), ['enabled', 'keyId', 'name', 'state']);
     assert.equal(res.body.state, 'pre-active');
-    const entry = env.service.audit.list().filter((e) => e.action === 'create' && e.keyName === 'by-app').at(-1);
+    const entry = (await env.service.audit.list()).filter((e) => e.action === 'create' && e.keyName === 'by-app').at(-1);
     assert.equal(entry?.actor, `${APP_OID} (app:${APP_ID})`);
   });
 
@@ -125,7 +125,7 @@ describe('§6 admin API: routes, roles and answers (real tokens with roles, real
     assert.deepEqual(disabled.body, { name: 'enforced', keyId, state: 'active', enabled: false, notice: cachedPublicKeyNotice('enforced', keyId, 24) });
     assert.equal((await decryptAs(env, USER, 'enforced', keyId, Buffer.from('b'))).status, 403);
     await env.http.get('/enforced').expect(404);
-    const entry = env.service.audit.list().filter((e) => e.action === 'disable' && e.keyName === 'enforced').at(-1);
+    const entry = (await env.service.audit.list()).filter((e) => e.action === 'disable' && e.keyName === 'enforced').at(-1);
     assert.equal(entry?.actor, `${ADMIN_OID} (admin@contoso.dev)`);
     assert.equal(entry?.outcome, 'succeeded');
     // The audit read is filtered by key and limited to the newest entries.
@@ -145,7 +145,7 @@ describe('§6 admin API: routes, roles and answers (real tokens with roles, real
     assert.equal(del.status, 409);
     assert.equal(del.body.message, `Only Pre-Active and Active versions can be deleted; version ${keyId} is Compromised.`);
     await as('admin', admin.post('/admin/api/keys').send({ name: 'final' })).expect(409);
-    const refused = env.service.audit.list().filter((e) => e.keyName === 'final' && e.outcome === 'refused');
+    const refused = (await env.service.audit.list()).filter((e) => e.keyName === 'final' && e.outcome === 'refused');
     assert.ok(refused.some((e) => e.action === 'set-state' && e.actor === `${ADMIN_OID} (admin@contoso.dev)`));
   });
 

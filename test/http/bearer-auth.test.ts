@@ -58,25 +58,25 @@ describe('issue 3 through HTTP: Entra tokens on POST /{keyName}/{keyId}/decrypt 
     const v2 = await signed(env.issuer, v2Claims(env.issuer, { aud: TEST_AUDIENCE }));
     // Issue 18: a v2 token has no upn, and its preferred_username never decides: alice needs her oid on the list.
     await decryptWith(`Bearer ${v2}`).expect(403);
-    env.admin.grant('finance', 'users', ALICE_OID);
+    await env.admin.grant('finance', 'users', ALICE_OID);
     for (const token of [v1, v2]) {
       const res = await decryptWith(`Bearer ${token}`).expect(200);
       assert.equal(Buffer.from(res.body.value, 'base64').toString(), 'content key');
     }
-    const last = env.service.audit.list().filter((e) => e.action === 'decrypt').at(-1)!;
+    const last = (await env.service.audit.list()).filter((e) => e.action === 'decrypt').at(-1)!;
     assert.equal(last.keyName, 'finance');
     assert.equal(last.keyId, keyId);
     assert.equal(last.outcome, 'allowed');
     assert.equal(last.reason, 'decrypted');
     assert.deepEqual(last.details, { tenant: env.issuer.tenantId, oid: '1b2c3d4e-0000-4000-8000-00000000a11c', upn: 'alice@contoso.example' });
-    const text = JSON.stringify(env.service.audit.list());
+    const text = JSON.stringify((await env.service.audit.list()));
     for (const token of [v1, v2]) assert.ok(!text.includes(token.split('.')[2]!));
   });
 
   it('issue 18 guest: a live.com# guest granted by oid decrypts, and is audited under its oid (the shown name is the email it gave)', async () => {
     const guest = claims({ oid: GUEST_OID, upn: undefined, unique_name: 'live.com#guest@outlook.example', email: 'guest@outlook.example', idp: 'live.com' });
     await decryptWith(`Bearer ${await signed(env.issuer, guest)}`).expect(200);
-    const last = env.service.audit.list().filter((e) => e.action === 'decrypt').at(-1)!;
+    const last = (await env.service.audit.list()).filter((e) => e.action === 'decrypt').at(-1)!;
     assert.deepEqual(last.details, { tenant: env.issuer.tenantId, oid: GUEST_OID, upn: 'guest@outlook.example' });
   });
 

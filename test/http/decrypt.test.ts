@@ -85,12 +85,12 @@ describe('§1 POST /{keyName}/{keyId}/decrypt', () => {
     const body = { alg: 'RSA-OAEP-256', value: encryptLikeOffice(jwk, Buffer.from('o')) };
     const guest = { upn: 'gina_fabrikam.example#EXT#@contoso.dev', oid: GUEST_OID, extraClaims: { idp: 'https://sts.windows.net/72f988bf-0000-4000-8000-000000000001/', email: 'gina@fabrikam.example' } };
     await decrypt(`/finance/${keyId}/decrypt`, await env.token(guest), body).expect(403);
-    env.admin.grant('finance', 'users', GUEST_OID.toUpperCase());
+    await env.admin.grant('finance', 'users', GUEST_OID.toUpperCase());
     try {
       await decrypt(`/finance/${keyId}/decrypt`, await env.token(guest), body).expect(200);
       await decrypt(`/finance/${keyId}/decrypt`, await env.token({ ...guest, oid: MALLORY_OID }), body).expect(403);
     } finally {
-      env.admin.revoke('finance', 'users', GUEST_OID);
+      await env.admin.revoke('finance', 'users', GUEST_OID);
     }
   });
 
@@ -123,12 +123,12 @@ describe('§1 POST /{keyName}/{keyId}/decrypt', () => {
 
   it('403 while the version is disabled, 200 again once enabled', async () => {
     const body = { alg: 'RSA-OAEP-256', value: encryptLikeOffice(jwk, Buffer.from('d')) };
-    env.service.store.setEnabled('finance', keyId, false, new Date().toISOString());
+    await env.service.store.change((tx) => tx.setEnabled('finance', keyId, false, new Date().toISOString()));
     try {
       const res = await decrypt(`/finance/${keyId}/decrypt`, aliceToken, body).expect(403);
       assert.deepEqual(res.body, { error: 'key_not_usable', message: 'This key cannot be used to decrypt.' });
     } finally {
-      env.service.store.setEnabled('finance', keyId, true, new Date().toISOString());
+      await env.service.store.change((tx) => tx.setEnabled('finance', keyId, true, new Date().toISOString()));
     }
     await decrypt(`/finance/${keyId}/decrypt`, aliceToken, body).expect(200);
   });
@@ -205,12 +205,12 @@ describe('§1 POST /{keyName}/{keyId}/decrypt', () => {
   });
 
   it('records every decrypt decision in the audit trail without secrets', async () => {
-    const entries = env.service.audit.list().filter((e) => e.action === 'decrypt');
+    const entries = (await env.service.audit.list()).filter((e) => e.action === 'decrypt');
     assert.ok(entries.some((e) => e.outcome === 'allowed' && e.keyName === 'finance' && e.keyId === keyId));
     assert.ok(entries.some((e) => e.outcome === 'denied' && e.reason === 'access_denied'));
     assert.ok(entries.some((e) => e.outcome === 'failed' && e.reason === 'decrypt_failed'));
     const text = JSON.stringify(entries);
     assert.ok(!text.includes(aliceToken));
-    assert.ok(env.service.audit.verify().ok);
+    assert.ok((await env.service.audit.verify()).ok);
   });
 });

@@ -58,9 +58,9 @@ describe('§1 GET /{keyName}', () => {
   });
 
   it('answers 404 while the published version is disabled, and 200 again once enabled', async () => {
-    env.service.store.setEnabled('contoso-secret', keyId, false, new Date().toISOString());
+    await env.service.store.change((tx) => tx.setEnabled('contoso-secret', keyId, false, new Date().toISOString()));
     await env.http.get('/contoso-secret').expect(404);
-    env.service.store.setEnabled('contoso-secret', keyId, true, new Date().toISOString());
+    await env.service.store.change((tx) => tx.setEnabled('contoso-secret', keyId, true, new Date().toISOString()));
     await env.http.get('/contoso-secret').expect(200);
   });
 

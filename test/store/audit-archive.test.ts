@@ -33,7 +33,7 @@ describe('issue 17: audit archive and retention', () => {
     });
     after(() => env?.close());
 
-    it('archives the 6 entries before the cutoff into a file that starts from the genesis anchor', () => {
+    it('archives the 6 entries before the cutoff into a file that starts from the genesis anchor', async () => {
       const result = runCli(['audit', 'archive', '--before', cutoff, '--to', archive, '--json'], env.cliEnv);
       assert.equal(result.status, 0, result.stderr);
       const made = JSON.parse(result.stdout) as { first: number; last: number; count: number };
@@ -41,10 +41,10 @@ describe('issue 17: audit archive and retention', () => {
       const lines = readFileSync(archive, 'utf8').trim().split('\n');
       assert.equal(lines.length, 7);
       assert.deepEqual(JSON.parse(lines[0]!).anchor, { seq: 0, hash: '0'.repeat(64) });
-      assert.equal(env.service.audit.list()[0]!.seq, 7, 'the archived entries left the store');
+      assert.equal((await env.service.audit.list())[0]!.seq, 7, 'the archived entries left the store');
     });
 
-    it('verify proves the store from the checkpoint; --archive proves the file too', () => {
+    it('verify proves the store from the checkpoint; --archive proves the file too', async () => {
       const plain = runCli(['audit', 'verify', '--json'], env.cliEnv);
       assert.equal(plain.status, 0, plain.stdout);
       assert.deepEqual((JSON.parse(plain.stdout) as { anchor: { seq: number } }).anchor.seq, 6);
@@ -53,7 +53,7 @@ describe('issue 17: audit archive and retention', () => {
       assert.match(withArchive.stdout, new RegExp(`after the 6 archived ones.*\\n${archive}: intact, entries 1 to 6\\n$`, 's'));
     });
 
-    it('an archived entry edited in the file → exit 4 naming the file and the entry', () => {
+    it('an archived entry edited in the file → exit 4 naming the file and the entry', async () => {
       const original = readFileSync(archive, 'utf8');
       writeFileSync(archive, original.replace('"outcome\\":\\"allowed', '"outcome\\":\\"denied'));
       const result = runCli(['audit', 'verify', '--archive', archive, '--json'], env.cliEnv);
@@ -86,14 +86,14 @@ describe('issue 17: audit archive and retention', () => {
       const { keyId } = await env.admin.create('retained', { allow: { users: [USER], groups: [], roles: [] } });
       assert.equal((await decryptAs(env, USER, 'retained', keyId, Buffer.from('aging'))).status, 200);
       await pause(1_100);
-      const made = env.service.archiveExpiredAudit();
+      const made = (await env.service.archiveExpiredAudit());
       assert.deepEqual(made.map((m) => [m.first, m.last]), [[1, 2]]);
       const dir = join(env.config.dataDir, 'audit-archive');
       const files = readdirSync(dir).map((f) => join(dir, f));
       assert.equal(files.length, 1);
       const verify = runCli(['audit', 'verify', '--archive', ...files, '--json'], env.cliEnv);
       assert.equal(verify.status, 0, verify.stdout);
-      assert.deepEqual(env.service.audit.list().map((e) => e.action), ['audit-archive', 'audit-verify']);
+      assert.deepEqual((await env.service.audit.list()).map((e) => e.action), ['audit-archive', 'audit-verify']);
     });
   });
 });

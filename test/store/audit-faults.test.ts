@@ -18,8 +18,8 @@ import { until } from '../support/until.js';
 
 const USER = 'alice@contoso.dev';
 
-function allowedDecrypts(env: TestEnv): number {
-  return env.service.audit.list().filter((e) => e.action === 'decrypt' && e.outcome === 'allowed').length;
+async function allowedDecrypts(env: TestEnv): Promise<number> {
+  return (await env.service.audit.list()).filter((e) => e.action === 'decrypt' && e.outcome === 'allowed').length;
 }
 
 /** Mounts a tmpfs of `size` (the tests run as root in CI); undefined where that is not possible. */
@@ -93,13 +93,13 @@ describe('issue 17: no decrypt answered without its audit entry; storage faults 
       await until(() => e.service.audit.problem === undefined, 'the trail to recover by itself', 5_000);
       assert.equal((await decryptAs(e, USER, 'full-disk', keyId, Buffer.from('after'))).status, 200);
       await until(() => e.service.readiness.report.checks.store?.status === 'pass', 'readiness to pass again');
-      const entries = e.service.audit.list();
+      const entries = (await e.service.audit.list());
       // Every 200 has its entry: one before, those that still fitted, one after.
-      assert.equal(allowedDecrypts(e), 2 + okWhileFull);
+      assert.equal(await allowedDecrypts(e), 2 + okWhileFull);
       const outage = entries.filter((x) => x.action === 'audit-outage');
       assert.equal(outage.length, 1);
       assert.match(String(outage[0]!.details!.cause), /full|SQLITE_FULL/);
-      assert.equal(e.service.audit.verify().ok, true);
+      assert.equal((await e.service.audit.verify()).ok, true);
       assert.ok(e.logs.some((l) => l.includes('audit trail cannot be written')));
     });
   });
@@ -143,8 +143,8 @@ describe('issue 17: no decrypt answered without its audit entry; storage faults 
       await until(() => env.service.audit.problem === undefined, 'the trail to recover', 5_000);
       assert.equal((await decryptAs(env, USER, 'locked', keyId, Buffer.from('after'))).status, 200);
       await until(() => env.service.readiness.report.checks.store?.status === 'pass', 'readiness to pass again');
-      assert.equal(allowedDecrypts(env), 1);
-      assert.equal(env.service.audit.verify().ok, true);
+      assert.equal(await allowedDecrypts(env), 1);
+      assert.equal((await env.service.audit.verify()).ok, true);
     });
   });
 
@@ -168,7 +168,7 @@ describe('issue 17: no decrypt answered without its audit entry; storage faults 
       holder.stdout.on('data', (c: Buffer) => (output += c.toString()));
       const exited = new Promise((resolve) => holder.once('exit', resolve));
       await until(() => output.includes('locked'), 'the other process to take the lock');
-      assert.equal(env.admin.grant('short-lock', 'users', 'bob@contoso.dev'), true);
+      assert.equal((await env.admin.grant('short-lock', 'users', 'bob@contoso.dev')), true);
       await exited;
       assert.deepEqual(env.service.store.findKey('short-lock')!.allow.users, [USER, 'bob@contoso.dev']);
     });

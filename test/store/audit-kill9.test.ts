@@ -73,6 +73,6 @@ describe('issue 17: kill -9 under load never leaves a 200 without its audit entr
     console.log(`      kill -9 ×${KILLS}: ${answered.length} decrypts answered 200, ${audited.size} allowed entries in the trail, ${missing.length} 200s without an entry (${otherStatuses} other statuses)`);
     assert.ok(answered.length >= KILLS * 10, `load reached the service (${answered.length} 200s)`);
     assert.deepEqual(missing, [], 'every 200 has its audit entry');
-    assert.equal(env.service.audit.verify().ok, true);
+    assert.equal((await env.service.audit.verify()).ok, true);
   });
 });

@@ -39,7 +39,7 @@ describe('issue 17: store backup and restore after a compromise', () => {
     assert.equal(runCli(['keys', 'set-state', 'restored', first, 'compromised', '--yes'], env.cliEnv).status, 0);
     assert.equal(runCli(['keys', 'grant', 'restored', '--user', 'eve@contoso.dev'], env.cliEnv).status, 0);
     assert.equal(runCli(['keys', 'rotate', 'restored'], env.cliEnv).status, 0);
-    const head = env.service.audit.verify().head.seq;
+    const head = (await env.service.audit.verify()).head.seq;
     await env.service.close();
     await env.issuer.stop();
     const refused = runCli(['store', 'restore', backup], env.cliEnv);
@@ -67,7 +67,7 @@ describe('issue 17: store backup and restore after a compromise', () => {
     const res = await decryptAs(env, USER, 'restored', first, Buffer.from('old document'));
     assert.equal(res.status, 403);
     assert.equal(res.body.error, 'key_not_usable');
-    const actions = env.service.audit.list().map((e) => e.action);
+    const actions = (await env.service.audit.list()).map((e) => e.action);
     assert.deepEqual(actions.slice(-6), ['store-backup', 'set-state', 'grant', 'rotate', 'store-restore', 'decrypt']);
     const verify = runCli(['audit', 'verify', '--json'], env.cliEnv);
     assert.equal(verify.status, 0, verify.stdout);

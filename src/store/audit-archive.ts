@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ArchiveCheck, ArchiveResult, AuditEvent } from '../keys/ports.js';
-import { GENESIS_HASH, storeId, type StoreDatabase } from './database.js';
+import type { Kysely } from 'kysely';
+import type { ArchiveCheck, ArchiveResult } from '../keys/ports.js';
 import { verifyChain, type AuditRow } from './audit-chain.js';
+import { appendAuditEntries } from './audit-entries.js';
+import { GENESIS_HASH, type StoreTables } from './schema.js';
+import type { StoreConnection } from './store-connection.js';
 
 /** The first line of an archive file: what it holds and the hash its first entry links to. */
 interface ArchiveHeader {
@@ -29,35 +32,36 @@ interface ArchiveLine {
  * holds, at most `limit`) into a JSON Lines file that carries them unchanged, with their own chain and the anchor
  * hash the first of them links to. The file is written and fsynced first; then, in one transaction, the entries
  * leave the store, the store's anchor moves to the last archived entry, the archive's checkpoint (range, last hash,
- * SHA-256 of the file) is kept, and an `audit-archive` entry is appended (`record`). `dke audit verify` then proves
+ * SHA-256 of the file) is kept, and an `audit-archive` entry is appended . `dke audit verify` then proves
  * the stored chain from that anchor, and `--archive` proves each file against its checkpoint.
  * Returns undefined when nothing is old enough.
  */
-export function archiveAuditBefore(
-  db: StoreDatabase,
+export async function archiveAuditBefore(
+  connection: StoreConnection,
   before: Date,
   file: string,
-  record: (event: AuditEvent) => void,
   options: { readonly limit?: number; readonly actor: string; readonly now?: Date },
-): ArchiveResult | undefined {
-  const head = db.prepare('SELECT anchor_seq, anchor_hash FROM audit_head WHERE id = 1').get() as { anchor_seq: number; anchor_hash: string };
-  const candidates = db.prepare('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?').all(head.anchor_seq, options.limit ?? 50_000) as AuditRow[];
+): Promise<ArchiveResult | undefined> {
+  const db = connection.db;
+  const head = await db.selectFrom('audit_head').select(['anchor_seq', 'anchor_hash']).where('id', '=', 1).executeTakeFirstOrThrow();
+  const anchorSeq = Number(head.anchor_seq);
+  const candidates = await db.selectFrom('audit').selectAll().where('seq', '>', anchorSeq).orderBy('seq').limit(options.limit ?? 50_000).execute();
   const cutoff = before.toISOString();
   const rows: AuditRow[] = [];
   for (const row of candidates) {
     if (row.at >= cutoff) break;
-    rows.push(row);
+    rows.push({ ...row, seq: Number(row.seq) });
   }
   if (rows.length === 0) return undefined;
-  const broken = verifyChain(rows, head.anchor_seq, head.anchor_hash);
+  const broken = verifyChain(rows, anchorSeq, head.anchor_hash);
   if (broken !== undefined) throw new Error(`the audit trail is broken at entry ${broken.brokenAt} (${broken.problem}); it is not archived`);
   const first = rows[0]!.seq;
   const last = rows.at(-1)!;
   const header: ArchiveHeader = {
     type: 'dke-audit-archive',
     version: 1,
-    storeId: storeId(db),
-    anchor: { seq: head.anchor_seq, hash: head.anchor_hash },
+    storeId: await storeIdOf(db),
+    anchor: { seq: anchorSeq, hash: head.anchor_hash },
     first,
     last: last.seq,
     createdAt: (options.now ?? new Date()).toISOString(),
@@ -66,30 +70,37 @@ export function archiveAuditBefore(
   const text = `${lines.join('\n')}\n`;
   writeDurably(file, text);
   const sha256 = createHash('sha256').update(text).digest('hex');
-  db.transaction(() => {
-    const now = db.prepare('SELECT anchor_seq FROM audit_head WHERE id = 1').get() as { anchor_seq: number };
-    if (now.anchor_seq !== head.anchor_seq) throw new Error('another archive ran meanwhile; nothing was removed');
-    db.prepare('DELETE FROM audit WHERE seq BETWEEN ? AND ?').run(first, last.seq);
-    db.prepare('UPDATE audit_head SET anchor_seq = ?, anchor_hash = ? WHERE id = 1').run(last.seq, last.hash);
-    db.prepare('INSERT INTO audit_archives (first, last, last_hash, sha256, file, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(
-      first,
-      last.seq,
-      last.hash,
-      sha256,
-      file,
-      header.createdAt,
-    );
-    record({ actor: options.actor, action: 'audit-archive', outcome: 'succeeded', details: { file, first, last: last.seq, lastHash: last.hash, sha256 } });
-  }).immediate();
+  await connection.transaction(async (trx) => {
+    // The head row first, compare-and-set on the anchor read above: it takes the write lock (SQLite) or the row lock
+    // every audit writer queues on (PostgreSQL), and a concurrent archive leaves nothing to move.
+    const moved = await trx
+      .updateTable('audit_head')
+      .set({ anchor_seq: last.seq, anchor_hash: last.hash })
+      .where('id', '=', 1)
+      .where('anchor_seq', '=', anchorSeq)
+      .returning('id')
+      .execute();
+    if (moved.length === 0) throw new Error('another archive ran meanwhile; nothing was removed');
+    await trx.deleteFrom('audit').where('seq', '>=', first).where('seq', '<=', last.seq).execute();
+    await trx.insertInto('audit_archives').values({ first, last: last.seq, last_hash: last.hash, sha256, file, created_at: header.createdAt }).execute();
+    await appendAuditEntries(trx, [
+      { at: (options.now ?? new Date()).toISOString(), event: { actor: options.actor, action: 'audit-archive', outcome: 'succeeded', details: { file, first, last: last.seq, lastHash: last.hash, sha256 } } },
+    ]);
+  }, { waitForLock: true });
   return { file, first, last: last.seq, count: rows.length, lastHash: last.hash, sha256 };
+}
+
+/** The identity written at the store's creation (store_meta), or '' for a store without one. */
+export async function storeIdOf(db: Kysely<StoreTables>): Promise<string> {
+  return (await db.selectFrom('store_meta').select('value').where('key', '=', 'store_id').executeTakeFirst())?.value ?? '';
 }
 
 /**
  * Checks archive files: each one's own chain from its anchor, its checkpoint in the store (range, last hash and the
  * file's SHA-256), and that consecutive archives link (each anchor is the previous file's last entry).
  */
-export function checkArchives(db: StoreDatabase, files: readonly string[]): ArchiveCheck[] {
-  const checkpoints = db.prepare('SELECT first, last, last_hash, sha256 FROM audit_archives').all() as { first: number; last: number; last_hash: string; sha256: string }[];
+export async function checkArchives(db: Kysely<StoreTables>, files: readonly string[]): Promise<ArchiveCheck[]> {
+  const checkpoints = (await db.selectFrom('audit_archives').select(['first', 'last', 'last_hash', 'sha256']).execute()).map((c) => ({ ...c, first: Number(c.first), last: Number(c.last) }));
   const parsed = files.map((file) => readArchive(file));
   const byLast = new Map<number, string>();
   for (const p of parsed) if ('header' in p) byLast.set(p.header.last, p.lines.at(-1)!.hash);

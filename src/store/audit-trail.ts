@@ -1,0 +1,167 @@
+import { sql, type RawBuilder, type Transaction } from 'kysely';
+import type { ArchiveCheck, ArchiveResult, AuditArchiver, AuditEntry, AuditEvent, AuditReader, AuditTrail, AuditVerification, DurableAuditTrail, KeyUsage } from '../keys/ports.js';
+import type { AuditRow } from './audit-chain.js';
+import { verifyChain } from './audit-chain.js';
+import { appendAuditEntries, recordLastUses, toEntry, type QueuedEntry } from './audit-entries.js';
+import { archiveAuditBefore, checkArchives } from './audit-archive.js';
+import { AuditGroupCommit } from './audit-group-commit.js';
+import { describeSqliteError } from './database.js';
+import { GENESIS_HASH, type StoreEngine, type StoreTables } from './schema.js';
+import type { StoreConnection } from './store-connection.js';
+
+export interface AuditTrailOptions {
+  readonly now?: () => Date;
+  /**
+   * The service: decrypt decisions are group-committed (see AuditGroupCommit). Without it (the CLI) `record` writes
+   * at once, as `append` does.
+   */
+  readonly groupCommit?: { readonly intervalMs: number; readonly waitLimitMs: number; readonly onFailing?: (reason: string) => void; readonly onRecovered?: (since: string, reason: string) => void };
+  /** Asked before every write: a sentence when the store file is no longer the one opened (see StoreFileWatch). */
+  readonly storeProblem?: () => string | undefined;
+}
+
+/**
+ * Append-only audit trail, on either engine: each entry's hash covers its content and the previous entry's hash, so
+ * removing or editing any stored line breaks the chain from that point on; the head (last seq and hash) is kept in
+ * its own row, so removing the last entries breaks it too (`dke audit verify`). One chain, serialised in the
+ * database on the head row, however many instances write.
+ */
+export class StoreAuditTrail implements AuditTrail, DurableAuditTrail, AuditReader, AuditArchiver {
+  readonly #connection: StoreConnection;
+  readonly #now: () => Date;
+  readonly #storeProblem: (() => string | undefined) | undefined;
+  readonly #groupCommit: AuditGroupCommit | undefined;
+
+  constructor(connection: StoreConnection, options: AuditTrailOptions = {}) {
+    this.#connection = connection;
+    this.#now = options.now ?? (() => new Date());
+    this.#storeProblem = options.storeProblem;
+    const group = options.groupCommit;
+    this.#groupCommit = group === undefined ? undefined : new AuditGroupCommit({ ...group, now: this.#now, write: (entries) => this.writeEntries(entries) });
+  }
+
+  /** Writes one entry now, in its own transaction; rejects when it cannot. */
+  async append(event: AuditEvent): Promise<void> {
+    await this.#transaction((trx) => appendAuditEntries(trx, [{ at: this.#now().toISOString(), event }]), true);
+  }
+
+  /** Resolves once the entry is committed (group commit in the service); rejects with StoreUnavailable otherwise. */
+  record(event: AuditEvent): Promise<void> {
+    if (this.#groupCommit !== undefined) return this.#groupCommit.submit(event);
+    return this.append(event);
+  }
+
+  /** Why decrypts are refused for lack of an audit trail, or undefined while it can be written. */
+  get problem(): string | undefined {
+    return this.#groupCommit?.problem;
+  }
+
+  /**
+   * Can an entry be written now? Rehearses one inside a transaction that is rolled back, so a full disk or a corrupt
+   * last page shows before a decrypt needs it. A lock held elsewhere is not a fault here: the group commit waits it out
+   * (or reports it once it has lasted too long).
+   */
+  async probe(): Promise<string | undefined> {
+    const problem = this.#storeProblem?.() ?? this.problem;
+    if (problem !== undefined) return problem;
+    const rehearsal = new Error('rehearsal');
+    try {
+      await this.#connection.transaction(async (trx) => {
+        await appendAuditEntries(trx, [{ at: this.#now().toISOString(), event: { actor: 'readiness', action: 'rehearsal', outcome: 'succeeded' } }]);
+        throw rehearsal;
+      });
+    } catch (error) {
+      if (error === rehearsal || (error as { code?: unknown }).code === 'SQLITE_BUSY') return undefined;
+      return `the audit trail cannot be written: ${describeSqliteError(error)}`;
+    }
+    return undefined;
+  }
+
+  archiveBefore(before: Date, file: string, actor: string): Promise<ArchiveResult | undefined> {
+    return archiveAuditBefore(this.#connection, before, file, { actor, now: this.#now() });
+  }
+
+  checkArchives(files: readonly string[]): Promise<ArchiveCheck[]> {
+    return checkArchives(this.#connection.db, files);
+  }
+
+  /** Writes what waits for a batch (at close). */
+  async drain(): Promise<void> {
+    await this.#groupCommit?.drain();
+  }
+
+  /**
+   * Writes a batch of decrypt entries, chained in order, with each version's last use, in one transaction that never
+   * waits for a lock (the group commit retries on its own timer). Rejects with the engine's error when it cannot:
+   * the group commit (and whoever wraps this write) decides what then happens to the entries.
+   */
+  async writeEntries(entries: readonly QueuedEntry[]): Promise<void> {
+    const problem = this.#storeProblem?.();
+    if (problem !== undefined) throw new Error(problem);
+    await this.#transaction(async (trx) => {
+      await recordLastUses(trx, entries);
+      await appendAuditEntries(trx, entries);
+    }, false);
+  }
+
+  /** Entries in order, optionally only those at or after `since`. */
+  async list(since?: Date): Promise<AuditEntry[]> {
+    let query = this.#connection.db.selectFrom('audit').selectAll().orderBy('seq');
+    if (since !== undefined) query = query.where('at', '>=', since.toISOString());
+    return (await query.execute()).map(toEntry);
+  }
+
+  async decryptUsage(name: string, keyId: string, since: Date): Promise<KeyUsage> {
+    const field = (key: string): RawBuilder<string> => jsonField(this.#connection.engine, key);
+    const row = await this.#connection.db
+      .selectFrom('audit')
+      .select((eb) => [eb.fn.countAll<number>().as('decrypts'), sql<number>`count(DISTINCT ${field('actor')})`.as('users'), eb.fn.max('at').as('lastUse')])
+      .where('at', '>=', since.toISOString())
+      .where(field('action'), '=', 'decrypt')
+      .where(field('outcome'), '=', 'allowed')
+      .where(field('keyName'), '=', name)
+      .where(field('keyId'), '=', keyId)
+      .executeTakeFirstOrThrow();
+    return { decrypts: Number(row.decrypts), distinctUsers: Number(row.users), lastUse: row.lastUse ?? undefined };
+  }
+
+  /** Reads head and entries in one transaction (one consistent view) and checks the chain against the head. */
+  async verify(): Promise<AuditVerification> {
+    const { head, rows } = await this.#connection.transaction(async (trx) => ({
+      head: await trx.selectFrom('audit_head').selectAll().where('id', '=', 1).executeTakeFirst(),
+      rows: (await trx.selectFrom('audit').selectAll().orderBy('seq').execute()).map((r) => ({ ...r, seq: Number(r.seq) })) as AuditRow[],
+    }));
+    const headSeq = head === undefined ? 0 : Number(head.seq);
+    const anchorSeq = head === undefined ? 0 : Number(head.anchor_seq);
+    const base = {
+      entries: rows.length,
+      head: { seq: headSeq, hash: head?.hash ?? GENESIS_HASH },
+      anchor: { seq: anchorSeq, hash: head?.anchor_hash ?? GENESIS_HASH },
+    };
+    const broken = (brokenAt: number, problem: string): AuditVerification => ({ ok: false, ...base, brokenAt, problem });
+    if (head === undefined) return broken(1, 'the audit head is missing');
+    const result = verifyChain(rows, anchorSeq, head.anchor_hash);
+    if (result !== undefined) return broken(result.brokenAt, result.problem);
+    const lastSeq = rows.at(-1)?.seq ?? anchorSeq;
+    const lastHash = rows.at(-1)?.hash ?? head.anchor_hash;
+    if (lastSeq !== headSeq) {
+      return broken(
+        Math.min(lastSeq, headSeq) + 1,
+        lastSeq < headSeq
+          ? `the trail ends at entry ${lastSeq} but its head records entry ${headSeq}: entries were removed from the end`
+          : `entries after ${headSeq} were added without moving the head`,
+      );
+    }
+    if (lastHash !== head.hash) return broken(lastSeq, `entry ${lastSeq} is not the entry the head records`);
+    return { ok: true, ...base };
+  }
+
+  #transaction<T>(work: (trx: Transaction<StoreTables>) => Promise<T>, waitForLock: boolean): Promise<T> {
+    return this.#connection.transaction(work, { waitForLock });
+  }
+}
+
+/** A top-level field of an entry's canonical JSON, in the engine's own JSON function. */
+function jsonField(engine: StoreEngine, key: string): RawBuilder<string> {
+  return engine === 'sqlite' ? sql<string>`json_extract(entry, ${`$.${key}`})` : sql<string>`(entry::jsonb ->> ${key})`;
+}

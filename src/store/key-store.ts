@@ -1,0 +1,81 @@
+import { sql } from 'kysely';
+import type { KeyRecord } from '../keys/key-version.js';
+import type { Approval, ApprovalStatus, EmergencyBlock, Intent, KeyStateStore, StoreTransaction } from '../keys/ports.js';
+import type { StoreConnection, TransactionOptions } from './store-connection.js';
+import { KyselyStoreTransaction, pendingIntents } from './store-transaction.js';
+
+/** The channel every change transaction notifies on PostgreSQL (delivered at commit). */
+export const CHANGE_CHANNEL = 'dke_store_changed';
+
+/**
+ * Key names, versions, states, allow lists and the kill switch, on either engine. Reads come from the connection's
+ * snapshot (synchronous, immutable records); every change is one transaction that first bumps the change counter
+ * (so SQLite takes its write lock at once and PostgreSQL writers queue on that row), then runs the caller's
+ * compare-and-set writes with their audit entries, and on PostgreSQL notifies every instance at commit.
+ */
+export class KeyStore implements KeyStateStore {
+  readonly #connection: StoreConnection;
+  readonly #now: () => Date;
+  readonly #transactionOptions: TransactionOptions;
+
+  constructor(connection: StoreConnection, options: { readonly now?: () => Date; readonly waitForLock?: boolean } = {}) {
+    this.#connection = connection;
+    this.#now = options.now ?? (() => new Date());
+    this.#transactionOptions = { waitForLock: options.waitForLock ?? true };
+  }
+
+  emergencyBlock(): EmergencyBlock | undefined {
+    return this.#connection.snapshots.current().block;
+  }
+
+  findKey(name: string): KeyRecord | undefined {
+    return this.#connection.snapshots.current().records.get(name);
+  }
+
+  listKeys(): readonly KeyRecord[] {
+    return this.#connection.snapshots.current().sorted;
+  }
+
+  async change<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    const postgres = this.#connection.engine === 'postgres';
+    const result = await this.#connection.transaction(async (trx) => {
+      const { version } = await trx.updateTable('store_version').set((eb) => ({ version: eb('version', '+', 1) })).where('id', '=', 1).returning('version').executeTakeFirstOrThrow();
+      const value = await work(new KyselyStoreTransaction(trx, this.#now));
+      if (postgres) await sql`SELECT pg_notify(${CHANGE_CHANNEL}, ${String(version)})`.execute(trx);
+      return value;
+    }, this.#transactionOptions);
+    await this.#connection.snapshots.refresh();
+    return result;
+  }
+
+  async lastUses(name: string): Promise<ReadonlyMap<string, string>> {
+    const rows = await this.#connection.db.selectFrom('key_versions').select(['key_id', 'last_used_at']).where('name', '=', name).where('last_used_at', 'is not', null).execute();
+    return new Map(rows.map((r) => [r.key_id, r.last_used_at!]));
+  }
+
+  async listApprovals(): Promise<Approval[]> {
+    const rows = await this.#connection.db.selectFrom('approvals').selectAll().orderBy('requested_at').orderBy('id').execute();
+    return rows.map((row) => ({
+      id: row.id,
+      operation: row.operation as Approval['operation'],
+      ...(row.key_name !== null ? { keyName: row.key_name } : {}),
+      ...(row.key_id !== null ? { keyId: row.key_id } : {}),
+      ...(row.target_state !== null ? { state: row.target_state as Approval['state'] & string } : {}),
+      requestedBy: row.requested_by,
+      requestedByPrincipal: row.requested_by_principal,
+      requestedAt: row.requested_at,
+      expiresAt: row.expires_at,
+      status: row.status as ApprovalStatus,
+      ...(row.decided_by !== null ? { decidedBy: row.decided_by } : {}),
+      ...(row.decided_at !== null ? { decidedAt: row.decided_at } : {}),
+    }));
+  }
+
+  async jobLeaseHolder(job: string): Promise<string | undefined> {
+    return (await this.#connection.db.selectFrom('job_leases').select('owner').where('job', '=', job).executeTakeFirst())?.owner;
+  }
+
+  pendingIntents(): Promise<Intent[]> {
+    return pendingIntents(this.#connection.db);
+  }
+}

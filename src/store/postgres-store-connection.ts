@@ -1,0 +1,133 @@
+import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import pg from 'pg';
+import { randomUUID } from 'node:crypto';
+import { StoreRefused } from '../keys/errors.js';
+import { CHANGE_CHANNEL } from './key-store.js';
+import { databaseLocation, describeDatabaseError, type DatabaseLocation } from './postgres-location.js';
+import { PostgresSnapshots } from './postgres-snapshots.js';
+import { GENESIS_HASH, migrationsFrom, SCHEMA_VERSION, type StoreTables } from './schema.js';
+import type { StoreConnection } from './store-connection.js';
+import { DatabaseUnreachable } from './database-unreachable.js';
+
+/** Taken by every process that migrates the schema (any 64-bit number; this one is "dke" and the schema's table). */
+const MIGRATION_LOCK = 0x646b65_0001;
+/** How long a connection attempt may take before the database counts as unreachable. */
+const CONNECT_TIMEOUT_MS = 5000;
+
+export interface PostgresStoreOptions {
+  /** DKE_STATE_STALENESS_SECONDS in ms: how long lookups answer from a snapshot the database could not confirm. */
+  readonly stalenessMs: number;
+  /** Told when the database stops or starts answering (the service logs it and rechecks readiness). */
+  readonly onReachability?: (reachable: boolean, detail: string) => void;
+}
+
+export interface PostgresStoreConnection extends StoreConnection {
+  readonly engine: 'postgres';
+  readonly database: DatabaseLocation;
+  readonly snapshots: PostgresSnapshots;
+}
+
+/**
+ * The shared store of several instances (contract §5) in the PostgreSQL database of DKE_DATABASE_URL: a pool under
+ * Kysely, the schema migrated (one process at a time, under an advisory lock), and the snapshot kept current by
+ * LISTEN/NOTIFY plus a poll of the change counter. Refused with a sentence naming host and database (never the
+ * password) when the database cannot be reached or its schema is newer than this code.
+ */
+export async function openPostgresStore(url: string, options: PostgresStoreOptions): Promise<PostgresStoreConnection> {
+  const location = databaseLocation(url);
+  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, types: { getTypeParser: numericBigints } });
+  // An idle client whose server went away emits here; the next query reports it. Without a listener it would crash.
+  pool.on('error', () => undefined);
+  const db = new Kysely<StoreTables>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await migrate(pool, location, url);
+  } catch (error) {
+    await db.destroy();
+    if (error instanceof StoreRefused) throw error;
+    throw new StoreRefused(`${capitalised(location.sentence)} cannot be reached: ${describeDatabaseError(error, url)}. Check DKE_DATABASE_URL and that the database server runs.`);
+  }
+  const snapshots = new PostgresSnapshots({ url, db, location, stalenessMs: options.stalenessMs, ...(options.onReachability ? { onReachability: options.onReachability } : {}), channel: CHANGE_CHANNEL, typeParser: numericBigints });
+  try {
+    await snapshots.start();
+  } catch (error) {
+    await snapshots.close();
+    await db.destroy();
+    throw new StoreRefused(`${capitalised(location.sentence)} cannot be read: ${describeDatabaseError(error, url)}.`);
+  }
+  return {
+    engine: 'postgres',
+    db,
+    database: location,
+    location: location.sentence,
+    snapshots,
+    transaction: async <T>(work: (trx: Transaction<StoreTables>) => Promise<T>): Promise<T> => {
+      try {
+        return await db.transaction().execute(work);
+      } catch (error) {
+        throw DatabaseUnreachable.from(error, location, url);
+      }
+    },
+    close: async () => {
+      await snapshots.close();
+      await db.destroy();
+    },
+  };
+}
+
+/** BIGINT (20) and NUMERIC counts come back as JavaScript numbers: seq and counters stay far below 2^53. */
+function numericBigints(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+  if (oid === 20) return Number;
+  return pg.types.getTypeParser(oid, format as 'text');
+}
+
+function capitalised(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/**
+ * Brings the schema up to SCHEMA_VERSION, each migration in its own transaction, while holding an advisory lock:
+ * instances starting together migrate one after the other (the later ones find nothing left to do). A schema newer
+ * than this code is refused.
+ */
+async function migrate(pool: pg.Pool, location: DatabaseLocation, url: string): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      const version = await schemaVersion(client);
+      if (version > SCHEMA_VERSION) {
+        throw new StoreRefused(
+          `${capitalised(location.sentence)} has schema version ${version}, newer than this dke-service understands (${SCHEMA_VERSION}); run the newer dke-service.`,
+        );
+      }
+      for (const migration of migrationsFrom(version, 'postgres')) {
+        await client.query('BEGIN');
+        try {
+          for (const statement of migration.statements) await client.query(statement);
+          if (migration.version === 5) {
+            await client.query('INSERT INTO store_meta (key, value) VALUES ($1, $2), ($3, $4) ON CONFLICT (key) DO NOTHING', ['store_id', randomUUID(), 'created_at', new Date().toISOString()]);
+            await client.query('INSERT INTO audit_head (id, seq, hash, anchor_seq, anchor_hash) VALUES (1, 0, $1, 0, $1) ON CONFLICT (id) DO NOTHING', [GENESIS_HASH]);
+          }
+          await client.query("INSERT INTO store_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [String(migration.version)]);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw new StoreRefused(`${capitalised(location.sentence)} could not be migrated to schema version ${migration.version}: ${describeDatabaseError(error, url)}.`);
+        }
+      }
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    }
+  } finally {
+    client.release();
+  }
+}
+
+/** The schema version recorded in store_meta; 0 for an empty database. */
+async function schemaVersion(client: pg.PoolClient): Promise<number> {
+  const { rows } = await client.query<{ exists: string | null }>("SELECT to_regclass('store_meta') AS exists");
+  if (rows[0]?.exists === null || rows[0]?.exists === undefined) return 0;
+  const version = await client.query<{ value: string }>("SELECT value FROM store_meta WHERE key = 'schema_version'");
+  return Number(version.rows[0]?.value ?? 0);
+}
+

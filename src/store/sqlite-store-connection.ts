@@ -1,0 +1,132 @@
+import Database from 'better-sqlite3';
+import { realpathSync } from 'node:fs';
+import { Kysely, SqliteDialect, type Transaction } from 'kysely';
+import { StoreUnavailable } from '../keys/errors.js';
+import { describeSqliteError, openStoreFile, storePath, type OpenStoreOptions, type StoreDatabase } from './database.js';
+import { SNAPSHOT_QUERIES, snapshotFrom, type StoreSnapshot } from './key-records.js';
+import type { StoreTables } from './schema.js';
+import type { SnapshotSource, StoreConnection, TransactionOptions } from './store-connection.js';
+
+/** How long an admin write made through the service (the admin API) may wait for a lock another process holds. */
+const SERVICE_ADMIN_LOCK_WAIT_MS = 1000;
+
+/** The embedded store in `dataDir` (or any store file), opened for the service or one CLI command. */
+export interface SqliteStoreConnection extends StoreConnection {
+  readonly engine: 'sqlite';
+  /** The file's own connection, for what only SQLite has (online backup, the store's identity). */
+  readonly file: StoreDatabase;
+  readonly path: string;
+}
+
+export function openSqliteStore(dataDir: string, options: OpenStoreOptions): SqliteStoreConnection {
+  return openSqliteStoreFile(storePath(dataDir), options);
+}
+
+/**
+ * The writer connection (migrated at open, WAL, synchronous=FULL) under Kysely, and a second, read-only connection
+ * for the snapshot: it never sees a transaction still open on the writer, and `data_version` on it changes when any
+ * other connection, this process's writer included, commits.
+ */
+export function openSqliteStoreFile(given: string, options: OpenStoreOptions): SqliteStoreConnection {
+  const file = openStoreFile(given, options);
+  const path = realpathSync(given);
+  const service = options.role === 'service';
+  let reader: StoreDatabase;
+  try {
+    reader = new Database(path, { readonly: true, fileMustExist: true });
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+  const snapshots = new SqliteSnapshots(reader);
+  const db = new Kysely<StoreTables>({ dialect: new SqliteDialect({ database: file }) });
+  return {
+    engine: 'sqlite',
+    db,
+    file,
+    path,
+    location: `the store ${path}`,
+    snapshots,
+    transaction: async <T>(work: (trx: Transaction<StoreTables>) => Promise<T>, transactionOptions: TransactionOptions = {}): Promise<T> => {
+      const wait = service && transactionOptions.waitForLock === true;
+      return oneAtATime(path, async () => {
+        if (wait) file.pragma(`busy_timeout = ${SERVICE_ADMIN_LOCK_WAIT_MS}`);
+        try {
+          return await db.transaction().execute(work);
+        } finally {
+          if (wait) file.pragma('busy_timeout = 0');
+        }
+      });
+    },
+    close: async () => {
+      await snapshots.close();
+      await db.destroy();
+    },
+  };
+}
+
+const transactionsInFlight = new Map<string, Promise<unknown>>();
+
+/**
+ * Transactions on one store file run one at a time within a process. SQLite waits for another connection's lock by
+ * sleeping inside the call (busy_timeout), which in one process would stop the very event loop that must finish the
+ * holder's transaction; other processes are waited for as before.
+ */
+function oneAtATime<T>(path: string, work: () => Promise<T>): Promise<T> {
+  const previous = transactionsInFlight.get(path) ?? Promise.resolve();
+  const run = previous.then(work, work);
+  const settled = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  transactionsInFlight.set(path, settled);
+  void settled.then(() => {
+    if (transactionsInFlight.get(path) === settled) transactionsInFlight.delete(path);
+  });
+  return run;
+}
+
+/**
+ * The snapshot of an SQLite store: `PRAGMA data_version` (cheap, asked at every lookup) tells whether another
+ * connection committed; only then is the change counter read, and only when it moved is everything re-read. The
+ * service's own audit batches commit on the writer connection without moving the counter, so they cost no re-read.
+ */
+class SqliteSnapshots implements SnapshotSource {
+  readonly #reader: StoreDatabase;
+  readonly #dataVersion;
+  readonly #version;
+  #snapshot: StoreSnapshot | undefined;
+  #seenDataVersion = -1;
+
+  constructor(reader: StoreDatabase) {
+    this.#reader = reader;
+    this.#dataVersion = reader.prepare('PRAGMA data_version').pluck();
+    this.#version = reader.prepare(SNAPSHOT_QUERIES.version).pluck();
+  }
+
+  /** A store that cannot be read (corrupt page, lock held in exclusive mode) is a 503 for callers, never a 500. */
+  current(): StoreSnapshot {
+    try {
+      const dataVersion = this.#dataVersion.get() as number;
+      if (this.#snapshot === undefined || dataVersion !== this.#seenDataVersion) {
+        if (this.#snapshot === undefined || Number(this.#version.get()) !== this.#snapshot.version) this.#snapshot = this.#read();
+        this.#seenDataVersion = dataVersion;
+      }
+      return this.#snapshot;
+    } catch (error) {
+      throw new StoreUnavailable(`the key-state store cannot be read: ${describeSqliteError(error)}`);
+    }
+  }
+
+  /** The reader sees the writer's commits through data_version: nothing to do before the next lookup. */
+  async refresh(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.#reader.close();
+  }
+
+  #read(): StoreSnapshot {
+    const reader = this.#reader;
+    return reader.transaction(() => snapshotFrom(Object.fromEntries(Object.entries(SNAPSHOT_QUERIES).map(([key, query]) => [key, reader.prepare(query).all()])) as never))();
+  }
+}

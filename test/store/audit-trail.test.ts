@@ -1,0 +1,98 @@
+/**
+ * Contract §3 `dke audit` and `dke audit verify`, §5 (src/store/audit-trail.ts, issues 4, 13, 17), on both engines: an
+ * append-only trail whose entries are hash-chained, so an edited, removed or truncated entry is reported at its place;
+ * several writers at once (instances, CLIs) still make one chain; the service's group-committed decrypt entries keep
+ * the time each decision was made and settle only once written.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'mocha';
+import { StoreAuditTrail } from '../../src/store/audit-trail.js';
+import type { StoreConnection } from '../../src/store/store-connection.js';
+import { storeEngines } from '../support/store-engines.js';
+
+for (const engine of storeEngines('audit-trail')) {
+  describe(`§3, §5 the audit trail (store/audit-trail) on ${engine.engine}`, () => {
+    let connection: StoreConnection;
+    let other: StoreConnection;
+    let trail: StoreAuditTrail;
+    before(async () => {
+      connection = await engine.open('admin');
+      other = await engine.open('admin');
+      trail = new StoreAuditTrail(connection);
+      for (const action of ['create', 'grant', 'set-state', 'disable', 'enable']) {
+        await trail.append({ actor: 'admin@contoso.dev', action, keyName: 'finance', keyId: 'v1', outcome: 'succeeded' });
+      }
+    });
+    after(async () => {
+      await other.close();
+      await connection.close();
+      engine.dispose();
+    });
+
+    const verdict = async (): Promise<Record<string, unknown>> => {
+      const { ok, entries, brokenAt, problem } = await trail.verify();
+      return { ok, entries, ...(brokenAt !== undefined ? { brokenAt, problem } : {}) };
+    };
+
+    it('an intact chain verifies; editing an entry breaks it there, and restoring the entry mends it', async () => {
+      assert.deepEqual(await verdict(), { ok: true, entries: 5 });
+      const { entry } = await connection.db.selectFrom('audit').select('entry').where('seq', '=', 3).executeTakeFirstOrThrow();
+      await connection.db.updateTable('audit').set({ entry: entry.replace('"actor":"admin@contoso.dev"', '"actor":"mallory"') }).where('seq', '=', 3).execute();
+      assert.deepEqual(await verdict(), { ok: false, entries: 5, brokenAt: 3, problem: 'entry 3 was altered' });
+      await connection.db.updateTable('audit').set({ entry }).where('seq', '=', 3).execute();
+      assert.equal((await trail.verify()).ok, true);
+    });
+
+    it('a removed entry is reported at its place, and removing the last entries (truncation) too', async () => {
+      const rows = await connection.db.selectFrom('audit').selectAll().where('seq', '>=', 4).orderBy('seq').execute();
+      await connection.db.deleteFrom('audit').where('seq', '=', 4).execute();
+      assert.deepEqual(await verdict(), { ok: false, entries: 4, brokenAt: 4, problem: 'entry 4 is missing' });
+      await connection.db.deleteFrom('audit').where('seq', '>=', 4).execute();
+      assert.deepEqual(await verdict(), {
+        ok: false,
+        entries: 3,
+        brokenAt: 4,
+        problem: 'the trail ends at entry 3 but its head records entry 5: entries were removed from the end',
+      });
+      await connection.db.insertInto('audit').values(rows).execute();
+      assert.equal((await trail.verify()).ok, true);
+    });
+
+    it('two writers appending at once (two instances, a CLI) still make one chain that verifies', async () => {
+      const second = new StoreAuditTrail(other);
+      const writes = Array.from({ length: 20 }, (_, i) =>
+        (i % 2 === 0 ? trail : second).append({ actor: `writer-${i % 2}`, action: 'grant', keyName: 'finance', outcome: 'succeeded', details: { i } }),
+      );
+      await Promise.all(writes);
+      const entries = await trail.list();
+      assert.equal(entries.length, 25);
+      assert.deepEqual(
+        entries.map((e) => e.seq),
+        Array.from({ length: 25 }, (_, i) => i + 1),
+      );
+      assert.deepEqual(await verdict(), { ok: true, entries: 25 });
+    });
+
+    it('group commit (issue 17): decrypt entries are written together, each promise settles only once its entry is in the table', async () => {
+      let now = new Date('2026-11-30T10:00:00.000Z');
+      const batched = new StoreAuditTrail(connection, { groupCommit: { intervalMs: 20, waitLimitMs: 1000 }, now: () => now });
+      const settled: Promise<string>[] = [];
+      const first = batched.record({ actor: 'oid-1 (alice)', action: 'decrypt', keyName: 'finance', keyId: 'v1', outcome: 'allowed', reason: 'decrypted' });
+      settled.push(first.then(async () => `alice after ${(await trail.list()).length} entries`));
+      now = new Date('2026-11-30T10:00:01.000Z');
+      const second = batched.record({ actor: 'oid-2 (bob)', action: 'decrypt', keyName: 'finance', keyId: 'v1', outcome: 'denied', reason: 'access_denied' });
+      assert.equal((await trail.list()).length, 25, 'nothing written before the batch window ends');
+      await Promise.all([first, second]);
+      assert.deepEqual(await Promise.all(settled), ['alice after 27 entries'], 'the answer is released after the commit of its batch');
+      const written = (await trail.list()).slice(25);
+      assert.deepEqual(
+        written.map((e) => [e.at, e.outcome]),
+        [
+          ['2026-11-30T10:00:00.000Z', 'allowed'],
+          ['2026-11-30T10:00:01.000Z', 'denied'],
+        ],
+      );
+      assert.deepEqual(await verdict(), { ok: true, entries: 27 });
+    });
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * Contract §3 ("a change takes effect on the service's next request"), §4 and §5 (src/store/key-store.ts), on both
+ * engines: the store persists what the domain decides. A change committed through another connection (the CLI, another
+ * instance) is read by the service's lookups (SQLite: the next one; PostgreSQL: within a second); a state is written
+ * only if it is still the one read, so racing admins cannot make a transition the table refuses; the public key kept
+ * with each version comes back byte for byte; snapshot records are immutable and replaced on every re-read.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'mocha';
+import { KeyStore } from '../../src/store/key-store.js';
+import type { StoreConnection } from '../../src/store/store-connection.js';
+import { storeEngines, within } from '../support/store-engines.js';
+
+const AT = '2026-11-30T10:00:00.000Z';
+const publicKey = { modulus: Buffer.alloc(256, 0xc5), publicExponent: Buffer.from([1, 0, 1]) };
+
+for (const engine of storeEngines('key-store')) {
+  describe(`§3, §4, §5 the key-state store (store/key-store) on ${engine.engine}`, () => {
+    let connections: StoreConnection[];
+    let service: KeyStore;
+    let cli: KeyStore;
+    before(async () => {
+      const cliConnection = await engine.open('admin');
+      const serviceConnection = await engine.open('service');
+      connections = [serviceConnection, cliConnection];
+      service = new KeyStore(serviceConnection);
+      cli = new KeyStore(cliConnection);
+    });
+    after(async () => {
+      for (const connection of connections) await connection.close();
+      engine.dispose();
+    });
+
+    it('a version added through another connection is found by the service, with its public key and allow list', async () => {
+      assert.equal(service.findKey('finance'), undefined);
+      const added = await cli.change((tx) =>
+        tx.addVersion({ name: 'finance', keyId: 'v1', state: 'active', origin: 'generated', publish: true, allow: { users: ['Alice@Contoso.dev'], groups: [], roles: [] }, publicKey }, AT),
+      );
+      assert.equal(added, 'added');
+      await within(engine.propagationMs, () => {
+        const record = service.findKey('finance');
+        assert.equal(record?.publishedKeyId, 'v1');
+        assert.deepEqual(record?.allow, { users: ['alice@contoso.dev'], groups: [], roles: [] });
+        assert.equal(record?.versions[0]?.state, 'active');
+        assert.deepEqual(record?.versions[0]?.publicKey, publicKey);
+      });
+    });
+
+    it("Enabled, grants and states written by the CLI apply to the service's lookups", async () => {
+      await cli.change((tx) => tx.setEnabled('finance', 'v1', false, AT));
+      await within(engine.propagationMs, () => assert.equal(service.findKey('finance')?.versions[0]?.enabled, false));
+      await cli.change((tx) => tx.setEnabled('finance', 'v1', true, AT));
+      assert.equal(await cli.change((tx) => tx.grant('finance', 'groups', 'G-1')), true);
+      await within(engine.propagationMs, () => assert.deepEqual(service.findKey('finance')?.allow.groups, ['g-1']));
+      assert.equal(await cli.change((tx) => tx.setState('finance', 'v1', 'active', 'deactivated', AT)), true);
+      await within(engine.propagationMs, () => assert.equal(service.findKey('finance')?.versions[0]?.state, 'deactivated'));
+    });
+
+    it('a state write whose expected state is stale changes nothing and says so (no race between CLI and service)', async () => {
+      assert.equal(await service.change((tx) => tx.setState('finance', 'v1', 'active', 'compromised', AT)), false, 'the version is Deactivated now, not Active');
+      assert.equal(cli.findKey('finance')?.versions[0]?.state, 'deactivated');
+      assert.equal(await service.change((tx) => tx.setState('finance', 'v1', 'deactivated', 'compromised', AT)), true);
+      assert.equal(service.findKey('finance')?.versions[0]?.state, 'compromised', 'the writer sees its own change at once');
+      await within(engine.propagationMs, () => assert.equal(cli.findKey('finance')?.versions[0]?.state, 'compromised'));
+    });
+
+    it('a change and its audit entry commit together: a failure inside the transaction leaves neither', async () => {
+      const failure = new Error('fails after the write');
+      await assert.rejects(
+        cli.change(async (tx) => {
+          await tx.setEnabled('finance', 'v1', false, AT);
+          await tx.audit({ actor: 'test', action: 'disable', keyName: 'finance', keyId: 'v1', outcome: 'succeeded' });
+          throw failure;
+        }),
+        failure,
+      );
+      assert.equal((await cli.change((tx) => tx.findKey('finance')))?.versions[0]?.enabled, true);
+    });
+
+    it('the snapshot is reused while nobody changes anything, and rebuilt (new, frozen objects) after a change elsewhere', async () => {
+      const first = service.findKey('finance')!;
+      assert.equal(service.findKey('finance'), first, 'the same record object: no re-read without a change');
+      assert.ok(Object.isFrozen(first) && Object.isFrozen(first.versions) && Object.isFrozen(first.versions[0]));
+      await cli.change((tx) => tx.grant('finance', 'roles', 'DKE.Decrypt'));
+      await within(engine.propagationMs, () => {
+        const after = service.findKey('finance');
+        assert.notEqual(after, first);
+        assert.deepEqual(after?.allow.roles, ['DKE.Decrypt']);
+      });
+    });
+  });
+}
