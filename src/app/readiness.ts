@@ -65,7 +65,7 @@ export class Readiness {
     const checks: Record<string, CheckResult> = {};
     const hsmProblem = await attemptAsync(this.#probes.hsm);
     checks.hsm = result(hsmProblem);
-    checks.selfTest = result(typeof hsmProblem === 'string' ? 'skipped: the HSM is not ready' : await this.#selfTest());
+    checks.selfTest = result(typeof hsmProblem === 'string' ? 'skipped: the HSM is not ready' : await attemptAsync(() => this.#selfTest()));
     checks.store = result(await attemptAsync(this.#probes.store));
     checks.keyRecords = result(typeof hsmProblem === 'string' ? 'skipped: the HSM is not ready' : await this.#storeMatchesToken());
     checks.issuerKeys = result(this.#probes.issuerKeys());

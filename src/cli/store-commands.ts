@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { backupToFile, initStore, restoreFromFile } from '../main/store-admin.js';
+import { backupToFile, copyEmbeddedStore, initStore, restoreFromFile } from '../main/store-admin.js';
 import { print } from './output.js';
 
 /** `dke store init`, `backup`, `restore` (issue 17): the embedded store's file itself. */
@@ -41,14 +41,24 @@ export function storeCommand(): Command {
   return store;
 }
 
-/** `dke db migrate` (contract §3): create or upgrade the schema of the configured store. */
+/** `dke db migrate` and `dke db copy` (contract §3): the schema of the configured store, and moving to PostgreSQL. */
 export function dbCommand(): Command {
-  const db = new Command('db').description('the schema of the configured store');
+  const db = new Command('db').description('the schema of the configured store, and moving an embedded store into PostgreSQL');
   db.command('migrate')
-    .description('create or upgrade the schema of the configured store')
+    .description('create or upgrade the schema of the configured store (the service also does it at start, one instance at a time)')
     .action(async () => {
-      const { path } = await initStore();
-      process.stdout.write(`${path.startsWith('the database') ? `${path.charAt(0).toUpperCase()}${path.slice(1)}` : `The store ${path}`} has the current schema.\n`);
+      const { location } = await initStore();
+      process.stdout.write(`${location.charAt(0).toUpperCase()}${location.slice(1)} has the current schema.\n`);
+    });
+  db.command('copy')
+    .description('copy an embedded store (keys, versions, grants, the audit trail) into the empty PostgreSQL database of DKE_DATABASE_URL')
+    .requiredOption('--from <dataDir>', 'the DKE_DATA_DIR that holds the embedded store (dke.sqlite)')
+    .option('--json', 'print JSON')
+    .action(async (options: { from: string; json?: boolean }) => {
+      const result = await copyEmbeddedStore(options.from);
+      print(options.json === true, result, () =>
+        `Copied ${result.keys} key names, ${result.versions} versions, ${result.grants} grants and ${result.auditEntries} audit entries; the trail verifies up to entry ${result.auditHead.seq}.`,
+      );
     });
   return db;
 }

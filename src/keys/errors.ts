@@ -157,11 +157,9 @@ export class StoreRefused extends DkeError {
  * snapshot for DKE_STATE_STALENESS_SECONDS. The sentence names host and database, never the password.
  */
 export class DatabaseUnavailable extends RetryLater {
-  static override readonly sentence = 'The key-state database cannot be reached; nothing was changed. Try again shortly.';
-  static override readonly usualRetryAfterSeconds = 5;
   readonly code = 'database_unavailable';
-  constructor(sentence?: string, detail?: string) {
-    super(detail);
-    if (sentence !== undefined) this.message = sentence;
+  /** `sentence` names the database (host and name, never the password). */
+  constructor(sentence: string, detail?: string) {
+    super(sentence, detail, 5);
   }
 }

@@ -121,11 +121,17 @@ export async function verifyAuditTrail(archives: readonly string[] = [], config:
 }
 
 /** What the intents of this process need: this process as owner, the liveness test, the test fault point. */
-export function processDeps(config: Pick<Config, 'faultKillAfter'>): Pick<KeyAdminDeps, 'owner' | 'isOwnerAlive' | 'afterStep'> {
+export function processDeps(
+  config: Pick<Config, 'faultKillAfter'>,
+  options: { readonly ownStepsLive?: () => boolean } = {},
+): Pick<KeyAdminDeps, 'owner' | 'isOwnerAlive' | 'afterStep'> & { readonly owner: string; readonly isOwnerAlive: (owner: string) => boolean } {
   const target = config.faultKillAfter;
+  const owner = `${hostname()}:${process.pid}`;
   return {
-    owner: `${hostname()}:${process.pid}`,
-    isOwnerAlive,
+    owner,
+    // Before the service has reconciled at start, an intent under this process's own name was left by an earlier
+    // process that had the same pid (a container's pid 1); after it, it is a step this very process has under way.
+    isOwnerAlive: (of) => (of === owner && options.ownStepsLive?.() === true) || isOwnerAlive(of),
     // Tests only: the command dies exactly after this step, as a kill -9 would take it (issue 17's crash windows).
     ...(target !== undefined ? { afterStep: (step: string) => (step === target ? process.kill(process.pid, 'SIGKILL') : undefined) } : {}),
   };

@@ -23,6 +23,7 @@ import { KeyStore } from '../store/key-store.js';
 import type { StoreConnection } from '../store/store-connection.js';
 import { StoreFileWatch } from '../store/store-file-watch.js';
 import type { SqliteStoreConnection } from '../store/sqlite-store-connection.js';
+import type { PostgresStoreConnection } from '../store/postgres-store-connection.js';
 import { processDeps } from './open-admin.js';
 import { openConfiguredHsm } from './open-hsm.js';
 import { openConfiguredStore } from './open-store.js';
@@ -93,11 +94,19 @@ export async function openService(config: Config, logger: Logger, options: Servi
   try {
     await hsm.startDecryptThreads();
     // Never creates the store: a missing or empty one is refused with a sentence (see openStoreDatabase).
-    connection = await openConfiguredStore(config, { role: 'service' });
+    // The audit writer's and the database's failures and recoveries show in readiness at once, not at the next check.
+    let recheckReadiness = (): void => undefined;
+    connection = await openConfiguredStore(config, {
+      role: 'service',
+      waitForDatabase: true,
+      onReachability: (reachable, detail) => {
+        if (reachable) logger.warn('key-state database answers again: changes accepted, lookups confirmed', { detail });
+        else logger.error('key-state database does not answer: changes refused; decrypt and GET answer from the last key state until DKE_STATE_STALENESS_SECONDS', { detail });
+        recheckReadiness();
+      },
+    });
     const storeProblem = connection.engine === 'sqlite' ? watchStoreFile(config.dataDir, (connection as SqliteStoreConnection).file) : undefined;
     const store = new KeyStore(connection);
-    // The audit writer's failures and recoveries show in readiness at once, not at the next periodic check.
-    let recheckReadiness = (): void => undefined;
     const audit = new StoreAuditTrail(connection, {
       ...(storeProblem !== undefined ? { storeProblem } : {}),
       groupCommit: {
@@ -113,7 +122,8 @@ export async function openService(config: Config, logger: Logger, options: Servi
         },
       },
     });
-    const adminDeps = processDeps(config);
+    let reconciledAtStart = false;
+    const adminDeps = processDeps(config, { ownStepsLive: () => reconciledAtStart });
     const adminAs = (actor: string, principal?: string): KeyAdmin =>
       new KeyAdmin({
         store,
@@ -127,8 +137,9 @@ export async function openService(config: Config, logger: Logger, options: Servi
         approvalTtlMs: config.approvalTtlMs,
         ...adminDeps,
       });
-    await reconcileAtStart(adminAs('dke-service'), (await store.pendingIntents()).length, logger);
-    const missingPublicKeys = await backfillPublicKeys(store, hsm.vault);
+    await reconcileAtStart(adminAs('dke-service'), store, logger);
+    reconciledAtStart = true;
+    const missingPublicKeys = await backfillPublicKeys(store, hsm.vault).catch((error: unknown) => [`not tried: ${error instanceof Error ? error.message : String(error)}`]);
     if (missingPublicKeys.length > 0) {
       logger.warn('public keys of older versions could not be read from the token yet; retried at the next start', { versions: missingPublicKeys.join('; ') });
     }
@@ -166,10 +177,11 @@ export async function openService(config: Config, logger: Logger, options: Servi
       protocol.recheckPrivateKeys().catch((error: unknown) => logger.error('private key recheck failed', { error: String(error) }));
     }, options.privateKeyRecheckMs ?? PRIVATE_KEY_RECHECK_MS);
     recheckTimer.unref();
+    const openedConnection = connection;
     const readiness = new Readiness(store, hsm.vault, {
       hsm: () => hsmProblem(hsm.connection),
       pendingVersions: () => store.pendingIntents(),
-      store: () => audit.probe(),
+      store: () => storeReadiness(openedConnection, audit),
       issuerKeys: () => {
         // A failed or stale key set is refetched from here too, so a recovered issuer is seen without traffic.
         keySource.refreshIfDue();
@@ -191,11 +203,12 @@ export async function openService(config: Config, logger: Logger, options: Servi
     const scheduler = new Scheduler({
       store,
       admin: adminAs('scheduler'),
-      owner: adminDeps.owner ?? 'dke-service',
+      owner: adminDeps.owner,
       leaseMs: 3 * SCHEDULER_INTERVAL_MS,
       logger,
-      hasUnfinishedSteps: async () => (await store.pendingIntents()).length > 0,
-      isOwnerAlive: adminDeps.isOwnerAlive ?? (() => true),
+      // Only steps of processes that died are the reconcile's: this instance's own admin API steps may be under way.
+      hasUnfinishedSteps: async () => (await store.pendingIntents()).some((intent) => !adminDeps.isOwnerAlive(intent.owner)),
+      isOwnerAlive: adminDeps.isOwnerAlive,
     });
     const runScheduledJobs = (): Promise<SchedulerRun> => scheduler.runOnce();
     const schedulerTimer = setInterval(() => {
@@ -214,7 +227,6 @@ export async function openService(config: Config, logger: Logger, options: Servi
       readiness: () => readiness.report,
       console: { assetsDir: CONSOLE_ASSETS_DIR, signIn: config.consoleSignIn, scope: consoleScope(config.adminAudiences), labelBaseUrl: labelBaseUrl(config) },
     });
-    const openedConnection = connection;
     return {
       app,
       adminApp,
@@ -259,6 +271,23 @@ function labelBaseUrl(config: Config): string {
 }
 
 /**
+ * Readiness of the store (contract §5): the audit rehearsal on the embedded store; on PostgreSQL, while the database
+ * does not answer, `warn` as long as lookups still answer from a key state younger than DKE_STATE_STALENESS_SECONDS,
+ * `fail` past it (and before a first state was ever read).
+ */
+async function storeReadiness(connection: StoreConnection, audit: StoreAuditTrail): Promise<string | { readonly warning: string } | undefined> {
+  if (connection.engine === 'postgres') {
+    const { ageMs, problem, limitMs } = (connection as PostgresStoreConnection).snapshots.health();
+    if (problem !== undefined) {
+      const sentence = `${connection.location} does not answer (${problem})`;
+      if (ageMs > limitMs) return `${sentence}; the last key state read is older than DKE_STATE_STALENESS_SECONDS (${Math.round(limitMs / 1000)} s): decrypt and GET answer 503`;
+      return { warning: `${sentence}; changes are refused; decrypt and GET answer from the key state read ${Math.round(ageMs / 1000)} s ago (for up to ${Math.round(limitMs / 1000)} s)` };
+    }
+  }
+  return audit.probe();
+}
+
+/**
  * Asked before every audit write and at every readiness check: a sentence when the store file at DKE_DATA_DIR is no
  * longer the one this process opened (removed, replaced, emptied, or another store copied over it).
  */
@@ -283,9 +312,9 @@ function watchStoreFile(dataDir: string, file: StoreDatabase): () => string | un
  * Unfinished admin steps of commands that died (issue 17) are finished or rolled back before the service serves; a
  * token that is not up yet leaves them for `dke keys reconcile` (readiness names them meanwhile).
  */
-async function reconcileAtStart(admin: KeyAdmin, pending: number, logger: Logger): Promise<void> {
-  if (pending === 0) return;
+async function reconcileAtStart(admin: KeyAdmin, store: KeyStore, logger: Logger): Promise<void> {
   try {
+    if ((await store.pendingIntents()).length === 0) return;
     const report = await admin.reconcile(false);
     for (const step of report.steps) logger.warn('unfinished admin step reconciled', { action: step.action, key: `${step.name}/${step.keyId}`, actor: step.actor, outcome: step.outcome });
   } catch (error) {

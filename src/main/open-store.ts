@@ -8,6 +8,8 @@ export interface OpenStoreRequest {
   readonly role: 'admin' | 'service';
   /** Create the embedded store when there is none (only the commands that make a deployment). */
   readonly create?: boolean;
+  /** The service: a database unreachable at start is tried again in the background (readiness fails meanwhile). */
+  readonly waitForDatabase?: boolean;
   /** Told when the shared database stops or starts answering (the service logs it and rechecks readiness). */
   readonly onReachability?: (reachable: boolean, detail: string) => void;
 }
@@ -19,7 +21,11 @@ export interface OpenStoreRequest {
  */
 export async function openConfiguredStore(config: Pick<Config, 'dataDir' | 'databaseUrl' | 'stateStalenessMs'>, request: OpenStoreRequest): Promise<StoreConnection> {
   if (config.databaseUrl !== undefined) {
-    return openPostgresStore(config.databaseUrl, { stalenessMs: config.stateStalenessMs, ...(request.onReachability ? { onReachability: request.onReachability } : {}) });
+    return openPostgresStore(config.databaseUrl, {
+      stalenessMs: config.stateStalenessMs,
+      waitForDatabase: request.waitForDatabase === true,
+      ...(request.onReachability ? { onReachability: request.onReachability } : {}),
+    });
   }
   return openSqliteStore(config.dataDir, { role: request.role, ...(request.create !== undefined ? { create: request.create } : {}) });
 }

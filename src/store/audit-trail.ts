@@ -108,7 +108,7 @@ export class StoreAuditTrail implements AuditTrail, DurableAuditTrail, AuditRead
   async list(since?: Date): Promise<AuditEntry[]> {
     let query = this.#connection.db.selectFrom('audit').selectAll().orderBy('seq');
     if (since !== undefined) query = query.where('at', '>=', since.toISOString());
-    return (await query.execute()).map(toEntry);
+    return (await query.execute().catch((error: unknown) => Promise.reject(this.#connection.translate(error)))).map(toEntry);
   }
 
   async decryptUsage(name: string, keyId: string, since: Date): Promise<KeyUsage> {
@@ -121,7 +121,8 @@ export class StoreAuditTrail implements AuditTrail, DurableAuditTrail, AuditRead
       .where(field('outcome'), '=', 'allowed')
       .where(field('keyName'), '=', name)
       .where(field('keyId'), '=', keyId)
-      .executeTakeFirstOrThrow();
+      .executeTakeFirstOrThrow()
+      .catch((error: unknown) => Promise.reject(this.#connection.translate(error)));
     return { decrypts: Number(row.decrypts), distinctUsers: Number(row.users), lastUse: row.lastUse ?? undefined };
   }
 

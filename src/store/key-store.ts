@@ -49,12 +49,12 @@ export class KeyStore implements KeyStateStore {
   }
 
   async lastUses(name: string): Promise<ReadonlyMap<string, string>> {
-    const rows = await this.#connection.db.selectFrom('key_versions').select(['key_id', 'last_used_at']).where('name', '=', name).where('last_used_at', 'is not', null).execute();
+    const rows = await this.#read((db) => db.selectFrom('key_versions').select(['key_id', 'last_used_at']).where('name', '=', name).where('last_used_at', 'is not', null).execute());
     return new Map(rows.map((r) => [r.key_id, r.last_used_at!]));
   }
 
   async listApprovals(): Promise<Approval[]> {
-    const rows = await this.#connection.db.selectFrom('approvals').selectAll().orderBy('requested_at').orderBy('id').execute();
+    const rows = await this.#read((db) => db.selectFrom('approvals').selectAll().orderBy('requested_at').orderBy('id').execute());
     return rows.map((row) => ({
       id: row.id,
       operation: row.operation as Approval['operation'],
@@ -72,10 +72,19 @@ export class KeyStore implements KeyStateStore {
   }
 
   async jobLeaseHolder(job: string): Promise<string | undefined> {
-    return (await this.#connection.db.selectFrom('job_leases').select('owner').where('job', '=', job).executeTakeFirst())?.owner;
+    return (await this.#read((db) => db.selectFrom('job_leases').select('owner').where('job', '=', job).executeTakeFirst()))?.owner;
   }
 
   pendingIntents(): Promise<Intent[]> {
-    return pendingIntents(this.#connection.db);
+    return this.#read((db) => pendingIntents(db));
+  }
+
+  /** A read outside any change; a lost database is reported as DatabaseUnavailable, naming it. */
+  async #read<T>(query: (db: StoreConnection['db']) => Promise<T>): Promise<T> {
+    try {
+      return await query(this.#connection.db);
+    } catch (error) {
+      throw this.#connection.translate(error);
+    }
   }
 }

@@ -62,12 +62,17 @@ export class PostgresSnapshots implements SnapshotSource {
 
   current(): StoreSnapshot {
     const snapshot = this.#snapshot;
-    if (snapshot === undefined) throw new StoreUnavailable('the key-state snapshot was never read');
+    if (snapshot === undefined) throw new StoreUnavailable(`the key state was never read: ${this.#problem ?? 'not yet started'}`);
     const age = this.#now() - this.#confirmedAt;
     if (age > this.#options.stalenessMs) {
       throw new StoreUnavailable(`${this.#options.location.sentence} has not confirmed the key state for ${Math.round(age / 1000)} s (limit DKE_STATE_STALENESS_SECONDS): ${this.#problem ?? 'no answer'}`);
     }
     return snapshot;
+  }
+
+  /** Before the first read: why it could not be made (the service keeps trying; readiness fails meanwhile). */
+  notReadYet(problem: string): void {
+    this.#problem = problem;
   }
 
   /** How old the last confirmation is, and why the database does not answer (undefined while it does). */

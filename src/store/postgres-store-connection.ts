@@ -19,7 +19,18 @@ export interface PostgresStoreOptions {
   readonly stalenessMs: number;
   /** Told when the database stops or starts answering (the service logs it and rechecks readiness). */
   readonly onReachability?: (reachable: boolean, detail: string) => void;
+  /**
+   * The service: a database that cannot be reached at start is tried again in the background (readiness fails with
+   * the sentence meanwhile) instead of refusing to start; a schema newer than the code still refuses. The CLI: refused.
+   */
+  readonly waitForDatabase?: boolean;
 }
+
+/** The database holds a schema this code does not know: nothing is guessed, the process refuses to start. */
+export class SchemaNewerThanCode extends StoreRefused {}
+
+/** How often a service that started without its database tries again. */
+const RECONNECT_AT_START_MS = 2000;
 
 export interface PostgresStoreConnection extends StoreConnection {
   readonly engine: 'postgres';
@@ -39,20 +50,42 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   // An idle client whose server went away emits here; the next query reports it. Without a listener it would crash.
   pool.on('error', () => undefined);
   const db = new Kysely<StoreTables>({ dialect: new PostgresDialect({ pool }) });
-  try {
-    await migrate(pool, location, url);
-  } catch (error) {
-    await db.destroy();
-    if (error instanceof StoreRefused) throw error;
-    throw new StoreRefused(`${capitalised(location.sentence)} cannot be reached: ${describeDatabaseError(error, url)}. Check DKE_DATABASE_URL and that the database server runs.`);
-  }
   const snapshots = new PostgresSnapshots({ url, db, location, stalenessMs: options.stalenessMs, ...(options.onReachability ? { onReachability: options.onReachability } : {}), channel: CHANGE_CHANNEL, typeParser: numericBigints });
+  const open = async (): Promise<void> => {
+    try {
+      await migrate(pool, location, url);
+      await snapshots.start();
+    } catch (error) {
+      if (error instanceof StoreRefused) throw error;
+      throw new StoreRefused(`${capitalised(location.sentence)} cannot be reached: ${describeDatabaseError(error, url)}. Check DKE_DATABASE_URL and that the database server runs.`);
+    }
+  };
+  let retry: NodeJS.Timeout | undefined;
+  let closed = false;
   try {
-    await snapshots.start();
+    await open();
   } catch (error) {
-    await snapshots.close();
-    await db.destroy();
-    throw new StoreRefused(`${capitalised(location.sentence)} cannot be read: ${describeDatabaseError(error, url)}.`);
+    if (options.waitForDatabase !== true || error instanceof SchemaNewerThanCode) {
+      await snapshots.close();
+      await db.destroy();
+      throw error;
+    }
+    snapshots.notReadYet((error as Error).message);
+    options.onReachability?.(false, (error as Error).message);
+    const again = (): void => {
+      retry = setTimeout(() => {
+        if (closed) return;
+        open().then(
+          () => options.onReachability?.(true, location.sentence),
+          (failure: unknown) => {
+            snapshots.notReadYet((failure as Error).message);
+            if (!(failure instanceof SchemaNewerThanCode)) again();
+          },
+        );
+      }, RECONNECT_AT_START_MS);
+      retry.unref();
+    };
+    again();
   }
   return {
     engine: 'postgres',
@@ -67,7 +100,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         throw DatabaseUnreachable.from(error, location, url);
       }
     },
+    translate: (error) => DatabaseUnreachable.from(error, location, url),
     close: async () => {
+      closed = true;
+      clearTimeout(retry);
       await snapshots.close();
       await db.destroy();
     },
@@ -96,7 +132,7 @@ async function migrate(pool: pg.Pool, location: DatabaseLocation, url: string): 
     try {
       const version = await schemaVersion(client);
       if (version > SCHEMA_VERSION) {
-        throw new StoreRefused(
+        throw new SchemaNewerThanCode(
           `${capitalised(location.sentence)} has schema version ${version}, newer than this dke-service understands (${SCHEMA_VERSION}); run the newer dke-service.`,
         );
       }

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { realpathSync } from 'node:fs';
-import { Kysely, SqliteDialect, type Transaction } from 'kysely';
+import { Kysely, SqliteDialect, type Driver, type Transaction } from 'kysely';
 import { StoreUnavailable } from '../keys/errors.js';
 import { describeSqliteError, openStoreFile, storePath, type OpenStoreOptions, type StoreDatabase } from './database.js';
 import { SNAPSHOT_QUERIES, snapshotFrom, type StoreSnapshot } from './key-records.js';
@@ -39,7 +39,7 @@ export function openSqliteStoreFile(given: string, options: OpenStoreOptions): S
     throw error;
   }
   const snapshots = new SqliteSnapshots(reader);
-  const db = new Kysely<StoreTables>({ dialect: new SqliteDialect({ database: file }) });
+  const db = new Kysely<StoreTables>({ dialect: new StoreSqliteDialect(file) });
   return {
     engine: 'sqlite',
     db,
@@ -47,6 +47,7 @@ export function openSqliteStoreFile(given: string, options: OpenStoreOptions): S
     path,
     location: `the store ${path}`,
     snapshots,
+    translate: (error) => error,
     transaction: async <T>(work: (trx: Transaction<StoreTables>) => Promise<T>, transactionOptions: TransactionOptions = {}): Promise<T> => {
       const wait = service && transactionOptions.waitForLock === true;
       return oneAtATime(path, async () => {
@@ -63,6 +64,29 @@ export function openSqliteStoreFile(given: string, options: OpenStoreOptions): S
       await db.destroy();
     },
   };
+}
+
+/**
+ * Kysely's SQLite dialect, except that a rollback is only sent while a transaction is open: SQLite itself rolls back
+ * on some errors (SQLITE_FULL, SQLITE_IOERR), and the "no transaction is active" of a second rollback would otherwise
+ * replace the cause an operator needs to see.
+ */
+class StoreSqliteDialect extends SqliteDialect {
+  readonly #file: StoreDatabase;
+
+  constructor(file: StoreDatabase) {
+    super({ database: file });
+    this.#file = file;
+  }
+
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    const rollback = driver.rollbackTransaction.bind(driver);
+    driver.rollbackTransaction = async (connection) => {
+      if (this.#file.inTransaction) await rollback(connection);
+    };
+    return driver;
+  }
 }
 
 const transactionsInFlight = new Map<string, Promise<unknown>>();

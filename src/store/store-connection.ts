@@ -30,6 +30,8 @@ export interface StoreConnection {
   /** The store as a sentence names it: `the store /data/dke.sqlite`, `the database dke on db.example:5432`. */
   readonly location: string;
   readonly snapshots: SnapshotSource;
+  /** The error a failed query becomes for callers: a lost database is DatabaseUnavailable with its sentence. */
+  translate(error: unknown): unknown;
   /** Runs `work` in one transaction; throws what the engine threw (the transaction is rolled back). */
   transaction<T>(work: (trx: Transaction<StoreTables>) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;

@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/store/sqlite-store-connection.js';
+import { openPostgresStore } from '../../src/store/postgres-store-connection.js';
 import type { StoreConnection } from '../../src/store/store-connection.js';
+import { freshPostgresDatabase } from './postgres.js';
 
 /** One engine the store's own tests run against: the same tests, the same assertions, on each. */
 export interface EngineUnderTest {
@@ -14,7 +16,7 @@ export interface EngineUnderTest {
    * (the next lookup re-reads), up to a second on PostgreSQL (contract §5).
    */
   readonly propagationMs: number;
-  /** Removes the store (the data directory, or nothing: the throwaway server goes at the end of the run). */
+  /** Removes the store (the data directory; a database goes with the run's throwaway server). */
   dispose(): void;
 }
 
@@ -33,7 +35,17 @@ export function storeEngines(label: string): EngineUnderTest[] {
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
-  return [sqlite];
+  let url: Promise<string> | undefined;
+  const postgres: EngineUnderTest = {
+    engine: 'postgres',
+    propagationMs: 1000,
+    open: async () => {
+      url ??= freshPostgresDatabase(label);
+      return openPostgresStore(await url, { stalenessMs: 300_000 });
+    },
+    dispose: () => undefined,
+  };
+  return [sqlite, postgres];
 }
 
 /** Polls `check` (an assertion) until it passes or `withinMs` have passed; with 0 it must pass at once. */

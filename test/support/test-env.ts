@@ -84,8 +84,9 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
     ...options.settings,
   };
   const config = parseSettings(settings);
-  // As `dke store init` would, in a directory without a store: the service itself never creates one.
-  if (!existsSync(storePath(config.dataDir))) openStoreDatabase(config.dataDir, { role: 'admin', create: true }).close();
+  // As `dke store init` would, in a directory without a store: the service itself never creates one (a PostgreSQL
+  // store is migrated by the service at start).
+  if (config.databaseUrl === undefined && !existsSync(storePath(config.dataDir))) openStoreDatabase(config.dataDir, { role: 'admin', create: true }).close();
   const logs: string[] = [];
   const stream = new PassThrough();
   stream.on('data', (chunk: Buffer) => logs.push(...chunk.toString('utf8').split('\n').filter((l) => l !== '')));
