@@ -180,7 +180,8 @@ export async function openService(config: Config, logger: Logger, options: Servi
     const openedConnection = connection;
     const readiness = new Readiness(store, hsm.vault, {
       hsm: () => hsmProblem(hsm.connection),
-      pendingVersions: () => store.pendingIntents(),
+      // While the database does not answer, the comparison goes on without the unfinished steps (the store check says why).
+      pendingVersions: () => store.pendingIntents().catch(() => []),
       store: () => storeReadiness(openedConnection, audit),
       issuerKeys: () => {
         // A failed or stale key set is refetched from here too, so a recovered issuer is seen without traffic.

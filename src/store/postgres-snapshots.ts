@@ -42,6 +42,8 @@ export class PostgresSnapshots implements SnapshotSource {
   #listener: pg.Client | undefined;
   #pollTimer: NodeJS.Timeout | undefined;
   #relistenTimer: NodeJS.Timeout | undefined;
+  /** Fires when the last confirmation becomes older than the limit, so readiness turns to fail then, not later. */
+  #staleTimer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #queued: Promise<void> | undefined;
   #closed = false;
@@ -102,6 +104,7 @@ export class PostgresSnapshots implements SnapshotSource {
     this.#closed = true;
     clearInterval(this.#pollTimer);
     clearTimeout(this.#relistenTimer);
+    clearTimeout(this.#staleTimer);
     await this.#running?.catch(() => undefined);
     const listener = this.#listener;
     this.#listener = undefined;
@@ -179,6 +182,8 @@ export class PostgresSnapshots implements SnapshotSource {
 
   #confirmed(): void {
     this.#confirmedAt = this.#now();
+    clearTimeout(this.#staleTimer);
+    this.#staleTimer = undefined;
     if (this.#problem !== undefined) {
       this.#problem = undefined;
       this.#options.onReachability?.(true, this.#options.location.sentence);
@@ -189,6 +194,13 @@ export class PostgresSnapshots implements SnapshotSource {
     if (this.#closed) return;
     const first = this.#problem === undefined;
     this.#problem = describeDatabaseError(error, this.#options.url);
-    if (first) this.#options.onReachability?.(false, this.#problem);
+    if (!first) return;
+    this.#options.onReachability?.(false, this.#problem);
+    const untilStale = Math.max(0, this.#confirmedAt + this.#options.stalenessMs - this.#now()) + 10;
+    this.#staleTimer = setTimeout(() => {
+      this.#staleTimer = undefined;
+      if (this.#problem !== undefined) this.#options.onReachability?.(false, `${this.#problem}; the last key state is older than the staleness limit`);
+    }, untilStale);
+    this.#staleTimer.unref();
   }
 }
