@@ -1,0 +1,61 @@
+/**
+ * Contract §3 `dke db migrate` (src/store/database.ts, src/store/schema.ts, issue 13): an embedded store made at schema
+ * version 5 (before the change counter) is upgraded in place when it is opened, keeping its keys and its audit chain;
+ * a store whose schema is newer than the code is refused with a sentence.
+ */
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'mocha';
+import { StoreRefused } from '../../src/keys/errors.js';
+import { StoreAuditTrail } from '../../src/store/audit-trail.js';
+import { storePath } from '../../src/store/database.js';
+import { KeyStore } from '../../src/store/key-store.js';
+import { SCHEMA_VERSION } from '../../src/store/schema.js';
+import { openSqliteStore } from '../../src/store/sqlite-store-connection.js';
+
+const publicKey = { modulus: Buffer.alloc(256, 0x33), publicExponent: Buffer.from([1, 0, 1]) };
+
+describe('§3 the embedded store upgrades in place (store/database)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dke-migrate-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a schema-5 store opens at the current version with its keys and a chain that still verifies', async () => {
+    const made = openSqliteStore(dir, { role: 'admin', create: true });
+    await new KeyStore(made).change(async (tx) => {
+      await tx.addVersion({ name: 'finance', keyId: 'v1', state: 'active', origin: 'generated', publish: true, publicKey }, '2026-11-30T10:00:00.000Z');
+      await tx.audit({ actor: 'test', action: 'create', keyName: 'finance', keyId: 'v1', outcome: 'succeeded' });
+    });
+    await made.close();
+    // As dke-service wrote it before issue 13: no change counter, user_version 5.
+    const file = new Database(storePath(dir));
+    file.exec('DROP TABLE store_version');
+    file.pragma('user_version = 5');
+    file.close();
+    const opened = openSqliteStore(dir, { role: 'service' });
+    try {
+      assert.equal(opened.file.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+      const store = new KeyStore(opened);
+      assert.equal(store.findKey('finance')?.versions[0]?.keyId, 'v1');
+      assert.equal(await store.change((tx) => tx.setEnabled('finance', 'v1', false, '2026-11-30T10:01:00.000Z')), true);
+      assert.equal(store.findKey('finance')?.versions[0]?.enabled, false);
+      assert.equal((await new StoreAuditTrail(opened).verify()).ok, true);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('a store with a schema newer than the code is refused with a sentence', () => {
+    const file = new Database(storePath(dir));
+    file.pragma('user_version = 99');
+    file.close();
+    assert.throws(
+      () => openSqliteStore(dir, { role: 'service' }),
+      (error: Error) =>
+        error instanceof StoreRefused &&
+        error.message === `The store ${storePath(dir)} has schema version 99, newer than this dke-service understands (${SCHEMA_VERSION}); run the newer dke-service, or restore a backup made by this one.`,
+    );
+  });
+});
