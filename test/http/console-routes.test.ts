@@ -84,7 +84,7 @@ describe('§7 console routes on the admin listener', () => {
     for (const to of ['active', 'pre-active', '']) {
       assert.deepEqual((await impact(to).expect(400)).body, { error: 'invalid_request', message: '"to" must be deactivated, compromised or destroyed.' });
     }
-    const version = env.admin.show('previewed').versions[0]!;
+    const version = (await env.admin.show('previewed')).versions[0]!;
     assert.deepEqual([version.state, version.enabled, version.deletion], ['active', true, undefined]);
   });
 

@@ -155,7 +155,7 @@ describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS 
   });
 
   it('an admin proposes a deactivation after its impact preview; the proposer cannot approve it; the approver does (phone width)', async () => {
-    const oldKeyId = env.admin.show(KEY).versions[0]!.keyId;
+    const oldKeyId = (await env.admin.show(KEY)).versions[0]!.keyId;
     const { page } = await signIn('admin@contoso.dev');
     await page.goto(`${consoleUrl}#/keys/${KEY}`);
     await page.getByLabel(`New state of version ${oldKeyId.slice(0, 8)}…`).selectOption('deactivated');
@@ -167,7 +167,7 @@ describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS 
     await page.screenshot({ path: `${SHOTS}/confirm.png` });
     await dialog.getByRole('button', { name: /^Make Deactivated version/ }).click();
     await page.getByRole('status').filter({ hasText: "proposed, waiting for another admin's approval" }).waitFor();
-    assert.equal(env.admin.show(KEY).versions[0]!.state, 'active', 'a proposal changes nothing yet');
+    assert.equal((await env.admin.show(KEY)).versions[0]!.state, 'active', 'a proposal changes nothing yet');
 
     await page.getByRole('link', { name: 'Approvals' }).click();
     await page.getByText('You proposed this: another admin must approve it.').waitFor();
@@ -197,7 +197,7 @@ describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS 
     await approver.page.screenshot({ path: `${SHOTS}/approvals-390.png`, fullPage: true });
     await approve.click();
     await approver.page.getByRole('status').filter({ hasText: 'approved: the step ran' }).waitFor();
-    assert.equal(env.admin.show(KEY).versions[0]!.state, 'deactivated');
+    assert.equal((await env.admin.show(KEY)).versions[0]!.state, 'deactivated');
     const decided = (await env.admin.approvals()).find((a) => a.id === proposal!.id);
     assert.equal(decided?.status, 'approved');
     assert.match(decided?.decidedBy ?? '', /approver@contoso\.dev/);
