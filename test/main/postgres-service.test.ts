@@ -54,4 +54,19 @@ describe('§5 the service on PostgreSQL through a database outage', () => {
     await env.http.get('/outage').expect(404);
     assert.ok(env.logs.some((line) => line.includes('key-state database does not answer')));
   });
+
+  it('started with an unreachable DKE_DATABASE_URL: the service runs, readiness fails naming host and database (never the password)', async function () {
+    this.timeout(60_000);
+    const unreachable = await startTestEnv({ settings: { DKE_DATABASE_URL: 'postgres://dke:sekrit-pw@127.0.0.1:1/keys' } });
+    try {
+      const ready = await unreachable.http.get('/health/ready').expect(503);
+      const store = (ready.body as { checks: Record<string, { status: string; detail?: string }> }).checks.store!;
+      assert.equal(store.status, 'fail');
+      assert.match(store.detail!, /^the database "keys" on 127\.0\.0\.1:1 does not answer \(The database "keys" on 127\.0\.0\.1:1 cannot be reached: .*ECONNREFUSED/);
+      await unreachable.http.get('/health/live').expect(200);
+      assert.doesNotMatch(JSON.stringify(ready.body) + unreachable.logs.join('\n'), /sekrit-pw/);
+    } finally {
+      await unreachable.close();
+    }
+  });
 });
