@@ -6,11 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
-import { pkcs11 } from '../../src/hsm/pkcs11.js';
-import { findTemplate } from '../../src/hsm/rsa-key-templates.js';
 import { decryptAs } from '../support/decrypt-client.js';
 import { FaultPlan } from '../support/fault-injection.js';
 import { startTestEnv, type TestEnv } from '../support/test-env.js';
+import { destroyPrivateOnly } from '../support/token-objects.js';
 
 const USER = 'alice@contoso.dev';
 const ALLOW = { users: [USER], groups: [], roles: [] };
@@ -110,14 +109,3 @@ describe('§1 GET /{keyName} while the HSM is unavailable (app/dke-protocol)', (
     plan.clear();
   });
 });
-
-/** Destroys the private object of a version directly in the token, leaving the public one and the record. */
-async function destroyPrivateOnly(env: TestEnv, name: string, keyId: string): Promise<void> {
-  const { connection, token } = env.service.hsm;
-  await connection.withSession(async (session) => {
-    token.module.C_FindObjectsInit(session, findTemplate({ name, keyId }, pkcs11.CKO_PRIVATE_KEY));
-    const handle = token.module.C_FindObjects(session);
-    token.module.C_FindObjectsFinal(session);
-    if (handle !== null) token.module.C_DestroyObject(session, handle);
-  });
-}

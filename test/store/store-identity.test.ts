@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'mocha';
 import { decryptAs } from '../support/decrypt-client.js';
 import { runCli } from '../support/run-cli.js';
 import { makeTestToken, startTestEnv, type TestEnv } from '../support/test-env.js';
+import { destroyPrivateOnly } from '../support/token-objects.js';
 
 const USER = 'alice@contoso.dev';
 
@@ -126,16 +127,3 @@ describe('issue 17: the store is never created implicitly, and a replaced store 
     });
   });
 });
-
-/** Destroys the private object of a version directly in the token, leaving the public one and the record. */
-async function destroyPrivateOnly(env: TestEnv, name: string, keyId: string): Promise<void> {
-  const { connection, token } = env.service.hsm;
-  const { findTemplate } = await import('../../src/hsm/rsa-key-templates.js');
-  const { pkcs11 } = await import('../../src/hsm/pkcs11.js');
-  await connection.withSession(async (session) => {
-    token.module.C_FindObjectsInit(session, findTemplate({ name, keyId }, pkcs11.CKO_PRIVATE_KEY));
-    const handle = token.module.C_FindObjects(session);
-    token.module.C_FindObjectsFinal(session);
-    if (handle !== null) token.module.C_DestroyObject(session, handle);
-  });
-}
