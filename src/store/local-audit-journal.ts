@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { open, readFile, rename, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, stat, truncate, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuditEvent } from '../keys/ports.js';
 
@@ -35,6 +35,8 @@ export function journalEntryId(entry: Pick<AuditEvent, 'details'>): string | und
 const FILE = 'audit-journal.jsonl';
 /** The entries a drain is writing: renamed away from FILE so that appends never wait for the database. */
 const DRAINING_FILE = 'audit-journal.draining.jsonl';
+/** Holds the id of the process that owns the journal: a second process would drain entries the first still appends. */
+const LOCK_FILE = 'audit-journal.lock';
 const BATCH = 500;
 
 /**
@@ -61,9 +63,13 @@ export class LocalAuditJournal {
     this.#pending = pending;
   }
 
-  /** Opens the journal in `dir` (creating the directory), cutting off a torn last line. */
+  /**
+   * Opens the journal in `dir` (creating the directory), cutting off a torn last line. Refuses, with a sentence, a
+   * journal that another running process holds.
+   */
   static async open(dir: string): Promise<LocalAuditJournal> {
     mkdirSync(dir, { recursive: true });
+    await takeLock(join(dir, LOCK_FILE));
     let pending = 0;
     for (const name of [DRAINING_FILE, FILE]) pending += (await readEntries(join(dir, name), { repair: true })).length;
     return new LocalAuditJournal(dir, pending);
@@ -112,11 +118,12 @@ export class LocalAuditJournal {
     return this.#draining;
   }
 
-  /** Closes the file (entries stay for the next start). */
+  /** Closes the file and lets go of it (entries stay for the next start). */
   async close(): Promise<void> {
     await this.#serially(async () => {
       await this.#handle?.close();
       this.#handle = undefined;
+      await unlink(join(this.#dir, LOCK_FILE)).catch(() => undefined);
     });
   }
 
@@ -186,6 +193,29 @@ async function readEntries(file: string, { repair }: { repair: boolean }): Promi
         throw new Error(`the audit journal ${file} is damaged at line ${index + 1}`);
       }
     });
+}
+
+/** Writes this process's id into the lock file, unless a live other process holds it (a dead one's is taken over). */
+async function takeLock(lockFile: string): Promise<void> {
+  const created = await writeFile(lockFile, String(process.pid), { flag: 'wx' }).then(
+    () => true,
+    () => false,
+  );
+  if (created) return;
+  const holder = Number(await readFile(lockFile, 'utf8').catch(() => ''));
+  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isRunning(holder)) {
+    throw new Error(`the audit journal in ${lockFile.slice(0, -LOCK_FILE.length - 1)} is in use by process ${holder}; give each instance a DKE_DATA_DIR of its own`);
+  }
+  await writeFile(lockFile, String(process.pid));
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function exists(file: string): Promise<boolean> {

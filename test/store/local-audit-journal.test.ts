@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'mocha';
@@ -94,7 +95,7 @@ describe('§5 the local audit journal (store/local-audit-journal)', () => {
     assert.match(String(trail.committed[5]!.event.details?.journalEntry), /^[0-9a-f-]{36}$/);
     assert.equal(trail.committed[5]!.event.details?.tenant, 't', 'the decision\'s own details are kept');
     assert.equal(journal.pending, 0);
-    assert.deepEqual(readdirSync(join(dir, 'data')), []);
+    assert.deepEqual(readdirSync(join(dir, 'data')), ['audit-journal.lock']);
     assert.equal(await journal.drain(trail), 0);
     assert.equal(trail.committed.length, 1200);
   });
@@ -168,5 +169,21 @@ describe('§5 the local audit journal (store/local-audit-journal)', () => {
       message: `the audit journal ${join(dir, 'data', 'audit-journal.jsonl')} is damaged at line 1`,
     });
     journal = await LocalAuditJournal.open(join(dir, 'other'));
+  });
+
+  it('one process per journal: a live other holder is refused with a sentence, a dead one\'s lock is taken over', async () => {
+    await journal.append([decision(1)]);
+    const lock = join(dir, 'data', 'audit-journal.lock');
+    assert.equal(readFileSync(lock, 'utf8'), String(process.pid));
+    writeFileSync(lock, String(process.ppid)); // alive: the process that started this test run
+    await assert.rejects(LocalAuditJournal.open(join(dir, 'data')), {
+      message: `the audit journal in ${join(dir, 'data')} is in use by process ${process.ppid}; give each instance a DKE_DATA_DIR of its own`,
+    });
+    const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+    writeFileSync(lock, String(gone));
+    const next = await LocalAuditJournal.open(join(dir, 'data'));
+    assert.equal(next.pending, 1);
+    assert.equal(readFileSync(lock, 'utf8'), String(process.pid));
+    await next.close();
   });
 });
