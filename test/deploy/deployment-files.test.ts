@@ -71,38 +71,98 @@ describe('issue 7: deployment files (no Docker engine or IIS here: their directi
     assert.match(read('server.cjs'), /'serve'/);
   });
 
-  it('Kubernetes: 2+ replicas, liveness and readiness probes on /health, PIN from a Secret file, non-root', () => {
-    const docs = parseAllDocuments(read('deploy/kubernetes/dke-service.yaml'), { version: '1.1' }).map((d) => d.toJS());
-    const deployment = docs.find((d) => d.kind === 'Deployment');
-    assert.ok(deployment.spec.replicas >= 2);
-    const pod = deployment.spec.template.spec;
-    assert.equal(pod.securityContext.runAsNonRoot, true);
-    const container = pod.containers[0];
-    assert.equal(container.livenessProbe.httpGet.path, '/health/live');
-    assert.equal(container.readinessProbe.httpGet.path, '/health/ready');
-    const config = docs.find((d) => d.kind === 'ConfigMap');
-    assert.equal(config.data.DKE_PKCS11_PIN_FILE, '/run/secrets/dke/pin');
-    assert.equal(config.data.DKE_PKCS11_PIN, undefined, 'no PIN in the ConfigMap');
-    const pinVolume = pod.volumes.find((v: { secret?: unknown }) => v.secret !== undefined);
-    assert.equal(pinVolume.secret.secretName, docs.find((d) => d.kind === 'Secret').metadata.name);
-    assert.ok(container.volumeMounts.some((m: { mountPath: string }) => m.mountPath === '/run/secrets/dke'));
-    assert.ok(pod.terminationGracePeriodSeconds > 10, 'longer than the service\'s 10 s stop bound');
-    assert.ok(docs.some((d) => d.kind === 'PodDisruptionBudget'));
-    // Kubernetes reads manifests as YAML 1.1, where 0400 is octal: owner read-only.
-    assert.equal(pinVolume.secret.defaultMode, 0o400);
-    assert.ok(!(container.env ?? []).some((e: { name: string }) => e.name === 'DKE_PKCS11_PIN'), 'no PIN literal in the container env');
-  });
+  /** The parts of Kubernetes objects these tests read (the YAML parser returns untyped values). */
+  interface Volume { name: string; secret?: { secretName: string; defaultMode?: number }; emptyDir?: object; persistentVolumeClaim?: object }
+  interface Mount { name: string; mountPath: string; readOnly?: boolean }
+  interface EnvVar { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }
+  interface Spread { topologyKey: string; maxSkew: number; whenUnsatisfiable: string; labelSelector: { matchLabels: object } }
+  interface Manifest { kind: string; [field: string]: any }
 
-  it('Kubernetes: the replicas share ONE key-state store, so they are held on the node of its ReadWriteOnce volume', () => {
-    const docs = parseAllDocuments(read('deploy/kubernetes/dke-service.yaml'), { version: '1.1' }).map((d) => d.toJS());
-    const pod = docs.find((d) => d.kind === 'Deployment').spec.template.spec;
-    const dataDir = docs.find((d) => d.kind === 'ConfigMap').data.DKE_DATA_DIR;
-    const mount = pod.containers[0].volumeMounts.find((m: { mountPath: string }) => m.mountPath === dataDir);
-    const volume = pod.volumes.find((v: { name: string }) => v.name === mount.name);
-    const claim = docs.find((d) => d.kind === 'PersistentVolumeClaim' && d.metadata.name === volume.persistentVolumeClaim.claimName);
-    assert.deepEqual(claim.spec.accessModes, ['ReadWriteOnce'], 'SQLite needs one kernel: no network share');
-    const together = pod.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution;
-    assert.deepEqual(together, [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'dke-service' } } }]);
-    assert.equal(pod.affinity.podAntiAffinity, undefined, 'spreading replicas over nodes would split or block the store');
+  describe('Kubernetes (issue 13: stateless replicas over nodes and zones, one PostgreSQL)', () => {
+    const docs = (): Manifest[] => parseAllDocuments(read('deploy/kubernetes/dke-service.yaml'), { version: '1.1' }).map((d) => d.toJS());
+    /** The one object of this kind in the manifest. */
+    const only = (all: Manifest[], kind: string): Manifest => {
+      const found = all.filter((d) => d.kind === kind);
+      assert.equal(found.length, 1, kind);
+      return found[0]!;
+    };
+    const deploymentOf = (all: Manifest[]) => only(all, 'Deployment');
+    const podOf = (all: Manifest[]) => deploymentOf(all).spec.template.spec;
+    const containerOf = (all: Manifest[]) => podOf(all).containers[0];
+
+    it('3+ replicas spread over zones and nodes, a PodDisruptionBudget that keeps 2 serving, probes on /health', () => {
+      const all = docs();
+      const deployment = deploymentOf(all);
+      assert.ok(deployment.spec.replicas >= 3);
+      const labels = deployment.spec.template.metadata.labels;
+      const spread = podOf(all).topologySpreadConstraints;
+      for (const key of ['topology.kubernetes.io/zone', 'kubernetes.io/hostname']) {
+        const constraint = spread.find((c: Spread) => c.topologyKey === key);
+        assert.ok(constraint, `spread over ${key}`);
+        assert.equal(constraint.maxSkew, 1);
+        assert.equal(constraint.whenUnsatisfiable, 'DoNotSchedule', `${key}: a hard constraint, not a preference`);
+        assert.deepEqual(constraint.labelSelector.matchLabels, labels);
+      }
+      assert.equal(podOf(all).affinity?.podAffinity, undefined, 'nothing holds the replicas together on one node');
+      const budget = only(all, 'PodDisruptionBudget');
+      assert.deepEqual(budget.spec.selector.matchLabels, labels);
+      const available = budget.spec.minAvailable ?? deployment.spec.replicas - budget.spec.maxUnavailable;
+      assert.ok(available >= 2 && available < deployment.spec.replicas, 'a drain may take one replica, never all');
+      assert.equal(deployment.spec.strategy.rollingUpdate.maxUnavailable, 0);
+      const container = containerOf(all);
+      assert.equal(container.livenessProbe.httpGet.path, '/health/live');
+      assert.equal(container.readinessProbe.httpGet.path, '/health/ready');
+      assert.equal(podOf(all).securityContext.runAsNonRoot, true);
+      assert.equal(container.securityContext.readOnlyRootFilesystem, true);
+    });
+
+    it('preStop delay, then the service\'s graceful stop, both fit in the termination grace period', () => {
+      const all = docs();
+      const [command, seconds] = containerOf(all).lifecycle.preStop.exec.command;
+      assert.equal(command, 'sleep');
+      const preStop = Number(seconds);
+      assert.ok(preStop >= 3, 'long enough for load balancers to take the pod out');
+      const stopMs = Number(/const STOP_TIMEOUT_MS = ([\d_]+);/.exec(read('src/main/run-service.ts'))![1]!.replace(/_/g, ''));
+      assert.ok(podOf(all).terminationGracePeriodSeconds >= preStop + stopMs / 1000 + 5, 'preStop + graceful stop + closing the HSM and database');
+    });
+
+    it('defines no Secret (an apply overwrites nothing); DKE_DATABASE_URL and the PIN come from Secrets the README creates', () => {
+      const all = docs();
+      assert.deepEqual(all.filter((d) => d.kind === 'Secret'), [], 'no placeholder Secret');
+      const container = containerOf(all);
+      const url = container.env.find((e: EnvVar) => e.name === 'DKE_DATABASE_URL');
+      assert.equal(url.value, undefined, 'no URL literal');
+      const readme = read('README.md');
+      const referenced = [
+        url.valueFrom.secretKeyRef.name,
+        ...podOf(all).volumes.filter((v: Volume) => v.secret).map((v: Volume) => v.secret!.secretName),
+      ];
+      assert.equal(referenced.length, 3);
+      for (const name of referenced) assert.ok(readme.includes(`kubectl create secret generic ${name} `), `README creates ${name}`);
+      const config = only(all, 'ConfigMap').data;
+      assert.equal(config.DKE_DATABASE_URL, undefined);
+      assert.equal(config.DKE_PKCS11_PIN, undefined, 'no PIN in the ConfigMap');
+      assert.equal(config.DKE_PKCS11_PIN_FILE, '/run/secrets/dke/pin');
+      const pinVolume = podOf(all).volumes.find((v: Volume) => v.secret?.secretName === 'dke-hsm-pin');
+      // Kubernetes reads manifests as YAML 1.1, where 0400 is octal: owner read-only.
+      assert.equal(pinVolume.secret.defaultMode, 0o400);
+      assert.ok(container.volumeMounts.some((m: Mount) => m.name === pinVolume.name && m.mountPath === '/run/secrets/dke' && m.readOnly));
+      assert.ok(!container.env.some((e: EnvVar) => e.name === 'DKE_PKCS11_PIN'), 'no PIN literal in the container env');
+    });
+
+    it('no state volume: no claim, DKE_DATA_DIR (the audit journal only) on a scratch volume, the HSM client configuration read-only', () => {
+      const all = docs();
+      assert.deepEqual(all.filter((d) => d.kind === 'PersistentVolumeClaim'), []);
+      const pod = podOf(all);
+      assert.deepEqual(pod.volumes.filter((v: Volume) => v.persistentVolumeClaim), []);
+      const container = containerOf(all);
+      const config = only(all, 'ConfigMap').data;
+      const dataMount = container.volumeMounts.find((m: Mount) => m.mountPath === config.DKE_DATA_DIR);
+      assert.deepEqual(pod.volumes.find((v: Volume) => v.name === dataMount.name).emptyDir, {});
+      const hsmVolume = pod.volumes.find((v: Volume) => v.name === 'hsm-client');
+      assert.equal(hsmVolume.secret.secretName, 'dke-hsm-client');
+      const hsmMount = container.volumeMounts.find((m: Mount) => m.name === 'hsm-client');
+      assert.equal(hsmMount.readOnly, true);
+    });
   });
 });
