@@ -1,4 +1,5 @@
-import type { DecisionEntry, JournalDrainTarget, LocalAuditJournal } from './local-audit-journal.js';
+import type { AuditEvent } from '../keys/ports.js';
+import { journalEntryId, type DecisionEntry, type JournalDrainTarget, type LocalAuditJournal } from './local-audit-journal.js';
 
 export interface JournaledAuditWriteOptions {
   /** Writes a batch to the trail in the database, chained, in one transaction; rejects when it cannot. */
@@ -87,4 +88,20 @@ export class JournaledAuditWrite {
       this.#retryMs = Math.min(this.#options.maxRetryMs ?? 5_000, this.#retryMs * 2);
     }
   }
+}
+
+/** The trail as a drain target: its batch write, and which journaled entries it holds already (listed by time). */
+export function trailDrainTarget(trail: {
+  writeEntries(entries: readonly DecisionEntry[]): Promise<void>;
+  list(since?: Date): Promise<readonly Pick<AuditEvent, 'details'>[]>;
+}): JournalDrainTarget {
+  return {
+    write: (entries) => trail.writeEntries(entries),
+    async written(entries) {
+      // Drained entries keep the time of their decision: none can sit in the trail before the oldest of them.
+      const oldest = entries.reduce((min, e) => (e.at < min ? e.at : min), entries[0]!.at);
+      const ids = new Set((await trail.list(new Date(oldest))).map(journalEntryId));
+      return new Set(entries.filter((e) => ids.has(e.id)).map((e) => e.id));
+    },
+  };
 }
