@@ -18,7 +18,10 @@ import { createApp } from '../http/app.js';
 import type { ArchiveResult, Logger, TokenVerifier } from '../keys/ports.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
 import { storeId, storePath, type StoreDatabase } from '../store/database.js';
+import type { QueuedEntry } from '../store/audit-entries.js';
 import { StoreAuditTrail } from '../store/audit-trail.js';
+import { JournaledAuditWrite, trailDrainTarget } from '../store/journaled-audit-write.js';
+import { LocalAuditJournal } from '../store/local-audit-journal.js';
 import { KeyStore } from '../store/key-store.js';
 import type { StoreConnection } from '../store/store-connection.js';
 import { StoreFileWatch } from '../store/store-file-watch.js';
@@ -91,6 +94,7 @@ export async function openService(config: Config, logger: Logger, options: Servi
     },
   });
   let connection: StoreConnection | undefined;
+  let journal: LocalAuditJournal | undefined;
   try {
     await hsm.startDecryptThreads();
     // Never creates the store: a missing or empty one is refused with a sentence (see openStoreDatabase).
@@ -107,11 +111,15 @@ export async function openService(config: Config, logger: Logger, options: Servi
     });
     const storeProblem = connection.engine === 'sqlite' ? watchStoreFile(config.dataDir, (connection as SqliteStoreConnection).file) : undefined;
     const store = new KeyStore(connection);
+    // The shared database can be away for a while (contract §5): decrypt entries then wait in a local journal.
+    journal = connection.engine === 'postgres' ? await LocalAuditJournal.open(config.dataDir) : undefined;
+    let journaled: JournaledAuditWrite | undefined;
     const audit = new StoreAuditTrail(connection, {
       ...(storeProblem !== undefined ? { storeProblem } : {}),
       groupCommit: {
         intervalMs: AUDIT_GROUP_COMMIT_MS,
         waitLimitMs: AUDIT_WAIT_LIMIT_MS,
+        ...(journal !== undefined ? { write: (entries: readonly QueuedEntry[]) => journaled!.write(entries) } : {}),
         onFailing: (reason) => {
           logger.error('audit trail cannot be written: decrypts are refused (503) until it can', { reason });
           recheckReadiness();
@@ -122,6 +130,15 @@ export async function openService(config: Config, logger: Logger, options: Servi
         },
       },
     });
+    if (journal !== undefined) {
+      const path = journal.path;
+      journaled = new JournaledAuditWrite({
+        trail: trailDrainTarget(audit),
+        journal,
+        onJournaling: (reason) => logger.warn('audit entries go to the local journal until the database takes them', { reason, journal: path }),
+        onDrained: (entries) => logger.info('local audit journal drained into the trail', { entries }),
+      });
+    }
     let reconciledAtStart = false;
     const adminDeps = processDeps(config, { ownStepsLive: () => reconciledAtStart });
     const adminAs = (actor: string, principal?: string): KeyAdmin =>
@@ -249,10 +266,12 @@ export async function openService(config: Config, logger: Logger, options: Servi
         await scheduler.idle();
         await hsm.close();
         await audit.drain();
+        await journaled?.close();
         await openedConnection.close();
       },
     };
   } catch (error) {
+    await journal?.close();
     await connection?.close();
     await hsm.close();
     throw error;

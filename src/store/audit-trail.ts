@@ -15,7 +15,14 @@ export interface AuditTrailOptions {
    * The service: decrypt decisions are group-committed (see AuditGroupCommit). Without it (the CLI) `record` writes
    * at once, as `append` does.
    */
-  readonly groupCommit?: { readonly intervalMs: number; readonly waitLimitMs: number; readonly onFailing?: (reason: string) => void; readonly onRecovered?: (since: string, reason: string) => void };
+  readonly groupCommit?: {
+    readonly intervalMs: number;
+    readonly waitLimitMs: number;
+    readonly onFailing?: (reason: string) => void;
+    readonly onRecovered?: (since: string, reason: string) => void;
+    /** Writes a batch in place of `writeEntries` (a database store: through the local journal, see JournaledAuditWrite). */
+    readonly write?: (entries: readonly QueuedEntry[]) => Promise<void>;
+  };
   /** Asked before every write: a sentence when the store file is no longer the one opened (see StoreFileWatch). */
   readonly storeProblem?: () => string | undefined;
 }
@@ -37,7 +44,7 @@ export class StoreAuditTrail implements AuditTrail, DurableAuditTrail, AuditRead
     this.#now = options.now ?? (() => new Date());
     this.#storeProblem = options.storeProblem;
     const group = options.groupCommit;
-    this.#groupCommit = group === undefined ? undefined : new AuditGroupCommit({ ...group, now: this.#now, write: (entries) => this.writeEntries(entries) });
+    this.#groupCommit = group === undefined ? undefined : new AuditGroupCommit({ ...group, now: this.#now, write: group.write ?? ((entries) => this.writeEntries(entries)) });
   }
 
   /** Writes one entry now, in its own transaction; rejects when it cannot. */
