@@ -69,8 +69,8 @@ export class Scheduler {
 
   async #claim(now: string, until: string): Promise<boolean> {
     const { store, owner } = this.#deps;
-    if (await store.change((tx) => tx.claimJobLease(LEASE, owner, now, until))) return true;
+    if (await store.claimJobLease(LEASE, owner, now, until)) return true;
     const holder = await store.jobLeaseHolder(LEASE);
-    return holder !== undefined && !this.#deps.isOwnerAlive(holder) && (await store.change((tx) => tx.claimJobLease(LEASE, owner, now, until, holder)));
+    return holder !== undefined && !this.#deps.isOwnerAlive(holder) && (await store.claimJobLease(LEASE, owner, now, until, holder));
   }
 }

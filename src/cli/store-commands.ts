@@ -11,7 +11,7 @@ export function storeCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (options) => {
       const result = await initStore();
-      print(options.json === true, result, () => `${result.created ? 'Created the' : 'Kept the existing'} store ${result.path}.`);
+      print(options.json === true, result, () => `${result.created ? 'Created' : 'Kept'} ${result.created ? result.location : `the existing ${result.location.replace(/^the /, '')}`}.`);
     });
   store
     .command('backup')

@@ -125,11 +125,6 @@ export interface StoreTransaction {
   addApproval(approval: Approval): Promise<void>;
   /** Moves a proposal out of `pending` (compare-and-set); false when it was decided meanwhile. */
   decideApproval(id: string, status: Exclude<ApprovalStatus, 'pending'>, by: string, at: string): Promise<boolean>;
-  /**
-   * A lease on a background job across every process sharing the store: true when `owner` holds it until `until`,
-   * because it was free, expired at `now`, already its own, or held by `takeOverFrom` (a process known to be dead).
-   */
-  claimJobLease(job: string, owner: string, now: string, until: string, takeOverFrom?: string): Promise<boolean>;
   /** Appends an entry to the audit chain, committed with this transaction's changes. */
   audit(event: AuditEvent): Promise<void>;
   /** Writes an intent (issue 17) before its token step. */
@@ -160,6 +155,12 @@ export interface KeyStateStore {
   lastUses(name: string): Promise<ReadonlyMap<string, string>>;
   /** Every proposal, oldest first. */
   listApprovals(): Promise<Approval[]>;
+  /**
+   * A lease on a background job across every process sharing the store: true when `owner` holds it until `until`,
+   * because it was free, expired at `now`, already its own, or held by `takeOverFrom` (a process known to be dead).
+   * Its own transaction, locking only the lease: it changes no key state, so no instance re-reads its snapshot.
+   */
+  claimJobLease(job: string, owner: string, now: string, until: string, takeOverFrom?: string): Promise<boolean>;
   /** Who holds a job's lease (whether or not it has expired), if anybody ever did. */
   jobLeaseHolder(job: string): Promise<string | undefined>;
   /** Every intent not finished yet, oldest first. */

@@ -71,8 +71,21 @@ export class KeyStore implements KeyStateStore {
     }));
   }
 
+  async claimJobLease(job: string, owner: string, now: string, until: string, takeOverFrom?: string): Promise<boolean> {
+    return this.#connection.transaction(async (trx) => {
+      // The lease row is written first (made free when missing): SQLite takes its write lock at once, PostgreSQL
+      // locks the row, so two instances claiming together serialise here.
+      await trx.insertInto('job_leases').values({ job, owner: '', until: '' }).onConflict((oc) => oc.column('job').doNothing()).execute();
+      const held = await trx.updateTable('job_leases').set({ owner: sql`owner` }).where('job', '=', job).returning(['owner', 'until']).executeTakeFirstOrThrow();
+      if (held.owner !== '' && held.owner !== owner && held.owner !== takeOverFrom && held.until > now) return false;
+      await trx.updateTable('job_leases').set({ owner, until }).where('job', '=', job).execute();
+      return true;
+    }, this.#transactionOptions);
+  }
+
   async jobLeaseHolder(job: string): Promise<string | undefined> {
-    return (await this.#read((db) => db.selectFrom('job_leases').select('owner').where('job', '=', job).executeTakeFirst()))?.owner;
+    const owner = (await this.#read((db) => db.selectFrom('job_leases').select('owner').where('job', '=', job).executeTakeFirst()))?.owner;
+    return owner === '' ? undefined : owner;
   }
 
   pendingIntents(): Promise<Intent[]> {

@@ -57,7 +57,8 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       await snapshots.start();
     } catch (error) {
       if (error instanceof StoreRefused) throw error;
-      throw new StoreRefused(`${capitalised(location.sentence)} cannot be reached: ${describeDatabaseError(error, url)}. Check DKE_DATABASE_URL and that the database server runs.`);
+      const detail = describeDatabaseError(error, url);
+      throw new StoreRefused(`${capitalised(location.sentence)} cannot be reached: ${detail}. Check DKE_DATABASE_URL and that the database server runs.`, detail);
     }
   };
   let retry: NodeJS.Timeout | undefined;
@@ -70,7 +71,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
       await db.destroy();
       throw error;
     }
-    snapshots.notReadYet((error as Error).message);
+    snapshots.notReadYet((error as StoreRefused).detail ?? (error as Error).message);
     options.onReachability?.(false, (error as Error).message);
     const again = (): void => {
       retry = setTimeout(() => {
@@ -78,7 +79,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         open().then(
           () => options.onReachability?.(true, location.sentence),
           (failure: unknown) => {
-            snapshots.notReadYet((failure as Error).message);
+            snapshots.notReadYet((failure as StoreRefused).detail ?? (failure as Error).message);
             if (!(failure instanceof SchemaNewerThanCode)) again();
           },
         );

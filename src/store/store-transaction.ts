@@ -195,17 +195,6 @@ export class KyselyStoreTransaction implements StoreTransaction {
     return changed(result) === 1;
   }
 
-  async claimJobLease(job: string, owner: string, now: string, until: string, takeOverFrom?: string): Promise<boolean> {
-    const held = await this.#trx.selectFrom('job_leases').select(['owner', 'until']).where('job', '=', job).executeTakeFirst();
-    if (held !== undefined && held.owner !== owner && held.owner !== takeOverFrom && held.until > now) return false;
-    await this.#trx
-      .insertInto('job_leases')
-      .values({ job, owner, until })
-      .onConflict((oc) => oc.column('job').doUpdateSet({ owner, until }))
-      .execute();
-    return true;
-  }
-
   async audit(event: AuditEvent): Promise<void> {
     await appendAuditEntries(this.#trx, [{ at: this.#now().toISOString(), event }]);
   }

@@ -111,11 +111,11 @@ describe('§4 the deletion window and the scheduler that ends it', () => {
     const until = new Date(Date.now() + 60_000).toISOString();
     const holder = (await env.service.store.jobLeaseHolder('scheduler'))!;
     // An instance on another host (whose liveness this one cannot see) takes the lease; this one must not run.
-    assert.equal(await env.service.store.change((tx) => tx.claimJobLease('scheduler', 'other-host:4242', now, until)), false, 'a held lease was taken');
-    assert.equal(await env.service.store.change((tx) => tx.claimJobLease('scheduler', 'other-host:4242', now, until, holder)), true);
+    assert.equal(await env.service.store.claimJobLease('scheduler', 'other-host:4242', now, until), false, 'a held lease was taken');
+    assert.equal(await env.service.store.claimJobLease('scheduler', 'other-host:4242', now, until, holder), true);
     const run = await env.service.runScheduledJobs();
     assert.deepEqual(run, { ran: false, destroyed: [], rotated: [] });
-    assert.equal(await env.service.store.change((tx) => tx.claimJobLease('scheduler', holder, now, until, 'other-host:4242')), true);
+    assert.equal(await env.service.store.claimJobLease('scheduler', holder, now, until, 'other-host:4242'), true);
   });
 
   it('a `dke serve` killed right after destroying the objects is finished by the next run (idempotent)', async function () {
@@ -128,7 +128,7 @@ describe('§4 the deletion window and the scheduler that ends it', () => {
     // and dies (SIGKILL) right after the token step.
     const now = new Date().toISOString();
     const holder = await env.service.store.jobLeaseHolder('scheduler');
-    assert.equal(await env.service.store.change((tx) => tx.claimJobLease('scheduler', 'stopped-instance', now, now, holder)), true);
+    assert.equal(await env.service.store.claimJobLease('scheduler', 'stopped-instance', now, now, holder), true);
     const child = spawn(process.execPath, [CLI_PATH, 'serve'], {
       env: { ...env.cliEnv, DKE_PORT: '0', DKE_HOST: '127.0.0.1', DKE_FAULT_KILL_AFTER: 'destroy:token', DKE_LOG_LEVEL: 'error' },
       stdio: 'ignore',

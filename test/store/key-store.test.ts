@@ -88,5 +88,17 @@ for (const engine of storeEngines('key-store')) {
         assert.deepEqual(after?.allow.roles, ['DKE.Decrypt']);
       });
     });
+
+    it('a job lease is held by one process at a time, and taking it leaves every snapshot as it is (no re-read)', async () => {
+      const before = service.findKey('finance');
+      const [now, until, later] = ['2026-11-30T10:00:00.000Z', '2026-11-30T10:01:30.000Z', '2026-11-30T10:02:00.000Z'];
+      assert.equal(await cli.jobLeaseHolder('scheduler'), undefined);
+      assert.equal(await service.claimJobLease('scheduler', 'host-a:1', now, until), true);
+      assert.equal(await cli.claimJobLease('scheduler', 'host-b:2', now, until), false, 'held until 10:01:30');
+      assert.equal(await cli.jobLeaseHolder('scheduler'), 'host-a:1');
+      assert.equal(await cli.claimJobLease('scheduler', 'host-b:2', later, later), true, 'expired');
+      await new Promise((resolve) => setTimeout(resolve, engine.propagationMs));
+      assert.equal(service.findKey('finance'), before, 'the same record object: a lease is not a key change');
+    });
   });
 }
