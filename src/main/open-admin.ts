@@ -111,7 +111,8 @@ export type AuditVerdict = (AuditVerification & { readonly archives?: readonly A
  */
 export async function verifyAuditTrail(archives: readonly string[] = [], config: Config = loadConfig()): Promise<AuditVerdict> {
   const files = archives.map((file) => resolve(file));
-  if (config.databaseUrl === undefined && !existsSync(storePath(config.dataDir))) return withAdmin(false, ({ admin }) => admin.verifyAudit(files), config);
+  // A missing embedded store, or a database that cannot be reached, is a refusal (exit 2), not a broken chain.
+  if (config.databaseUrl !== undefined || !existsSync(storePath(config.dataDir))) return withAdmin(false, ({ admin }) => admin.verifyAudit(files), config);
   try {
     return await withAdmin(false, ({ admin }) => admin.verifyAudit(files), config);
   } catch (error) {

@@ -75,7 +75,7 @@ describe('§3 dke db migrate and dke db copy (PostgreSQL)', () => {
     assert.equal(existsSync(join(emptyDataDir, 'dke.sqlite')), false);
   });
 
-  it('an unreachable or wrong DKE_DATABASE_URL exits 2 with a sentence naming host and database, never the password', () => {
+  it('an unreachable or wrong DKE_DATABASE_URL exits 2 with a sentence naming host and database, never the password (audit verify too)', () => {
     const unreachable = runCli(['keys', 'list'], { ...pgEnv, DKE_DATABASE_URL: 'postgres://dke:sekrit-pw@127.0.0.1:1/keys' });
     assert.equal(unreachable.status, 2);
     assert.match(unreachable.stderr, /^dke: The database "keys" on 127\.0\.0\.1:1 cannot be reached: .*ECONNREFUSED.*\. Check DKE_DATABASE_URL and that the database server runs\.\n$/);
@@ -83,6 +83,10 @@ describe('§3 dke db migrate and dke db copy (PostgreSQL)', () => {
     const wrong = runCli(['keys', 'list'], { ...pgEnv, DKE_DATABASE_URL: `postgres://postgres:sekrit-pw@127.0.0.1:${port}/nope` });
     assert.equal(wrong.status, 2);
     assert.match(wrong.stderr, new RegExp(`^dke: The database "nope" on 127\\.0\\.0\\.1:${port} cannot be reached: database "nope" does not exist`));
-    for (const output of [unreachable, wrong]) assert.doesNotMatch(output.stdout + output.stderr, /sekrit-pw/);
+    // Not a broken chain (exit 4): nothing could be read, so the command is refused.
+    const verify = runCli(['audit', 'verify'], { ...pgEnv, DKE_DATABASE_URL: 'postgres://dke:sekrit-pw@127.0.0.1:1/keys' });
+    assert.equal(verify.status, 2);
+    assert.match(verify.stderr, /^dke: The database "keys" on 127\.0\.0\.1:1 cannot be reached/);
+    for (const output of [unreachable, wrong, verify]) assert.doesNotMatch(output.stdout + output.stderr, /sekrit-pw/);
   });
 });
