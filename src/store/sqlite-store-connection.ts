@@ -75,7 +75,7 @@ class StoreSqliteDialect extends SqliteDialect {
   readonly #file: StoreDatabase;
 
   constructor(file: StoreDatabase) {
-    super({ database: file });
+    super({ database: withStatementCache(file) });
     this.#file = file;
   }
 
@@ -87,6 +87,33 @@ class StoreSqliteDialect extends SqliteDialect {
     };
     return driver;
   }
+}
+
+/** Distinct statements kept prepared per connection (the store's queries are a few dozen texts; batches add some). */
+const STATEMENT_CACHE_LIMIT = 1000;
+
+/**
+ * The connection as Kysely's driver sees it, with its statements prepared once per SQL text: the driver prepares
+ * every query anew, which cost the decrypt path's main thread more than the query itself (README, Performance).
+ * better-sqlite3 statements are reusable (all/run), and re-prepared by SQLite itself after a schema change.
+ */
+function withStatementCache(file: StoreDatabase): StoreDatabase {
+  const prepared = new Map<string, Database.Statement>();
+  const prepare = (source: string): Database.Statement => {
+    let statement = prepared.get(source);
+    if (statement === undefined) {
+      statement = file.prepare(source);
+      if (prepared.size < STATEMENT_CACHE_LIMIT) prepared.set(source, statement);
+    }
+    return statement;
+  };
+  return new Proxy(file, {
+    get(target, property) {
+      if (property === 'prepare') return prepare;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 const transactionsInFlight = new Map<string, Promise<unknown>>();
@@ -121,6 +148,7 @@ class SqliteSnapshots implements SnapshotSource {
   readonly #version;
   #snapshot: StoreSnapshot | undefined;
   #seenDataVersion = -1;
+
 
   constructor(reader: StoreDatabase) {
     this.#reader = reader;
