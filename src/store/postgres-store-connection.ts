@@ -49,6 +49,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, types: { getTypeParser: numericBigints } });
   // An idle client whose server went away emits here; the next query reports it. Without a listener it would crash.
   pool.on('error', () => undefined);
+  // A client the pool has lent out (a transaction between two statements) has no such listener: a server that resets
+  // the connection then (a failover, a fast shutdown) would throw from the socket and end the process. The statement
+  // in flight or the next one reports the failure instead, and the pool drops the broken client when it comes back.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<StoreTables>({ dialect: new PostgresDialect({ pool }) });
   const snapshots = new PostgresSnapshots({ url, db, location, stalenessMs: options.stalenessMs, ...(options.onReachability ? { onReachability: options.onReachability } : {}), channel: CHANGE_CHANNEL, typeParser: numericBigints });
   const open = async (): Promise<void> => {
