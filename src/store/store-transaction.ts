@@ -26,6 +26,11 @@ export class KyselyStoreTransaction implements StoreTransaction {
     this.#now = now;
   }
 
+  /** An UPDATE of one version's row: every conditional change below adds its own WHERE on the state it read. */
+  #updateVersion(name: string, keyId: string) {
+    return this.#trx.updateTable('key_versions').where('name', '=', name).where('key_id', '=', keyId);
+  }
+
   async findKey(name: string): Promise<KeyRecord | undefined> {
     const trx = this.#trx;
     const names = await trx.selectFrom('key_names').select(['name', 'published_key_id', 'rotation_every']).where('name', '=', name).execute();
@@ -72,33 +77,24 @@ export class KyselyStoreTransaction implements StoreTransaction {
   }
 
   async setState(name: string, keyId: string, expected: KeyState, next: KeyState, at: string): Promise<boolean> {
-    const result = await this.#trx
-      .updateTable('key_versions')
+    const result = await this.#updateVersion(name, keyId)
       .set({ state: next, state_changed_at: at })
-      .where('name', '=', name)
-      .where('key_id', '=', keyId)
       .where('state', '=', expected)
       .executeTakeFirst();
     return changed(result) === 1;
   }
 
   async setEnabled(name: string, keyId: string, enabled: boolean, at: string): Promise<boolean> {
-    const result = await this.#trx
-      .updateTable('key_versions')
+    const result = await this.#updateVersion(name, keyId)
       .set({ enabled: enabled ? 1 : 0, state_changed_at: at })
-      .where('name', '=', name)
-      .where('key_id', '=', keyId)
       .where('state', '!=', 'destroyed')
       .executeTakeFirst();
     return changed(result) === 1;
   }
 
   async scheduleDeletion(name: string, keyId: string, expected: KeyState, deletion: DeletionSchedule): Promise<boolean> {
-    const result = await this.#trx
-      .updateTable('key_versions')
+    const result = await this.#updateVersion(name, keyId)
       .set({ deletion_requested_at: deletion.requestedAt, destroy_at: deletion.destroyAt })
-      .where('name', '=', name)
-      .where('key_id', '=', keyId)
       .where('state', '=', expected)
       .where('destroy_at', 'is', null)
       .executeTakeFirst();
@@ -106,11 +102,8 @@ export class KyselyStoreTransaction implements StoreTransaction {
   }
 
   async cancelDeletion(name: string, keyId: string): Promise<boolean> {
-    const result = await this.#trx
-      .updateTable('key_versions')
+    const result = await this.#updateVersion(name, keyId)
       .set({ deletion_requested_at: null, destroy_at: null })
-      .where('name', '=', name)
-      .where('key_id', '=', keyId)
       .where('destroy_at', 'is not', null)
       .where('state', '<>', 'destroyed')
       .executeTakeFirst();
@@ -118,7 +111,7 @@ export class KyselyStoreTransaction implements StoreTransaction {
   }
 
   async finishDeletion(name: string, keyId: string): Promise<void> {
-    await this.#trx.updateTable('key_versions').set({ deletion_requested_at: null, destroy_at: null }).where('name', '=', name).where('key_id', '=', keyId).execute();
+    await this.#updateVersion(name, keyId).set({ deletion_requested_at: null, destroy_at: null }).execute();
   }
 
   async setPublished(name: string, keyId: string): Promise<void> {
@@ -126,11 +119,8 @@ export class KyselyStoreTransaction implements StoreTransaction {
   }
 
   async setPublicKey(name: string, keyId: string, publicKey: RsaPublicKey): Promise<void> {
-    await this.#trx
-      .updateTable('key_versions')
+    await this.#updateVersion(name, keyId)
       .set({ public_modulus: publicKey.modulus, public_exponent: publicKey.publicExponent })
-      .where('name', '=', name)
-      .where('key_id', '=', keyId)
       .execute();
   }
 
