@@ -23,6 +23,8 @@ export interface JournaledAuditWriteOptions {
  */
 export class JournaledAuditWrite {
   readonly #options: JournaledAuditWriteOptions;
+  /** The first retry delay, and the one a successful drain returns to. */
+  readonly #firstRetryMs: number;
   #retryMs: number;
   #timer: NodeJS.Timeout | undefined;
   #draining: Promise<void> | undefined;
@@ -32,7 +34,8 @@ export class JournaledAuditWrite {
 
   constructor(options: JournaledAuditWriteOptions) {
     this.#options = options;
-    this.#retryMs = options.retryMs ?? 250;
+    this.#firstRetryMs = options.retryMs ?? 250;
+    this.#retryMs = this.#firstRetryMs;
     // Entries left by an earlier process (it stopped during an outage) go first.
     if (options.journal.pending > 0) this.#scheduleDrain(0);
   }
@@ -79,7 +82,7 @@ export class JournaledAuditWrite {
   async #drain(): Promise<void> {
     try {
       this.#drained += await this.#options.journal.drain(this.#options.trail);
-      this.#retryMs = this.#options.retryMs ?? 250;
+      this.#retryMs = this.#firstRetryMs;
       if (this.#options.journal.pending === 0) {
         this.#options.onDrained?.(this.#drained);
         this.#drained = 0;
