@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { RawTokenSettings } from './raw-decrypt.js';
 
 export interface FloorProcess {
   readonly url: string;
@@ -15,9 +16,21 @@ export async function startExpressFloor(body: Buffer, dir: string): Promise<Floo
   const bodyFile = join(dir, 'floor-body.json');
   writeFileSync(bodyFile, body);
   const child = spawn(process.execPath, [fileURLToPath(new URL('./express-floor.js', import.meta.url)), bodyFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return floorProcess(child, 'the Express floor');
+}
+
+/** Starts decrypt-floor.js on the bench token (see there), with `sessions` sessions of its own, bare or through Express. */
+export async function startDecryptFloor(settings: RawTokenSettings, sessions: number, withExpress: boolean): Promise<FloorProcess> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./decrypt-floor.js', import.meta.url)), JSON.stringify({ ...settings, sessions, express: withExpress })], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return floorProcess(child, 'the decrypt floor');
+}
+
+async function floorProcess(child: ChildProcess, name: string): Promise<FloorProcess> {
   const port = await new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout }).once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
-    child.once('exit', (code) => reject(new Error(`the Express floor exited with ${code}`)));
+    createInterface({ input: child.stdout! }).once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
   });
   return {
     url: `http://127.0.0.1:${port}`,

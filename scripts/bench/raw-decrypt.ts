@@ -24,11 +24,18 @@ const OAEP = {
   parameter: { type: pkcs11js.CK_PARAMS_RSA_OAEP, hashAlg: pkcs11js.CKM_SHA256, mgf: pkcs11js.CKG_MGF1_SHA256, source: 1 },
 } as unknown as Parameters<InstanceType<typeof pkcs11js.PKCS11>['C_DecryptInit']>[1];
 
-/**
- * The token's own rate: C_DecryptInit + C_DecryptAsync through pkcs11js, `concurrency` sessions each looping, with
- * no HTTP, no JSON and no JWT. This is the ceiling the service is measured against.
- */
-export async function measureRawDecrypt(settings: RawTokenSettings, levels: readonly number[], seconds: number): Promise<RawResult[]> {
+/** A logged-in token with the bench key found: what raw-decrypt and the decrypt floor share. */
+export interface RawToken {
+  /** A ciphertext of 32 bytes under the key's public half, as Office would send. */
+  readonly ciphertext: Buffer;
+  openSession(): Buffer;
+  closeSession(session: Buffer): void;
+  /** C_DecryptInit on the calling thread, then C_DecryptAsync (libuv's threads). */
+  decrypt(session: Buffer, ciphertext: Buffer): Promise<Buffer>;
+  close(): void;
+}
+
+export function openRawToken(settings: RawTokenSettings): RawToken {
   const module = new pkcs11js.PKCS11();
   module.load(settings.library);
   module.C_Initialize({
@@ -59,10 +66,32 @@ export async function measureRawDecrypt(settings: RawTokenSettings, levels: read
       key: { kty: 'RSA', n: (n!.value as Buffer).toString('base64url'), e: (e!.value as Buffer).toString('base64url') },
       format: 'jwk',
     });
-    const ciphertext = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.alloc(32, 7));
+    return {
+      ciphertext: publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.alloc(32, 7)),
+      openSession: () => module.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION),
+      closeSession: (session) => module.C_CloseSession(session),
+      decrypt: async (session, ciphertext) => {
+        module.C_DecryptInit(session, OAEP, privateKey);
+        return module.C_DecryptAsync(session, ciphertext, Buffer.alloc(256));
+      },
+      close: () => module.C_Finalize(),
+    };
+  } catch (error) {
+    module.C_Finalize();
+    throw error;
+  }
+}
+
+/**
+ * The token's own rate: C_DecryptInit + C_DecryptAsync through pkcs11js, `concurrency` sessions each looping, with
+ * no HTTP, no JSON and no JWT. This is the ceiling the service is measured against.
+ */
+export async function measureRawDecrypt(settings: RawTokenSettings, levels: readonly number[], seconds: number): Promise<RawResult[]> {
+  const token = openRawToken(settings);
+  try {
     const results: RawResult[] = [];
     for (const concurrency of levels) {
-      const sessions = Array.from({ length: concurrency }, () => module.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION));
+      const sessions = Array.from({ length: concurrency }, () => token.openSession());
       const latencies: number[] = [];
       let errors = 0;
       const cpuBefore = process.cpuUsage();
@@ -73,8 +102,7 @@ export async function measureRawDecrypt(settings: RawTokenSettings, levels: read
           while (performance.now() < deadline) {
             const t0 = performance.now();
             try {
-              module.C_DecryptInit(session, OAEP, privateKey);
-              await module.C_DecryptAsync(session, ciphertext, Buffer.alloc(256));
+              await token.decrypt(session, token.ciphertext);
               latencies.push(performance.now() - t0);
             } catch {
               errors += 1;
@@ -84,12 +112,12 @@ export async function measureRawDecrypt(settings: RawTokenSettings, levels: read
       );
       const elapsed = (performance.now() - started) / 1000;
       const cpu = process.cpuUsage(cpuBefore);
-      for (const session of sessions) module.C_CloseSession(session);
+      for (const session of sessions) token.closeSession(session);
       const cpuMsPerOp = (cpu.user + cpu.system) / 1000 / Math.max(1, latencies.length);
       results.push({ concurrency, opsPerSecond: latencies.length / elapsed, errors, cpuMsPerOp, ...percentiles(latencies) });
     }
     return results;
   } finally {
-    module.C_Finalize();
+    token.close();
   }
 }

@@ -1,8 +1,11 @@
 /**
  * `npm run bench`: how close the service's decrypt path comes to the token's own C_Decrypt rate, what the service
- * costs per request on top of its framework, and its memory under load (issues 5 and 19). Prints tables and a
- * Markdown summary, and writes the chart docs/bench-decrypt.svg; it is a script, not a test: figures vary with the
- * machine, so run it on a quiet one.
+ * costs per request on top of its framework, and its memory under load (issues 5 and 19). Beside the raw token it
+ * measures the decrypt floors (decrypt-floor.ts: bare node:http, and Express 5 + helmet, in front of the same token,
+ * with nothing of the service's own work), so that the service's share and the framework's are told apart, and the
+ * load generator's own CPU per request, taken from the same cores. Prints tables and Markdown summaries, and writes
+ * the chart docs/bench-decrypt.svg; it is a script, not a test: figures vary with the machine, so run it on a quiet
+ * one.
  *
  *   npm run bench                      full run (about 4 to 5 minutes)
  *   npm run bench -- --seconds 3       shorter points
@@ -14,13 +17,14 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { LIBUV_DEFAULT_THREADS } from '../../src/config/settings.js';
 import { objectLabel } from '../../src/hsm/rsa-key-templates.js';
 import { benchChartSvg, type ChartSeries } from './bench-chart.js';
 import { decryptLoadRequest, KEY_NAME, prepareBench } from './bench-setup.js';
 import { runLoadWithCpu, type CpuLoadResult } from './cpu-load.js';
-import { startExpressFloor } from './floor-process.js';
-import { runLoad, type LoadResult } from './http-load.js';
-import { measureRawDecrypt, type RawResult } from './raw-decrypt.js';
+import { startDecryptFloor, startExpressFloor } from './floor-process.js';
+import { runLoad, type LoadRequest, type LoadResult } from './http-load.js';
+import { measureRawDecrypt, type RawResult, type RawTokenSettings } from './raw-decrypt.js';
 import { prepareOpenCryptoki, type BenchToken } from './opencryptoki-token.js';
 import { startBenchPostgres } from './postgres-store.js';
 import { startServiceProcess } from './service-process.js';
@@ -28,6 +32,10 @@ import { startServiceProcess } from './service-process.js';
 const LEVELS = [1, 4, 16, 64];
 const POOL_SIZES = [1, 2, 4, 8, 16];
 const GET_IN_FLIGHT = 32;
+/** Seconds of load before each measured service or floor: JIT, the token verification cache, the key handle. */
+const WARM_UP_SECONDS = 3;
+/** The service's sessions when DKE_PKCS11_SESSIONS is unset (libuv's thread count); the decrypt floors get as many. */
+const SERVICE_SESSIONS = Number(process.env.UV_THREADPOOL_SIZE ?? LIBUV_DEFAULT_THREADS);
 const CHART = 'docs/bench-decrypt.svg';
 
 const { values: args } = parseArgs({
@@ -49,6 +57,8 @@ interface TokenSummary {
   readonly served: CpuLoadResult[];
   readonly get: LoadResult;
   readonly floor: LoadResult;
+  /** The same decrypts at 16 in flight through the thinnest servers in front of the token (decrypt-floor.ts). */
+  readonly decryptFloors: { readonly bare: CpuLoadResult; readonly express: CpuLoadResult };
   readonly rss?: { readonly mb: number; readonly load: LoadResult };
   /** The same decrypts at 16 in flight with DKE_PKCS11_DECRYPT_THREADS=false (pkcs11js's async C_Decrypt). */
   readonly withoutThreads?: CpuLoadResult;
@@ -70,6 +80,7 @@ try {
 }
 printSummary(summaries);
 printPostgresRow(summaries);
+printFloorRows(summaries);
 printThreadsRow(summaries);
 writeFileSync(CHART, benchChartSvg(`npm run bench, ${new Date().toISOString().slice(0, 10)}: decrypts at 1 to 64 in flight, ${seconds} s per point`, chartSeries(summaries)));
 console.log(`\nchart written: ${CHART}`);
@@ -84,13 +95,19 @@ async function benchToken(token: BenchToken, index: number): Promise<TokenSummar
 
   const service = await startServiceProcess(env);
   const decryptRequest = await decryptLoadRequest(service.url, keyId, bearer);
-  await runLoad(decryptRequest, 16, 1); // warm-up: JIT, the token verification cache, the key handle
+  await runLoad(decryptRequest, 16, WARM_UP_SECONDS);
   const served: CpuLoadResult[] = [];
   for (const level of LEVELS) served.push(await runLoadWithCpu(service, decryptRequest, level, seconds));
+  // The floors open the same token (its database is safe for several processes) while the service waits, idle.
+  const rawSettings = { ...token, keyLabel: objectLabel({ name: KEY_NAME, keyId }) };
+  const decryptFloors = { bare: await decryptFloor(rawSettings, false, decryptRequest), express: await decryptFloor(rawSettings, true, decryptRequest) };
   const getRequest = { url: `${service.url}/${KEY_NAME}`, method: 'GET' as const };
+  await runLoad(getRequest, GET_IN_FLIGHT, WARM_UP_SECONDS);
   const get = await runLoad(getRequest, GET_IN_FLIGHT, seconds);
   const floorProcess = await startExpressFloor(Buffer.from(await (await fetch(getRequest.url)).arrayBuffer()), bench.dir);
-  const floor = await runLoad({ url: `${floorProcess.url}/${KEY_NAME}`, method: 'GET' }, GET_IN_FLIGHT, seconds);
+  const floorRequest = { url: `${floorProcess.url}/${KEY_NAME}`, method: 'GET' as const };
+  await runLoad(floorRequest, GET_IN_FLIGHT, WARM_UP_SECONDS);
+  const floor = await runLoad(floorRequest, GET_IN_FLIGHT, seconds);
   await floorProcess.stop();
   await service.stop();
   let rss: TokenSummary['rss'];
@@ -105,7 +122,7 @@ async function benchToken(token: BenchToken, index: number): Promise<TokenSummar
   if (index === 0) {
     const asyncService = await startServiceProcess({ ...env, DKE_PKCS11_DECRYPT_THREADS: 'false' });
     const asyncRequest = await decryptLoadRequest(asyncService.url, keyId, bearer);
-    await runLoad(asyncRequest, 16, 1);
+    await runLoad(asyncRequest, 16, WARM_UP_SECONDS);
     withoutThreads = await runLoadWithCpu(asyncService, asyncRequest, 16, seconds);
     await asyncService.stop();
   }
@@ -120,6 +137,7 @@ async function benchToken(token: BenchToken, index: number): Promise<TokenSummar
     );
   });
   console.log(`\nGET /{keyName} at ${GET_IN_FLIGHT} in flight: service ${get.requestsPerSecond.toFixed(0)}/s (p50/p99 ${get.p50}/${get.p99} ms, errors ${get.errors + get.non2xx}); Express 5 + helmet floor, same bytes: ${floor.requestsPerSecond.toFixed(0)}/s (p50/p99 ${floor.p50}/${floor.p99} ms); ratio ${(get.requestsPerSecond / floor.requestsPerSecond).toFixed(2)}`);
+  console.log(floorLine(raw[LEVELS.indexOf(16)]!, served[LEVELS.indexOf(16)]!, decryptFloors));
   if (withoutThreads !== undefined) {
     const w = withoutThreads;
     console.log(`DKE_PKCS11_DECRYPT_THREADS=false (async C_Decrypt, C_DecryptInit on the event loop), 16 in flight: ${w.requestsPerSecond.toFixed(0)} decrypts/s (ratio ${(w.requestsPerSecond / raw[LEVELS.indexOf(16)]!.opsPerSecond).toFixed(2)}), p50/p99 ${w.p50}/${w.p99} ms, CPU ms/decrypt ${w.cpuMsPerRequest.toFixed(2)} (main thread ${w.mainThreadMsPerRequest.toFixed(2)}), errors ${w.errors + w.non2xx}`);
@@ -157,7 +175,22 @@ async function benchToken(token: BenchToken, index: number): Promise<TokenSummar
       console.log(`${String(sessions).padStart(13)} | ${result.requestsPerSecond.toFixed(0).padStart(10)} | ${`${result.p50}/${result.p99}`.padStart(10)} | ${result.errors + result.non2xx}`);
     }
   }
-  return { token: token.name, raw, served, get, floor, ...(rss !== undefined ? { rss } : {}), ...(withoutThreads !== undefined ? { withoutThreads } : {}), ...(postgres !== undefined ? { postgres } : {}) };
+  return { token: token.name, raw, served, get, floor, decryptFloors, ...(rss !== undefined ? { rss } : {}), ...(withoutThreads !== undefined ? { withoutThreads } : {}), ...(postgres !== undefined ? { postgres } : {}) };
+}
+
+/**
+ * The decrypts of `request` at 16 in flight through decrypt-floor.ts (bare node:http, or Express 5 + helmet) with the
+ * service's number of sessions: what any HTTP service on these cores can reach, beside the service's figure.
+ */
+async function decryptFloor(settings: RawTokenSettings, withExpress: boolean, request: LoadRequest): Promise<CpuLoadResult> {
+  const floor = await startDecryptFloor(settings, SERVICE_SESSIONS, withExpress);
+  try {
+    const floorRequest = { ...request, url: `${floor.url}${new URL(request.url).pathname}` };
+    await runLoad(floorRequest, 16, WARM_UP_SECONDS);
+    return await runLoadWithCpu(floor, floorRequest, 16, seconds);
+  } finally {
+    await floor.stop();
+  }
 }
 
 /**
@@ -176,7 +209,7 @@ async function decryptsWithPostgres(token: BenchToken, raw: readonly RawResult[]
     const keyId = bench.createKey(env);
     const service = await startServiceProcess(env);
     const request = await decryptLoadRequest(service.url, keyId, await bench.bearer());
-    await runLoad(request, 16, 1);
+    await runLoad(request, 16, WARM_UP_SECONDS);
     const results: CpuLoadResult[] = [];
     for (const level of LEVELS) results.push(await runLoadWithCpu(service, request, level, seconds));
     await service.stop();
@@ -207,6 +240,34 @@ function printSummary(all: readonly TokenSummary[]): void {
     const errors = s.errors + s.non2xx + r.errors + t.get.errors + t.get.non2xx;
     console.log(
       `| ${t.token} | ${fmt(r.opsPerSecond)} | ${fmt(s.requestsPerSecond)} (${pct(s.requestsPerSecond / r.opsPerSecond)}) | ${s.p50}/${s.p99} (${(s.p99 / s.p50).toFixed(2)}) | ${s.cpuMsPerRequest.toFixed(2)} (${s.mainThreadMsPerRequest.toFixed(2)}) / ${r.cpuMsPerOp.toFixed(2)} | ${fmt(t.get.requestsPerSecond)} vs ${fmt(t.floor.requestsPerSecond)} (${pct(t.get.requestsPerSecond / t.floor.requestsPerSecond)}) | ${t.rss === undefined ? 'not measured' : `${t.rss.mb.toFixed(0)} MB`} | ${errors} |`,
+    );
+  }
+}
+
+/** Where the service stands between the raw token and the thinnest HTTP servers in front of it (decrypt-floor.ts). */
+function floorLine(raw: RawResult, service: CpuLoadResult, floors: TokenSummary['decryptFloors']): string {
+  const row = (name: string, r: CpuLoadResult): string =>
+    `  ${name}: ${fmt(r.requestsPerSecond)}/s (${pct(r.requestsPerSecond / raw.opsPerSecond)} of raw), p50/p99 ${r.p50}/${r.p99} ms, CPU ms per decrypt ${r.cpuMsPerRequest.toFixed(2)} (main thread ${r.mainThreadMsPerRequest.toFixed(2)}), load generator ${r.loadGeneratorMsPerRequest.toFixed(2)} ms per request, errors ${r.errors + r.non2xx}`;
+  return [
+    `\ndecrypts at 16 in flight, ${SERVICE_SESSIONS} sessions each, beside raw C_Decrypt (${fmt(raw.opsPerSecond)}/s, ${raw.cpuMsPerOp.toFixed(2)} ms CPU per decrypt):`,
+    row('bare node:http in front of the token (no framework, no checks)', floors.bare),
+    row('Express 5 + helmet in front of the token (no checks)', floors.express),
+    row('the service', service),
+  ].join('\n');
+}
+
+/** The floors as Markdown rows, for the README's "what limits the rest". */
+function printFloorRows(all: readonly TokenSummary[]): void {
+  const at16 = LEVELS.indexOf(16);
+  console.log(`\n| token, 16 in flight, ${SERVICE_SESSIONS} sessions | raw C_Decrypt/s | bare node:http + token | Express 5 + helmet + token | the service | CPU ms per decrypt: raw / bare / Express / service | load generator CPU ms per request |`);
+  console.log('|---|---|---|---|---|---|---|');
+  for (const t of all) {
+    const r = t.raw[at16]!;
+    const s = t.served[at16]!;
+    const { bare, express } = t.decryptFloors;
+    const cell = (x: CpuLoadResult): string => `${fmt(x.requestsPerSecond)} (${pct(x.requestsPerSecond / r.opsPerSecond)})`;
+    console.log(
+      `| ${t.token} | ${fmt(r.opsPerSecond)} | ${cell(bare)} | ${cell(express)} | ${cell(s)} | ${r.cpuMsPerOp.toFixed(2)} / ${bare.cpuMsPerRequest.toFixed(2)} / ${express.cpuMsPerRequest.toFixed(2)} / ${s.cpuMsPerRequest.toFixed(2)} | ${s.loadGeneratorMsPerRequest.toFixed(2)} |`,
     );
   }
 }

@@ -11,6 +11,13 @@ import { PrivateKeyPresence } from './private-key-presence.js';
 import type { PublicKeyResponse } from './public-key-response.js';
 import { PublishedAnswer } from './published-key-answers.js';
 
+/**
+ * How old the key state behind a GET may be: a change another process made (the CLI, another instance on SQLite) is
+ * published within this, this process's own at once, and Office caches what it fetched for hours anyway. Decrypts
+ * check the state at each request.
+ */
+export const PUBLISHED_STATE_MAX_AGE_MS = 20;
+
 export interface DkeProtocolDeps {
   readonly store: KeyStateStore;
   readonly vault: KeyVault;
@@ -50,11 +57,11 @@ export class DkeProtocol {
    */
   async publicKeyBody(name: string, baseUrl: string): Promise<Buffer> {
     try {
-      const record = isValidKeyName(name) ? this.#deps.store.findKey(name) : undefined;
+      const { record, block } = this.#deps.store.lookup(name, PUBLISHED_STATE_MAX_AGE_MS);
+      // The kill switch: nothing is published while it is on, exactly as for a disabled version (404).
+      if (block !== undefined) throw new KeyNotFound('emergency block');
       const kept = record === undefined ? undefined : this.#answers.get(record);
       const answer = kept !== undefined && this.#presence.known(kept.version) === true ? kept : await this.#publishedAnswer(name, record);
-      // The kill switch: nothing is published while it is on, exactly as for a disabled version (404).
-      if (this.#deps.store.emergencyBlock() !== undefined) throw new KeyNotFound('emergency block');
       const body = answer.body(baseUrl, this.#now);
       this.#deps.observer?.publicKey(name, 'served');
       return body;
@@ -106,14 +113,15 @@ export class DkeProtocol {
     try {
       // 2. Find the key name and the version (404): malformed, unknown and Destroyed all look the same.
       if (!isValidKeyName(name) || !isValidKeyId(keyId)) throw new KeyNotFound('malformed key name or id');
-      const record = this.#deps.store.findKey(name);
+      // One snapshot, checked now, for the record and the kill switch.
+      const { record, block } = this.#deps.store.lookup(name);
       const version = record === undefined ? undefined : findLiveVersion(record, keyId);
       if (record === undefined || version === undefined) throw new KeyNotFound(`${name}/${keyId} unknown`);
       // 3. Authorize the user on this key name (403).
       if (!isAllowed(principal, record.allow)) throw new AccessDenied(`${principal.oid} not on the allow list of ${name}`);
       // 4. The version is Enabled and Active (403), and the kill switch is off (the same 403: no new oracle).
       if (!canDecrypt(version)) throw new KeyNotUsable(`state ${version.state}, enabled ${version.enabled}`);
-      if (this.#deps.store.emergencyBlock() !== undefined) throw new KeyNotUsable('emergency block');
+      if (block !== undefined) throw new KeyNotUsable('emergency block');
       // 5. Validate the body against the modulus kept in the record (400).
       const ciphertext = parseDecryptRequest(body, (await this.#publicKeyOf(version)).modulus);
       // Beyond the contract: a version the token says could have left the HSM never decrypts (403, as step 4).

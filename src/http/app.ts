@@ -6,10 +6,10 @@ import type { Principal } from '../keys/access-policy.js';
 import { DkeError, HsmUnavailable } from '../keys/errors.js';
 import type { HttpObserver, Logger, MetricsExposition, TokenVerifier } from '../keys/ports.js';
 import { bearerAuth } from './bearer-auth.js';
-import { DECRYPT_BODY_LIMIT_BYTES, dkeRoutes } from './dke-routes.js';
+import { addDkeRoutes, DECRYPT_BODY_LIMIT_BYTES } from './dke-routes.js';
 import { errorResponse, HttpError, type ChallengeSettings } from './error-responses.js';
-import { healthRoutes } from './health-routes.js';
-import { requestId } from './request-id.js';
+import { addHealthRoutes } from './health-routes.js';
+import { assignRequestId } from './request-id.js';
 import { requireServedHost } from './served-host.js';
 
 /** The settings the HTTP layer reads (the service's Config has them under these names). */
@@ -44,21 +44,21 @@ export function createApp(deps: AppDeps): Express {
     },
   });
 
-  const routes = express.Router({ caseSensitive: false });
-  routes.use(healthRoutes(deps.readiness));
+  // The routes sit on the application itself (a base path needs one router): every level of nesting is one more
+  // dispatch on each request (issue 19).
+  const routes = config.basePath ? express.Router({ caseSensitive: false }) : app;
+  addHealthRoutes(routes, deps.readiness);
   routes.get('/metrics', async (_req: Request, res: Response) => {
     res.set('Content-Type', deps.metrics.contentType).send(await deps.metrics.render());
   });
-  routes.use(
-    dkeRoutes({
-      protocol: deps.protocol,
-      authenticate,
-      publicBaseUrl: config.publicBaseUrl,
-      basePath: config.basePath,
-      servedHost: config.publicBaseUrl === undefined ? requireServedHost(config.auth.audiences) : undefined,
-    }),
-  );
-  app.use(config.basePath || '/', routes);
+  addDkeRoutes(routes, {
+    protocol: deps.protocol,
+    authenticate,
+    publicBaseUrl: config.publicBaseUrl,
+    basePath: config.basePath,
+    servedHost: config.publicBaseUrl === undefined ? requireServedHost(config.auth.audiences) : undefined,
+  });
+  if (routes !== app) app.use(config.basePath, routes);
   answerErrors(app, config.auth, logger);
   return app;
 }
@@ -76,13 +76,7 @@ export function guardedApp(trustProxy: HttpSettings['trustProxy'], logger: Logge
   // Office caches public keys by cache.exp; an ETag would only cost a hash of every response.
   app.set('etag', false);
 
-  app.use(requestId);
-  app.use(requestLog(logger, metrics));
-  app.use(closeWhileStopping);
-  app.use(helmetHeaders());
-  app.use(limitUrlLength);
-  app.use(refuseDeclaredLargeBody);
-  app.use(refuseCorsPreflight);
+  app.use(requestGuard(logger, metrics));
   return app;
 }
 
@@ -103,15 +97,31 @@ export function answerErrors(app: Express, auth: ChallengeSettings, logger: Logg
 }
 
 /**
+ * What every request goes through before routing, as one middleware (each Express layer costs a dispatch on every
+ * request; issue 19): its id, its log line and metrics, the 503 while stopping, the security headers, and the
+ * refusals that need no route. In that order: a refused request still has its id, its log line and (but for the
+ * 503 while stopping, which leaves at once) the security headers.
+ */
+function requestGuard(logger: Logger, metrics: HttpObserver): (req: Request, res: Response, next: NextFunction) => void {
+  const setSecurityHeaders = helmetHeaderSetter();
+  return (req, res, next) => {
+    assignRequestId(req, res);
+    logWhenFinished(req, res, logger, metrics);
+    if (req.app.locals.stopping === true) {
+      closeWhileStopping(res, next);
+      return;
+    }
+    setSecurityHeaders(res);
+    next(refusalBeforeRouting(req, res));
+  };
+}
+
+/**
  * Once a graceful stop began (`app.locals.stopping`, set by the server's stop), every response closes its connection,
  * and a request that still arrives on a kept-alive connection gets a 503 to retry elsewhere (the load balancer's
  * other instances) instead of work that might be cut short.
  */
-function closeWhileStopping(req: Request, res: Response, next: NextFunction): void {
-  if (req.app.locals.stopping !== true) {
-    next();
-    return;
-  }
+function closeWhileStopping(res: Response, next: NextFunction): void {
   res.setHeader('Connection', 'close');
   next(new HsmUnavailable('the service is stopping', 1));
 }
@@ -119,9 +129,9 @@ function closeWhileStopping(req: Request, res: Response, next: NextFunction): vo
 /**
  * helmet's default headers, worked out once: with its defaults helmet sets the same headers on every response, and
  * running its thirteen middlewares per request cost more than setting their result (issue 19). A probe response
- * records what helmet does; each request then gets exactly that.
+ * records what helmet does; each response then gets exactly that.
  */
-export function helmetHeaders(): (req: Request, res: Response, next: NextFunction) => void {
+function helmetHeaderSetter(): (res: Response) => void {
   const set: [string, string][] = [];
   const removed: string[] = [];
   const probe = {
@@ -134,63 +144,52 @@ export function helmetHeaders(): (req: Request, res: Response, next: NextFunctio
   });
   // helmet's defaults need nothing of the request and finish at once; anything else would need it per request.
   if (!finished) throw new Error('helmet did not finish synchronously: its headers cannot be worked out once');
-  return (_req, res, next) => {
+  return (res) => {
     for (const name of removed) res.removeHeader(name);
     for (const [name, value] of set) res.setHeader(name, value);
-    next();
   };
 }
 
 /** DKE URLs are short (`/{keyName}/{keyId}/decrypt`); a longer one is refused before routing (RFC 9110 §15.5.15). */
 const MAX_URL_LENGTH = 2048;
 
-function limitUrlLength(req: Request, _res: Response, next: NextFunction): void {
-  next(req.originalUrl.length > MAX_URL_LENGTH ? new HttpError(414, 'uri_too_long', 'The request URL is too long.') : undefined);
-}
-
 /**
- * 413 as soon as the headers declare a body over the limit (issue 18), before a byte of it is read, and the
- * connection is closed rather than drained: a declared gigabyte must not hold a socket until the request timeout.
- * Bodies without a length (chunked) are cut at the same limit while they are read (dke-routes).
+ * The refusals that need no route, or undefined:
+ * - 414 for a URL over MAX_URL_LENGTH;
+ * - 413 as soon as the headers declare a body over the limit (issue 18), before a byte of it is read, and the
+ *   connection is closed rather than drained: a declared gigabyte must not hold a socket until the request timeout.
+ *   Bodies without a length (chunked) are cut at the same limit while they are read (dke-routes);
+ * - CORS stays closed: no browser origin may call the service (Office calls it from native code). Express would
+ *   otherwise answer OPTIONS itself with an Allow list; a preflight gets the JSON 404 of any unknown route instead.
  */
-function refuseDeclaredLargeBody(req: Request, res: Response, next: NextFunction): void {
-  const declared = Number(req.get('content-length') ?? 0);
-  if (!(declared > DECRYPT_BODY_LIMIT_BYTES)) {
-    next();
-    return;
+function refusalBeforeRouting(req: Request, res: Response): HttpError | undefined {
+  if (req.originalUrl.length > MAX_URL_LENGTH) return new HttpError(414, 'uri_too_long', 'The request URL is too long.');
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > DECRYPT_BODY_LIMIT_BYTES) {
+    res.setHeader('Connection', 'close');
+    return new HttpError(413, 'payload_too_large', 'The body is larger than the service accepts.');
   }
-  res.setHeader('Connection', 'close');
-  next(new HttpError(413, 'payload_too_large', 'The body is larger than the service accepts.'));
-}
-
-/**
- * CORS stays closed: no browser origin may call the service (Office calls it from native code). Express would
- * otherwise answer OPTIONS itself with an Allow list; a preflight gets the JSON 404 of any unknown route instead.
- */
-function refuseCorsPreflight(req: Request, _res: Response, next: NextFunction): void {
-  next(req.method === 'OPTIONS' ? new HttpError(404, 'not_found', 'No such route.') : undefined);
+  if (req.method === 'OPTIONS') return new HttpError(404, 'not_found', 'No such route.');
+  return undefined;
 }
 
 /** One JSON line per request: id, method, path (never the query string: it may hold a token), status, duration, user. */
-function requestLog(logger: Logger, metrics: HttpObserver) {
-  return (req: Request, res: Response, next: NextFunction): void => {
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const principal = res.locals.principal as Principal | undefined;
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.httpRequest((req.route as { path?: string } | undefined)?.path ?? 'unmatched', res.statusCode, seconds);
-      logger.info('request', {
-        requestId: res.locals.requestId,
-        method: req.method,
-        path: req.originalUrl.split('?')[0]!.slice(0, 512),
-        status: res.statusCode,
-        durationMs: seconds * 1000,
-        ...(principal ? { oid: principal.oid } : {}),
-        ...(res.locals.errorDetail ? { reason: res.locals.errorDetail } : {}),
-      });
+function logWhenFinished(req: Request, res: Response, logger: Logger, metrics: HttpObserver): void {
+  const started = process.hrtime.bigint();
+  res.once('finish', () => {
+    const principal = res.locals.principal as Principal | undefined;
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    metrics.httpRequest((req.route as { path?: string } | undefined)?.path ?? 'unmatched', res.statusCode, seconds);
+    logger.info('request', {
+      requestId: res.locals.requestId,
+      method: req.method,
+      path: req.originalUrl.split('?')[0]!.slice(0, 512),
+      status: res.statusCode,
+      durationMs: seconds * 1000,
+      ...(principal ? { oid: principal.oid } : {}),
+      ...(res.locals.errorDetail ? { reason: res.locals.errorDetail } : {}),
     });
-    next();
-  };
+  });
 }
 
 function describeUnexpected(error: unknown): Record<string, string> {

@@ -1,4 +1,4 @@
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type IRouter, type NextFunction, type Request, type Response } from 'express';
 import type { DkeProtocol } from '../app/dke-protocol.js';
 import type { Principal } from '../keys/access-policy.js';
 import { requestBaseUrl } from './base-url.js';
@@ -21,8 +21,7 @@ export interface DkeRoutesOptions {
  * The body is read raw (413 over the limit, 415 when not JSON) and parsed only at the "validate body" step, after
  * authentication and the key checks, so the response order is the reference's.
  */
-export function dkeRoutes(options: DkeRoutesOptions): Router {
-  const router = express.Router({ caseSensitive: false });
+export function addDkeRoutes(router: IRouter, options: DkeRoutesOptions): void {
   const hostChecks = options.servedHost === undefined ? [] : [options.servedHost];
 
   router.get('/:keyName', ...hostChecks, async (req: Request<{ keyName: string }>, res: Response) => {
@@ -47,8 +46,6 @@ export function dkeRoutes(options: DkeRoutesOptions): Router {
       res.json(await options.protocol.decrypt(principal, req.params.keyName, req.params.keyId, body));
     },
   );
-
-  return router;
 }
 
 /** 415 for any declared type other than JSON; a missing type is refused too (Office always sends one). */

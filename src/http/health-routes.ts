@@ -1,9 +1,8 @@
-import express, { type Request, type Response, type Router } from 'express';
+import type { IRouter, Request, Response } from 'express';
 import type { Readiness } from '../app/readiness.js';
 
 /** Probes for load balancers (contract §1): liveness answers while the process serves, readiness reports checks. */
-export function healthRoutes(readiness: Readiness): Router {
-  const router = express.Router();
+export function addHealthRoutes(router: IRouter, readiness: Readiness): void {
   router.get('/health/live', (_req: Request, res: Response) => {
     res.json({ status: 'live' });
   });
@@ -16,5 +15,4 @@ export function healthRoutes(readiness: Readiness): Router {
     );
     res.status(report.ready ? 200 : 503).json({ status: report.ready ? 'ready' : 'not_ready', checks });
   });
-  return router;
 }

@@ -141,10 +141,21 @@ export interface StoreTransaction {
  * by any process applies within 1 s, on SQLite at the next request), so the decrypt and GET paths never wait for the
  * database. Snapshot records are immutable and replaced by new objects whenever the snapshot is re-read.
  */
+export interface KeyLookup {
+  readonly record: KeyRecord | undefined;
+  readonly block: EmergencyBlock | undefined;
+}
+
 export interface KeyStateStore {
   /** The kill switch as last committed by any process. */
   emergencyBlock(): EmergencyBlock | undefined;
   findKey(name: string): KeyRecord | undefined;
+  /**
+   * The record of `name` and the kill switch, from one snapshot. Checked at this call by default, as every decrypt
+   * needs; what is only published (GET /{keyName}) may take a snapshot checked up to `maxAgeMs` ago, so that a GET
+   * does not touch the store (issue 19). This process's own changes are seen at once either way.
+   */
+  lookup(name: string, maxAgeMs?: number): KeyLookup;
   listKeys(): readonly KeyRecord[];
   /**
    * Runs `work` as one write transaction (see StoreTransaction) and returns its result; the snapshot of this process

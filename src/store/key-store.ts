@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { KeyRecord } from '../keys/key-version.js';
-import type { Approval, ApprovalStatus, EmergencyBlock, Intent, KeyStateStore, StoreTransaction } from '../keys/ports.js';
+import type { Approval, ApprovalStatus, EmergencyBlock, Intent, KeyLookup, KeyStateStore, StoreTransaction } from '../keys/ports.js';
 import type { StoreConnection, TransactionOptions } from './store-connection.js';
 import { KyselyStoreTransaction, pendingIntents } from './store-transaction.js';
 
@@ -30,6 +30,11 @@ export class KeyStore implements KeyStateStore {
 
   findKey(name: string): KeyRecord | undefined {
     return this.#connection.snapshots.current().records.get(name);
+  }
+
+  lookup(name: string, maxAgeMs = 0): KeyLookup {
+    const snapshot = this.#connection.snapshots.current(maxAgeMs);
+    return { record: snapshot.records.get(name), block: snapshot.block };
   }
 
   listKeys(): readonly KeyRecord[] {

@@ -138,9 +138,10 @@ function oneAtATime<T>(path: string, work: () => Promise<T>): Promise<T> {
 }
 
 /**
- * The snapshot of an SQLite store: `PRAGMA data_version` (cheap, asked at every lookup) tells whether another
- * connection committed; only then is the change counter read, and only when it moved is everything re-read. The
- * service's own audit batches commit on the writer connection without moving the counter, so they cost no re-read.
+ * The snapshot of an SQLite store: `PRAGMA data_version` (asked at every lookup, but for those that accept a snapshot
+ * checked a moment ago) tells whether another connection committed; only then is the change counter read, and only
+ * when it moved is everything re-read. The service's own audit batches commit on the writer connection without moving
+ * the counter, so they cost no re-read.
  */
 class SqliteSnapshots implements SnapshotSource {
   readonly #reader: StoreDatabase;
@@ -148,7 +149,8 @@ class SqliteSnapshots implements SnapshotSource {
   readonly #version;
   #snapshot: StoreSnapshot | undefined;
   #seenDataVersion = -1;
-
+  /** When data_version was last asked (performance.now()); -Infinity: ask at the next lookup, whatever its age limit. */
+  #checkedAt = Number.NEGATIVE_INFINITY;
 
   constructor(reader: StoreDatabase) {
     this.#reader = reader;
@@ -157,21 +159,27 @@ class SqliteSnapshots implements SnapshotSource {
   }
 
   /** A store that cannot be read (corrupt page, lock held in exclusive mode) is a 503 for callers, never a 500. */
-  current(): StoreSnapshot {
+  current(maxAgeMs = 0): StoreSnapshot {
+    // Asking data_version takes and drops a read lock on the WAL index: ~7 µs, 9% of a GET (issue 19).
+    if (this.#snapshot !== undefined && maxAgeMs > 0 && performance.now() - this.#checkedAt <= maxAgeMs) return this.#snapshot;
+    const asked = performance.now();
     try {
       const dataVersion = this.#dataVersion.get() as number;
       if (this.#snapshot === undefined || dataVersion !== this.#seenDataVersion) {
         if (this.#snapshot === undefined || Number(this.#version.get()) !== this.#snapshot.version) this.#snapshot = this.#read();
         this.#seenDataVersion = dataVersion;
       }
+      this.#checkedAt = asked;
       return this.#snapshot;
     } catch (error) {
       throw new StoreUnavailable(`the key-state store cannot be read: ${describeSqliteError(error)}`);
     }
   }
 
-  /** The reader sees the writer's commits through data_version: nothing to do before the next lookup. */
-  async refresh(): Promise<void> {}
+  /** The reader sees the writer's commits through data_version, asked at the next lookup whatever its age limit. */
+  async refresh(): Promise<void> {
+    this.#checkedAt = Number.NEGATIVE_INFINITY;
+  }
 
   async close(): Promise<void> {
     this.#reader.close();

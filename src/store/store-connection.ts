@@ -8,9 +8,12 @@ import type { StoreEngine, StoreTables } from './schema.js';
  * notifications are lost across reconnects.
  */
 export interface SnapshotSource {
-  /** The snapshot as fresh as the engine promises; throws StoreUnavailable when it cannot be given. */
-  current(): StoreSnapshot;
-  /** Re-reads now (after this process committed a change, so its next lookup sees it). */
+  /**
+   * The snapshot as fresh as the engine promises; throws StoreUnavailable when it cannot be given. SQLite checks it
+   * at each call unless it did so less than `maxAgeMs` ago (PostgreSQL's is kept current in the background anyway).
+   */
+  current(maxAgeMs?: number): StoreSnapshot;
+  /** Re-reads now, or at the next lookup (after this process committed a change, so its next lookup sees it). */
   refresh(): Promise<void>;
   close(): Promise<void>;
 }

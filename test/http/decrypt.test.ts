@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'mocha';
+import { KeyStore } from '../../src/store/key-store.js';
+import { openSqliteStore } from '../../src/store/sqlite-store-connection.js';
 import { encryptLikeOffice } from '../support/office-client.js';
 import { TEST_AUDIENCE, TEST_PIN, startTestEnv, type TestEnv } from '../support/test-env.js';
 
@@ -131,6 +133,22 @@ describe('§1 POST /{keyName}/{keyId}/decrypt', () => {
       await env.service.store.change((tx) => tx.setEnabled('finance', keyId, true, new Date().toISOString()));
     }
     await decrypt(`/finance/${keyId}/decrypt`, aliceToken, body).expect(200);
+  });
+
+  it('issue 19: a version disabled through another connection (the CLI\'s) is refused at the next decrypt, even right after a GET published it', async () => {
+    const body = { alg: 'RSA-OAEP-256', value: encryptLikeOffice(jwk, Buffer.from('c')) };
+    const cliConnection = openSqliteStore(env.config.dataDir, { role: 'admin' });
+    const cli = new KeyStore(cliConnection);
+    try {
+      await env.http.get('/finance').expect(200);
+      await cli.change((tx) => tx.setEnabled('finance', keyId, false, new Date().toISOString()));
+      // A GET may still publish from the state checked a moment ago; a decrypt checks it at each request.
+      await decrypt(`/finance/${keyId}/decrypt`, aliceToken, body).expect(403);
+      await cli.change((tx) => tx.setEnabled('finance', keyId, true, new Date().toISOString()));
+      await decrypt(`/finance/${keyId}/decrypt`, aliceToken, body).expect(200);
+    } finally {
+      await cliConnection.close();
+    }
   });
 
   it('403 for a Pre-Active key', async () => {

@@ -100,5 +100,29 @@ for (const engine of storeEngines('key-store')) {
       await new Promise((resolve) => setTimeout(resolve, engine.propagationMs));
       assert.equal(service.findKey('finance'), before, 'the same record object: a lease is not a key change');
     });
+
+    // Only on SQLite: PostgreSQL's snapshot is kept current in the background, no age limit applies there.
+    if (engine.engine === 'sqlite')
+      it('lookup: a decrypt sees another connection\'s change at once; a GET may take a snapshot checked a moment ago, never older (issue 19)', async () => {
+      await cli.change((tx) => tx.setEnabled('finance', 'v1', true, AT));
+      assert.equal(service.lookup('finance').record?.versions[0]?.enabled, true, 'checked now');
+      await cli.change((tx) => tx.setEnabled('finance', 'v1', false, AT));
+      // Within the age limit the store is not asked (that is the saving): the GET still sees the state checked above.
+      assert.equal(service.lookup('finance', 60_000).record?.versions[0]?.enabled, true, 'a GET within the limit does not touch the store');
+      assert.equal(service.lookup('finance').record?.versions[0]?.enabled, false, 'a decrypt checks now, whatever GETs did');
+      await cli.change((tx) => tx.setEnabled('finance', 'v1', true, AT));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      assert.equal(service.lookup('finance', 20).record?.versions[0]?.enabled, true, 'past the limit the store is asked again');
+      // This process's own change is seen at once, even by a lookup that accepts an older snapshot.
+      assert.equal(service.lookup('finance', 60_000).record?.versions[0]?.enabled, true);
+      await service.change((tx) => tx.setEnabled('finance', 'v1', false, AT));
+      assert.equal(service.lookup('finance', 60_000).record?.versions[0]?.enabled, false, 'own change seen at once');
+      await cli.change((tx) => tx.setEnabled('finance', 'v1', true, AT));
+      await cli.change((tx) => tx.setEmergencyBlock({ since: AT, by: 'drill' }));
+      const { record, block } = service.lookup('finance');
+      assert.equal(record?.versions[0]?.enabled, true);
+      assert.equal(block?.by, 'drill', 'the record and the kill switch come from one snapshot');
+      await cli.change((tx) => tx.setEmergencyBlock(undefined));
+    });
   });
 }
