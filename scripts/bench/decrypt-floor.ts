@@ -1,10 +1,10 @@
 /**
  * The floors of the decrypt benchmark: the thinnest decrypt server Node offers in front of the same token, as its
- * own process, bare (`node:http`) or through Express 5 + helmet. One JSON.parse and one base64 decode of the body, then C_DecryptInit +
- * C_DecryptAsync on a session of its own pool (as raw-decrypt.ts does) and `{"value":…}` back. No Express, no token
- * check, no key state, no audit entry, no log line, no metrics: nothing the service must do. Its rate over the raw
- * token's is the most any HTTP service on this machine can reach with the load generator on the same cores; the
- * service's own work is measured against it.
+ * own process, bare (`node:http`) or through Express 5 + helmet. The body is parsed as JSON and its value decoded,
+ * then C_DecryptInit + C_DecryptAsync run on a session of its own pool (as raw-decrypt.ts does) and `{"value":…}`
+ * goes back. No token check, no key state, no audit entry, no log line, no metrics: nothing the service must do. The
+ * bare floor's rate over the raw token's is the most any HTTP service on this machine can reach with the load
+ * generator on the same cores, the Express floor's what the framework leaves; the service is measured against both.
  *
  *   node decrypt-floor.js SETTINGS_JSON        prints {"port": N} once listening; stops on SIGTERM
  */

@@ -5,8 +5,6 @@ import { createInterface } from 'node:readline';
 export interface ServiceProcess {
   readonly url: string;
   readonly pid: number;
-  /** User + system CPU seconds the process (all its threads, the token's crypto included) has used so far. */
-  cpuSeconds(): number;
   /** Resident memory now, in bytes. */
   rssBytes(): number;
   stop(): Promise<number | null>;
@@ -56,7 +54,6 @@ export async function startServiceProcess(env: NodeJS.ProcessEnv, options: Servi
   return {
     url,
     pid,
-    cpuSeconds: () => processCpuSeconds(pid),
     rssBytes: () => processRssBytes(pid),
     stop: () =>
       new Promise((resolve) => {
