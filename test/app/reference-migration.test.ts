@@ -43,6 +43,8 @@ describe('issue 8: moving from the reference service (dke import-reference)', ()
     ],
   };
   const text = `// exported from the reference service\n${JSON.stringify(appsettings, null, 2)}`;
+  /** The migration itself; a run after the first changes nothing, so a test can make sure it has happened. */
+  const migrate = () => env.admin.migrateReference(parseReferenceSettings(text), false);
 
   before(async () => {
     // The reference's JwtAudience is the label URL, so its host is one this service answers for (issue 18: 421 otherwise).
@@ -99,15 +101,19 @@ describe('issue 8: moving from the reference service (dke import-reference)', ()
   });
 
   it('a second run changes nothing and says so', async () => {
+    // The first run here, so that the test holds when run alone or in any order.
+    await migrate();
     const before = JSON.stringify(env.service.store.listKeys());
     const objects = await tokenObjectsOf(env, 'Finance');
-    const report = await env.admin.migrateReference(parseReferenceSettings(text), false);
+    const report = await migrate();
     assert.deepEqual(report.steps.map((s) => s.action), ['unchanged', 'unchanged', 'unchanged']);
     assert.equal(JSON.stringify(env.service.store.listKeys()), before);
     assert.equal(await tokenObjectsOf(env, 'Finance'), objects);
   });
 
   it('refuses, before changing anything, a mismatched PublicPem and a name/id that holds a different key', async () => {
+    // f-rolled must already hold its key for the second refusal, so that the test holds when run alone or in any order.
+    await migrate();
     const mismatched = structuredClone(appsettings);
     mismatched.TestKeys[0]!.Name = 'Other';
     mismatched.TestKeys[0]!.PublicPem = keys[1]!.publicPem;
@@ -120,6 +126,8 @@ describe('issue 8: moving from the reference service (dke import-reference)', ()
   });
 
   it('runs through the real CLI: import-reference --dry-run --json and keys import --pkcs8', async () => {
+    // Migrated first, so that the dry run reports 'unchanged' when the test runs alone or in any order.
+    await migrate();
     const file = join(env.dir, 'appsettings.json');
     writeFileSync(file, text);
     const dry = runCli(['import-reference', file, '--dry-run', '--json'], env.cliEnv);

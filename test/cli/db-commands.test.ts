@@ -65,13 +65,20 @@ describe('§3 dke db migrate and dke db copy (PostgreSQL)', () => {
     assert.deepEqual(show.allow, { users: ['alice@contoso.dev'], groups: ['g-1'], roles: [] });
   });
 
-  it('a database that already holds keys is refused (exit 2, nothing copied)', () => {
-    const again = runCli(['db', 'copy', '--from', env.config.dataDir], pgEnv);
+  it('a database that already holds keys is refused (exit 2, nothing copied)', async function () {
+    this.timeout(60_000);
+    // Its own database, filled by a first copy, so that the test holds when run alone or in any order.
+    const filledEnv = { ...pgEnv, DKE_DATABASE_URL: await freshPostgresDatabase('db-copy') };
+    const filled = runCli(['db', 'copy', '--from', env.config.dataDir], filledEnv);
+    assert.equal(filled.status, 0, filled.stderr);
+    const again = runCli(['db', 'copy', '--from', env.config.dataDir], filledEnv);
     assert.equal(again.status, 2);
     assert.match(again.stderr, /^dke: The database "db_copy_\d+_\d+" on 127\.0\.0\.1:\d+ already holds 2 key names; "dke db copy" fills only an empty database, and nothing was copied\.\n$/);
   });
 
   it('with DKE_DATABASE_URL set, nothing is written to DKE_DATA_DIR', () => {
+    // A command of its own first, so that the test checks something when run alone too.
+    assert.equal(runCli(['keys', 'list'], pgEnv).status, 0);
     assert.equal(existsSync(join(emptyDataDir, 'dke.sqlite')), false);
   });
 

@@ -51,16 +51,23 @@ describe('§3 dke keys lifecycle commands and dke audit (real CLI process, runni
   });
 
   it('a permanent step without --yes prints the impact preview, exits 3 and changes nothing', async () => {
-    const result = cli('keys', 'set-state', 'cli-life', keyId, 'deactivated', '--json');
+    // Its own key and its own decrypts (three, by two users) for the preview to count, so that the test holds when
+    // run alone or in any order.
+    const BOB = USER.replace('alice', 'bob');
+    const own = (await env.admin.create('cli-preview', { allow: { users: [USER, BOB], groups: [], roles: [] } })).keyId;
+    for (const [user, text] of [[USER, 'g1'], [USER, 'g2'], [BOB, 'g3']] as const) {
+      assert.equal((await decryptAs(env, user, 'cli-preview', own, Buffer.from(text))).status, 200);
+    }
+    const result = cli('keys', 'set-state', 'cli-preview', own, 'deactivated', '--json');
     assert.equal(result.status, 3, result.stderr);
     const printed = JSON.parse(result.stdout);
     assert.equal(printed.applied, false);
     assert.ok(printed.preview.usage.decrypts >= 3);
     assert.equal(printed.preview.usage.distinctUsers, 2);
-    assert.equal((await decryptAs(env, USER, 'cli-life', keyId, Buffer.from('g'))).status, 200);
-    const text = cli('keys', 'delete', 'cli-life', keyId);
+    assert.equal((await decryptAs(env, USER, 'cli-preview', own, Buffer.from('g'))).status, 200);
+    const text = cli('keys', 'delete', 'cli-preview', own);
     assert.equal(text.status, 3);
-    assert.match(text.stdout, /Nothing was changed\. To go ahead: dke keys delete cli-life .* --yes/);
+    assert.match(text.stdout, /Nothing was changed\. To go ahead: dke keys delete cli-preview .* --yes/);
   });
 
   it('issue 18: --user takes an oid or a member UPN; a guest #EXT# name is refused (exit 2) with the way to grant guests', async () => {
@@ -97,7 +104,14 @@ describe('§3 dke keys lifecycle commands and dke audit (real CLI process, runni
     assert.match(refused.stderr, /cannot become Active; allowed from Deactivated: Compromised\./);
   });
 
-  it('dke audit lists who did what, and dke audit verify checks the chain', () => {
+  it('dke audit lists who did what, and dke audit verify checks the chain', async () => {
+    // The disable, the allowed decrypt and the attest it looks for are made here, on its own key, so that the test
+    // holds when run alone or in any order.
+    const own = (await env.admin.create('cli-audited', { allow: { users: [USER], groups: [], roles: [] } })).keyId;
+    assert.equal((await decryptAs(env, USER, 'cli-audited', own, Buffer.from('i'))).status, 200);
+    assert.equal(cli('keys', 'disable', 'cli-audited', own).status, 0);
+    assert.equal(cli('keys', 'enable', 'cli-audited', own).status, 0);
+    assert.equal(cli('keys', 'attest', 'cli-audited').status, 0);
     const entries = JSON.parse(cli('audit', '--json').stdout) as { actor: string; action: string; outcome: string }[];
     assert.ok(entries.some((e) => e.actor === 'admin@contoso.dev' && e.action === 'disable'));
     assert.ok(entries.some((e) => e.action === 'decrypt' && e.outcome === 'allowed'));

@@ -27,7 +27,10 @@ describe('§3 dke keys create | list | show (real CLI process, same token and st
   });
 
   it('show prints the contract shape with the published version and lower-cased allow list', () => {
-    const result = runCli(['keys', 'show', 'hr-docs', '--json'], env.cliEnv);
+    // Its own key, created here with mixed-case names, so that the test holds when run alone or in any order.
+    const created = runCli(['keys', 'create', 'shown-docs', '--allow-user', 'Alice@Contoso.dev', '--allow-group', 'G-1'], env.cliEnv);
+    assert.equal(created.status, 0, created.stderr);
+    const result = runCli(['keys', 'show', 'shown-docs', '--json'], env.cliEnv);
     assert.equal(result.status, 0, result.stderr);
     const view = JSON.parse(result.stdout);
     assert.deepEqual(view.allow, { users: ['alice@contoso.dev'], groups: ['g-1'], roles: [] });
@@ -45,21 +48,28 @@ describe('§3 dke keys create | list | show (real CLI process, same token and st
   });
 
   it('list shows every key name', () => {
-    const result = runCli(['keys', 'list', '--json'], env.cliEnv);
-    assert.equal(result.status, 0, result.stderr);
-    assert.deepEqual(
-      JSON.parse(result.stdout).map((k: { name: string }) => k.name),
-      ['hr-docs', 'later'],
-    );
+    const listed = (): string[] => {
+      const result = runCli(['keys', 'list', '--json'], env.cliEnv);
+      assert.equal(result.status, 0, result.stderr);
+      return JSON.parse(result.stdout).map((k: { name: string }) => k.name);
+    };
+    // Its own keys (one published, one pre-active, created out of name order) on top of whatever earlier tests left,
+    // so that the test holds when run alone or in any order.
+    const before = listed();
+    assert.equal(runCli(['keys', 'create', 'listed-b'], env.cliEnv).status, 0);
+    assert.equal(runCli(['keys', 'create', 'listed-a', '--state', 'pre-active'], env.cliEnv).status, 0);
+    assert.deepEqual(listed(), [...before, 'listed-a', 'listed-b'].sort((a, b) => a.localeCompare(b)));
   });
 
-  for (const [name, why] of [
-    ['health', /reserved/],
-    ['Metrics', /reserved/],
-    ['bad/name', /must be 1 to 128/],
-    ['hr-docs', /exists already/],
+  for (const [name, why, taken] of [
+    ['health', /reserved/, false],
+    ['Metrics', /reserved/, false],
+    ['bad/name', /must be 1 to 128/, false],
+    ['taken-docs', /exists already/, true],
   ] as const) {
-    it(`refuses to create "${name}": exit 2 and one sentence on stderr`, () => {
+    it(`refuses to create "${name}": exit 2 and one sentence on stderr`, async () => {
+      // The taken name is created here, so that the test holds when run alone or in any order.
+      if (taken) await env.admin.create(name);
       const result = runCli(['keys', 'create', name], env.cliEnv);
       assert.equal(result.status, 2);
       assert.match(result.stderr, why);

@@ -39,6 +39,9 @@ describe('issue 17: sentences instead of codes', () => {
   });
 
   it('a missing PIN file is named', () => {
+    // The store exists first (kept if an earlier test made it), so that stderr is the PIN file's sentence alone, run alone or in any order.
+    const init = runCli(['store', 'init'], base);
+    assert.equal(init.status, 0, init.stderr);
     const token = makeTestToken(dir);
     const pinFile = join(dir, 'no-such-pin.txt');
     const result = runCli(['keys', 'create', 'k2'], { ...base, ...token.settings, DKE_PKCS11_PIN_FILE: pinFile });

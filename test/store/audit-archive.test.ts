@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
 import { decryptAs } from '../support/decrypt-client.js';
-import { runCli } from '../support/run-cli.js';
+import { runCli, type CliResult } from '../support/run-cli.js';
 import { startTestEnv, type TestEnv } from '../support/test-env.js';
 
 const USER = 'alice@contoso.dev';
@@ -21,6 +21,7 @@ describe('issue 17: audit archive and retention', () => {
     let keyId: string;
     let cutoff: string;
     let archive: string;
+    let archived: CliResult;
     before(async () => {
       env = await startTestEnv();
       keyId = (await env.admin.create('archived', { allow: { users: [USER], groups: [], roles: [] } })).keyId;
@@ -30,13 +31,14 @@ describe('issue 17: audit archive and retention', () => {
       await pause(20);
       for (let i = 0; i < 3; i += 1) assert.equal((await decryptAs(env, USER, 'archived', keyId, Buffer.from(`new ${i}`))).status, 200);
       archive = join(env.dir, 'old.jsonl');
+      // Archived here, not in the first test, so that every test below holds when run alone or in any order.
+      archived = runCli(['audit', 'archive', '--before', cutoff, '--to', archive, '--json'], env.cliEnv);
     });
     after(() => env?.close());
 
     it('archives the 6 entries before the cutoff into a file that starts from the genesis anchor', async () => {
-      const result = runCli(['audit', 'archive', '--before', cutoff, '--to', archive, '--json'], env.cliEnv);
-      assert.equal(result.status, 0, result.stderr);
-      const made = JSON.parse(result.stdout) as { first: number; last: number; count: number };
+      assert.equal(archived.status, 0, archived.stderr);
+      const made = JSON.parse(archived.stdout) as { first: number; last: number; count: number };
       assert.deepEqual([made.first, made.last, made.count], [1, 6, 6]);
       const lines = readFileSync(archive, 'utf8').trim().split('\n');
       assert.equal(lines.length, 7);
