@@ -19,9 +19,13 @@ export async function startExpressFloor(body: Buffer, dir: string): Promise<Floo
   return floorProcess(child, 'the Express floor');
 }
 
-/** Starts decrypt-floor.js on the bench token (see there), with `sessions` sessions of its own, bare or through Express. */
-export async function startDecryptFloor(settings: RawTokenSettings, sessions: number, withExpress: boolean): Promise<FloorProcess> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./decrypt-floor.js', import.meta.url)), JSON.stringify({ ...settings, sessions, express: withExpress })], {
+/** The decrypt floors (decrypt-floor.ts): bare node:http, the same on the service's decrypt threads, or Express 5 + helmet. */
+export type DecryptFloorKind = 'bare' | 'threads' | 'express';
+
+/** Starts decrypt-floor.js on the bench token (see there), with `sessions` sessions of its own. */
+export async function startDecryptFloor(settings: RawTokenSettings, sessions: number, kind: DecryptFloorKind): Promise<FloorProcess> {
+  const floorSettings = { ...settings, sessions, express: kind === 'express', threads: kind === 'threads' };
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./decrypt-floor.js', import.meta.url)), JSON.stringify(floorSettings)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return floorProcess(child, 'the decrypt floor');

@@ -32,6 +32,8 @@ export interface RawToken {
   closeSession(session: Buffer): void;
   /** C_DecryptInit on the calling thread, then C_DecryptAsync (libuv's threads). */
   decrypt(session: Buffer, ciphertext: Buffer): Promise<Buffer>;
+  /** The bench key's private half, for decrypts run elsewhere (the service's decrypt threads). */
+  readonly privateKey: Buffer;
   close(): void;
 }
 
@@ -68,6 +70,7 @@ export function openRawToken(settings: RawTokenSettings): RawToken {
     });
     return {
       ciphertext: publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.alloc(32, 7)),
+      privateKey,
       openSession: () => module.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION),
       closeSession: (session) => module.C_CloseSession(session),
       decrypt: async (session, ciphertext) => {

@@ -1,11 +1,11 @@
 /**
  * `npm run bench`: how close the service's decrypt path comes to the token's own C_Decrypt rate, what the service
  * costs per request on top of its framework, and its memory under load (issues 5 and 19). Beside the raw token it
- * measures the decrypt floors (decrypt-floor.ts: bare node:http, and Express 5 + helmet, in front of the same token,
- * with nothing of the service's own work), so that the service's share and the framework's are told apart, and the
- * load generator's own CPU per request, taken from the same cores. Prints tables and Markdown summaries, and writes
- * the chart docs/bench-decrypt.svg; it is a script, not a test: figures vary with the machine, so run it on a quiet
- * one.
+ * measures the decrypt floors (decrypt-floor.ts: bare node:http, the same decrypting on the service's decrypt
+ * threads, and Express 5 + helmet, in front of the same token, with nothing of the service's own work), so that the
+ * service's share, its threads' and the framework's are told apart, and the load generator's own CPU per request,
+ * taken from the same cores. Prints tables and Markdown summaries, and writes the chart docs/bench-decrypt.svg; it is
+ * a script, not a test: figures vary with the machine, so run it on a quiet one.
  *
  *   npm run bench                      full run (about 4 to 5 minutes)
  *   npm run bench -- --seconds 3       shorter points
@@ -22,7 +22,7 @@ import { objectLabel } from '../../src/hsm/rsa-key-templates.js';
 import { benchChartSvg, type ChartSeries } from './bench-chart.js';
 import { decryptLoadRequest, KEY_NAME, prepareBench } from './bench-setup.js';
 import { runLoadWithCpu, type CpuLoadResult } from './cpu-load.js';
-import { startDecryptFloor, startExpressFloor } from './floor-process.js';
+import { startDecryptFloor, startExpressFloor, type DecryptFloorKind } from './floor-process.js';
 import { runLoad, type LoadRequest, type LoadResult } from './http-load.js';
 import { measureRawDecrypt, type RawResult, type RawTokenSettings } from './raw-decrypt.js';
 import { prepareOpenCryptoki, type BenchToken } from './opencryptoki-token.js';
@@ -58,7 +58,7 @@ interface TokenSummary {
   readonly get: LoadResult;
   readonly floor: LoadResult;
   /** The same decrypts at 16 in flight through the thinnest servers in front of the token (decrypt-floor.ts). */
-  readonly decryptFloors: { readonly bare: CpuLoadResult; readonly express: CpuLoadResult };
+  readonly decryptFloors: Readonly<Record<DecryptFloorKind, CpuLoadResult>>;
   readonly rss?: { readonly mb: number; readonly load: LoadResult };
   /** The same decrypts at 16 in flight with DKE_PKCS11_DECRYPT_THREADS=false (pkcs11js's async C_Decrypt). */
   readonly withoutThreads?: CpuLoadResult;
@@ -100,7 +100,11 @@ async function benchToken(token: BenchToken, index: number): Promise<TokenSummar
   for (const level of LEVELS) served.push(await runLoadWithCpu(service, decryptRequest, level, seconds));
   // The floors open the same token (its database is safe for several processes) while the service waits, idle.
   const rawSettings = { ...token, keyLabel: objectLabel({ name: KEY_NAME, keyId }) };
-  const decryptFloors = { bare: await decryptFloor(rawSettings, false, decryptRequest), express: await decryptFloor(rawSettings, true, decryptRequest) };
+  const decryptFloors = {
+    bare: await decryptFloor(rawSettings, 'bare', decryptRequest),
+    threads: await decryptFloor(rawSettings, 'threads', decryptRequest),
+    express: await decryptFloor(rawSettings, 'express', decryptRequest),
+  };
   const getRequest = { url: `${service.url}/${KEY_NAME}`, method: 'GET' as const };
   await runLoad(getRequest, GET_IN_FLIGHT, WARM_UP_SECONDS);
   const get = await runLoad(getRequest, GET_IN_FLIGHT, seconds);
@@ -182,8 +186,8 @@ async function benchToken(token: BenchToken, index: number): Promise<TokenSummar
  * The decrypts of `request` at 16 in flight through decrypt-floor.ts (bare node:http, or Express 5 + helmet) with the
  * service's number of sessions: what any HTTP service on these cores can reach, beside the service's figure.
  */
-async function decryptFloor(settings: RawTokenSettings, withExpress: boolean, request: LoadRequest): Promise<CpuLoadResult> {
-  const floor = await startDecryptFloor(settings, SERVICE_SESSIONS, withExpress);
+async function decryptFloor(settings: RawTokenSettings, kind: DecryptFloorKind, request: LoadRequest): Promise<CpuLoadResult> {
+  const floor = await startDecryptFloor(settings, SERVICE_SESSIONS, kind);
   try {
     const floorRequest = { ...request, url: `${floor.url}${new URL(request.url).pathname}` };
     await runLoad(floorRequest, 16, WARM_UP_SECONDS);
@@ -251,6 +255,7 @@ function floorLine(raw: RawResult, service: CpuLoadResult, floors: TokenSummary[
   return [
     `\ndecrypts at 16 in flight, ${SERVICE_SESSIONS} sessions each, beside raw C_Decrypt (${fmt(raw.opsPerSecond)}/s, ${raw.cpuMsPerOp.toFixed(2)} ms CPU per decrypt):`,
     row('bare node:http in front of the token (no framework, no checks)', floors.bare),
+    row('bare node:http, decrypting on the service\'s decrypt threads (no framework, no checks)', floors.threads),
     row('Express 5 + helmet in front of the token (no checks)', floors.express),
     row('the service', service),
   ].join('\n');
@@ -259,16 +264,15 @@ function floorLine(raw: RawResult, service: CpuLoadResult, floors: TokenSummary[
 /** The floors as Markdown rows, for the README's "what limits the rest". */
 function printFloorRows(all: readonly TokenSummary[]): void {
   const at16 = LEVELS.indexOf(16);
-  console.log(`\n| token, 16 in flight, ${SERVICE_SESSIONS} sessions | raw C_Decrypt/s | bare node:http + token | Express 5 + helmet + token | the service | CPU ms per decrypt: raw / bare / Express / service | load generator CPU ms per request |`);
-  console.log('|---|---|---|---|---|---|---|');
+  console.log(`\n| token, 16 in flight, ${SERVICE_SESSIONS} sessions | raw C_Decrypt/s | bare node:http + token | bare node:http + decrypt threads + token | Express 5 + helmet + token | the service | CPU ms per decrypt: raw / bare / threads / Express / service | load generator CPU ms per request |`);
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const t of all) {
     const r = t.raw[at16]!;
     const s = t.served[at16]!;
-    const { bare, express } = t.decryptFloors;
-    const cell = (x: CpuLoadResult): string => `${fmt(x.requestsPerSecond)} (${pct(x.requestsPerSecond / r.opsPerSecond)})`;
-    console.log(
-      `| ${t.token} | ${fmt(r.opsPerSecond)} | ${cell(bare)} | ${cell(express)} | ${cell(s)} | ${r.cpuMsPerOp.toFixed(2)} / ${bare.cpuMsPerRequest.toFixed(2)} / ${express.cpuMsPerRequest.toFixed(2)} / ${s.cpuMsPerRequest.toFixed(2)} | ${s.loadGeneratorMsPerRequest.toFixed(2)} |`,
-    );
+    const { bare, threads, express } = t.decryptFloors;
+    const cell = (x: CpuLoadResult): string => `${fmt(x.requestsPerSecond)} (${pct(x.requestsPerSecond / r.opsPerSecond)}, ${(x.p99 / x.p50).toFixed(2)})`;
+    const cpu = [r.cpuMsPerOp, bare.cpuMsPerRequest, threads.cpuMsPerRequest, express.cpuMsPerRequest, s.cpuMsPerRequest].map((ms) => ms.toFixed(2)).join(' / ');
+    console.log(`| ${t.token} | ${fmt(r.opsPerSecond)} | ${cell(bare)} | ${cell(threads)} | ${cell(express)} | ${cell(s)} | ${cpu} | ${s.loadGeneratorMsPerRequest.toFixed(2)} |`);
   }
 }
 
