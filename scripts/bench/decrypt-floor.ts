@@ -3,10 +3,11 @@
  * own process, bare (`node:http`) or through Express 5 + helmet. The body is parsed as JSON and its value decoded,
  * then C_DecryptInit + C_DecryptAsync run on a session of its own pool (as raw-decrypt.ts does) and `{"value":…}`
  * goes back. A third floor, bare `node:http` with `threads`, decrypts on the service's own DecryptThreadPool instead
- * (C_DecryptInit + C_Decrypt on worker threads, one session each, as the service does by default): what the service's
- * way of keeping C_DecryptInit off the event loop leaves, before any of its checks. No token check, no key state, no audit entry, no log line, no metrics: nothing the service must do. The
- * bare floor's rate over the raw token's is the most any HTTP service on this machine can reach with the load
- * generator on the same cores, the Express floor's what the framework leaves; the service is measured against both.
+ * (C_DecryptInit + C_Decrypt on worker threads, one session each, as the service does by default). No token check,
+ * no key state, no audit entry, no log line, no metrics: nothing the service must do. The bare floor's rate over the
+ * raw token's is the most any HTTP service on this machine can reach with the load generator on the same cores, the
+ * threads floor's what the service's way of keeping C_DecryptInit off the event loop leaves, the Express floor's what
+ * the framework leaves; the service is measured against all three.
  *
  *   node decrypt-floor.js SETTINGS_JSON        prints {"port": N} once listening; stops on SIGTERM
  */

@@ -183,8 +183,9 @@ async function benchToken(token: BenchToken, index: number): Promise<TokenSummar
 }
 
 /**
- * The decrypts of `request` at 16 in flight through decrypt-floor.ts (bare node:http, or Express 5 + helmet) with the
- * service's number of sessions: what any HTTP service on these cores can reach, beside the service's figure.
+ * The decrypts of `request` at 16 in flight through decrypt-floor.ts (bare node:http, the same on the service's
+ * decrypt threads, or Express 5 + helmet) with the service's number of sessions: what any HTTP service on these cores
+ * can reach, beside the service's figure.
  */
 async function decryptFloor(settings: RawTokenSettings, kind: DecryptFloorKind, request: LoadRequest): Promise<CpuLoadResult> {
   const floor = await startDecryptFloor(settings, SERVICE_SESSIONS, kind);
