@@ -74,19 +74,36 @@ export function stopOnSignals(running: { stop(): Promise<void> }, logger: Logger
   process.once('SIGINT', onSignal);
 }
 
+/**
+ * A programming error must never leave the process half-working or leak to a caller: an uncaught exception or an
+ * unhandled rejection is logged and the process exits non-zero, so the supervisor (systemd, Kubernetes, iisnode)
+ * restarts a clean process.
+ */
+export function exitOnProgrammingErrors(logger: Logger, exit: (code: number) => void = (code) => process.exit(code)): void {
+  const handlers = programmingErrorHandlers(logger, exit);
+  process.on('uncaughtException', handlers.uncaughtException);
+  process.on('unhandledRejection', handlers.unhandledRejection);
+}
+
+/** What exitOnProgrammingErrors installs: each handler logs what went wrong (never the data), then exits with 1. */
+export function programmingErrorHandlers(logger: Logger, exit: (code: number) => void): { uncaughtException(error: Error): void; unhandledRejection(reason: unknown): void } {
+  return {
+    uncaughtException: (error) => {
+      logger.error('uncaught exception', { name: error.name, message: error.message, stack: error.stack });
+      exit(1);
+    },
+    unhandledRejection: (reason) => {
+      logger.error('unhandled rejection', { reason: reason instanceof Error ? `${reason.name}: ${reason.message}` : typeof reason });
+      exit(1);
+    },
+  };
+}
+
 /** `dke serve` (what npm start runs): the configured service until SIGTERM, reloading TLS on SIGHUP. */
 export async function serve(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  // A programming error must never leave the process half-working or leak to a caller: log it and exit non-zero
-  // so the supervisor (systemd, Kubernetes, iisnode) restarts a clean process.
-  process.on('uncaughtException', (error) => {
-    logger.error('uncaught exception', { name: error.name, message: error.message, stack: error.stack });
-    process.exit(1);
-  });
-  process.on('unhandledRejection', (reason) => {
-    logger.error('unhandled rejection', { reason: reason instanceof Error ? `${reason.name}: ${reason.message}` : typeof reason });
-  });
+  exitOnProgrammingErrors(logger);
   // The handlers come before the start: a SIGTERM just after the `listening` line must stop gracefully, not kill the
   // process with the signal's default action.
   const starting = startService(config, logger);
