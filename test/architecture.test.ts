@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 
 /** The compiled test sits in <repo>/<build-test folder>/test/; the sources are in <repo>/src. */
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
@@ -109,6 +110,69 @@ export function importCycles(imports: readonly SourceImport[]): string[][] {
   return cycles;
 }
 
+/** The longest function src/main/ may hold: the composition root reads as a table of contents, each step a screen. */
+export const MAIN_FUNCTION_LINES = 60;
+
+/** Every function, method, accessor and arrow of one file's text longer than `limit` lines (first line to closing brace). */
+export function longFunctions(file: string, text: string, limit: number): string[] {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const long: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isFunctionLike(node) && 'body' in node && node.body !== undefined) {
+      const first = source.getLineAndCharacterOfPosition(node.getStart(source)).line;
+      const last = source.getLineAndCharacterOfPosition(node.getEnd()).line;
+      if (last - first + 1 > limit) long.push(`${file}:${first + 1} ${functionName(node)} has ${last - first + 1} lines (at most ${limit})`);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return long;
+}
+
+function functionName(node: ts.Node): string {
+  const named = node as { name?: ts.Node };
+  if (named.name !== undefined) return named.name.getText();
+  const parent = node.parent;
+  if (parent !== undefined && (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent))) return parent.name.getText();
+  return '(anonymous)';
+}
+
+/** The engine folders of the store and the one list that picks among them: only they may name an engine. */
+const ENGINE_FOLDERS = ['store/sqlite/', 'store/postgres/'] as const;
+const ENGINE_LIST = 'store/engines.ts';
+/** Engine names as code uses them: a string compared or passed, a type or function named after one, a driver package. */
+const ENGINE_WORDS = /^(sqlite|postgres|postgresql|pg)$/i;
+const ENGINE_IDENTIFIER = /sqlite|postgres/i;
+const ENGINE_PACKAGES = ['better-sqlite3', 'pg'];
+
+/**
+ * Where a file outside the engine folders names an engine: string literals such as 'sqlite' or 'postgres', identifiers
+ * such as SqliteStoreConnection, imports of the drivers (better-sqlite3, pg) or of any file in an engine folder.
+ * A third engine is then one new folder and one line in the list.
+ */
+export function engineNames(file: string, text: string): string[] {
+  if (file === ENGINE_LIST || ENGINE_FOLDERS.some((folder) => file.startsWith(folder))) return [];
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const found: string[] = [];
+  const at = (node: ts.Node, what: string): void => {
+    found.push(`${file}:${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1} ${what}`);
+  };
+  const visit = (node: ts.Node): void => {
+    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier !== undefined && ts.isStringLiteral(node.moduleSpecifier)) {
+      const specifier = node.moduleSpecifier.text;
+      const target = relative(SRC, resolve(SRC, dirname(file), specifier)).replace(/\\/g, '/');
+      if (ENGINE_PACKAGES.includes(specifier)) at(node, `imports the driver ${specifier}`);
+      else if (specifier.startsWith('.') && ENGINE_FOLDERS.some((folder) => `${target}/`.startsWith(folder) || target.startsWith(folder))) at(node, `imports ${target}`);
+      return;
+    }
+    if ((ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) && ENGINE_WORDS.test(node.text)) at(node, `names the engine '${node.text}'`);
+    if (ts.isIdentifier(node) && ENGINE_IDENTIFIER.test(node.text)) at(node, `names the engine in ${node.text}`);
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
 describe('source layout: one composition root and the import rules (issue 12)', () => {
   const imports = readImports(SRC);
 
@@ -150,5 +214,38 @@ describe('source layout: one composition root and the import rules (issue 12)', 
       { from: 'cli/a.ts', to: 'cli/b.ts', typeOnly: false },
       { from: 'cli/b.ts', to: 'cli/a.ts', typeOnly: false },
     ]), [['cli/a.ts', 'cli/b.ts', 'cli/a.ts']]);
+  });
+
+  it(`no function in src/main/ is longer than ${MAIN_FUNCTION_LINES} lines (the composition root reads as a table of contents)`, () => {
+    const main = tsFiles(SRC).filter((file) => file.startsWith('main/'));
+    assert.ok(main.includes('main/open-service.ts'));
+    assert.deepEqual(main.flatMap((file) => longFunctions(file, readFileSync(join(SRC, file), 'utf8'), MAIN_FUNCTION_LINES)), []);
+  });
+
+  it('no file outside the engine folders (store/sqlite/, store/postgres/) and store/engines.ts names an engine', () => {
+    assert.deepEqual(tsFiles(SRC).flatMap((file) => engineNames(file, readFileSync(join(SRC, file), 'utf8'))), []);
+  });
+
+  it('the length and engine checks catch a long function and every way of naming an engine', () => {
+    const body = Array.from({ length: 59 }, (_, i) => `  const a${i} = ${i};`).join('\n');
+    assert.deepEqual(longFunctions('main/x.ts', `export function fits() {\n${body.split('\n').slice(1).join('\n')}\n}`, 60), []);
+    assert.equal(longFunctions('main/x.ts', `export function tooLong() {\n${body}\n}`, 60).length, 1);
+    assert.equal(longFunctions('main/x.ts', `const f = () => {\n${body}\n};`, 60)[0], 'main/x.ts:1 f has 61 lines (at most 60)');
+    assert.equal(longFunctions('main/x.ts', `class C {\n  m() {\n${body}\n  }\n}`, 60).length, 1);
+    const named = engineNames(
+      'main/x.ts',
+      [
+        `import Database from 'better-sqlite3';`,
+        `import pg from 'pg';`,
+        `import { openSqliteStore } from '../store/sqlite/sqlite-store-connection.js';`,
+        `import type { X } from '../store/postgres/postgres-engine.js';`,
+        `if (connection.engine === 'sqlite') run();`,
+        'const e = `postgres`;',
+        `let c: SqliteStoreConnection;`,
+      ].join('\n'),
+    );
+    assert.deepEqual(named.map((line) => line.split(' ')[0]), ['main/x.ts:1', 'main/x.ts:2', 'main/x.ts:3', 'main/x.ts:4', 'main/x.ts:5', 'main/x.ts:6', 'main/x.ts:7']);
+    assert.deepEqual(engineNames('store/sqlite/x.ts', `if (engine === 'sqlite') run();`), []);
+    assert.deepEqual(engineNames('store/engines.ts', `import { sqliteEngine } from './sqlite/sqlite-engine.js';`), []);
   });
 });

@@ -45,7 +45,7 @@ export interface KeyAdminDeps {
   readonly owner?: string;
   /** Is the process that wrote an intent still running (then its intent is not a reconcile's business)? */
   readonly isOwnerAlive?: (owner: string) => boolean;
-  /** Test seam (DKE_FAULT_KILL_AFTER): called after each step of an operation that touches the token. */
+  /** Test seam (main/test-seams.ts): called after each step of an operation that touches the token. */
   readonly afterStep?: (step: string) => void;
   /** DKE_DELETION_WINDOW: how long a deleted version waits before its HSM objects are destroyed (0 or absent: at once). */
   readonly deletionWindowMs?: number;

@@ -52,8 +52,6 @@ export interface Config {
   readonly adminActor?: string;
   /** Audit entries older than this many ms are archived by the service (issue 17); unset: kept in the store. */
   readonly auditRetentionMs?: number;
-  /** Tests only (issue 17): the admin step after which a command kills itself, to prove the reconcile. */
-  readonly faultKillAfter?: string;
   /** Port of `dke dev`'s development token issuer (0: any free port). */
   readonly devIssuerPort: number;
 }
@@ -219,7 +217,6 @@ export function parseSettings(raw: RawSettings): Config {
     ...(nonEmpty(raw.DKE_ADMIN_ACTOR) !== undefined ? { adminActor: nonEmpty(raw.DKE_ADMIN_ACTOR)!.slice(0, 200) } : {}),
     devIssuerPort: integer('DKE_DEV_ISSUER_PORT', setting('DKE_DEV_ISSUER_PORT'), 0, 65535),
     ...(nonEmpty(raw.DKE_AUDIT_RETENTION) !== undefined ? { auditRetentionMs: span('DKE_AUDIT_RETENTION', nonEmpty(raw.DKE_AUDIT_RETENTION)!) } : {}),
-    ...(nonEmpty(raw.DKE_FAULT_KILL_AFTER) !== undefined ? { faultKillAfter: nonEmpty(raw.DKE_FAULT_KILL_AFTER)! } : {}),
   };
 }
 

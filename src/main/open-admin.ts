@@ -1,16 +1,16 @@
-import { existsSync } from 'node:fs';
-import { hostname, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { KeyAdmin, type KeyAdminDeps } from '../app/key-admin.js';
+import type { KeyAdmin } from '../app/key-admin.js';
 import { loadConfig, type Config } from '../config/config.js';
 import type { OpenHsm } from '../hsm/open-hsm.js';
 import { StoreUnavailable } from '../keys/errors.js';
 import type { ArchiveCheck, AuditVerification, KeyVault } from '../keys/ports.js';
-import { describeSqliteError, storePath } from '../store/database.js';
 import { StoreAuditTrail } from '../store/audit-trail.js';
 import { KeyStore } from '../store/key-store.js';
+import { adminProcess } from './admin-process.js';
+import { keyAdmins } from './key-admins.js';
 import { openConfiguredHsm } from './open-hsm.js';
-import { databaseLocation, openConfiguredStore } from './open-store.js';
+import { configuredEngine } from './open-store.js';
 
 /** The key-admin service for one CLI command, on the store (and the token when asked), and how to close them. */
 export interface AdminContext {
@@ -33,13 +33,13 @@ export function adminActor(config: Pick<Config, 'adminActor'>): string {
  * commands that only read the store (list, show, audit), so they work while the token is unreachable.
  */
 export async function openAdminContext(config: Config, withHsm: boolean, options: { readonly createStore?: boolean } = {}): Promise<AdminContext> {
-  const embedded = config.databaseUrl === undefined;
-  if (verboseCommands) process.stderr.write(`dke: key store ${embedded ? storePath(config.dataDir) : databaseLocation(config.databaseUrl!).sentence}\n`);
-  const isNew = embedded && options.createStore === true && !existsSync(storePath(config.dataDir));
+  const engine = configuredEngine(config);
+  if (verboseCommands) process.stderr.write(`dke: key store ${engine.where(config)}\n`);
+  const isNew = options.createStore === true && engine.isMissing(config);
   // Only the commands that make a deployment (`store init`, `keys create`, `dev`, `db migrate`) create the store.
-  const connection = await openConfiguredStore(config, { role: 'admin', create: options.createStore === true });
+  const connection = await engine.open(config, { role: 'admin', create: options.createStore === true });
   // Issue 16: a store made as a side effect of a command is named, so a relative DKE_DATA_DIR cannot surprise anyone.
-  if (isNew) process.stderr.write(`dke: created a new key store at ${storePath(config.dataDir)}\n`);
+  if (isNew) process.stderr.write(`dke: created a new key store at ${engine.where(config)}\n`);
   let hsm: OpenHsm | undefined;
   try {
     hsm = withHsm ? openConfiguredHsm(config) : undefined;
@@ -47,22 +47,9 @@ export async function openAdminContext(config: Config, withHsm: boolean, options
     await connection.close();
     throw error;
   }
-  const store = new KeyStore(connection);
-  const audit = new StoreAuditTrail(connection);
-  const vault = hsm?.vault ?? unavailableVault();
-  const admin = new KeyAdmin({
-    store,
-    vault,
-    audit,
-    actor: adminActor(config),
-    publicKeyCacheHours: config.publicKeyCacheHours,
-    deletionWindowMs: config.deletionWindowMs,
-    approvalsRequired: config.approvalsRequired,
-    approvalTtlMs: config.approvalTtlMs,
-    ...processDeps(config),
-  });
+  const parts = { store: new KeyStore(connection), vault: hsm?.vault ?? unavailableVault(), audit: new StoreAuditTrail(connection) };
   return {
-    admin,
+    admin: keyAdmins(config, parts, adminProcess())(adminActor(config)),
     close: async () => {
       await hsm?.close();
       await connection.close();
@@ -111,48 +98,13 @@ export type AuditVerdict = (AuditVerification & { readonly archives?: readonly A
  */
 export async function verifyAuditTrail(archives: readonly string[] = [], config: Config = loadConfig()): Promise<AuditVerdict> {
   const files = archives.map((file) => resolve(file));
+  const engine = configuredEngine(config);
   // A missing embedded store, or a database that cannot be reached, is a refusal (exit 2), not a broken chain.
-  if (config.databaseUrl !== undefined || !existsSync(storePath(config.dataDir))) return withAdmin(false, ({ admin }) => admin.verifyAudit(files), config);
+  if (!engine.readFailureIsDamage(config)) return withAdmin(false, ({ admin }) => admin.verifyAudit(files), config);
   try {
     return await withAdmin(false, ({ admin }) => admin.verifyAudit(files), config);
   } catch (error) {
-    const detail = error instanceof StoreUnavailable ? error.detail : error instanceof Error ? describeSqliteError(error) : String(error);
+    const detail = error instanceof StoreUnavailable ? error.detail : engine.describeError(error);
     return { ok: false, problem: `the store cannot be read: ${detail}` };
-  }
-}
-
-/** What the intents of this process need: this process as owner, the liveness test, the test fault point. */
-export function processDeps(
-  config: Pick<Config, 'faultKillAfter'>,
-  options: { readonly ownStepsLive?: () => boolean } = {},
-): Pick<KeyAdminDeps, 'owner' | 'isOwnerAlive' | 'afterStep'> & { readonly owner: string; readonly isOwnerAlive: (owner: string) => boolean } {
-  const target = config.faultKillAfter;
-  const owner = `${hostname()}:${process.pid}`;
-  return {
-    owner,
-    // Before the service has reconciled at start, an intent under this process's own name was left by an earlier
-    // process that had the same pid (a container's pid 1); after it, it is a step this very process has under way.
-    isOwnerAlive: (of) => (of === owner && options.ownStepsLive?.() === true) || isOwnerAlive(of),
-    // Tests only: the command dies exactly after this step, as a kill -9 would take it (issue 17's crash windows).
-    ...(target !== undefined ? { afterStep: (step: string) => (step === target ? process.kill(process.pid, 'SIGKILL') : undefined) } : {}),
-  };
-}
-
-/**
- * An intent's process is alive when it runs on this host and its pid answers signal 0 (and is not this process).
- * An intent written on another host is left alone (its process cannot be asked there): a reconcile on that host
- * finishes it.
- */
-function isOwnerAlive(owner: string): boolean {
-  const colon = owner.lastIndexOf(':');
-  const host = owner.slice(0, colon);
-  const pid = Number(owner.slice(colon + 1));
-  if (host !== hostname()) return true;
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -1,7 +1,6 @@
 import { StoreUnavailable } from '../keys/errors.js';
 import type { AuditEvent } from '../keys/ports.js';
 import type { QueuedEntry } from './audit-entries.js';
-import { describeSqliteError } from './database.js';
 
 export type { QueuedEntry };
 
@@ -13,6 +12,8 @@ export interface GroupCommitOptions {
   /** How long an entry may wait for a failing store before its request is refused (503). */
   readonly waitLimitMs: number;
   readonly now?: () => Date;
+  /** The engine's error in words (SQLITE_FULL, SQLITE_BUSY, ...), for the outage entry and the refusals. */
+  readonly describeError: (error: unknown) => string;
   /** Told when writing has failed for longer than `waitLimitMs`, and when it works again. */
   readonly onFailing?: (reason: string) => void;
   readonly onRecovered?: (since: string, reason: string) => void;
@@ -114,7 +115,7 @@ export class AuditGroupCommit {
     try {
       await this.#options.write(entries);
     } catch (error) {
-      this.#lastError = describeSqliteError(error);
+      this.#lastError = this.#options.describeError(error);
       return false;
     }
     this.#waiters.splice(0, batch.length);

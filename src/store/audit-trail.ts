@@ -5,8 +5,7 @@ import { verifyChain } from './audit-chain.js';
 import { appendAuditEntries, recordLastUses, toEntry, type QueuedEntry } from './audit-entries.js';
 import { archiveAuditBefore, checkArchives } from './audit-archive.js';
 import { AuditGroupCommit } from './audit-group-commit.js';
-import { describeSqliteError } from './database.js';
-import { GENESIS_HASH, type StoreEngine, type StoreTables } from './schema.js';
+import { GENESIS_HASH, type StoreTables } from './schema.js';
 import type { StoreConnection } from './store-connection.js';
 
 export interface AuditTrailOptions {
@@ -28,7 +27,7 @@ export interface AuditTrailOptions {
 }
 
 /**
- * Append-only audit trail, on either engine: each entry's hash covers its content and the previous entry's hash, so
+ * Append-only audit trail, on any engine: each entry's hash covers its content and the previous entry's hash, so
  * removing or editing any stored line breaks the chain from that point on; the head (last seq and hash) is kept in
  * its own row, so removing the last entries breaks it too (`dke audit verify`). One chain, serialised in the
  * database on the head row, however many instances write.
@@ -44,7 +43,10 @@ export class StoreAuditTrail implements AuditTrail, DurableAuditTrail, AuditRead
     this.#now = options.now ?? (() => new Date());
     this.#storeProblem = options.storeProblem;
     const group = options.groupCommit;
-    this.#groupCommit = group === undefined ? undefined : new AuditGroupCommit({ ...group, now: this.#now, write: group.write ?? ((entries) => this.writeEntries(entries)) });
+    this.#groupCommit =
+      group === undefined
+        ? undefined
+        : new AuditGroupCommit({ ...group, now: this.#now, describeError: connection.dialect.describeError, write: group.write ?? ((entries) => this.writeEntries(entries)) });
   }
 
   /** Writes one entry now, in its own transaction; rejects when it cannot. */
@@ -78,8 +80,8 @@ export class StoreAuditTrail implements AuditTrail, DurableAuditTrail, AuditRead
         throw rehearsal;
       });
     } catch (error) {
-      if (error === rehearsal || (error as { code?: unknown }).code === 'SQLITE_BUSY') return undefined;
-      return `the audit trail cannot be written: ${describeSqliteError(error)}`;
+      if (error === rehearsal || this.#connection.dialect.isLockHeldElsewhere(error)) return undefined;
+      return `the audit trail cannot be written: ${this.#connection.dialect.describeError(error)}`;
     }
     return undefined;
   }
@@ -119,7 +121,7 @@ export class StoreAuditTrail implements AuditTrail, DurableAuditTrail, AuditRead
   }
 
   async decryptUsage(name: string, keyId: string, since: Date): Promise<KeyUsage> {
-    const field = (key: string): RawBuilder<string> => jsonField(this.#connection.engine, key);
+    const field = (key: string): RawBuilder<string> => this.#connection.dialect.jsonField(key);
     const row = await this.#connection.db
       .selectFrom('audit')
       .select((eb) => [eb.fn.countAll<number>().as('decrypts'), sql<number>`count(DISTINCT ${field('actor')})`.as('users'), eb.fn.max('at').as('lastUse')])
@@ -167,9 +169,4 @@ export class StoreAuditTrail implements AuditTrail, DurableAuditTrail, AuditRead
   #transaction<T>(work: (trx: Transaction<StoreTables>) => Promise<T>, waitForLock: boolean): Promise<T> {
     return this.#connection.transaction(work, { waitForLock });
   }
-}
-
-/** A top-level field of an entry's canonical JSON, in the engine's own JSON function. */
-function jsonField(engine: StoreEngine, key: string): RawBuilder<string> {
-  return engine === 'sqlite' ? sql<string>`json_extract(entry, ${`$.${key}`})` : sql<string>`(entry::jsonb ->> ${key})`;
 }

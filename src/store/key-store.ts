@@ -4,14 +4,12 @@ import type { Approval, ApprovalStatus, EmergencyBlock, Intent, KeyLookup, KeySt
 import type { StoreConnection, TransactionOptions } from './store-connection.js';
 import { KyselyStoreTransaction, pendingIntents } from './store-transaction.js';
 
-/** The channel every change transaction notifies on PostgreSQL (delivered at commit). */
-export const CHANGE_CHANNEL = 'dke_store_changed';
-
 /**
- * Key names, versions, states, allow lists and the kill switch, on either engine. Reads come from the connection's
+ * Key names, versions, states, allow lists and the kill switch, on any engine. Reads come from the connection's
  * snapshot (synchronous, immutable records); every change is one transaction that first bumps the change counter
  * (so SQLite takes its write lock at once and PostgreSQL writers queue on that row), then runs the caller's
- * compare-and-set writes with their audit entries, and on PostgreSQL notifies every instance at commit.
+ * compare-and-set writes with their audit entries, and lastly announces the change as its engine does (PostgreSQL
+ * notifies every instance at commit).
  */
 export class KeyStore implements KeyStateStore {
   readonly #connection: StoreConnection;
@@ -42,11 +40,11 @@ export class KeyStore implements KeyStateStore {
   }
 
   async change<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T> {
-    const postgres = this.#connection.engine === 'postgres';
+    const dialect = this.#connection.dialect;
     const result = await this.#connection.transaction(async (trx) => {
       const { version } = await trx.updateTable('store_version').set((eb) => ({ version: eb('version', '+', 1) })).where('id', '=', 1).returning('version').executeTakeFirstOrThrow();
       const value = await work(new KyselyStoreTransaction(trx, this.#now));
-      if (postgres) await sql`SELECT pg_notify(${CHANGE_CHANNEL}, ${String(version)})`.execute(trx);
+      await dialect.announceChange(trx, version);
       return value;
     }, this.#transactionOptions);
     await this.#connection.snapshots.refresh();

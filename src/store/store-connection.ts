@@ -1,6 +1,6 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, RawBuilder, Transaction } from 'kysely';
 import type { StoreSnapshot } from './key-records.js';
-import type { StoreEngine, StoreTables } from './schema.js';
+import type { StoreTables } from './schema.js';
 
 /**
  * Where the key-state snapshot comes from and how it is kept current: SQLite re-reads it when another connection
@@ -26,9 +26,29 @@ export interface TransactionOptions {
   readonly waitForLock?: boolean;
 }
 
-/** One open store, on either engine: the query builder, the snapshot source, and how to name it in sentences. */
+/**
+ * What the SQL and the errors of one engine look like, for the code every engine shares (key-store.ts,
+ * audit-trail.ts, store-copy.ts): each engine's folder has its own, and nothing outside it asks which engine it is.
+ */
+export interface EngineDialect {
+  /** A top-level field of an audit entry's canonical JSON (the `entry` column), in the engine's own JSON function. */
+  jsonField(key: string): RawBuilder<string>;
+  /**
+   * Last statement of every change transaction: tells the other instances, at commit, that the change counter moved
+   * to `version` (nothing to do where every lookup asks the store itself whether it changed).
+   */
+  announceChange(trx: Transaction<StoreTables>, version: number): Promise<void>;
+  /** The intents were inserted with their ids given (a copy): the engine's own numbering continues after them. */
+  continueIntentIds(trx: Transaction<StoreTables>): Promise<void>;
+  /** The engine's error in words for a sentence (with the engine's own code where it has one), never the data. */
+  describeError(error: unknown): string;
+  /** Did a write fail only because another process holds the store's lock (to be waited out, not a fault)? */
+  isLockHeldElsewhere(error: unknown): boolean;
+}
+
+/** One open store, on any engine: the query builder, the snapshot source, and how to name it in sentences. */
 export interface StoreConnection {
-  readonly engine: StoreEngine;
+  readonly dialect: EngineDialect;
   readonly db: Kysely<StoreTables>;
   /** The store as a sentence names it: `the store /data/dke.sqlite`, `the database dke on db.example:5432`. */
   readonly location: string;

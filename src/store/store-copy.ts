@@ -1,8 +1,6 @@
-import { sql } from 'kysely';
 import { AdminRefused } from '../keys/errors.js';
 import { appendAuditEntries } from './audit-entries.js';
 import { StoreAuditTrail } from './audit-trail.js';
-import { CHANGE_CHANNEL } from './key-store.js';
 import type { StoreTables } from './schema.js';
 import type { StoreConnection } from './store-connection.js';
 
@@ -46,10 +44,8 @@ export async function copyStore(source: StoreConnection, target: StoreConnection
       // Chunks keep every INSERT under both engines' limits on bound parameters.
       for (let i = 0; i < all.length; i += 200) await trx.insertInto(table).values(all.slice(i, i + 200) as never).execute();
     }
-    if (rows.intents !== undefined && rows.intents.length > 0 && target.engine === 'postgres') {
-      // The copied ids were given explicitly: the identity sequence continues after them.
-      await sql`SELECT setval(pg_get_serial_sequence('intents', 'id'), (SELECT max(id) FROM intents))`.execute(trx);
-    }
+    // The copied ids were given explicitly: the engine's own numbering continues after them.
+    if (rows.intents !== undefined && rows.intents.length > 0) await target.dialect.continueIntentIds(trx);
     await trx.updateTable('audit_head').set({ seq: head.seq, hash: head.hash, anchor_seq: head.anchor_seq, anchor_hash: head.anchor_hash }).where('id', '=', 1).execute();
     if (storeId !== undefined) await trx.updateTable('store_meta').set({ value: storeId.value }).where('key', '=', 'store_id').execute();
     await appendAuditEntries(trx, [
@@ -63,7 +59,7 @@ export async function copyStore(source: StoreConnection, target: StoreConnection
         },
       },
     ]);
-    if (target.engine === 'postgres') await sql`SELECT pg_notify(${CHANGE_CHANNEL}, ${String(version)})`.execute(trx);
+    await target.dialect.announceChange(trx, version);
   });
   await target.snapshots.refresh();
   const after = await new StoreAuditTrail(target).verify();

@@ -1,13 +1,14 @@
 /**
- * Issue 17 (contract §3 admin commands, §4 states): a `dke` command killed (SIGKILL, through DKE_FAULT_KILL_AFTER)
- * right after each step of create, rotate, set-state and delete leaves an intent; `dke keys reconcile --dry-run`
+ * Issue 17 (contract §3 admin commands, §4 states): a `dke` command killed (SIGKILL, at DKE_FAULT_KILL_AFTER of the
+ * test build's entry point test/support/cli-with-faults.ts) right after each step of create, rotate, set-state and
+ * delete leaves an intent; `dke keys reconcile --dry-run`
  * lists it (and token objects no record knows), `dke keys reconcile` rolls back or finishes it, audited, so that
  * no orphan key pair stays in the token, no Compromised version keeps CKA_DECRYPT, no Destroyed one keeps its
  * objects, and the audit chain verifies. Real CLI processes on the real NSS token.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
-import { CLI_PATH, runCli } from '../support/run-cli.js';
+import { CLI_PATH, CLI_WITH_FAULTS_PATH, runCli } from '../support/run-cli.js';
 import { startServeProcess } from '../support/serve-process.js';
 import { startTestEnv, type TestEnv } from '../support/test-env.js';
 
@@ -28,7 +29,7 @@ describe('issue 17: a CLI killed at each step of a token operation, then dke key
   after(() => env?.close());
 
   const killedAt = (step: string, args: string[]): void => {
-    const result = runCli(args, { ...env.cliEnv, DKE_FAULT_KILL_AFTER: step });
+    const result = runCli(args, { ...env.cliEnv, DKE_FAULT_KILL_AFTER: step }, undefined, CLI_WITH_FAULTS_PATH);
     assert.equal(result.signal, 'SIGKILL', `${args.join(' ')} died at ${step}: ${result.status} ${result.stderr}`);
   };
   const reconcile = (dryRun: boolean): Report => {

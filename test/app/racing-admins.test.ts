@@ -14,7 +14,7 @@ import { isTransitionAllowed } from '../../src/keys/lifecycle.js';
 import type { KeyState } from '../../src/keys/key-version.js';
 import { openConfiguredStore } from '../../src/main/open-store.js';
 import { StoreAuditTrail } from '../../src/store/audit-trail.js';
-import { storePath } from '../../src/store/database.js';
+import { storePath } from '../../src/store/sqlite/database.js';
 import { KeyStore } from '../../src/store/key-store.js';
 import type { StoreConnection } from '../../src/store/store-connection.js';
 import { freshPostgresDatabase } from '../support/postgres.js';

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'mocha';
 import supertest from 'supertest';
 import { decryptAs } from '../support/decrypt-client.js';
-import { CLI_PATH, runCli } from '../support/run-cli.js';
+import { CLI_WITH_FAULTS_PATH, runCli } from '../support/run-cli.js';
 import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
 const USER = 'alice@contoso.dev';
@@ -129,7 +129,7 @@ describe('§4 the deletion window and the scheduler that ends it', () => {
     const now = new Date().toISOString();
     const holder = await env.service.store.jobLeaseHolder('scheduler');
     assert.equal(await env.service.store.claimJobLease('scheduler', 'stopped-instance', now, now, holder), true);
-    const child = spawn(process.execPath, [CLI_PATH, 'serve'], {
+    const child = spawn(process.execPath, [CLI_WITH_FAULTS_PATH, 'serve'], {
       env: { ...env.cliEnv, DKE_PORT: '0', DKE_HOST: '127.0.0.1', DKE_FAULT_KILL_AFTER: 'destroy:token', DKE_LOG_LEVEL: 'error' },
       stdio: 'ignore',
     });

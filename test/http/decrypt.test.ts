@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'mocha';
 import { KeyStore } from '../../src/store/key-store.js';
-import { openSqliteStore } from '../../src/store/sqlite-store-connection.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store-connection.js';
 import { encryptLikeOffice } from '../support/office-client.js';
 import { TEST_AUDIENCE, TEST_PIN, startTestEnv, type TestEnv } from '../support/test-env.js';
 

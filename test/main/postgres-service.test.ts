@@ -1,6 +1,6 @@
 /**
  * Contract §1 (GET, `/health/ready`), §5 and issue 13 with the service on PostgreSQL (src/main/open-service.ts,
- * src/store/postgres-snapshots.ts): the real service on the real token and the run's throwaway PostgreSQL. While the
+ * src/store/postgres/postgres-snapshots.ts): the real service on the real token and the run's throwaway PostgreSQL. While the
  * database is down, GET answers from the last key state and readiness reports the store as `warn` (200); every change
  * is refused at once naming the database; past DKE_STATE_STALENESS_SECONDS GET answers 503 with Retry-After and
  * readiness fails; when the database is back, everything answers again without a restart.

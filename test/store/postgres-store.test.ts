@@ -11,7 +11,7 @@ import { after, describe, it } from 'mocha';
 import pg from 'pg';
 import { DatabaseUnavailable, StoreRefused, StoreUnavailable } from '../../src/keys/errors.js';
 import { KeyStore } from '../../src/store/key-store.js';
-import { openPostgresStore, type PostgresStoreConnection } from '../../src/store/postgres-store-connection.js';
+import { openPostgresStore, type PostgresStoreConnection } from '../../src/store/postgres/postgres-store-connection.js';
 import { SCHEMA_VERSION } from '../../src/store/schema.js';
 import { freshPostgresDatabase, resumePostgres, suspendPostgres } from '../support/postgres.js';
 import { within } from '../support/store-engines.js';

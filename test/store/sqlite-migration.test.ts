@@ -1,5 +1,5 @@
 /**
- * Contract §3 `dke db migrate` (src/store/database.ts, src/store/schema.ts, issue 13): an embedded store made at schema
+ * Contract §3 `dke db migrate` (src/store/sqlite/database.ts, src/store/schema.ts, issue 13): an embedded store made at schema
  * version 5 (before the change counter) is upgraded in place when it is opened, keeping its keys and its audit chain;
  * a store whose schema is newer than the code is refused with a sentence.
  */
@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { after, describe, it } from 'mocha';
 import { StoreRefused } from '../../src/keys/errors.js';
 import { StoreAuditTrail } from '../../src/store/audit-trail.js';
-import { storePath } from '../../src/store/database.js';
+import { storePath } from '../../src/store/sqlite/database.js';
 import { KeyStore } from '../../src/store/key-store.js';
 import { SCHEMA_VERSION } from '../../src/store/schema.js';
-import { openSqliteStore } from '../../src/store/sqlite-store-connection.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store-connection.js';
 
 const publicKey = { modulus: Buffer.alloc(256, 0x33), publicExponent: Buffer.from([1, 0, 1]) };
 

@@ -5,6 +5,9 @@ import { fileURLToPath } from 'node:url';
 /** The compiled `dke` entry point beside the compiled tests (in the build-test folder, src/cli.js). */
 export const CLI_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli.js');
 
+/** The same program with the test build's fault point (DKE_FAULT_KILL_AFTER, see ./cli-with-faults.ts). */
+export const CLI_WITH_FAULTS_PATH = join(dirname(fileURLToPath(import.meta.url)), 'cli-with-faults.js');
+
 export interface CliResult {
   readonly status: number | null;
   /** The signal that ended the process, if one did (a command killed at a fault point). */
@@ -13,9 +16,12 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs the real `dke` command as an operator would, in a separate process, against the given environment. */
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, cwd?: string): CliResult {
-  const result = spawnSync(process.execPath, [CLI_PATH, ...args], { env, cwd, encoding: 'utf8', timeout: 60_000 });
+/**
+ * Runs the real `dke` command as an operator would, in a separate process, against the given environment (`entry`:
+ * CLI_WITH_FAULTS_PATH for a command that must die at a fault point).
+ */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, cwd?: string, entry: string = CLI_PATH): CliResult {
+  const result = spawnSync(process.execPath, [entry, ...args], { env, cwd, encoding: 'utf8', timeout: 60_000 });
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
 }
 

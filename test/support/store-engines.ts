@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openSqliteStore } from '../../src/store/sqlite-store-connection.js';
-import { openPostgresStore } from '../../src/store/postgres-store-connection.js';
+import { openSqliteStore } from '../../src/store/sqlite/sqlite-store-connection.js';
+import { openPostgresStore } from '../../src/store/postgres/postgres-store-connection.js';
 import type { StoreConnection } from '../../src/store/store-connection.js';
 import { freshPostgresDatabase } from './postgres.js';
 

@@ -10,7 +10,7 @@ import { createNssToken } from '../../src/hsm/nss-token-database.js';
 import { createLogger } from '../../src/log/logger.js';
 import { openService, type Service, type ServiceOptions } from '../../src/main/open-service.js';
 import type { KeyAdmin } from '../../src/app/key-admin.js';
-import { openStoreDatabase, storePath } from '../../src/store/database.js';
+import { openStoreDatabase, storePath } from '../../src/store/sqlite/database.js';
 
 /** The audience the test tokens carry, as a sensitivity label's DKE URL would be. */
 export const TEST_AUDIENCE = 'https://dke.test.example';

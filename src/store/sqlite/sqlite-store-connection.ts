@@ -1,18 +1,18 @@
 import Database from 'better-sqlite3';
 import { realpathSync } from 'node:fs';
 import { Kysely, SqliteDialect, type Driver, type Transaction } from 'kysely';
-import { StoreUnavailable } from '../keys/errors.js';
+import { StoreUnavailable } from '../../keys/errors.js';
 import { describeSqliteError, openStoreFile, storePath, type OpenStoreOptions, type StoreDatabase } from './database.js';
-import { SNAPSHOT_QUERIES, snapshotFrom, type StoreSnapshot } from './key-records.js';
-import type { StoreTables } from './schema.js';
-import type { SnapshotSource, StoreConnection, TransactionOptions } from './store-connection.js';
+import { SNAPSHOT_QUERIES, snapshotFrom, type StoreSnapshot } from '../key-records.js';
+import type { StoreTables } from '../schema.js';
+import type { SnapshotSource, StoreConnection, TransactionOptions } from '../store-connection.js';
+import { sqliteDialect } from './sqlite-dialect.js';
 
 /** How long an admin write made through the service (the admin API) may wait for a lock another process holds. */
 const SERVICE_ADMIN_LOCK_WAIT_MS = 1000;
 
 /** The embedded store in `dataDir` (or any store file), opened for the service or one CLI command. */
 export interface SqliteStoreConnection extends StoreConnection {
-  readonly engine: 'sqlite';
   /** The file's own connection, for what only SQLite has (online backup, the store's identity). */
   readonly file: StoreDatabase;
   readonly path: string;
@@ -41,7 +41,7 @@ export function openSqliteStoreFile(given: string, options: OpenStoreOptions): S
   const snapshots = new SqliteSnapshots(reader);
   const db = new Kysely<StoreTables>({ dialect: new StoreSqliteDialect(file) });
   return {
-    engine: 'sqlite',
+    dialect: sqliteDialect,
     db,
     file,
     path,

@@ -1,10 +1,10 @@
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
-import { StoreUnavailable } from '../keys/errors.js';
-import { SNAPSHOT_QUERIES, snapshotFrom, type SnapshotRows, type StoreSnapshot } from './key-records.js';
+import { StoreUnavailable } from '../../keys/errors.js';
+import { SNAPSHOT_QUERIES, snapshotFrom, type SnapshotRows, type StoreSnapshot } from '../key-records.js';
 import { describeDatabaseError, type DatabaseLocation } from './postgres-location.js';
-import type { StoreTables } from './schema.js';
-import type { SnapshotSource } from './store-connection.js';
+import type { StoreTables } from '../schema.js';
+import type { SnapshotSource } from '../store-connection.js';
 
 /** The change counter is asked this often: a change whose notification was lost still arrives within a second. */
 export const VERSION_POLL_MS = 400;

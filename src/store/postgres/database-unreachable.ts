@@ -1,4 +1,4 @@
-import { DatabaseUnavailable } from '../keys/errors.js';
+import { DatabaseUnavailable } from '../../keys/errors.js';
 import { describeDatabaseError, type DatabaseLocation } from './postgres-location.js';
 
 /** Node's socket errors and PostgreSQL's connection-exception class (08…) and shutdown codes (57P0…). */

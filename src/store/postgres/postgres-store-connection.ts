@@ -1,13 +1,13 @@
 import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
-import { StoreRefused } from '../keys/errors.js';
-import { CHANGE_CHANNEL } from './key-store.js';
+import { StoreRefused } from '../../keys/errors.js';
 import { databaseLocation, describeDatabaseError, type DatabaseLocation } from './postgres-location.js';
 import { PostgresSnapshots } from './postgres-snapshots.js';
-import { GENESIS_HASH, migrationsFrom, SCHEMA_VERSION, type StoreTables } from './schema.js';
-import type { StoreConnection } from './store-connection.js';
+import { GENESIS_HASH, migrationsFrom, SCHEMA_VERSION, type StoreTables } from '../schema.js';
+import type { StoreConnection } from '../store-connection.js';
 import { DatabaseUnreachable } from './database-unreachable.js';
+import { CHANGE_CHANNEL, POSTGRES_COLUMNS, postgresDialect } from './postgres-dialect.js';
 
 /** Taken by every process that migrates the schema (any 64-bit number; this one is "dke" and the schema's table). */
 const MIGRATION_LOCK = 0x646b65_0001;
@@ -33,7 +33,6 @@ export class SchemaNewerThanCode extends StoreRefused {}
 const RECONNECT_AT_START_MS = 2000;
 
 export interface PostgresStoreConnection extends StoreConnection {
-  readonly engine: 'postgres';
   readonly database: DatabaseLocation;
   readonly snapshots: PostgresSnapshots;
 }
@@ -93,7 +92,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     again();
   }
   return {
-    engine: 'postgres',
+    dialect: postgresDialect,
     db,
     database: location,
     location: location.sentence,
@@ -141,7 +140,7 @@ async function migrate(pool: pg.Pool, location: DatabaseLocation, url: string): 
           `${capitalised(location.sentence)} has schema version ${version}, newer than this dke-service understands (${SCHEMA_VERSION}); run the newer dke-service.`,
         );
       }
-      for (const migration of migrationsFrom(version, 'postgres')) {
+      for (const migration of migrationsFrom(version, POSTGRES_COLUMNS)) {
         await client.query('BEGIN');
         try {
           for (const statement of migration.statements) await client.query(statement);

@@ -1,17 +1,13 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
-import { AdminRefused } from '../keys/errors.js';
-import type { AuditEvent } from '../keys/ports.js';
+import { AdminRefused } from '../../keys/errors.js';
+import type { AuditEvent } from '../../keys/ports.js';
 import { describeSqliteError, storePath } from './database.js';
 import { reapplyRecordedChanges } from './recorded-changes.js';
-import type { AuditRow } from './audit-chain.js';
-import { appendAuditEntries, toEntry } from './audit-entries.js';
-import { StoreAuditTrail } from './audit-trail.js';
+import type { AuditRow } from '../audit-chain.js';
+import { appendAuditEntries, toEntry } from '../audit-entries.js';
+import { StoreAuditTrail } from '../audit-trail.js';
+import type { BackupResult, RestoreResult } from '../store-engine.js';
 import { openSqliteStoreFile, type SqliteStoreConnection } from './sqlite-store-connection.js';
-
-export interface BackupResult {
-  readonly file: string;
-  readonly auditHead: { readonly seq: number; readonly hash: string };
-}
 
 /**
  * A consistent copy of the store while the service runs (SQLite's online backup), with an audit entry written first
@@ -29,16 +25,6 @@ export async function backupStore(dataDir: string, file: string, actor: string):
   } finally {
     await store.close();
   }
-}
-
-export interface RestoreResult {
-  readonly backupHead: { readonly seq: number; readonly hash: string };
-  /** The head of the store that was replaced, when it could be read. */
-  readonly replacedHead?: { readonly seq: number; readonly hash: string };
-  /** Audit entries written after the backup that were carried into the restored store. */
-  readonly entriesCarried: number;
-  readonly changesReapplied: number;
-  readonly changesSkipped: number;
 }
 
 /**

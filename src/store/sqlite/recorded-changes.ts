@@ -1,8 +1,8 @@
-import { isKeyState, type KeyState } from '../keys/key-version.js';
-import { isTransitionAllowed } from '../keys/lifecycle.js';
-import type { AuditEntry } from '../keys/ports.js';
+import { isKeyState, type KeyState } from '../../keys/key-version.js';
+import { isTransitionAllowed } from '../../keys/lifecycle.js';
+import type { AuditEntry } from '../../keys/ports.js';
 import type { StoreDatabase } from './database.js';
-import { normaliseGrant } from './key-records.js';
+import { normaliseGrant } from '../key-records.js';
 
 /**
  * Re-applies the key changes that audit entries record (what `dke store restore` does with the entries written

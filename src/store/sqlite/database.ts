@@ -2,8 +2,8 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { StoreRefused } from '../keys/errors.js';
-import { GENESIS_HASH, migrationsFrom, SCHEMA_VERSION } from './schema.js';
+import { StoreRefused } from '../../keys/errors.js';
+import { GENESIS_HASH, migrationsFrom, SCHEMA_VERSION, type ColumnTypes } from '../schema.js';
 
 export type StoreDatabase = Database.Database;
 
@@ -13,6 +13,9 @@ export function storePath(dataDir: string): string {
 }
 
 export { GENESIS_HASH };
+
+/** SQLite's integers are all 64-bit; an INTEGER PRIMARY KEY numbers itself (the rowid). */
+export const SQLITE_COLUMNS: ColumnTypes = { bytes: 'BLOB', bigInteger: 'INTEGER', rowId: 'INTEGER PRIMARY KEY' };
 
 export interface OpenStoreOptions {
   /**
@@ -95,7 +98,7 @@ function migrate(db: StoreDatabase, path: string, create: boolean): void {
     if (!hadKeys && !create) {
       throw new StoreRefused(`The store ${path} holds no dke tables: it looks replaced. Restore it from a backup ("dke store restore FILE") or create it with "dke store init".`);
     }
-    for (const migration of migrationsFrom(Math.min(version, 4), 'sqlite')) {
+    for (const migration of migrationsFrom(Math.min(version, 4), SQLITE_COLUMNS)) {
       for (const statement of migration.statements) db.exec(statement);
       if (migration.version === 5) {
         addLaterColumns(db);

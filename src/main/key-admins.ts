@@ -1,0 +1,30 @@
+import { KeyAdmin, type KeyAdminDeps } from '../app/key-admin.js';
+import type { Config } from '../config/config.js';
+import type { AdminProcess } from './admin-process.js';
+
+/** The settings every KeyAdmin takes from the configuration. */
+export type KeyAdminConfig = Pick<Config, 'publicKeyCacheHours' | 'deletionWindowMs' | 'approvalsRequired' | 'approvalTtlMs'>;
+
+/** What a KeyAdmin works on: the store, the token (or a stand-in that refuses), the audit trail. */
+export type KeyAdminParts = Pick<KeyAdminDeps, 'store' | 'vault' | 'audit'>;
+
+/** Builds the KeyAdmin of one actor (the admin API adds the caller's principal for the two-person rule). */
+export type KeyAdminFactory = (actor: string, principal?: string) => KeyAdmin;
+
+/**
+ * The one place a KeyAdmin is built, for the service (its own reconcile and the scheduler), the admin API's callers
+ * and every CLI command: the same parts, the same settings, the same process as owner of its intents.
+ */
+export function keyAdmins(config: KeyAdminConfig, parts: KeyAdminParts, adminProcess: AdminProcess): KeyAdminFactory {
+  return (actor, principal) =>
+    new KeyAdmin({
+      ...parts,
+      actor,
+      ...(principal !== undefined ? { principal } : {}),
+      publicKeyCacheHours: config.publicKeyCacheHours,
+      deletionWindowMs: config.deletionWindowMs,
+      approvalsRequired: config.approvalsRequired,
+      approvalTtlMs: config.approvalTtlMs,
+      ...adminProcess,
+    });
+}

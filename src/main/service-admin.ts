@@ -1,0 +1,45 @@
+import type { KeyAdmin } from '../app/key-admin.js';
+import { backfillPublicKeys } from '../app/public-key-backfill.js';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../keys/ports.js';
+import type { KeyStore } from '../store/key-store.js';
+import { adminProcess, type AdminProcess } from './admin-process.js';
+import { keyAdmins, type KeyAdminFactory, type KeyAdminParts } from './key-admins.js';
+
+export interface ServiceAdmin {
+  /** The KeyAdmin of one actor on this instance (its reconcile, the scheduler, the admin API's callers). */
+  readonly adminAs: KeyAdminFactory;
+  /** This process as the owner of intents, and whether another intent's owner still runs. */
+  readonly process: AdminProcess;
+}
+
+/**
+ * The service's key administration, made ready before it serves: the unfinished admin steps of commands that died are
+ * reconciled, and public keys that older stores lack are read from the token.
+ */
+export async function startServiceAdmin(config: Config, parts: KeyAdminParts & { readonly store: KeyStore }, logger: Logger, afterAdminStep?: (step: string) => void): Promise<ServiceAdmin> {
+  let reconciledAtStart = false;
+  const thisProcess = adminProcess({ ownStepsLive: () => reconciledAtStart, ...(afterAdminStep !== undefined ? { afterAdminStep } : {}) });
+  const adminAs = keyAdmins(config, parts, thisProcess);
+  await reconcileAtStart(adminAs('dke-service'), parts.store, logger);
+  reconciledAtStart = true;
+  const missingPublicKeys = await backfillPublicKeys(parts.store, parts.vault).catch((error: unknown) => [`not tried: ${error instanceof Error ? error.message : String(error)}`]);
+  if (missingPublicKeys.length > 0) {
+    logger.warn('public keys of older versions could not be read from the token yet; retried at the next start', { versions: missingPublicKeys.join('; ') });
+  }
+  return { adminAs, process: thisProcess };
+}
+
+/**
+ * Unfinished admin steps of commands that died (issue 17) are finished or rolled back before the service serves; a
+ * token that is not up yet leaves them for `dke keys reconcile` (readiness names them meanwhile).
+ */
+async function reconcileAtStart(admin: KeyAdmin, store: KeyStore, logger: Logger): Promise<void> {
+  try {
+    if ((await store.pendingIntents()).length === 0) return;
+    const report = await admin.reconcile(false);
+    for (const step of report.steps) logger.warn('unfinished admin step reconciled', { action: step.action, key: `${step.name}/${step.keyId}`, actor: step.actor, outcome: step.outcome });
+  } catch (error) {
+    logger.error('unfinished admin steps could not be reconciled at start; run "dke keys reconcile"', { error: error instanceof Error ? error.message : String(error) });
+  }
+}

@@ -1,0 +1,39 @@
+import type { Config } from '../config/config.js';
+import type { Logger } from '../keys/ports.js';
+import type { ServiceStore } from '../store/store-engine.js';
+import { configuredEngine } from './open-store.js';
+
+/** Concurrent decrypt decisions gather this long before their batch is committed (group commit). */
+const AUDIT_GROUP_COMMIT_MS = 2;
+/** A decrypt waits at most this long for a failing audit trail before it is refused with 503. */
+const AUDIT_WAIT_LIMIT_MS = 1000;
+
+/**
+ * The configured store as the service holds it (never created here: a missing or empty one is refused with a
+ * sentence), with its audit trail. The audit writer's and the database's failures and recoveries are logged and
+ * shown in readiness at once (`recheckReadiness`), not at the next periodic check.
+ */
+export function openServiceStore(config: Config, logger: Logger, recheckReadiness: () => void): Promise<ServiceStore> {
+  return configuredEngine(config).openForService(config, {
+    groupCommit: {
+      intervalMs: AUDIT_GROUP_COMMIT_MS,
+      waitLimitMs: AUDIT_WAIT_LIMIT_MS,
+      onFailing: (reason) => {
+        logger.error('audit trail cannot be written: decrypts are refused (503) until it can', { reason });
+        recheckReadiness();
+      },
+      onRecovered: (since, reason) => {
+        logger.warn('audit trail writable again: decrypts accepted', { since, reason });
+        recheckReadiness();
+      },
+    },
+    onReachability: (reachable, detail) => {
+      if (reachable) logger.warn('key-state database answers again: changes accepted, lookups confirmed', { detail });
+      else logger.error('key-state database does not answer: changes refused; decrypt and GET answer from the last key state until DKE_STATE_STALENESS_SECONDS', { detail });
+      recheckReadiness();
+    },
+    // The shared database can be away for a while (contract §5): decrypt entries then wait in a local journal.
+    onJournaling: (reason, journal) => logger.warn('audit entries go to the local journal until the database takes them', { reason, journal }),
+    onDrained: (entries) => logger.info('local audit journal drained into the trail', { entries }),
+  });
+}
