@@ -5,6 +5,9 @@ import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { after, before, describe, it } from 'mocha';
 import supertest from 'supertest';
+import type { NextStep } from '../../src/keys/errors.js';
+import { ADMIN_ROUTES, routeOfStep } from '../../src/http/admin-routes.js';
+import { commandOfStep } from '../../src/cli/next-steps.js';
 import { runCli } from '../support/run-cli.js';
 import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
@@ -109,5 +112,29 @@ describe('issue 29: the admin API reads without writing and speaks in routes', (
     } finally {
       await env.service.store.change((tx) => tx.finishIntent(intent.id));
     }
+  });
+});
+
+describe('issue 29: each next step, in the words of each surface', () => {
+  const steps: readonly NextStep[] = [
+    { kind: 'rotate-instead', name: 'n' },
+    { kind: 'delete-instead', name: 'n', keyId: 'k' },
+    { kind: 'cancel-deletion-first', name: 'n', keyId: 'k' },
+    { kind: 'cancel-deletion-restores', name: 'n', keyId: 'k' },
+    { kind: 'reconcile-if-died' },
+  ];
+
+  it('the admin API names a route it serves (or none), never a dke command', () => {
+    const served = ADMIN_ROUTES.map((r) => `${r.method.toUpperCase()} ${r.path.replace('{name}', 'n').replace('{keyId}', 'k')}`);
+    for (const step of steps) {
+      const words = routeOfStep(step);
+      assert.doesNotMatch(words, /\bdke /, step.kind);
+      for (const named of words.match(/(GET|POST|PUT|DELETE) \/admin\/api\/\S*[\w}]/g) ?? []) assert.ok(served.includes(named), `${step.kind}: ${named} is not a route of the admin API`);
+    }
+    assert.equal(steps.filter((step) => /\/admin\/api\//.test(routeOfStep(step))).length, 4);
+  });
+
+  it('the CLI names a dke command for every step', () => {
+    for (const step of steps) assert.match(commandOfStep(step), /"dke keys [a-z-]+[^"]*"/, step.kind);
   });
 });
