@@ -1,4 +1,4 @@
-import { AdminRefused } from '../keys/errors.js';
+import { AdminRefused, type StepRefusal } from '../keys/errors.js';
 import type { AuditEvent, AuditTrail, StoreTransaction } from '../keys/ports.js';
 
 type Append = (event: AuditEvent) => Promise<void>;
@@ -33,13 +33,21 @@ export class AdminAudit {
   }
 
   /**
-   * Records the refusal and gives the error to throw, with the sentence the operator sees (`throw await
-   * audit.refusal(…)`). `Refusal` says what kind it is (the admin API answers AdminConflict with 409 and AdminNotFound
+   * Records the refusal and gives the error to throw (`throw await audit.refusal(…)`). `why` is its sentence, or its
+   * reason and next step, which each front end words its own way (the entry keeps the plain words of
+   * keys/errors.ts). `Refusal` says what kind it is (the admin API answers AdminConflict with 409 and AdminNotFound
    * with 404; the CLI exits 2 for all of them).
    */
-  async refusal(action: string, name: string | undefined, sentence: string, keyId?: string, Refusal: new (message: string) => AdminRefused = AdminRefused): Promise<AdminRefused> {
-    await this.refused(action, name, keyId, sentence);
-    return new Refusal(sentence);
+  async refusal(
+    action: string,
+    name: string | undefined,
+    why: string | StepRefusal,
+    keyId?: string,
+    Refusal: new (why: string | StepRefusal) => AdminRefused = AdminRefused,
+  ): Promise<AdminRefused> {
+    const refusal = new Refusal(why);
+    await this.refused(action, name, keyId, refusal.message);
+    return refusal;
   }
 
   #write(action: string, name: string | undefined, keyId: string | undefined, outcome: 'succeeded' | 'refused', reason: string | undefined, details: AuditEvent['details']): Promise<void> {

@@ -1,5 +1,5 @@
 import type { AllowList, DeletionSchedule, KeyRecord, KeyState, KeyVersion } from '../keys/key-version.js';
-import type { AddVersionResult, Approval, KeyUsage, StoreTransaction } from '../keys/ports.js';
+import type { Approval, KeyUsage } from '../keys/ports.js';
 
 /** What the admin operations answer (the CLI prints them; `--json` prints them as they are). */
 export interface VersionSummary {
@@ -71,26 +71,6 @@ export function appliedView(outcome: Extract<StateChangeOutcome, { applied: true
     ...(outcome.objectsDestroyed !== undefined ? { objectsDestroyed: outcome.objectsDestroyed } : {}),
     ...(outcome.deletion !== undefined ? { deletion: outcome.deletion } : {}),
   };
-}
-
-/** The sentence for a version the store would not add: the name or the version changed since it was read. */
-export function addVersionRefusal(name: string, keyId: string, result: Exclude<AddVersionResult, 'added'>): string {
-  switch (result) {
-    case 'name-exists':
-      return `The key name "${name}" exists already; use "dke keys rotate ${name}" for a new version.`;
-    case 'name-missing':
-      return `There is no key named "${name}".`;
-    case 'version-exists':
-      return `The key "${name}" already has a version ${keyId}.`;
-  }
-}
-
-/** The refusal while another command's token step on this key name is unfinished (its intent is still there). */
-export async function unfinishedStepOn(tx: Pick<StoreTransaction, 'pendingIntents'>, name: string): Promise<string | undefined> {
-  const pending = (await tx.pendingIntents()).find((i) => i.name === name);
-  return pending === undefined
-    ? undefined
-    : `An unfinished ${pending.action} of "${name}" (version ${pending.keyId}, by ${pending.actor} at ${pending.createdAt}) is pending; if that command died, run "dke keys reconcile".`;
 }
 
 /** `dke emergency … --json` and `/admin/api/emergency-block`: `{"blocked":true,"since","by"}` or `{"blocked":false}`. */

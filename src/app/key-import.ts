@@ -5,8 +5,8 @@ import { DEFAULT_INITIAL_STATE } from '../keys/lifecycle.js';
 import { keyIdProblem, keyNameProblem } from '../keys/names.js';
 import type { Intent, KeyStateStore, KeyVault } from '../keys/ports.js';
 import type { AdminAudit } from './admin-audit.js';
+import { addVersionRefusal, unfinishedStepOn, type TransactionRefusal } from './admin-intents.js';
 import type { CreatedVersion } from './key-admin-views.js';
-import { addVersionRefusal, unfinishedStepOn } from './key-admin-views.js';
 import type { PrivateKeyMaterial } from './private-key-material.js';
 import { decryptsRoundTrip } from './software-rsa.js';
 
@@ -41,12 +41,12 @@ export async function importKey(deps: KeyImportDeps, audit: AdminAudit, name: st
     if (idProblem !== undefined) throw new AdminRefused(idProblem);
     const now = (): string => (deps.now?.() ?? new Date()).toISOString();
     // The intent is written before the token is touched (issue 17), so a crash mid-import is rolled back by the reconcile.
-    const intent = await deps.store.change(async (tx): Promise<Intent | string> => {
+    const intent = await deps.store.change(async (tx): Promise<Intent | TransactionRefusal> => {
       const refusal =
         (await unfinishedStepOn(tx, name)) ?? ((await tx.findKey(name))?.versions.some((v) => v.keyId === keyId) ? addVersionRefusal(name, keyId, 'version-exists') : undefined);
       return refusal ?? tx.beginIntent({ action: 'import', name, keyId, actor: audit.actor, owner: deps.owner ?? 'unknown', createdAt: now() });
     });
-    if (typeof intent === 'string') throw new AdminRefused(intent);
+    if (typeof intent === 'string' || !('id' in intent)) throw new AdminRefused(intent);
     try {
       return await importUnderIntent(deps, audit, intent, material, options, now);
     } catch (error) {

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { DkeError, StoreUnavailable } from '../app/admin-vocabulary.js';
+import { AdminRefused, DkeError, StoreUnavailable } from '../app/admin-vocabulary.js';
 import { setVerbose } from '../main/open-admin.js';
 import { debugOutputWanted } from '../main/settings.js';
 import { auditCommand } from './audit-commands.js';
@@ -9,6 +9,7 @@ import { emergencyCommand } from './emergency-commands.js';
 import { exitCodeFor } from './exit-codes.js';
 import { importReferenceCommand } from './import-commands.js';
 import { keysCommand } from './keys-commands.js';
+import { commandOfStep } from './next-steps.js';
 import { serveCommand } from './serve-command.js';
 import { dbCommand, storeCommand } from './store-commands.js';
 
@@ -37,7 +38,9 @@ export function buildProgram(devCommands: readonly Command[] = []): Command {
 export async function runProgram(argv: readonly string[], devCommands: readonly Command[]): Promise<void> {
   try {
     await buildProgram(devCommands).parseAsync([...argv]);
-  } catch (error) {
+  } catch (caught) {
+    // A refusal that names a next step names it as a `dke` command here.
+    const error = caught instanceof AdminRefused ? caught.inWords(commandOfStep) : caught;
     // The store's cause (full disk, lock, corruption) is for the operator at the CLI, unlike an HTTP caller.
     const message = error instanceof StoreUnavailable && error.detail !== undefined ? `The store cannot be used: ${error.detail}.` : error instanceof Error ? error.message : String(error);
     process.stderr.write(`dke: ${message}\n`);

@@ -5,7 +5,7 @@ import { activityStart, decryptsPerDay } from '../app/decrypt-activity.js';
 import type { ReadinessReport } from '../app/readiness.js';
 import { parseSince } from '../app/time-spans.js';
 import type { Principal } from '../keys/access-policy.js';
-import { RequestInvalid } from '../keys/errors.js';
+import { AdminRefused, RequestInvalid, type NextStep } from '../keys/errors.js';
 import { parseKeyState, type AllowList } from '../keys/key-version.js';
 import { DECRYPT_BODY_LIMIT_BYTES } from './dke-routes.js';
 import { HttpError } from './error-responses.js';
@@ -158,16 +158,9 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     need: 'read',
     handle: async ({ admin, params, query }) => {
       const to = queryString(query, 'to');
-      // Only the permanent steps have a preview; anything else would be applied by an unconfirmed call.
-      const outcome =
-        to === 'destroyed'
-          ? await admin.delete(params.name!, params.keyId!, false)
-          : to === 'deactivated' || to === 'compromised'
-            ? await admin.setState(params.name!, params.keyId!, to, false)
-            : undefined;
-      if (outcome === undefined) throw new RequestInvalid('"to" must be deactivated, compromised or destroyed.');
-      if (outcome.applied || !('preview' in outcome)) throw new TypeError('an unconfirmed permanent step did not answer a preview');
-      return ok(outcome.preview);
+      // Only the permanent steps have a preview. A read: it writes nothing, not even the refusal it may answer.
+      if (to !== 'destroyed' && to !== 'deactivated' && to !== 'compromised') throw new RequestInvalid('"to" must be deactivated, compromised or destroyed.');
+      return ok(await admin.impact(params.name!, params.keyId!, to));
     },
   },
   { method: 'get', path: '/admin/api/health', need: 'read', handle: ({ readiness }) => ok(readiness()) },
@@ -196,11 +189,37 @@ export function adminRoutes(options: AdminRoutesOptions): Router {
     router[route.method](expressPath, requireJsonBody, options.authenticate, requireRole(route.need), readJson, async (req: Request, res: Response) => {
       const principal = res.locals.principal as Principal;
       const admin = options.keyAdmin(`${principal.oid} (${principal.auditName ?? 'no name'})`, principal.oid);
-      const answer = await route.handle({ admin, params: req.params as Record<string, string>, body: req.body as unknown, query: req.query, readiness: options.readiness });
+      let answer: AdminAnswer;
+      try {
+        answer = await route.handle({ admin, params: req.params as Record<string, string>, body: req.body as unknown, query: req.query, readiness: options.readiness });
+      } catch (error) {
+        // A refusal that names a next step names it as a route here, never as a `dke` command.
+        throw error instanceof AdminRefused ? error.inWords(routeOfStep) : error;
+      }
       res.status(answer.status).json(answer.body);
     });
   }
   return router;
+}
+
+/**
+ * A refusal's next step in the admin API's words: the route that takes it (each one of ADMIN_ROUTES; a test holds
+ * them together). There is no route for a reconcile (an intent is left to its own host, src/main/open-admin.ts):
+ * the caller is told to retry.
+ */
+export function routeOfStep(step: NextStep): string {
+  switch (step.kind) {
+    case 'rotate-instead':
+      return `use POST /admin/api/keys/${step.name}/rotate for a new version`;
+    case 'delete-instead':
+      return `use DELETE /admin/api/keys/${step.name}/versions/${step.keyId} to destroy it`;
+    case 'cancel-deletion-first':
+      return `cancel the deletion first (POST /admin/api/keys/${step.name}/versions/${step.keyId}/cancel-deletion)`;
+    case 'cancel-deletion-restores':
+      return `POST /admin/api/keys/${step.name}/versions/${step.keyId}/cancel-deletion brings it back`;
+    case 'reconcile-if-died':
+      return 'retry once it has finished (if the command running it died, a reconcile on its host finishes or rolls it back)';
+  }
 }
 
 /** 403 `forbidden` unless the token carries an app role that allows this route. */

@@ -101,9 +101,69 @@ export class HsmBusy extends HsmUnavailable {
   }
 }
 
-/** An administrative request that the rules refuse (CLI): the message says why and what is allowed. */
+/**
+ * What an admin can do about a refusal, as data: each front end names the step in its own words (the CLI its verb,
+ * src/cli/next-steps.ts; the admin API its route, src/http/admin-routes.ts), so an API caller is never told to run a
+ * command and an operator at the CLI never to call a route.
+ */
+export type NextStep =
+  /** The key name exists: a new version comes from a rotation. */
+  | { readonly kind: 'rotate-instead'; readonly name: string }
+  /** A state change does not destroy a version: a delete does. */
+  | { readonly kind: 'delete-instead'; readonly name: string; readonly keyId: string }
+  /** The version waits for its destruction: the deletion must be cancelled before anything else happens to it. */
+  | { readonly kind: 'cancel-deletion-first'; readonly name: string; readonly keyId: string }
+  /** The version waits for its destruction already: cancelling the deletion brings it back. */
+  | { readonly kind: 'cancel-deletion-restores'; readonly name: string; readonly keyId: string }
+  /** Another command's token step on the key name is unfinished; a dead one is finished or rolled back by a reconcile. */
+  | { readonly kind: 'reconcile-if-died' };
+
+/** A refusal that names a next step: why (one clause, no final period) and the step, for a front end to word. */
+export interface StepRefusal {
+  readonly reason: string;
+  readonly nextStep: NextStep;
+}
+
+/** The next step in words that name no front end: the refusal's own message, for the audit trail and the log. */
+function plainStep(step: NextStep): string {
+  switch (step.kind) {
+    case 'rotate-instead':
+      return 'rotate it for a new version';
+    case 'delete-instead':
+      return 'delete the version to destroy it';
+    case 'cancel-deletion-first':
+      return 'cancel the deletion first';
+    case 'cancel-deletion-restores':
+      return 'cancelling the deletion brings it back';
+    case 'reconcile-if-died':
+      return 'if that command died, a reconcile finishes or rolls it back';
+  }
+}
+
+/** The whole sentence of a refusal with its next step said by `say` (a front end's words; plain words by default). */
+export function stepRefusalSentence(refusal: StepRefusal, say: (step: NextStep) => string = plainStep): string {
+  return `${refusal.reason}; ${say(refusal.nextStep)}.`;
+}
+
+/**
+ * An administrative request that the rules refuse: the message says why and what is allowed. When the refusal names
+ * a next step, `stepRefusal` holds it as data and `inWords` gives the sentence a front end shows.
+ */
 export class AdminRefused extends DkeError {
   readonly code: string = 'refused';
+  readonly stepRefusal: StepRefusal | undefined;
+
+  constructor(why: string | StepRefusal) {
+    super(typeof why === 'string' ? why : stepRefusalSentence(why));
+    this.stepRefusal = typeof why === 'string' ? undefined : why;
+  }
+
+  /** The same refusal (class and code) with its next step in a front end's own words; itself when it names none. */
+  inWords(say: (step: NextStep) => string): AdminRefused {
+    if (this.stepRefusal === undefined) return this;
+    const Same = this.constructor as new (why: string) => AdminRefused;
+    return new Same(stepRefusalSentence(this.stepRefusal, say));
+  }
 }
 
 /** The state table (keys/lifecycle.ts) or a concurrent change refuses the step; the admin API answers 409. */

@@ -61,7 +61,11 @@ describe('§4 lifecycle end to end on the real token (app/key-lifecycle)', () =>
     for (const to of ['active', 'pre-active', 'deactivated'] as KeyState[]) {
       await assert.rejects(env.admin.setState('refusals', keyId, to, true), (e: unknown) => e instanceof AdminRefused && /allowed from Deactivated: Compromised/.test(e.message));
     }
-    await assert.rejects(env.admin.setState('refusals', keyId, 'destroyed', true), /dke keys delete/);
+    // The service names the step as data; each front end words it (test/http/admin-surfaces.test.ts).
+    await assert.rejects(
+      env.admin.setState('refusals', keyId, 'destroyed', true),
+      (e: unknown) => e instanceof AdminRefused && e.stepRefusal?.nextStep.kind === 'delete-instead' && e.message === 'A state change never destroys a key version; delete the version to destroy it.',
+    );
     await assert.rejects(env.admin.delete('refusals', keyId, true), /Only Pre-Active and Active versions can be deleted/);
     await env.admin.setState('refusals', keyId, 'compromised', true);
     await assert.rejects(env.admin.setState('refusals', keyId, 'active', true), /allowed from Compromised: none, it is final/);

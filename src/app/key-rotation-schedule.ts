@@ -1,0 +1,47 @@
+import { spanMs } from '../keys/durations.js';
+import type { AdminContext } from './admin-context.js';
+import type { CreatedVersion } from './key-admin-views.js';
+
+/**
+ * Scheduled rotation (contract §3 `dke keys rotation`, §4): the period of each key name, and the scheduler's job that
+ * rotates the names whose newest Active version is older than it. `rotate` is the lifecycle's (key-lifecycle.ts).
+ */
+export class KeyRotationSchedule {
+  readonly #ctx: AdminContext;
+  readonly #rotate: (name: string) => Promise<CreatedVersion>;
+
+  constructor(ctx: AdminContext, rotate: (name: string) => Promise<CreatedVersion>) {
+    this.#ctx = ctx;
+    this.#rotate = rotate;
+  }
+
+  /**
+   * With `every` (a span such as 90d), the scheduler publishes a new version whenever the newest Active one is older
+   * than that; undefined turns it off.
+   */
+  async set(name: string, every: string | undefined): Promise<void> {
+    const ctx = this.#ctx;
+    await ctx.requireKey(name);
+    if (every !== undefined && (spanMs(every) ?? 0) < 1000) {
+      throw await ctx.audit.refusal('rotation', name, `"${every}" is not a rotation period; use a span such as 90d, 12h or 30m.`);
+    }
+    await ctx.deps.store.change(async (tx) => {
+      const changed = await tx.setRotation(name, every?.trim());
+      await ctx.audit.within(tx).succeeded('rotation', name, undefined, { every: every?.trim() ?? null, changed });
+    });
+  }
+
+  /** The scheduler's rotation job: every key name whose newest Active version is older than its period gets a new one. */
+  async rotateDueKeys(): Promise<CreatedVersion[]> {
+    const now = this.#ctx.now().getTime();
+    const rotated: CreatedVersion[] = [];
+    for (const record of this.#ctx.deps.store.listKeys()) {
+      const period = record.rotationEvery === undefined ? undefined : spanMs(record.rotationEvery);
+      if (period === undefined) continue;
+      const newestActive = record.versions.filter((v) => v.state === 'active').map((v) => Date.parse(v.createdAt)).sort((a, b) => b - a)[0];
+      if (newestActive === undefined || newestActive + period > now) continue;
+      rotated.push(await this.#rotate(record.name));
+    }
+    return rotated;
+  }
+}
