@@ -37,7 +37,7 @@ export async function tokenStepUnderIntent<T>(
     const refusal = (await unfinishedStepOn(tx, ref.name)) ?? (await step.check(tx));
     return refusal ?? tx.beginIntent(intent);
   });
-  if (typeof begun === 'string' || !('id' in begun)) throw await ctx.audit.refusal(action, ref.name, begun, ref.keyId, AdminConflict);
+  if (!isIntent(begun)) throw await ctx.audit.refusal(action, ref.name, begun, ref.keyId, AdminConflict);
   ctx.deps.afterStep?.(`${label}:intent`);
   let token: T;
   try {
@@ -48,6 +48,11 @@ export async function tokenStepUnderIntent<T>(
   }
   ctx.deps.afterStep?.(`${label}:token`);
   return { intent: begun, token };
+}
+
+/** Did the transaction that writes an intent write it (rather than answer why not)? */
+export function isIntent(written: Intent | TransactionRefusal): written is Intent {
+  return typeof written !== 'string' && 'id' in written;
 }
 
 /** The refusal while another command's token step on this key name is unfinished (its intent is still there). */

@@ -5,7 +5,7 @@ import { DEFAULT_INITIAL_STATE } from '../keys/lifecycle.js';
 import { keyIdProblem, keyNameProblem } from '../keys/names.js';
 import type { Intent, KeyStateStore, KeyVault } from '../keys/ports.js';
 import type { AdminAudit } from './admin-audit.js';
-import { addVersionRefusal, unfinishedStepOn, type TransactionRefusal } from './admin-intents.js';
+import { addVersionRefusal, isIntent, unfinishedStepOn, type TransactionRefusal } from './admin-intents.js';
 import type { CreatedVersion } from './key-admin-views.js';
 import type { PrivateKeyMaterial } from './private-key-material.js';
 import { decryptsRoundTrip } from './software-rsa.js';
@@ -46,7 +46,7 @@ export async function importKey(deps: KeyImportDeps, audit: AdminAudit, name: st
         (await unfinishedStepOn(tx, name)) ?? ((await tx.findKey(name))?.versions.some((v) => v.keyId === keyId) ? addVersionRefusal(name, keyId, 'version-exists') : undefined);
       return refusal ?? tx.beginIntent({ action: 'import', name, keyId, actor: audit.actor, owner: deps.owner ?? 'unknown', createdAt: now() });
     });
-    if (typeof intent === 'string' || !('id' in intent)) throw new AdminRefused(intent);
+    if (!isIntent(intent)) throw new AdminRefused(intent);
     try {
       return await importUnderIntent(deps, audit, intent, material, options, now);
     } catch (error) {

@@ -31,13 +31,19 @@ describe('issue 29: the admin API reads without writing and speaks in routes', (
   });
   after(() => env?.close());
 
-  it('GET …/impact writes no audit entry and no intent: for a preview, a refused step and an unknown version alike', async () => {
+  it('GET …/impact writes no audit entry and no intent and asks the token nothing: for a preview, a refused step and an unknown version alike', async () => {
     const { keyId: active } = await env.admin.create('impact-read', {});
     const { keyId: final } = await env.admin.rotate('impact-read');
     await env.admin.setState('impact-read', final, 'compromised', true);
     const { keyId: waiting } = await env.admin.rotate('impact-read');
     await env.admin.delete('impact-read', waiting, true);
     const before = await written();
+    // Every token call that changes or reads key objects, counted while the previews run.
+    const vault = env.service.hsm.vault as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const tokenCalls: string[] = [];
+    const watched = ['generateKeyPair', 'importPrivateKey', 'destroy', 'forbidDecrypt', 'attest'] as const;
+    const originals = watched.map((method) => [method, vault[method]!] as const);
+    for (const [method, original] of originals) vault[method] = (...args: unknown[]) => (tokenCalls.push(method), original.apply(env.service.hsm.vault, args));
 
     const preview = await asAdmin(api.get(`/admin/api/keys/impact-read/versions/${active}/impact?to=compromised`)).expect(200);
     assert.equal(preview.body.keyId, active);
@@ -49,8 +55,10 @@ describe('issue 29: the admin API reads without writing and speaks in routes', (
     assert.equal(scheduled.status, 409, JSON.stringify(scheduled.body));
     await asAdmin(api.get('/admin/api/keys/impact-read/versions/no-such-version/impact?to=destroyed')).expect(404);
     await asAdmin(api.get('/admin/api/keys/no-such-key/versions/x/impact?to=destroyed')).expect(404);
+    for (const [method, original] of originals) vault[method] = original;
 
     assert.deepEqual(await written(), before);
+    assert.deepEqual(tokenCalls, []);
   });
 
   it('a create of a name that exists: the API names the rotate route, the CLI the rotate verb', async () => {
