@@ -1,5 +1,6 @@
 import type { Principal } from './access-policy.js';
 import type { AllowList, DeletionSchedule, KeyOrigin, KeyRecord, KeyState, RsaPublicKey } from './key-version.js';
+import type { ApprovalOperation, ApprovalStatus, AuditOutcome } from './vocabulary.js';
 
 export type { RsaPublicKey };
 
@@ -63,9 +64,8 @@ export interface NewKeyVersion {
 /** What `addVersion` did: only `added` wrote anything. */
 export type AddVersionResult = 'added' | 'name-exists' | 'name-missing' | 'version-exists';
 
-/** What waits for a second admin under DKE_APPROVALS_REQUIRED=2 (contract §6). */
-export type ApprovalOperation = 'set-state' | 'delete' | 'emergency-unblock';
-export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'failed';
+/** What waits for a second admin under DKE_APPROVALS_REQUIRED=2 (contract §6): vocabulary.ts lists them. */
+export type { ApprovalOperation, ApprovalStatus };
 
 export interface Approval {
   readonly id: string;
@@ -178,7 +178,7 @@ export interface KeyStateStore {
   pendingIntents(): Promise<Intent[]>;
 }
 
-export type AuditOutcome = 'allowed' | 'denied' | 'failed' | 'succeeded' | 'refused';
+export type { AuditOutcome };
 
 export interface AuditEvent {
   /** Who: an OS user or admin identity for admin actions, `oid (upn)` for decrypts. */
