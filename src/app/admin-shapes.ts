@@ -141,6 +141,10 @@ export interface ReadinessView {
 export interface AuditVerificationView {
   readonly ok: boolean;
   readonly entries: number;
+  /** The last entry as the head (kept apart from the entries) records it. */
+  readonly head: { readonly seq: number; readonly hash: string };
+  /** The last entry moved to an archive; the first stored entry links to it (seq 0: nothing archived). */
+  readonly anchor: { readonly seq: number; readonly hash: string };
   /** The first entry whose hash or link does not match, when not ok. */
   readonly brokenAt?: number;
   readonly problem?: string;

@@ -124,7 +124,22 @@ export function adminOpenApi(): Schema {
           type: 'object',
           properties: {
             name: { type: 'string' },
-            versions: { type: 'array', items: { type: 'object', description: 'the PKCS#11 attributes as the token reports them', properties: { keyId: { type: 'string' }, state: ref('State'), origin: enumOf(KEY_ORIGINS), verdict: enumOf(PROVENANCE_VERDICTS) } } },
+            versions: {
+              type: 'array',
+              items: {
+                type: 'object',
+                description: 'the PKCS#11 attributes as the token reports them (null: it would not say), and the verdict they prove',
+                properties: {
+                  keyId: { type: 'string' },
+                  state: ref('State'),
+                  origin: enumOf(KEY_ORIGINS),
+                  ...Object.fromEntries(['sensitive', 'alwaysSensitive', 'extractable', 'neverExtractable', 'local', 'decryptClearedInToken'].map((name) => [name, { type: 'boolean', nullable: true }])),
+                  modulusBits: { type: 'integer', nullable: true },
+                  operations: { type: 'array', items: { type: 'string' } },
+                  verdict: enumOf(PROVENANCE_VERDICTS),
+                },
+              },
+            },
           },
         },
         AuditEntry: {
@@ -194,7 +209,20 @@ export function adminOpenApi(): Schema {
           type: 'object',
           properties: { clientId: { type: 'string', nullable: true }, authority: { type: 'string' }, authorizeUrl: { type: 'string' }, tokenUrl: { type: 'string' }, scope: { type: 'string' }, labelBaseUrl: { type: 'string', description: 'the DKE URL a sensitivity label names, without the key name' } },
         },
-        AuditVerification: { type: 'object', required: ['ok', 'entries'], properties: { ok: { type: 'boolean' }, entries: { type: 'integer' }, brokenAt: { type: 'integer' }, problem: { type: 'string' } } },
+        AuditVerification: {
+          type: 'object',
+          description: 'head: the last entry as the head (kept apart from the entries) records it; anchor: the last entry moved to an archive, which the first stored entry links to (seq 0: nothing archived)',
+          required: ['ok', 'entries', 'head', 'anchor'],
+          properties: {
+            ok: { type: 'boolean' },
+            entries: { type: 'integer' },
+            head: ref('ChainLink'),
+            anchor: ref('ChainLink'),
+            brokenAt: { type: 'integer' },
+            problem: { type: 'string' },
+          },
+        },
+        ChainLink: { type: 'object', required: ['seq', 'hash'], properties: { seq: { type: 'integer' }, hash: { type: 'string' } } },
       },
     },
     paths: {
