@@ -3,19 +3,15 @@
  * written once, here. key-admin-views.ts builds them, the console (web/src/api.ts) imports them by relative path, and
  * test/http/vocabulary-drift.test.ts checks that live answers carry no field the OpenAPI document leaves out.
  *
- * Bundled into the browser like keys/vocabulary.ts: types only, from vocabulary.ts alone (nothing of Node).
+ * Bundled into the browser like keys/vocabulary.ts: types only, from vocabulary.ts and admin-records.ts (nothing of
+ * Node).
  */
-import type {
-  AllowList,
-  ApprovalOperation,
-  ApprovalStatus,
-  AuditOutcome,
-  CheckStatus,
-  DeletionSchedule,
-  KeyOrigin,
-  KeyState,
-  ProvenanceVerdict,
-} from '../keys/vocabulary.js';
+import type { AllowList, ApprovalView, AuditEntry, AuditVerification, DeletionSchedule } from '../keys/admin-records.js';
+import type { CheckStatus, KeyOrigin, KeyState, ProvenanceVerdict } from '../keys/vocabulary.js';
+
+// The domain's records that are shown as they are kept (keys/admin-records.ts), under the names the console reads.
+export type { AllowList, ApprovalView, DeletionSchedule };
+export type AuditEntryView = AuditEntry;
 
 /** What a change to one version answers (create, rotate, enable, disable, cancel-deletion). */
 export interface VersionSummary {
@@ -69,23 +65,6 @@ export interface ImpactPreview {
   readonly usage: { readonly decrypts: number; readonly distinctUsers: number; readonly lastUse?: string | undefined };
 }
 
-/** A proposal of the two-person rule (DKE_APPROVALS_REQUIRED=2). */
-export interface ApprovalView {
-  readonly id: string;
-  readonly operation: ApprovalOperation;
-  readonly keyName?: string;
-  readonly keyId?: string;
-  /** The target state of a set-state proposal. */
-  readonly state?: KeyState;
-  /** The proposer as the audit trail names them. */
-  readonly requestedBy: string;
-  readonly requestedAt: string;
-  readonly expiresAt: string;
-  readonly status: ApprovalStatus;
-  readonly decidedBy?: string;
-  readonly decidedAt?: string;
-}
-
 /** A step that waits for a second admin: the admin API answers 202 with it. */
 export interface Proposed {
   readonly approval: ApprovalView;
@@ -94,22 +73,7 @@ export interface Proposed {
 /** `dke emergency … --json` and `/admin/api/emergency-block`: `{"blocked":true,"since","by"}` or `{"blocked":false}`. */
 export type EmergencyBlockView = { readonly blocked: true; readonly since: string; readonly by: string } | { readonly blocked: false };
 
-/** One entry of the hash-chained audit trail. */
-export interface AuditEntryView {
-  readonly seq: number;
-  readonly at: string;
-  readonly actor: string;
-  readonly action: string;
-  readonly keyName?: string;
-  readonly keyId?: string;
-  readonly outcome: AuditOutcome;
-  readonly reason?: string;
-  readonly details?: Readonly<Record<string, string | number | boolean | null>>;
-  readonly prevHash: string;
-  readonly hash: string;
-}
-
-/** Decrypt decisions of one key name on one UTC day (the console's chart). */
+/** Decrypt decisions of one key name on one UTC day (the console's chart, decrypt-activity.ts counts them). */
 export interface DecryptDay {
   /** YYYY-MM-DD (UTC). */
   readonly date: string;
@@ -137,15 +101,5 @@ export interface ReadinessView {
   readonly checks: Readonly<Record<string, { readonly status: CheckStatus; readonly checkedAt: string; readonly detail?: string }>>;
 }
 
-/** Whether every audit entry still chains to the one before. */
-export interface AuditVerificationView {
-  readonly ok: boolean;
-  readonly entries: number;
-  /** The last entry as the head (kept apart from the entries) records it. */
-  readonly head: { readonly seq: number; readonly hash: string };
-  /** The last entry moved to an archive; the first stored entry links to it (seq 0: nothing archived). */
-  readonly anchor: { readonly seq: number; readonly hash: string };
-  /** The first entry whose hash or link does not match, when not ok. */
-  readonly brokenAt?: number;
-  readonly problem?: string;
-}
+/** Whether every audit entry still chains to the one before: the domain's report as it is. */
+export type AuditVerificationView = AuditVerification;

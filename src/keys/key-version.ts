@@ -1,6 +1,8 @@
-import { KEY_STATES, type AllowList, type DeletionSchedule, type KeyOrigin, type KeyState } from './vocabulary.js';
+import type { AllowList, DeletionSchedule } from './admin-records.js';
+import { KEY_STATES, type KeyOrigin, type KeyState } from './vocabulary.js';
 
-// The states, origins, allow list and deletion schedule are words the console shares: vocabulary.ts writes them.
+// The states, origins, allow list and deletion schedule are words the console shares: vocabulary.ts and
+// admin-records.ts write them.
 export { KEY_STATES, type AllowList, type DeletionSchedule, type KeyOrigin, type KeyState };
 
 /** An RSA public key as big-endian unsigned integers, as PKCS#11 returns CKA_MODULUS and CKA_PUBLIC_EXPONENT. */

@@ -1,6 +1,7 @@
-// Only vocabulary.ts: the console bundles this table (web/src/vocabulary.ts), so it names no KeyRecord or KeyVersion
-// (key-version.ts carries Node's Buffer); the rules below read the few fields they need, structurally.
-import { KEY_STATES, type DeletionSchedule, type KeyState } from './vocabulary.js';
+// Only vocabulary.ts and admin-records.ts: the console bundles this table (web/src/vocabulary.ts), so it names no
+// KeyRecord or KeyVersion (key-version.ts carries Node's Buffer); the rules below read the fields they need, structurally.
+import type { DeletionSchedule } from './admin-records.js';
+import { KEY_STATES, type KeyState } from './vocabulary.js';
 
 /** What the rules read of a version (a KeyVersion, or the admin API's view of one). */
 interface VersionFacts {

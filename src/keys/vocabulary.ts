@@ -23,25 +23,6 @@ export type GrantKind = (typeof GRANT_KINDS)[number];
 export const GRANT_FIELDS = ['user', 'group', 'role'] as const;
 export type GrantField = (typeof GRANT_FIELDS)[number];
 
-/** Who may decrypt with a key name; its keys are GRANT_KINDS. */
-export interface AllowList {
-  /** User principal names or e-mail addresses, lower case. */
-  readonly users: readonly string[];
-  /** Entra group object ids, lower case. */
-  readonly groups: readonly string[];
-  /** App role values, as written in the app registration (case-sensitive, as Entra issues them). */
-  readonly roles: readonly string[];
-}
-
-/**
- * Set while a delete waits for its window (contract §4): the version neither decrypts nor is published meanwhile,
- * `cancel-deletion` clears it, and at `destroyAt` the scheduler destroys the HSM objects and records Destroyed.
- */
-export interface DeletionSchedule {
-  readonly requestedAt: string;
-  readonly destroyAt: string;
-}
-
 /** What waits for a second admin under DKE_APPROVALS_REQUIRED=2 (contract §6), and where a proposal stands. */
 export const APPROVAL_OPERATIONS = ['set-state', 'delete', 'emergency-unblock'] as const;
 export type ApprovalOperation = (typeof APPROVAL_OPERATIONS)[number];
