@@ -34,7 +34,7 @@ export class RateLimited extends HttpError {
   }
 }
 
-/** The status of each code a response can carry: keys/vocabulary.ts, which the OpenAPI document and the console share. */
+/** The status of each code a response can carry: keys/vocabulary.ts, shared with the OpenAPI document and the console. */
 const STATUS_BY_CODE: Readonly<Record<string, number | undefined>> = ERROR_STATUSES;
 
 /**

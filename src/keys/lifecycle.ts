@@ -1,5 +1,6 @@
 // Only vocabulary.ts and admin-records.ts: the console bundles this table (web/src/vocabulary.ts), so it names no
-// KeyRecord or KeyVersion (key-version.ts carries Node's Buffer); the rules below read the fields they need, structurally.
+// KeyRecord or KeyVersion (key-version.ts carries Node's Buffer); the rules below read the fields they need,
+// structurally.
 import type { DeletionSchedule } from './admin-records.js';
 import { KEY_STATES, type KeyState } from './vocabulary.js';
 

@@ -68,7 +68,7 @@ export type AddVersionResult = 'added' | 'name-exists' | 'name-missing' | 'versi
 /** What waits for a second admin under DKE_APPROVALS_REQUIRED=2 (contract §6): vocabulary.ts lists them. */
 export type { ApprovalOperation, ApprovalStatus };
 
-/** A proposal as the store keeps it: what everybody is shown (admin-records.ts), and whom the approver must differ from. */
+/** A proposal as the store keeps it: what everyone is shown (admin-records.ts) and whom the approver must differ from. */
 export interface Approval extends ApprovalView {
   /** The identity the approver must differ from: the token's oid on the admin API, the actor on the CLI. */
   readonly requestedByPrincipal: string;

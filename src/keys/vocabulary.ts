@@ -4,9 +4,9 @@
  * types the service uses are derived from these lists, the OpenAPI document's enums are these lists, and the console
  * imports this file by relative path (web/src/vocabulary.ts); test/http/vocabulary-drift.test.ts holds them together.
  *
- * Bundled into the browser: this file imports nothing and names nothing of Node (no Buffer). lifecycle.ts, the state
- * table, is bundled too and imports only this file; `tsc -p web/tsconfig.json` (no Node types) fails if either breaks
- * that.
+ * Bundled into the browser: this file imports nothing and names nothing of Node (no Buffer). So are lifecycle.ts (the
+ * state table) and admin-records.ts (the records shown as they are kept), which import only each other's words;
+ * `tsc -p web/tsconfig.json` (no Node types) fails if one of them breaks that.
  */
 
 /** NIST SP 800-57 key states as contract §4 names them, in the order of a version's life. */

@@ -1,6 +1,7 @@
 /**
  * The service's words as the console uses them, imported from the service's own source, never copied: the key-state
- * table (src/keys/lifecycle.ts), the lists (src/keys/vocabulary.ts) and the admin API's bodies (src/app/admin-shapes.ts).
+ * table (src/keys/lifecycle.ts), the lists (src/keys/vocabulary.ts) and the admin API's bodies
+ * (src/app/admin-shapes.ts).
  * The console adds one word of its own per state, the tone of its badge, in a table over every state: a state added
  * to the service fails `tsc -p web/tsconfig.json` here until it has one, and test/http/vocabulary-drift.test.ts
  * checks that style.css colours each tone.
@@ -33,7 +34,7 @@ export type {
 export const BADGE_TONES = ['good', 'caution', 'muted', 'bad'] as const;
 export type BadgeTone = (typeof BADGE_TONES)[number];
 
-/** How each state's badge looks: green where it decrypts, amber before, grey when retired, red when it cannot return. */
+/** Each state's badge: green where it decrypts, amber before, grey when retired, red when it cannot come back. */
 export const STATE_TONES: Readonly<Record<KeyState, BadgeTone>> = {
   'pre-active': 'caution',
   active: 'good',
