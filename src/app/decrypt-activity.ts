@@ -1,14 +1,8 @@
 import type { AuditEntry } from '../keys/ports.js';
+import type { DecryptDay } from './admin-shapes.js';
 
 /** The console's chart (contract §7): decrypt decisions of one key name per UTC day, from the audit trail. */
-export interface DecryptDay {
-  /** YYYY-MM-DD (UTC). */
-  readonly date: string;
-  /** Decrypts that answered the plaintext key. */
-  readonly allowed: number;
-  /** Decrypts refused or failed (no permission, blocked version, HSM fault): nothing was opened. */
-  readonly refused: number;
-}
+export type { DecryptDay };
 
 const DAY_MS = 86_400_000;
 

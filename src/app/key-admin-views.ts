@@ -1,36 +1,12 @@
-import type { AllowList, DeletionSchedule, KeyRecord, KeyState, KeyVersion } from '../keys/key-version.js';
-import type { Approval, KeyUsage } from '../keys/ports.js';
+import type { DeletionSchedule, KeyRecord } from '../keys/key-version.js';
+import type { Approval } from '../keys/ports.js';
+import type { AppliedView, ApprovalView, EmergencyBlockView, ImpactPreview, KeyView, Proposed, VersionSummary } from './admin-shapes.js';
 
-/** What the admin operations answer (the CLI prints them; `--json` prints them as they are). */
-export interface VersionSummary {
-  readonly name: string;
-  readonly keyId: string;
-  readonly state: KeyState;
-  readonly enabled: boolean;
-  /** Set when the change blocked the version Office clients may still hold in their key cache (contract §4). */
-  readonly notice?: string;
-}
+// What the admin operations answer (the CLI prints them; `--json` prints them as they are): admin-shapes.ts writes
+// them once, for the admin API's OpenAPI document and the console as well.
+export type { ApprovalView, EmergencyBlockView, ImpactPreview, KeyView, Proposed, VersionSummary };
 
 export type CreatedVersion = VersionSummary;
-
-export interface KeyView {
-  readonly name: string;
-  readonly allow: AllowList;
-  readonly versions: (Pick<KeyVersion, 'keyId' | 'state' | 'enabled' | 'origin' | 'createdAt' | 'deletion'> & { published: boolean; lastUsedAt?: string })[];
-  /** The rotation schedule, when one is set. */
-  readonly rotation?: { readonly every: string };
-}
-
-export interface ImpactPreview {
-  readonly name: string;
-  readonly keyId: string;
-  readonly from: KeyState;
-  readonly to: KeyState;
-  /** What the step does, in one sentence, and that it cannot be undone. */
-  readonly effect: string;
-  readonly windowDays: number;
-  readonly usage: KeyUsage;
-}
 
 export type StateChangeOutcome =
   | {
@@ -63,7 +39,7 @@ export function toView(record: KeyRecord, lastUses: ReadonlyMap<string, string> 
 }
 
 /** What an applied state change or delete answers, in the CLI's `--json` and the admin API alike. */
-export function appliedView(outcome: Extract<StateChangeOutcome, { applied: true }>): Record<string, unknown> {
+export function appliedView(outcome: Extract<StateChangeOutcome, { applied: true }>): AppliedView {
   return {
     applied: true,
     ...outcome.version,
@@ -73,19 +49,9 @@ export function appliedView(outcome: Extract<StateChangeOutcome, { applied: true
   };
 }
 
-/** `dke emergency … --json` and `/admin/api/emergency-block`: `{"blocked":true,"since","by"}` or `{"blocked":false}`. */
-export type EmergencyBlockView = { readonly blocked: true; readonly since: string; readonly by: string } | { readonly blocked: false };
-
-/** A proposal as `dke approvals list --json` and the admin API show it (contract §6). */
-export type ApprovalView = Omit<Approval, 'requestedByPrincipal'>;
 
 export function approvalView(approval: Approval, now: Date): ApprovalView {
   const { requestedByPrincipal: _principal, ...view } = approval;
   // A pending proposal past its expiry is shown as expired before anyone tries it.
   return view.status === 'pending' && Date.parse(view.expiresAt) <= now.getTime() ? { ...view, status: 'expired' } : view;
-}
-
-/** A step that waits for a second admin (DKE_APPROVALS_REQUIRED=2): the admin API answers 202 with it. */
-export interface Proposed {
-  readonly approval: ApprovalView;
 }

@@ -1,9 +1,31 @@
 /**
  * The OpenAPI 3 description of the admin API (contract §6), served at /admin/api/openapi.json. Written by hand, as a
- * reader's document; test/http/admin/admin-openapi.test.ts holds it and the registered routes together.
+ * reader's document, except its words: every enum is a list of keys/vocabulary.ts or keys/lifecycle.ts, which the
+ * service and the console use too. test/http/admin-openapi.test.ts holds it and the registered routes together,
+ * test/http/vocabulary-drift.test.ts its enums and schemas and the service's answers and error codes.
  */
+import { INITIAL_STATES, isPermanentTransition, SETTABLE_STATES } from '../keys/lifecycle.js';
+import {
+  APPROVAL_OPERATIONS,
+  APPROVAL_STATUSES,
+  AUDIT_OUTCOMES,
+  CHECK_STATUSES,
+  ERROR_CODES,
+  GRANT_FIELDS,
+  GRANT_KINDS,
+  KEY_ORIGINS,
+  KEY_STATES,
+  PROVENANCE_VERDICTS,
+} from '../keys/vocabulary.js';
 
 type Schema = Record<string, unknown>;
+
+/** A string schema that allows exactly these words (a copy of the list: the document is served as JSON). */
+const enumOf = (words: readonly string[]): Schema => ({ type: 'string', enum: [...words] });
+const strings = (names: readonly string[]): Schema => Object.fromEntries(names.map((name) => [name, { type: 'string' }]));
+
+/** The steps that cannot be undone, each of which the console previews first (destroyed: delete). */
+const PERMANENT_STATES = KEY_STATES.filter(isPermanentTransition);
 
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: Schema): Schema => ({ content: { 'application/json': { schema } } });
@@ -38,7 +60,7 @@ const body = (schema: Schema): Schema => ({ requestBody: { required: true, ...js
 const grantBody = body({
   type: 'object',
   description: 'exactly one of user (an oid or a member UPN), group (object id) or role (app role value)',
-  properties: { user: { type: 'string' }, group: { type: 'string' }, role: { type: 'string' } },
+  properties: strings(GRANT_FIELDS),
 });
 
 export function adminOpenApi(): Schema {
@@ -53,16 +75,17 @@ export function adminOpenApi(): Schema {
     components: {
       securitySchemes: { entraBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
       schemas: {
-        Error: { type: 'object', required: ['error', 'message'], properties: { error: { type: 'string' }, message: { type: 'string' } } },
-        AllowList: {
+        Error: {
           type: 'object',
-          properties: { users: { type: 'array', items: { type: 'string' } }, groups: { type: 'array', items: { type: 'string' } }, roles: { type: 'array', items: { type: 'string' } } },
+          required: ['error', 'message'],
+          properties: { error: { ...enumOf(ERROR_CODES), description: 'stable code' }, message: { type: 'string', description: 'a sentence safe to show' } },
         },
-        State: { type: 'string', enum: ['pre-active', 'active', 'deactivated', 'compromised', 'destroyed'] },
+        AllowList: { type: 'object', properties: Object.fromEntries(GRANT_KINDS.map((kind) => [kind, { type: 'array', items: { type: 'string' } }])) },
+        State: { ...enumOf(KEY_STATES), description: 'NIST SP 800-57 key state (contract §4)' },
         Version: {
           type: 'object',
           required: ['name', 'keyId', 'state', 'enabled'],
-          properties: { name: { type: 'string' }, keyId: { type: 'string' }, state: ref('State'), enabled: { type: 'boolean' } },
+          properties: { name: { type: 'string' }, keyId: { type: 'string' }, state: ref('State'), enabled: { type: 'boolean' }, notice: { type: 'string', description: 'set when the change blocked a version Office clients may hold in their key cache' } },
         },
         Deletion: { type: 'object', properties: { requestedAt: { type: 'string', format: 'date-time' }, destroyAt: { type: 'string', format: 'date-time' } } },
         Applied: {
@@ -87,7 +110,7 @@ export function adminOpenApi(): Schema {
                   state: ref('State'),
                   enabled: { type: 'boolean' },
                   published: { type: 'boolean' },
-                  origin: { type: 'string', enum: ['generated', 'imported'] },
+                  origin: enumOf(KEY_ORIGINS),
                   createdAt: { type: 'string', format: 'date-time' },
                   deletion: ref('Deletion'),
                   lastUsedAt: { type: 'string', format: 'date-time', description: 'last successful decrypt' },
@@ -96,8 +119,29 @@ export function adminOpenApi(): Schema {
             },
           },
         },
-        Grant: { type: 'object', properties: { name: { type: 'string' }, kind: { type: 'string', enum: ['users', 'groups', 'roles'] }, value: { type: 'string' }, changed: { type: 'boolean' } } },
-        Attestation: { type: 'object', properties: { name: { type: 'string' }, versions: { type: 'array', items: { type: 'object' } } } },
+        Grant: { type: 'object', properties: { name: { type: 'string' }, kind: enumOf(GRANT_KINDS), value: { type: 'string' }, changed: { type: 'boolean' } } },
+        Attestation: {
+          type: 'object',
+          properties: {
+            name: { type: 'string' },
+            versions: {
+              type: 'array',
+              items: {
+                type: 'object',
+                description: 'the PKCS#11 attributes as the token reports them (null: it would not say), and the verdict they prove',
+                properties: {
+                  keyId: { type: 'string' },
+                  state: ref('State'),
+                  origin: enumOf(KEY_ORIGINS),
+                  ...Object.fromEntries(['sensitive', 'alwaysSensitive', 'extractable', 'neverExtractable', 'local', 'decryptClearedInToken'].map((name) => [name, { type: 'boolean', nullable: true }])),
+                  modulusBits: { type: 'integer', nullable: true },
+                  operations: { type: 'array', items: { type: 'string' } },
+                  verdict: enumOf(PROVENANCE_VERDICTS),
+                },
+              },
+            },
+          },
+        },
         AuditEntry: {
           type: 'object',
           properties: {
@@ -107,7 +151,7 @@ export function adminOpenApi(): Schema {
             action: { type: 'string' },
             keyName: { type: 'string' },
             keyId: { type: 'string' },
-            outcome: { type: 'string' },
+            outcome: enumOf(AUDIT_OUTCOMES),
             reason: { type: 'string' },
             details: { type: 'object' },
             prevHash: { type: 'string' },
@@ -124,14 +168,14 @@ export function adminOpenApi(): Schema {
           required: ['id', 'operation', 'requestedBy', 'requestedAt', 'expiresAt', 'status'],
           properties: {
             id: { type: 'string' },
-            operation: { type: 'string', enum: ['set-state', 'delete', 'emergency-unblock'] },
+            operation: enumOf(APPROVAL_OPERATIONS),
             keyName: { type: 'string' },
             keyId: { type: 'string' },
             state: ref('State'),
             requestedBy: { type: 'string' },
             requestedAt: { type: 'string', format: 'date-time' },
             expiresAt: { type: 'string', format: 'date-time' },
-            status: { type: 'string', enum: ['pending', 'approved', 'rejected', 'expired', 'failed'] },
+            status: enumOf(APPROVAL_STATUSES),
             decidedBy: { type: 'string' },
             decidedAt: { type: 'string', format: 'date-time' },
           },
@@ -160,12 +204,25 @@ export function adminOpenApi(): Schema {
             usage: { type: 'object', properties: { decrypts: { type: 'integer' }, distinctUsers: { type: 'integer' }, lastUse: { type: 'string', format: 'date-time' } } },
           },
         },
-        Readiness: { type: 'object', properties: { ready: { type: 'boolean' }, checks: { type: 'object', additionalProperties: { type: 'object', properties: { status: { type: 'string', enum: ['pass', 'warn', 'fail'] }, checkedAt: { type: 'string', format: 'date-time' }, detail: { type: 'string' } } } } } },
+        Readiness: { type: 'object', properties: { ready: { type: 'boolean' }, checks: { type: 'object', additionalProperties: { type: 'object', properties: { status: enumOf(CHECK_STATUSES), checkedAt: { type: 'string', format: 'date-time' }, detail: { type: 'string' } } } } } },
         ConsoleSettings: {
           type: 'object',
           properties: { clientId: { type: 'string', nullable: true }, authority: { type: 'string' }, authorizeUrl: { type: 'string' }, tokenUrl: { type: 'string' }, scope: { type: 'string' }, labelBaseUrl: { type: 'string', description: 'the DKE URL a sensitivity label names, without the key name' } },
         },
-        AuditVerification: { type: 'object', required: ['ok', 'entries'], properties: { ok: { type: 'boolean' }, entries: { type: 'integer' }, brokenAt: { type: 'integer' }, problem: { type: 'string' } } },
+        AuditVerification: {
+          type: 'object',
+          description: 'head: the last entry as the head (kept apart from the entries) records it; anchor: the last entry moved to an archive, which the first stored entry links to (seq 0: nothing archived)',
+          required: ['ok', 'entries', 'head', 'anchor'],
+          properties: {
+            ok: { type: 'boolean' },
+            entries: { type: 'integer' },
+            head: ref('ChainLink'),
+            anchor: ref('ChainLink'),
+            brokenAt: { type: 'integer' },
+            problem: { type: 'string' },
+          },
+        },
+        ChainLink: { type: 'object', required: ['seq', 'hash'], properties: { seq: { type: 'integer' }, hash: { type: 'string' } } },
       },
     },
     paths: {
@@ -175,7 +232,7 @@ export function adminOpenApi(): Schema {
         post: operation('create a key name: RSA-2048 generated in the HSM, published', 'DKE.Admin', { '201': { description: 'created', ...json(ref('Version')) } }, body({
           type: 'object',
           required: ['name'],
-          properties: { name: { type: 'string' }, state: { type: 'string', enum: ['active', 'pre-active'] }, allow: ref('AllowList') },
+          properties: { name: { type: 'string' }, state: enumOf(INITIAL_STATES), allow: ref('AllowList') },
         })),
       },
       '/admin/api/keys/{name}': {
@@ -211,7 +268,7 @@ export function adminOpenApi(): Schema {
         post: operation('move the version to another state (contract §4)', 'DKE.Admin', { '200': { description: 'applied', ...json(ref('Applied')) }, ...PROPOSED }, body({
           type: 'object',
           required: ['state'],
-          properties: { state: { type: 'string', enum: ['pre-active', 'active', 'deactivated', 'compromised'] } },
+          properties: { state: enumOf(SETTABLE_STATES) },
         })),
       },
       '/admin/api/keys/{name}/grants': {
@@ -270,7 +327,7 @@ export function adminOpenApi(): Schema {
       '/admin/api/keys/{name}/versions/{keyId}/impact': {
         parameters: [NAME, KEY_ID],
         get: operation('beyond contract §6, for the console\'s confirmations: what a permanent step would break (the CLI\'s preview without --yes); changes nothing', 'DKE.Auditor', { '200': { description: 'preview', ...json(ref('ImpactPreview')) }, '409': error('the state table refuses that step (`conflict`)') }, {
-          parameters: [{ name: 'to', in: 'query', required: true, schema: { type: 'string', enum: ['deactivated', 'compromised', 'destroyed'] }, description: 'the permanent step (destroyed: delete)' }],
+          parameters: [{ name: 'to', in: 'query', required: true, schema: enumOf(PERMANENT_STATES), description: 'the permanent step (destroyed: delete)' }],
         }),
       },
       '/admin/api/health': {

@@ -1,4 +1,5 @@
 import { DkeError, RetryLater } from '../keys/errors.js';
+import { ERROR_STATUSES } from '../keys/vocabulary.js';
 
 /** What the 401 challenge names: the first accepted audience and where Office gets a token. */
 export interface ChallengeSettings {
@@ -33,24 +34,8 @@ export class RateLimited extends HttpError {
   }
 }
 
-const STATUS_BY_CODE: Readonly<Record<string, number>> = {
-  invalid_token: 401,
-  key_not_found: 404,
-  access_denied: 403,
-  key_not_usable: 403,
-  invalid_request: 400,
-  decrypt_failed: 400,
-  hsm_unavailable: 503,
-  store_unavailable: 503,
-  store_refused: 503,
-  database_unavailable: 503,
-  refused: 400,
-  conflict: 409,
-  same_principal: 403,
-  not_found: 404,
-  key_already_in_token: 409,
-  key_usage_not_restricted: 400,
-};
+/** The status of each code a response can carry: keys/vocabulary.ts, shared with the OpenAPI document and the console. */
+const STATUS_BY_CODE: Readonly<Record<string, number | undefined>> = ERROR_STATUSES;
 
 /**
  * The one table from an error to a response (contract §1): status, `{"error","message"}` body and headers.

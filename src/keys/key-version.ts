@@ -1,9 +1,9 @@
-/** NIST SP 800-57 key states as contract §4 names them. */
-export const KEY_STATES = ['pre-active', 'active', 'deactivated', 'compromised', 'destroyed'] as const;
-export type KeyState = (typeof KEY_STATES)[number];
+import type { AllowList, DeletionSchedule } from './admin-records.js';
+import { KEY_STATES, type KeyOrigin, type KeyState } from './vocabulary.js';
 
-/** How a private key came into the HSM: generated inside it, or imported (bring your own key). */
-export type KeyOrigin = 'generated' | 'imported';
+// The states, origins, allow list and deletion schedule are words the console shares: vocabulary.ts and
+// admin-records.ts write them.
+export { KEY_STATES, type AllowList, type DeletionSchedule, type KeyOrigin, type KeyState };
 
 /** An RSA public key as big-endian unsigned integers, as PKCS#11 returns CKA_MODULUS and CKA_PUBLIC_EXPONENT. */
 export interface RsaPublicKey {
@@ -30,20 +30,6 @@ export interface KeyVersion {
    * destroys the HSM objects and records Destroyed.
    */
   readonly deletion?: DeletionSchedule;
-}
-
-export interface DeletionSchedule {
-  readonly requestedAt: string;
-  readonly destroyAt: string;
-}
-
-export interface AllowList {
-  /** User principal names or e-mail addresses, lower case. */
-  readonly users: readonly string[];
-  /** Entra group object ids, lower case. */
-  readonly groups: readonly string[];
-  /** App role values, as written in the app registration (case-sensitive, as Entra issues them). */
-  readonly roles: readonly string[];
 }
 
 export interface KeyRecord {

@@ -1,4 +1,22 @@
-import { KEY_STATES, type KeyRecord, type KeyState, type KeyVersion } from './key-version.js';
+// Only vocabulary.ts and admin-records.ts: the console bundles this table (web/src/vocabulary.ts), so it names no
+// KeyRecord or KeyVersion (key-version.ts carries Node's Buffer); the rules below read the fields they need,
+// structurally.
+import type { DeletionSchedule } from './admin-records.js';
+import { KEY_STATES, type KeyState } from './vocabulary.js';
+
+/** What the rules read of a version (a KeyVersion, or the admin API's view of one). */
+interface VersionFacts {
+  readonly keyId: string;
+  readonly state: KeyState;
+  readonly enabled: boolean;
+  readonly deletion?: DeletionSchedule | undefined;
+}
+
+/** What the rules read of a key name (a KeyRecord). */
+interface KeyFacts<V extends VersionFacts> {
+  readonly publishedKeyId: string | undefined;
+  readonly versions: readonly V[];
+}
 
 interface StateRule {
   /** Label as NIST SP 800-57 writes it, for sentences shown to operators. */
@@ -96,7 +114,7 @@ export function stateLabel(state: KeyState): string {
  * Only an Enabled, Active version decrypts (contract §4), and not while its deletion is scheduled. Enabled never
  * revives any other state.
  */
-export function canDecrypt(version: Pick<KeyVersion, 'state' | 'enabled' | 'deletion'>): boolean {
+export function canDecrypt(version: Omit<VersionFacts, 'keyId'>): boolean {
   return version.enabled && STATE_RULES[version.state].decrypts && version.deletion === undefined;
 }
 
@@ -159,14 +177,14 @@ export function refusedTransitionSentence(from: KeyState, to: KeyState): string 
 }
 
 /** The version GET /{keyName} serves: the published one, and only while it is Active and Enabled. */
-export function servedVersion(record: KeyRecord): KeyVersion | undefined {
+export function servedVersion<V extends VersionFacts>(record: KeyFacts<V>): V | undefined {
   const published = record.versions.find((v) => v.keyId === record.publishedKeyId);
   if (published === undefined || !published.enabled || !STATE_RULES[published.state].publishable || published.deletion !== undefined) return undefined;
   return published;
 }
 
 /** A key id answers 404 once Destroyed: the HSM object is gone, only the record stays for audit. */
-export function findLiveVersion(record: KeyRecord, keyId: string): KeyVersion | undefined {
+export function findLiveVersion<V extends VersionFacts>(record: KeyFacts<V>, keyId: string): V | undefined {
   const version = record.versions.find((v) => v.keyId === keyId);
   return version === undefined || !hasObjectsInToken(version.state) ? undefined : version;
 }

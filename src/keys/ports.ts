@@ -1,5 +1,7 @@
 import type { Principal } from './access-policy.js';
 import type { AllowList, DeletionSchedule, KeyOrigin, KeyRecord, KeyState, RsaPublicKey } from './key-version.js';
+import type { ApprovalView, AuditEntry, AuditEvent, AuditVerification } from './admin-records.js';
+import type { ApprovalOperation, ApprovalStatus, AuditOutcome } from './vocabulary.js';
 
 export type { RsaPublicKey };
 
@@ -63,26 +65,13 @@ export interface NewKeyVersion {
 /** What `addVersion` did: only `added` wrote anything. */
 export type AddVersionResult = 'added' | 'name-exists' | 'name-missing' | 'version-exists';
 
-/** What waits for a second admin under DKE_APPROVALS_REQUIRED=2 (contract §6). */
-export type ApprovalOperation = 'set-state' | 'delete' | 'emergency-unblock';
-export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'failed';
+/** What waits for a second admin under DKE_APPROVALS_REQUIRED=2 (contract §6): vocabulary.ts lists them. */
+export type { ApprovalOperation, ApprovalStatus };
 
-export interface Approval {
-  readonly id: string;
-  readonly operation: ApprovalOperation;
-  readonly keyName?: string;
-  readonly keyId?: string;
-  /** The target state of a set-state proposal. */
-  readonly state?: KeyState;
-  /** The proposer as the audit trail names them. */
-  readonly requestedBy: string;
+/** A proposal as the store keeps it: what everyone is shown (admin-records.ts) and whom the approver must differ from. */
+export interface Approval extends ApprovalView {
   /** The identity the approver must differ from: the token's oid on the admin API, the actor on the CLI. */
   readonly requestedByPrincipal: string;
-  readonly requestedAt: string;
-  readonly expiresAt: string;
-  readonly status: ApprovalStatus;
-  readonly decidedBy?: string;
-  readonly decidedAt?: string;
 }
 
 /** The kill switch (contract §3 `dke emergency`): while set, no version of any key decrypts or is published. */
@@ -178,26 +167,7 @@ export interface KeyStateStore {
   pendingIntents(): Promise<Intent[]>;
 }
 
-export type AuditOutcome = 'allowed' | 'denied' | 'failed' | 'succeeded' | 'refused';
-
-export interface AuditEvent {
-  /** Who: an OS user or admin identity for admin actions, `oid (upn)` for decrypts. */
-  readonly actor: string;
-  readonly action: string;
-  readonly keyName?: string;
-  readonly keyId?: string;
-  readonly outcome: AuditOutcome;
-  readonly reason?: string;
-  /** Further facts (tenant, from/to state). Never a token, PIN, ciphertext or plaintext. */
-  readonly details?: Readonly<Record<string, string | number | boolean | null>>;
-}
-
-export interface AuditEntry extends AuditEvent {
-  readonly seq: number;
-  readonly at: string;
-  readonly prevHash: string;
-  readonly hash: string;
-}
+export type { AuditEntry, AuditEvent, AuditOutcome };
 
 /** Append-only, hash-chained record of admin actions and decrypt decisions. */
 export interface AuditTrail {
@@ -220,18 +190,8 @@ export interface KeyUsage {
   readonly lastUse: string | undefined;
 }
 
-/** What `dke audit verify` reports: whether every entry still chains to the one before. */
-export interface AuditVerification {
-  readonly ok: boolean;
-  readonly entries: number;
-  /** The last entry as the head (kept apart from the entries) records it. */
-  readonly head: { readonly seq: number; readonly hash: string };
-  /** The last entry moved to an archive; the first stored entry links to it (seq 0: nothing archived). */
-  readonly anchor: { readonly seq: number; readonly hash: string };
-  /** The first entry whose hash or link does not match, when not ok. */
-  readonly brokenAt?: number;
-  readonly problem?: string;
-}
+/** What `dke audit verify` reports (the console shows it too: admin-records.ts writes it). */
+export type { AuditVerification };
 
 export interface AuditReader {
   /** Successful decrypts with this version since `since`. */

@@ -1,10 +1,5 @@
 import { DataTable } from './ui';
-
-export interface DecryptDay {
-  readonly date: string;
-  readonly allowed: number;
-  readonly refused: number;
-}
+import type { DecryptDay } from './vocabulary';
 
 const WIDTH = 600;
 const HEIGHT = 160;

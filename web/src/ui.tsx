@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api';
+import { STATE_TONES, stateLabel, type KeyState } from './vocabulary';
 
 /** Loads data for a page; `reload` fetches again after a change. Errors become a sentence, never a console error. */
 export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): { data?: T; error?: string; reload: () => void } {
@@ -36,18 +37,9 @@ export function ErrorText({ text }: { text?: string | undefined }) {
   );
 }
 
-const STATE_LABELS: Record<string, string> = {
-  'pre-active': 'Pre-Active',
-  active: 'Active',
-  deactivated: 'Deactivated',
-  compromised: 'Compromised',
-  destroyed: 'Destroyed',
-};
-
-export const stateLabel = (state: string): string => STATE_LABELS[state] ?? state;
-
-export function StateBadge({ state }: { state: string }) {
-  return <span class={`badge state-${state}`}>{stateLabel(state)}</span>;
+/** A state as NIST SP 800-57 writes it, in its tone: both from the service's state table (web/src/vocabulary.ts). */
+export function StateBadge({ state }: { state: KeyState }) {
+  return <span class={`badge tone-${STATE_TONES[state]}`}>{stateLabel(state)}</span>;
 }
 
 export function EnabledBadge({ enabled }: { enabled: boolean }) {

@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
-import { api, path, type Approval } from '../api';
+import { api, path } from '../api';
 import { currentSession } from '../sign-in';
 import { DataTable, ErrorText, Loading, StateBadge, Time, describe, shortId, useLoad } from '../ui';
+import type { ApprovalView as Approval } from '../vocabulary';
 
 /** The audit trail names an admin `oid (name)`: the proposer is the signed-in user when the oid is theirs. */
 export const proposedBy = (approval: Approval, oid: string): boolean => oid !== '' && approval.requestedBy.startsWith(`${oid} `);

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
-import { api, type AuditEntry } from '../api';
+import { api } from '../api';
 import { DataTable, Badge, ErrorText, Loading, Time, useLoad } from '../ui';
+import type { AuditEntryView as AuditEntry, AuditVerificationView } from '../vocabulary';
 
 /** The newest entries the page reads at once; the filters narrow them further. */
 const READ_LIMIT = 2000;
@@ -26,7 +27,7 @@ export function matches(entry: AuditEntry, filters: Filters): boolean {
 export function AuditPage() {
   const [draft, setDraft] = useState<Filters>(NO_FILTERS);
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
-  const verification = useLoad(() => api<{ ok: boolean; entries: number; brokenAt?: number; problem?: string }>('GET', '/audit/verify').then((r) => r.body), []);
+  const verification = useLoad(() => api<AuditVerificationView>('GET', '/audit/verify').then((r) => r.body), []);
   const entries = useLoad(() => {
     const query = new URLSearchParams({ limit: String(READ_LIMIT) });
     if (filters.key !== '') query.set('key', filters.key);

@@ -1,14 +1,10 @@
 import { api } from '../api';
 import { DataTable, Badge, ErrorText, Loading, Time, useLoad } from '../ui';
-
-interface Readiness {
-  readonly ready: boolean;
-  readonly checks: Record<string, { status: 'pass' | 'warn' | 'fail'; checkedAt: string; detail?: string }>;
-}
+import type { EmergencyBlockView, ReadinessView } from '../vocabulary';
 
 export function HealthPage() {
-  const health = useLoad(() => api<Readiness>('GET', '/health').then((r) => r.body), []);
-  const block = useLoad(() => api<{ blocked: boolean; since?: string; by?: string }>('GET', '/emergency-block').then((r) => r.body), []);
+  const health = useLoad(() => api<ReadinessView>('GET', '/health').then((r) => r.body), []);
+  const block = useLoad(() => api<EmergencyBlockView>('GET', '/emergency-block').then((r) => r.body), []);
   return (
     <section aria-labelledby="health-title">
       <h1 id="health-title">Health</h1>

@@ -1,25 +1,35 @@
 import { useState } from 'preact/hooks';
-import { api, path, type Approval, type ImpactPreview, type KeyVersionView, type KeyView } from '../api';
-import { DecryptChart, type DecryptDay } from '../chart';
-import { DataTable, ConfirmDialog, EnabledBadge, ErrorText, Loading, StateBadge, Time, describe, shortId, stateLabel, useLoad, type ConfirmRequest } from '../ui';
+import { api, path } from '../api';
+import { DecryptChart } from '../chart';
+import { DataTable, ConfirmDialog, EnabledBadge, ErrorText, Loading, StateBadge, Time, describe, shortId, useLoad, type ConfirmRequest } from '../ui';
+import {
+  canToggleEnabled,
+  DELETED_STATE,
+  deletableIn,
+  hasObjectsInToken,
+  isDeletion,
+  isPermanentTransition,
+  settableFrom,
+  stateLabel,
+  type AttestationSummary,
+  type DecryptActivity,
+  type GrantField,
+  type GrantKind,
+  type ImpactPreview,
+  type KeyState,
+  type KeyVersionView,
+  type KeyView,
+  type Proposed,
+  type VersionSummary,
+} from '../vocabulary';
 import { CopyButton, labelUrl } from './keys';
 
-/** Contract §4: where each state may move (delete apart); Deactivated and Compromised cannot be undone. */
-const NEXT_STATES: Record<string, readonly string[]> = {
-  'pre-active': ['active', 'compromised'],
-  active: ['deactivated', 'compromised'],
-  deactivated: ['compromised'],
-};
-const PERMANENT = new Set(['deactivated', 'compromised', 'destroyed']);
-const GRANT_KINDS = [
+/** The grant form's kinds: the body field that names one (`{"user": …}`) and the allow list it lands in. */
+const GRANT_KINDS: readonly { readonly kind: GrantField; readonly list: GrantKind; readonly label: string }[] = [
   { kind: 'user', list: 'users', label: 'User (object id or UPN)' },
   { kind: 'group', list: 'groups', label: 'Group (object id)' },
   { kind: 'role', list: 'roles', label: 'App role' },
-] as const;
-
-interface Attestation {
-  readonly versions: readonly { readonly keyId: string; readonly verdict: string }[];
-}
+];
 
 /** "6 d 23 h" until the version's HSM objects are destroyed. */
 export function countdown(destroyAt: string, now = Date.now()): string {
@@ -32,8 +42,8 @@ export function countdown(destroyAt: string, now = Date.now()): string {
 
 export function KeyPage({ name, labelBase, canChange }: { name: string; labelBase: string; canChange: boolean }) {
   const key = useLoad(() => api<KeyView>('GET', path('keys', name)).then((r) => r.body), [name]);
-  const activity = useLoad(() => api<{ days: DecryptDay[] }>('GET', `${path('keys', name)}/activity`).then((r) => r.body.days), [name]);
-  const attestation = useLoad(() => api<Attestation>('GET', `${path('keys', name)}/attestation`).then((r) => r.body), [name]);
+  const activity = useLoad(() => api<DecryptActivity>('GET', `${path('keys', name)}/activity`).then((r) => r.body.days), [name]);
+  const attestation = useLoad(() => api<AttestationSummary>('GET', `${path('keys', name)}/attestation`).then((r) => r.body), [name]);
   const [notice, setNotice] = useState<string>();
   const [error, setError] = useState<string>();
   const [confirming, setConfirming] = useState<ConfirmRequest>();
@@ -41,7 +51,7 @@ export function KeyPage({ name, labelBase, canChange }: { name: string; labelBas
   /** Runs a change, then says what happened (applied, or waiting for a second admin) and reloads the page's data. */
   const change = async (what: string, method: 'POST' | 'PUT' | 'DELETE', route: string, body?: unknown): Promise<void> => {
     setError(undefined);
-    const answer = await api<{ approval?: Approval; notice?: string }>(method, route, body);
+    const answer = await api<Partial<Proposed & VersionSummary>>(method, route, body);
     setNotice(
       answer.status === 202 && answer.body.approval
         ? `${what}: proposed, waiting for another admin's approval (proposal ${answer.body.approval.id}).`
@@ -55,11 +65,11 @@ export function KeyPage({ name, labelBase, canChange }: { name: string; labelBas
   };
 
   /** Irreversible steps ask first, with the impact preview the service computes from the audit trail. */
-  const confirmPermanent = async (version: KeyVersionView, to: string): Promise<void> => {
+  const confirmPermanent = async (version: KeyVersionView, to: KeyState): Promise<void> => {
     setError(undefined);
     try {
       const preview = (await api<ImpactPreview>('GET', `${path('keys', name, 'versions', version.keyId)}/impact?to=${encodeURIComponent(to)}`)).body;
-      const verb = to === 'destroyed' ? 'Delete' : `Make ${stateLabel(to)}`;
+      const verb = isDeletion(to) ? 'Delete' : `Make ${stateLabel(to)}`;
       const usage = preview.usage;
       setConfirming({
         title: `${verb}: version ${shortId(version.keyId)} of ${name}?`,
@@ -69,7 +79,7 @@ export function KeyPage({ name, labelBase, canChange }: { name: string; labelBas
         ],
         confirmLabel: `${verb} version ${shortId(version.keyId)}`,
         run: () =>
-          to === 'destroyed'
+          isDeletion(to)
             ? change(`Delete of ${shortId(version.keyId)}`, 'DELETE', path('keys', name, 'versions', version.keyId))
             : change(`${stateLabel(to)} for ${shortId(version.keyId)}`, 'POST', `${path('keys', name, 'versions', version.keyId)}/state`, { state: to }),
       });
@@ -78,8 +88,8 @@ export function KeyPage({ name, labelBase, canChange }: { name: string; labelBas
     }
   };
 
-  const setState = (version: KeyVersionView, to: string): void => {
-    if (PERMANENT.has(to)) void confirmPermanent(version, to);
+  const setState = (version: KeyVersionView, to: KeyState): void => {
+    if (isPermanentTransition(to)) void confirmPermanent(version, to);
     else attempt(`${stateLabel(to)} for ${shortId(version.keyId)}`, 'POST', `${path('keys', name, 'versions', version.keyId)}/state`, { state: to });
   };
 
@@ -137,12 +147,12 @@ export function KeyPage({ name, labelBase, canChange }: { name: string; labelBas
 
 type Attempt = (what: string, method: 'POST' | 'PUT' | 'DELETE', route: string, body?: unknown) => void;
 
-function VersionRow({ name, version, canChange, onSetState, onAttempt }: { name: string; version: KeyVersionView; canChange: boolean; onSetState: (v: KeyVersionView, to: string) => void; onAttempt: Attempt }) {
-  const targets = NEXT_STATES[version.state] ?? [];
-  const [to, setTo] = useState<string>(targets[0] ?? '');
+function VersionRow({ name, version, canChange, onSetState, onAttempt }: { name: string; version: KeyVersionView; canChange: boolean; onSetState: (v: KeyVersionView, to: KeyState) => void; onAttempt: Attempt }) {
+  const targets = settableFrom(version.state);
+  const [to, setTo] = useState<KeyState | undefined>(targets[0]);
   const id = shortId(version.keyId);
   const base = path('keys', name, 'versions', version.keyId);
-  const deletable = (version.state === 'pre-active' || version.state === 'active') && version.deletion === undefined;
+  const deletable = deletableIn(version.state) && version.deletion === undefined;
   return (
     <tr>
       <th scope="row">
@@ -160,7 +170,7 @@ function VersionRow({ name, version, canChange, onSetState, onAttempt }: { name:
       <td>{version.deletion ? <span>destroyed in {countdown(version.deletion.destroyAt)}</span> : '—'}</td>
       <td>
         <div class="row-actions">
-        {version.state !== 'destroyed' && (
+        {canToggleEnabled(version.state) && (
           <button type="button" class="action" disabled={!canChange} onClick={() => onAttempt(`${version.enabled ? 'Disable' : 'Enable'} ${id}`, 'POST', `${base}/${version.enabled ? 'disable' : 'enable'}`)}>
             {version.enabled ? 'Disable' : 'Enable'}
             <span class="sr-only"> version {id}</span>
@@ -170,7 +180,7 @@ function VersionRow({ name, version, canChange, onSetState, onAttempt }: { name:
           <span class="set-state">
             <label>
               <span class="sr-only">New state of version {id}</span>
-              <select value={to} disabled={!canChange} class="action" onChange={(e) => setTo((e.target as HTMLSelectElement).value)}>
+              <select value={to} disabled={!canChange} class="action" onChange={(e) => setTo(targets.find((t) => t === (e.target as HTMLSelectElement).value))}>
                 {targets.map((t) => (
                   <option key={t} value={t}>
                     {stateLabel(t)}
@@ -178,17 +188,17 @@ function VersionRow({ name, version, canChange, onSetState, onAttempt }: { name:
                 ))}
               </select>
             </label>
-            <button type="button" class="action" disabled={!canChange} onClick={() => onSetState(version, to)}>
+            <button type="button" class="action" disabled={!canChange} onClick={() => to !== undefined && onSetState(version, to)}>
               Set state<span class="sr-only"> of version {id}</span>
             </button>
           </span>
         )}
         {deletable && (
-          <button type="button" class="action danger" disabled={!canChange} onClick={() => onSetState(version, 'destroyed')}>
+          <button type="button" class="action danger" disabled={!canChange} onClick={() => onSetState(version, DELETED_STATE)}>
             Delete<span class="sr-only"> version {id}</span>
           </button>
         )}
-        {version.deletion && version.state !== 'destroyed' && (
+        {version.deletion && hasObjectsInToken(version.state) && (
           <button type="button" class="action" disabled={!canChange} onClick={() => onAttempt(`Cancel deletion of ${id}`, 'POST', `${base}/cancel-deletion`)}>
             Cancel deletion<span class="sr-only"> of version {id}</span>
           </button>

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
-import { api, type KeyView } from '../api';
+import { api } from '../api';
 import { DataTable, EnabledBadge, ErrorText, Loading, StateBadge, Time, shortId, useLoad } from '../ui';
+import type { KeyView } from '../vocabulary';
 
 /** The URL a sensitivity label names for this key (Purview: "Use Double Key Encryption", DKE URL). */
 export const labelUrl = (base: string, name: string): string => `${base}/${encodeURIComponent(name)}`;

@@ -1,0 +1,105 @@
+/**
+ * The bodies the admin API answers (contract §6), as the CLI's `--json` prints them and the console reads them:
+ * written once, here. key-admin-views.ts builds them, the console (web/src/api.ts) imports them by relative path, and
+ * test/http/vocabulary-drift.test.ts checks that live answers carry no field the OpenAPI document leaves out.
+ *
+ * Bundled into the browser like keys/vocabulary.ts: types only, from vocabulary.ts and admin-records.ts (nothing of
+ * Node).
+ */
+import type { AllowList, ApprovalView, AuditEntry, AuditVerification, DeletionSchedule } from '../keys/admin-records.js';
+import type { CheckStatus, KeyOrigin, KeyState, ProvenanceVerdict } from '../keys/vocabulary.js';
+
+// The domain's records that are shown as they are kept (keys/admin-records.ts), under the names the console reads.
+export type { AllowList, ApprovalView, DeletionSchedule };
+export type AuditEntryView = AuditEntry;
+
+/** What a change to one version answers (create, rotate, enable, disable, cancel-deletion). */
+export interface VersionSummary {
+  readonly name: string;
+  readonly keyId: string;
+  readonly state: KeyState;
+  readonly enabled: boolean;
+  /** Set when the change blocked the version Office clients may still hold in their key cache (contract §4). */
+  readonly notice?: string;
+}
+
+/** An applied state change or delete. */
+export interface AppliedView extends VersionSummary {
+  readonly applied: true;
+  readonly decryptClearedInToken?: boolean;
+  readonly objectsDestroyed?: boolean;
+  /** A delete within the deletion window: when it was asked for and when the objects will be destroyed. */
+  readonly deletion?: DeletionSchedule;
+}
+
+/** One version as a key's view lists it. */
+export interface KeyVersionView {
+  readonly keyId: string;
+  readonly state: KeyState;
+  readonly enabled: boolean;
+  readonly published: boolean;
+  readonly origin: KeyOrigin;
+  readonly createdAt: string;
+  readonly deletion?: DeletionSchedule;
+  /** The last successful decrypt, from the audit trail. */
+  readonly lastUsedAt?: string;
+}
+
+export interface KeyView {
+  readonly name: string;
+  readonly allow: AllowList;
+  readonly versions: readonly KeyVersionView[];
+  /** The rotation schedule, when one is set. */
+  readonly rotation?: { readonly every: string };
+}
+
+/** What a permanent step would break, before it is confirmed. */
+export interface ImpactPreview {
+  readonly name: string;
+  readonly keyId: string;
+  readonly from: KeyState;
+  readonly to: KeyState;
+  /** What the step does, in one sentence, and that it cannot be undone. */
+  readonly effect: string;
+  readonly windowDays: number;
+  readonly usage: { readonly decrypts: number; readonly distinctUsers: number; readonly lastUse?: string | undefined };
+}
+
+/** A step that waits for a second admin: the admin API answers 202 with it. */
+export interface Proposed {
+  readonly approval: ApprovalView;
+}
+
+/** `dke emergency … --json` and `/admin/api/emergency-block`: `{"blocked":true,"since","by"}` or `{"blocked":false}`. */
+export type EmergencyBlockView = { readonly blocked: true; readonly since: string; readonly by: string } | { readonly blocked: false };
+
+/** Decrypt decisions of one key name on one UTC day (the console's chart, decrypt-activity.ts counts them). */
+export interface DecryptDay {
+  /** YYYY-MM-DD (UTC). */
+  readonly date: string;
+  /** Decrypts that answered the plaintext key. */
+  readonly allowed: number;
+  /** Decrypts refused or failed (no permission, blocked version, HSM fault): nothing was opened. */
+  readonly refused: number;
+}
+
+export interface DecryptActivity {
+  readonly name: string;
+  /** Oldest first. */
+  readonly days: readonly DecryptDay[];
+}
+
+/** The part of a key's attestation the console shows: each version's verdict. */
+export interface AttestationSummary {
+  readonly name: string;
+  readonly versions: readonly { readonly keyId: string; readonly verdict: ProvenanceVerdict }[];
+}
+
+/** The readiness checks of one instance (as /health/ready on the DKE port). */
+export interface ReadinessView {
+  readonly ready: boolean;
+  readonly checks: Readonly<Record<string, { readonly status: CheckStatus; readonly checkedAt: string; readonly detail?: string }>>;
+}
+
+/** Whether every audit entry still chains to the one before: the domain's report as it is. */
+export type AuditVerificationView = AuditVerification;
