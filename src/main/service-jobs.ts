@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { DkeProtocol } from '../app/dke-protocol.js';
 import type { Readiness } from '../app/readiness.js';
-import { Scheduler, type SchedulerRun } from '../app/scheduler.js';
+import { Scheduler } from '../app/scheduler.js';
 import type { Config } from '../config/config.js';
 import type { ArchiveResult, Logger } from '../keys/ports.js';
 import type { StoreAuditTrail } from '../store/audit-trail.js';
@@ -75,8 +75,6 @@ export function runScheduler(timers: BackgroundTimers, store: KeyStore, admin: S
   run();
   return scheduler;
 }
-
-export type { SchedulerRun };
 
 /**
  * Audit retention (issue 17): entries older than DKE_AUDIT_RETENTION go, oldest first and 50,000 per file, into
