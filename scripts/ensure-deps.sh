@@ -36,7 +36,22 @@ if [ "$missing" = yes ]; then
   fi
 fi
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# Whether node_modules holds what package-lock.json asks for, judged by content (npm's record of what it installed,
+# node_modules/.package-lock.json), not by the files' times: a fresh checkout or a git worktree gives package-lock.json
+# its checkout time, and `npm ci` through a node_modules that links to another checkout's would empty that one.
+installed_as_locked() {
+  [ -f node_modules/.package-lock.json ] || return 1
+  node -e '
+    const { readFileSync } = require("node:fs");
+    const wanted = JSON.parse(readFileSync("package-lock.json", "utf8")).packages ?? {};
+    const installed = JSON.parse(readFileSync("node_modules/.package-lock.json", "utf8")).packages ?? {};
+    const stale = Object.entries(wanted).some(([path, entry]) =>
+      path !== "" && (installed[path] === undefined ? entry.optional !== true : installed[path].version !== entry.version));
+    process.exit(stale ? 1 : 0);
+  '
+}
+
+if [ ! -d node_modules ] || ! installed_as_locked; then
   echo "dke: installing npm packages (npm ci; native modules build from source, about a minute)" >&2
   npm ci --no-audit --no-fund
 fi

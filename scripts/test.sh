@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
 # The whole test suite (npm test): real NSS softoken token, real signed tokens against a loopback JWKS.
 # Extra arguments go to mocha (e.g. --grep lifecycle). DKE_TEST_OUT picks the build folder, so that several
-# checkouts' runs on one machine do not overwrite each other's compiled tests.
+# checkouts' runs on one machine do not overwrite each other's compiled tests. The files run in parallel worker
+# processes, DKE_TEST_JOBS of them (default 3: most tests wait on child processes, sockets and timers more than they
+# compute, so even two cores keep three files busy); DKE_TEST_JOBS=1 runs them one after another in one process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh --test
 out="${DKE_TEST_OUT:-build-test}"
 case "$out" in build-test*) ;; *) echo "DKE_TEST_OUT must start with build-test" >&2; exit 2 ;; esac
+jobs="${DKE_TEST_JOBS:-3}"
+case "$jobs" in [1-9] | [1-9][0-9]) ;; *) echo "DKE_TEST_JOBS must be a number of processes (1-99)" >&2; exit 2 ;; esac
 rm -rf "$out"
-npx tsc -p tsconfig.test.json --outDir "$out"
-# The console's bundle (contract §7) beside the compiled service, where the composition root looks for it
-# ($out/src/console, as dist/console for `npm run build`); the browser tests drive it.
-npx tsc -p web/tsconfig.json
-npx vite build --config web/vite.config.ts --outDir "$PWD/$out/src/console"
-npx mocha --require "$out/test/support/root-hooks.js" "$@" "$out/test/**/*.test.js"
+bin=node_modules/.bin
+# The three build steps are independent, so they run side by side: the tests and the service compiled into $out;
+# the console type-checked (no output); the console's bundle (contract §7) beside the compiled service, where the
+# composition root looks for it ($out/src/console, as dist/console for `npm run build`); the browser tests drive it.
+"$bin/tsc" -p tsconfig.test.json --outDir "$out" & compile=$!
+"$bin/tsc" -p web/tsconfig.json & check_console=$!
+"$bin/vite" build --config web/vite.config.ts --outDir "$PWD/$out/src/console" & bundle=$!
+failed=0
+for step in "$compile" "$check_console" "$bundle"; do wait "$step" || failed=1; done
+[ "$failed" = 0 ] || exit 1
+parallel=()
+[ "$jobs" = 1 ] || parallel=(--parallel --jobs "$jobs")
+"$bin/mocha" --require "$out/test/support/root-hooks.js" "${parallel[@]}" "$@" "$out/test/**/*.test.js"

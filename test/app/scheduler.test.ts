@@ -131,12 +131,14 @@ describe('§4 the deletion window and the scheduler that ends it', () => {
     assert.equal(await env.service.store.claimJobLease('scheduler', 'stopped-instance', now, now, holder), true);
     const child = spawn(process.execPath, [CLI_WITH_FAULTS_PATH, 'serve'], {
       env: { ...env.cliEnv, DKE_PORT: '0', DKE_HOST: '127.0.0.1', DKE_FAULT_KILL_AFTER: 'destroy:token', DKE_LOG_LEVEL: 'error' },
-      stdio: 'ignore',
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     const killer = setTimeout(() => child.kill('SIGTERM'), 20_000);
-    const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, sig) => resolve(sig)));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, sig) => resolve([c, sig])));
     clearTimeout(killer);
-    assert.equal(signal, 'SIGKILL');
+    assert.equal(signal, 'SIGKILL', `the second instance exited with ${code} instead: ${stderr}`);
     assert.deepEqual(await inToken('half-done'), [], 'the killed run destroyed the objects');
     assert.equal((await env.admin.show('half-done')).versions[0]!.state, 'active', 'the record was not written before the kill');
     assert.equal((await decryptWithoutBody('half-done', keyId)).status, 403);

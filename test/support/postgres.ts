@@ -5,9 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 /**
- * The one throwaway PostgreSQL server of a test run (scripts/pg-throwaway.sh: Debian's server binaries, trust auth on
- * 127.0.0.1, a free port, a temporary directory). It starts when the first test asks for a database, so runs that need
- * none pay nothing, and the root hooks stop it after the last test, failed or not; a process exit stops it too.
+ * The one throwaway PostgreSQL server of a test process (scripts/pg-throwaway.sh: Debian's server binaries, trust auth
+ * on 127.0.0.1, a free port, a temporary directory): of the run, or of one worker of a parallel run. It starts when the
+ * first test asks for a database, so processes that need none pay nothing; the root hooks stop it after the last test,
+ * failed or not, and a process exit stops it too (a parallel worker's server stops only so, after the worker's last
+ * file: one server per worker, not one per file).
  */
 
 const run = promisify(execFile);
