@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { anyFailed, type DoctorCheck } from '../doctor/checks.js';
-import { runDoctor } from '../doctor/run-doctor.js';
 import { AdminRefused } from '../app/admin-vocabulary.js';
 import { EXIT_CHECKS_FAILED } from './exit-codes.js';
 import { print } from './output.js';
@@ -17,6 +16,8 @@ export function doctorCommand(): Command {
     .action(async (url: string, options: { token?: string; tokenFile?: string; json?: boolean }) => {
       if (options.token !== undefined && options.tokenFile !== undefined) throw new AdminRefused('Give --token or --token-file, not both.');
       const token = options.tokenFile !== undefined ? readToken(options.tokenFile) : options.token?.trim();
+      // Loaded when used: its HTTP client and TLS probes cost every other command's start nothing.
+      const { runDoctor } = await import('../doctor/run-doctor.js');
       const checks = await runDoctor({ url, ...(token ? { token } : {}) });
       print(options.json === true, { checks }, () => doctorTable(checks));
       if (anyFailed(checks)) process.exitCode = EXIT_CHECKS_FAILED;

@@ -1,6 +1,9 @@
 import { Command } from 'commander';
-import { serve } from '../main/run-service.js';
 
 export function serveCommand(): Command {
-  return new Command('serve').description('run the DKE service (what npm start runs)').action(serve);
+  return new Command('serve').description('run the DKE service (what npm start runs)').action(async () => {
+    // Loaded when used: the admin verbs start without the service's HTTP stack, metrics and token verification.
+    const { serve } = await import('../main/run-service.js');
+    await serve();
+  });
 }

@@ -2,9 +2,8 @@ import { Command } from 'commander';
 import { encryptOaepSha256 } from '../app/software-rsa.js';
 import { ensureDevToken } from '../main/dev-token.js';
 import { withAdmin } from '../main/open-admin.js';
-import { startService, stopOnSignals } from '../main/run-service.js';
 import { loadConfig, loadConfigWith, type Config } from '../main/settings.js';
-import { DEV_CONSOLE_USERS, DEV_TENANT_ID, DevTokenIssuer } from './dev-token-issuer.js';
+import type { DEV_CONSOLE_USERS } from './dev-token-issuer.js';
 
 const DEMO_KEY = 'demo-key';
 const DEMO_USER = 'alice@contoso.dev';
@@ -33,6 +32,9 @@ export function devCommand(): Command {
   return new Command('dev')
     .description('start the service on the embedded development token with a development token issuer (never for production)')
     .action(async () => {
+      // Loaded when used: every other `dke` command starts without the service's HTTP stack and the issuer.
+      const { startService, stopOnSignals } = await import('../main/run-service.js');
+      const { DEV_CONSOLE_USERS, DEV_TENANT_ID, DevTokenIssuer } = await import('./dev-token-issuer.js');
       const base = loadConfig();
       if (base.pkcs11.embedded) ensureDevToken(base.dataDir);
       const issuer = new DevTokenIssuer(DEV_TENANT_ID);
@@ -52,7 +54,7 @@ export function devCommand(): Command {
       const token = await issuer.issueToken({ audience, upn: DEMO_USER, lifetimeSeconds: 12 * 3600 });
       const publicKey = await running.service.protocol.publicKey(DEMO_KEY, audience);
       const consoleUrl = running.adminUrl === undefined ? undefined : `${running.adminUrl.replace(/\/api$/, '')}/`;
-      process.stdout.write(instructions(audience, token, publicKey.key.kid, demoCiphertext(publicKey.key.n), consoleUrl));
+      process.stdout.write(instructions(audience, token, publicKey.key.kid, demoCiphertext(publicKey.key.n), consoleUrl, DEV_CONSOLE_USERS));
     });
 }
 
@@ -74,9 +76,9 @@ function demoCiphertext(modulusBase64: string): string {
   return encryptOaepSha256(publicKey, Buffer.from(DEMO_PLAINTEXT)).toString('base64');
 }
 
-function instructions(baseUrl: string, token: string, kid: string, ciphertext: string, consoleUrl: string | undefined): string {
+function instructions(baseUrl: string, token: string, kid: string, ciphertext: string, consoleUrl: string | undefined, users: typeof DEV_CONSOLE_USERS): string {
   const consoleLines = consoleUrl === undefined ? '' : `
-Console (sign in as ${DEV_CONSOLE_USERS.map((u) => `${u.upn} (${u.roles.join(', ')})`).join(', ')}):
+Console (sign in as ${users.map((u) => `${u.upn} (${u.roles.join(', ')})`).join(', ')}):
   ${consoleUrl}
 `;
   return `
