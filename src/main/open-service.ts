@@ -46,6 +46,11 @@ export interface ServiceOptions {
   readonly hsm?: Pick<OpenHsmOptions, 'wrapModule' | 'wrapDecryptor'>;
   /** Test seam: the private-key recheck's interval (default PRIVATE_KEY_RECHECK_MS in ./service-jobs.ts). */
   readonly privateKeyRecheckMs?: number;
+  /**
+   * Test seam: how often the background jobs run (default SCHEDULER_INTERVAL_MS in ./service-jobs.ts). A test that
+   * hands the scheduler's lease to another process sets it beyond its own length, so this instance cannot take it back.
+   */
+  readonly schedulerIntervalMs?: number;
   /** Test seam: called after each admin step that touches the token (default: the one of ./test-seams.ts, if any). */
   readonly afterAdminStep?: (step: string) => void;
 }
@@ -101,7 +106,7 @@ async function serveFrom(opened: Opened): Promise<Service> {
   };
   const archiveExpiredAudit = await keepAuditRetention(timers, audit, config, logger);
   await checkReadiness(timers, readiness, logger);
-  const scheduler = runScheduler(timers, store, admin, logger);
+  const scheduler = runScheduler(timers, store, admin, logger, options.schedulerIntervalMs);
   const apps = createServiceApps(config, { protocol, readiness, verifiers, adminAs: admin.adminAs, metrics }, logger);
   return {
     ...apps,

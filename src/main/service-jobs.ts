@@ -56,7 +56,7 @@ export async function keepAuditRetention(timers: BackgroundTimers, audit: StoreA
 }
 
 /** The background jobs (deletion window, scheduled rotation) under the store's lease: at start, then every interval. */
-export function runScheduler(timers: BackgroundTimers, store: KeyStore, admin: ServiceAdmin, logger: Logger): Scheduler {
+export function runScheduler(timers: BackgroundTimers, store: KeyStore, admin: ServiceAdmin, logger: Logger, intervalMs = SCHEDULER_INTERVAL_MS): Scheduler {
   const scheduler = new Scheduler({
     store,
     admin: admin.adminAs('scheduler'),
@@ -70,7 +70,7 @@ export function runScheduler(timers: BackgroundTimers, store: KeyStore, admin: S
   const run = (): void => {
     scheduler.runOnce().catch((error: unknown) => logger.error('scheduled jobs failed; retried at the next run', { error: error instanceof Error ? error.message : String(error) }));
   };
-  timers.every(SCHEDULER_INTERVAL_MS, run);
+  timers.every(intervalMs, run);
   // Destructions that fell due while no instance ran happen now, not one interval later.
   run();
   return scheduler;
