@@ -24,4 +24,13 @@ for step in "$compile" "$check_console" "$bundle"; do wait "$step" || failed=1; 
 [ "$failed" = 0 ] || exit 1
 parallel=()
 [ "$jobs" = 1 ] || parallel=(--parallel --jobs "$jobs")
-"$bin/mocha" --require "$out/test/support/root-hooks.js" "${parallel[@]}" "$@" "$out/test/**/*.test.js"
+# The longest files first, then the rest in name order: the workers take files in this order, so a 30 s file taken
+# last no longer makes the run's tail (about 20 s less here). Any order is valid: every test holds alone.
+longest=(store/audit-kill9 web/console app/key-reconcile cli/key-state-commands multi-instance/database-outage
+  cli/db-commands doctor/doctor store/store-backup cli/keys-commands http/fuzz main/run-service store/store-identity)
+files=()
+for name in "${longest[@]}"; do [ -f "$out/test/$name.test.js" ] && files+=("$out/test/$name.test.js"); done
+while IFS= read -r file; do
+  case " ${files[*]} " in *" $file "*) ;; *) files+=("$file") ;; esac
+done < <(find "$out/test" -name '*.test.js' | LC_ALL=C sort)
+"$bin/mocha" --require "$out/test/support/root-hooks.js" "${parallel[@]}" "$@" "${files[@]}"

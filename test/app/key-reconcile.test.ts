@@ -24,7 +24,9 @@ interface Report {
 describe('issue 17: a CLI killed at each step of a token operation, then dke keys reconcile', () => {
   let env: TestEnv;
   before(async () => {
-    env = await startTestEnv();
+    // The in-process service's scheduler runs only at its start: on its 30 s timer it would reconcile a killed CLI's
+    // step itself, before the `dke serve` test's instance could (its timer won that race under load).
+    env = await startTestEnv({ service: { schedulerIntervalMs: 3_600_000 } });
   });
   after(() => env?.close());
 
