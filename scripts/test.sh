@@ -25,7 +25,7 @@ for step in "$compile" "$check_console" "$bundle"; do wait "$step" || failed=1; 
 parallel=()
 [ "$jobs" = 1 ] || parallel=(--parallel --jobs "$jobs")
 # The longest files first, then the rest in name order: the workers take files in this order, so a 30 s file taken
-# last no longer makes the run's tail (about 20 s less here). Any order is valid: every test holds alone.
+# last no longer makes the run's tail. Any order is valid: every test holds alone.
 longest=(store/audit-kill9 web/console app/key-reconcile cli/key-state-commands multi-instance/database-outage
   cli/db-commands doctor/doctor store/store-backup cli/keys-commands http/fuzz main/run-service store/store-identity)
 files=()
