@@ -4,7 +4,7 @@
  * service and the console use too. test/http/admin-openapi.test.ts holds it and the registered routes together,
  * test/http/vocabulary-drift.test.ts its enums and schemas and the service's answers and error codes.
  */
-import { INITIAL_STATES, isPermanentTransition, SETTABLE_STATES } from '../keys/lifecycle.js';
+import { INITIAL_STATES, PERMANENT_STATES, SETTABLE_STATES } from '../keys/lifecycle.js';
 import {
   APPROVAL_OPERATIONS,
   APPROVAL_STATUSES,
@@ -23,9 +23,6 @@ type Schema = Record<string, unknown>;
 /** A string schema that allows exactly these words (a copy of the list: the document is served as JSON). */
 const enumOf = (words: readonly string[]): Schema => ({ type: 'string', enum: [...words] });
 const strings = (names: readonly string[]): Schema => Object.fromEntries(names.map((name) => [name, { type: 'string' }]));
-
-/** The steps that cannot be undone, each of which the console previews first (destroyed: delete). */
-const PERMANENT_STATES = KEY_STATES.filter(isPermanentTransition);
 
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: Schema): Schema => ({ content: { 'application/json': { schema } } });

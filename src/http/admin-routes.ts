@@ -6,23 +6,15 @@ import type { ReadinessReport } from '../app/readiness.js';
 import { parseSince } from '../app/time-spans.js';
 import type { Principal } from '../keys/access-policy.js';
 import { AdminRefused, RequestInvalid, type NextStep } from '../keys/errors.js';
-import { parseKeyState, type AllowList, type KeyState } from '../keys/key-version.js';
-import { DEFAULT_INITIAL_STATE, INITIAL_STATES, isPermanentTransition, SETTABLE_STATES } from '../keys/lifecycle.js';
-import { GRANT_FIELDS, KEY_STATES } from '../keys/vocabulary.js';
+import { parseKeyState, type AllowList } from '../keys/key-version.js';
+import { DEFAULT_INITIAL_STATE, INITIAL_STATES, PERMANENT_STATES, SETTABLE_STATES, stateList } from '../keys/lifecycle.js';
+import { GRANT_FIELDS } from '../keys/vocabulary.js';
 import { DECRYPT_BODY_LIMIT_BYTES } from './dke-routes.js';
 import { HttpError } from './error-responses.js';
 
 /** The app roles of the admin API (contract §6), as declared in the Entra app registration's `appRoles`. */
 export const ADMIN_ROLE = 'DKE.Admin';
 export const AUDITOR_ROLE = 'DKE.Auditor';
-
-/** The states a permanent step leads to: the only ones the impact preview answers for. */
-const PERMANENT_STATES: readonly KeyState[] = KEY_STATES.filter(isPermanentTransition);
-
-/** `a, b or c`: the allowed values of a field, from the vocabulary's lists (never written out again here). */
-function oneOf(values: readonly string[]): string {
-  return values.length < 2 ? values.join('') : `${values.slice(0, -1).join(', ')} or ${values.at(-1)}`;
-}
 
 /** Reading needs either role; changing needs DKE.Admin. */
 export type AdminNeed = 'read' | 'change';
@@ -77,7 +69,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       const name = requiredString(fields, 'name');
       const state = optionalString(fields, 'state');
       const parsedState = state === undefined ? DEFAULT_INITIAL_STATE : parseKeyState(state);
-      if (parsedState === undefined || !INITIAL_STATES.includes(parsedState)) throw new RequestInvalid(`"state" must be ${oneOf(INITIAL_STATES)}.`);
+      if (parsedState === undefined || !INITIAL_STATES.includes(parsedState)) throw new RequestInvalid(`"state" must be ${stateList(INITIAL_STATES)}.`);
       const allow = allowList(fields.allow);
       return created(await admin.create(name, { state: parsedState, ...(allow ? { allow } : {}) }));
     },
@@ -102,7 +94,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     handle: async (call) => {
       const text = requiredString(bodyObject(call.body), 'state');
       const state = parseKeyState(text);
-      if (state === undefined) throw new RequestInvalid(`"state" must be ${oneOf(SETTABLE_STATES)}.`);
+      if (state === undefined) throw new RequestInvalid(`"state" must be ${stateList(SETTABLE_STATES)}.`);
       // The API has no preview step: the call itself is the confirmation (the CLI's --yes).
       return applied(await call.admin.setState(param(call, 'name'), param(call, 'keyId'), state, true));
     },
@@ -170,7 +162,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       const to = queryString(query, 'to');
       // Only the permanent steps have a preview. A read: it writes nothing, not even the refusal it may answer.
       const permanent = PERMANENT_STATES.find((state) => state === to);
-      if (permanent === undefined) throw new RequestInvalid(`"to" must be ${oneOf(PERMANENT_STATES)}.`);
+      if (permanent === undefined) throw new RequestInvalid(`"to" must be ${stateList(PERMANENT_STATES)}.`);
       return ok(await admin.impact(params.name!, params.keyId!, permanent));
     },
   },
@@ -268,7 +260,7 @@ function proposedOr(view: EmergencyBlockView | Proposed): AdminAnswer {
 async function changeGrant(call: AdminCall, action: 'grant' | 'revoke'): Promise<{ name: string; kind: keyof AllowList; value: string; changed: boolean }> {
   const fields = bodyObject(call.body);
   const given = GRANT_FIELDS.filter((field) => fields[field] !== undefined);
-  if (given.length !== 1) throw new RequestInvalid(`The body must name exactly one of ${oneOf(GRANT_FIELDS.map((field) => `"${field}"`))}.`);
+  if (given.length !== 1) throw new RequestInvalid(`The body must name exactly one of ${stateList(GRANT_FIELDS.map((field) => `"${field}"`))}.`);
   const field = given[0]!;
   const value = requiredString(fields, field);
   const kind = `${field}s` as keyof AllowList;

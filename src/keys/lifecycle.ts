@@ -145,10 +145,13 @@ export const INITIAL_STATES: readonly KeyState[] = KEY_STATES.filter((state) => 
 /** A new version starts Active unless asked otherwise; an imported one always does. */
 export const DEFAULT_INITIAL_STATE: KeyState = 'active';
 
-/** "a, b, c or d", for sentences that list states. */
-export function stateList(states: readonly KeyState[]): string {
+/** "a, b, c or d", for sentences that list states (or any other words of the vocabulary). */
+export function stateList(states: readonly string[]): string {
   return states.length <= 1 ? states.join('') : `${states.slice(0, -1).join(', ')} or ${states.at(-1)}`;
 }
+
+/** The states a permanent step leads to: the only ones the impact preview answers for. */
+export const PERMANENT_STATES: readonly KeyState[] = KEY_STATES.filter((state) => STATE_RULES[state].permanent);
 
 /** The state `delete` moves a version into. */
 export const DELETED_STATE: KeyState = 'destroyed';

@@ -11,14 +11,12 @@ export interface AdminProcess extends Pick<KeyAdminDeps, 'afterStep'> {
 export interface AdminProcessOptions {
   /** The service: its own admin steps are live once it has reconciled those of earlier processes at start. */
   readonly ownStepsLive?: () => boolean;
-  /** Test seam: called after each admin step that touches the token (default: the seam installed in this process). */
-  readonly afterAdminStep?: (step: string) => void;
 }
 
 /** This process as the owner of the intents its admin steps write (issue 17), with the test seam when one is set. */
 export function adminProcess(options: AdminProcessOptions = {}): AdminProcess {
   const owner = `${hostname()}:${process.pid}`;
-  const afterStep = options.afterAdminStep ?? installedTestSeams().afterAdminStep;
+  const afterStep = installedTestSeams().afterAdminStep;
   return {
     owner,
     // Before the service has reconciled at start, an intent under this process's own name was left by an earlier

@@ -51,8 +51,6 @@ export interface ServiceOptions {
    * hands the scheduler's lease to another process sets it beyond its own length, so this instance cannot take it back.
    */
   readonly schedulerIntervalMs?: number;
-  /** Test seam: called after each admin step that touches the token (default: the one of ./test-seams.ts, if any). */
-  readonly afterAdminStep?: (step: string) => void;
 }
 
 /** What the first steps of openService opened, which every later step builds on (and which a failure closes). */
@@ -94,7 +92,7 @@ async function serveFrom(opened: Opened): Promise<Service> {
   const { config, logger, options, metrics, hsm, storage } = opened;
   const { audit } = storage;
   const store = new KeyStore(storage.connection);
-  const admin = await startServiceAdmin(config, { store, vault: hsm.vault, audit }, logger, options.afterAdminStep);
+  const admin = await startServiceAdmin(config, { store, vault: hsm.vault, audit }, logger);
   const verifiers = await openVerifiers(config, logger, metrics);
   const protocol = new DkeProtocol({ store, vault: hsm.vault, audit, guard: new ProvenanceGuard(hsm.vault, config.allowExportableKeys), observer: metrics, publicKeyCacheHours: config.publicKeyCacheHours });
   metrics.watchPool(() => hsm.pool);

@@ -17,9 +17,9 @@ export interface ServiceAdmin {
  * The service's key administration, made ready before it serves: the unfinished admin steps of commands that died are
  * reconciled, and public keys that older stores lack are read from the token.
  */
-export async function startServiceAdmin(config: Config, parts: KeyAdminParts & { readonly store: KeyStore }, logger: Logger, afterAdminStep?: (step: string) => void): Promise<ServiceAdmin> {
+export async function startServiceAdmin(config: Config, parts: KeyAdminParts & { readonly store: KeyStore }, logger: Logger): Promise<ServiceAdmin> {
   let reconciledAtStart = false;
-  const thisProcess = adminProcess({ ownStepsLive: () => reconciledAtStart, ...(afterAdminStep !== undefined ? { afterAdminStep } : {}) });
+  const thisProcess = adminProcess({ ownStepsLive: () => reconciledAtStart });
   const adminAs = keyAdmins(config, parts, thisProcess);
   await reconcileAtStart(adminAs('dke-service'), parts.store, logger);
   reconciledAtStart = true;
