@@ -111,13 +111,21 @@ export class HsmConnection {
     return this.#recovery ?? Promise.resolve();
   }
 
-  close(): void {
+  /**
+   * Refuses new operations, waits (bounded) for the ones in flight, then closes the sessions. Finalising the module
+   * under an operation still running on another thread would pull its state away mid-call (a crash, not an error).
+   */
+  async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
+    for (const session of this.pool.drain()) this.#token.closeSession(session);
+    await this.#recovery?.catch(() => undefined);
+    await this.#drain();
     for (const session of this.pool.drain()) this.#token.closeSession(session);
   }
 
   async #ready(): Promise<void> {
+    if (this.#closed) throw new HsmUnavailable('the HSM connection is closed');
     if (this.#state === 'up') return;
     if (this.#state === 'misconfigured') throw new HsmUnavailable(this.#detail, 60);
     if (this.#recovery !== undefined) await this.#recovery;
@@ -166,6 +174,7 @@ export class HsmConnection {
 
   #reconnect(): void {
     for (const session of this.pool.invalidateAll()) this.#token.closeSession(session);
+    if (this.#closed) return;
     try {
       this.#token.closeAllSessions();
     } catch {
@@ -181,6 +190,10 @@ export class HsmConnection {
       this.#token.close();
       this.#token.open();
       sessions = this.#openSessions();
+    }
+    if (this.#closed) {
+      for (const session of sessions) this.#token.closeSession(session);
+      return;
     }
     this.pool.fill(sessions);
   }

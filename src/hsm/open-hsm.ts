@@ -78,10 +78,11 @@ export function openHsm(config: Pkcs11Config, options: OpenHsmOptions = {}): Ope
       );
       openedVault.useDecryptThreads(options.wrapDecryptor ? options.wrapDecryptor(threads) : threads);
     },
+    // In-flight operations finish first (on the threads or not), then the threads stop, then the module is finalised.
     close: async () => {
+      await connection.close();
       openedVault.useDecryptThreads(undefined);
       await threads?.close();
-      connection.close();
       token.close();
     },
   };

@@ -58,7 +58,7 @@ export class Pkcs11Token {
     } catch (error) {
       const code = ckrCode(error);
       if (code !== pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-        module.close();
+        keepLoaded(module);
         const missingDirectory = code === CKR_NSS_CERTDB_FAILED || code === CKR_NSS_KEYDB_FAILED ? missingNssDirectory(this.#config.libraryParameters) : undefined;
         throw new HsmConfigurationError(missingDirectory ?? `C_Initialize of ${this.#config.library} failed with ${ckrName(error)}.`);
       }
@@ -131,11 +131,7 @@ export class Pkcs11Token {
     } catch {
       // Already finalised or the device is gone: nothing left to release.
     }
-    try {
-      module.close();
-    } catch {
-      // The library stays loaded; harmless at shutdown.
-    }
+    keepLoaded(module);
   }
 
   #findSlot(module: Pkcs11Module): Handle {
@@ -168,4 +164,16 @@ export class Pkcs11Token {
     const info = module.C_GetTokenInfo(slot);
     this.#tokenInfo = { label: info.label.trim(), maxSessionCount: info.maxSessionCount };
   }
+}
+
+/**
+ * Modules this process has finalised, kept referenced so that neither close() nor the garbage collector unloads the
+ * library (pkcs11js dlcloses it in both). A library is loaded once per process and stays: a native call still
+ * running on another thread (a pkcs11js async call, a decrypt thread) would otherwise jump into unmapped code and
+ * take the process down, and token libraries (NSS softoken) are not written to be unloaded and loaded again.
+ */
+const finalisedModules = new Set<Pkcs11Module>();
+
+function keepLoaded(module: Pkcs11Module): void {
+  finalisedModules.add(module);
 }

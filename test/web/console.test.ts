@@ -143,6 +143,7 @@ describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS 
     assert.equal(await page.locator('svg rect.allowed').count(), 1);
     assert.equal(await page.locator('svg rect.refused').count(), 1);
     const versions = page.getByRole('region', { name: `Versions of ${KEY}` }).locator('tbody tr');
+    await versions.first().waitFor();
     assert.equal(await versions.count(), 1);
     await page.getByRole('button', { name: 'Rotate: new published version' }).click();
     await page.getByRole('status').filter({ hasText: 'Rotation: done.' }).waitFor();
@@ -210,6 +211,7 @@ describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS 
     assert.equal(await enabledActions(page), 0);
     await page.goto(`${consoleUrl}#/keys/${KEY}`);
     await page.getByRole('img', { name: /decrypts allowed/ }).waitFor();
+    await page.locator('.action').nth(5).waitFor();
     assert.ok((await page.locator('.action').count()) >= 6, 'the actions are shown (disabled)');
     assert.equal(await enabledActions(page), 0);
     await page.goto(`${consoleUrl}#/approvals`);
@@ -229,6 +231,8 @@ describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS 
     await page.getByText(/Chain verified/).waitFor();
     assert.match(await page.getByRole('status').filter({ hasText: 'Chain verified' }).innerText(), /all \d+ entries are intact/);
     const rows = page.getByRole('region', { name: 'Audit entries' }).locator('tbody tr');
+    // The entries load beside the chain check, not after it: wait for the sixth row itself, then count.
+    await rows.nth(5).waitFor();
     assert.ok((await rows.count()) > 5);
     // Filters: action and key.
     await page.getByLabel('Action').selectOption('decrypt');
