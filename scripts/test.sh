@@ -13,10 +13,11 @@ jobs="${DKE_TEST_JOBS:-3}"
 case "$jobs" in [1-9] | [1-9][0-9]) ;; *) echo "DKE_TEST_JOBS must be a number of processes (1-99)" >&2; exit 2 ;; esac
 rm -rf "$out"
 bin=node_modules/.bin
-# The three build steps are independent, so they run side by side: the tests and the service compiled into $out;
+# The three build steps are independent, so they run side by side: the tests and the service compiled into $out (with
+# Kysely bundled into one file, as `npm run build` does);
 # the console type-checked (no output); the console's bundle (contract §7) beside the compiled service, where the
 # composition root looks for it ($out/src/console, as dist/console for `npm run build`); the browser tests drive it.
-"$bin/tsc" -p tsconfig.test.json --outDir "$out" & compile=$!
+{ "$bin/tsc" -p tsconfig.test.json --outDir "$out" && node scripts/bundle-libraries.mjs "$out/src"; } & compile=$!
 "$bin/tsc" -p web/tsconfig.json & check_console=$!
 "$bin/vite" build --config web/vite.config.ts --outDir "$PWD/$out/src/console" & bundle=$!
 failed=0

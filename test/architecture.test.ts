@@ -226,6 +226,14 @@ describe('source layout: one composition root and the import rules (issue 12)', 
     assert.deepEqual(tsFiles(SRC).flatMap((file) => engineNames(file, readFileSync(join(SRC, file), 'utf8'))), []);
   });
 
+  it('Kysely is imported only through store/kysely.ts, whose compiled file in this build is the one-file bundle', () => {
+    const importers = tsFiles(SRC).filter((file) => /\bfrom\s+['"]kysely['"]/.test(readFileSync(join(SRC, file), 'utf8')));
+    assert.deepEqual(importers, ['store/kysely.ts']);
+    const compiled = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'store', 'kysely.js'), 'utf8');
+    assert.doesNotMatch(compiled, /\bfrom\s+['"]kysely['"]/, 'scripts/bundle-libraries.mjs did not replace the re-export');
+    assert.match(compiled, /\bvar Kysely = class\b/);
+  });
+
   it('the length and engine checks catch a long function and every way of naming an engine', () => {
     const body = Array.from({ length: 59 }, (_, i) => `  const a${i} = ${i};`).join('\n');
     assert.deepEqual(longFunctions('main/x.ts', `export function fits() {\n${body.split('\n').slice(1).join('\n')}\n}`, 60), []);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Kysely } from 'kysely';
+import type { Kysely } from './kysely.js';
 import type { ArchiveCheck, ArchiveResult } from '../keys/ports.js';
 import { verifyChain, type AuditRow } from './audit-chain.js';
 import { appendAuditEntries } from './audit-entries.js';

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from './kysely.js';
 import type { AuditEntry, AuditEvent } from '../keys/ports.js';
 import { chainHash, type AuditRow } from './audit-chain.js';
 import type { StoreTables } from './schema.js';

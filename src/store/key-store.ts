@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql } from './kysely.js';
 import type { KeyRecord } from '../keys/key-version.js';
 import type { Approval, ApprovalStatus, EmergencyBlock, Intent, KeyLookup, KeyStateStore, StoreTransaction } from '../keys/ports.js';
 import type { StoreConnection, TransactionOptions } from './store-connection.js';

@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { Generated } from './kysely.js';
 import { KEY_STATES, type KeyState } from '../keys/key-version.js';
 
 /** The column types that differ between engines; each engine's folder names its own (integers and byte strings). */

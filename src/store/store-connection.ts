@@ -1,4 +1,4 @@
-import type { Kysely, RawBuilder, Transaction } from 'kysely';
+import type { Kysely, RawBuilder, Transaction } from './kysely.js';
 import type { StoreSnapshot } from './key-records.js';
 import type { StoreTables } from './schema.js';
 

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import type { Transaction } from './kysely.js';
 import type { AllowList, DeletionSchedule, KeyRecord, KeyState, RsaPublicKey } from '../keys/key-version.js';
 import type { AddVersionResult, Approval, ApprovalStatus, AuditEvent, EmergencyBlock, Intent, NewIntent, NewKeyVersion, StoreTransaction } from '../keys/ports.js';
 import { appendAuditEntries } from './audit-entries.js';

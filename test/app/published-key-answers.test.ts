@@ -30,14 +30,18 @@ describe('§1 GET /{keyName}: built once per key change, served from memory (app
     const first = await env.http.get('/steady').expect(200);
     const searchesBefore = plan.calls('C_FindObjectsInit');
     const attributesBefore = plan.calls('C_GetAttributeValue');
+    const started = Date.now();
     for (let i = 0; i < 20; i += 1) {
       const res = await env.http.get('/steady').expect(200).expect('Content-Type', 'application/json; charset=utf-8');
       // supertest listens on a new port per request, so only the kid's path is the same.
       assert.equal(new URL(res.body.key.kid).pathname, new URL(first.body.key.kid).pathname);
       assert.equal(res.body.key.n, first.body.key.n);
     }
-    // The background recheck may run once in between (one search per published key), never once per request.
-    assert.ok(plan.calls('C_FindObjectsInit') - searchesBefore <= 3, `token searches during 20 GETs: ${plan.calls('C_FindObjectsInit') - searchesBefore}`);
+    // The background recheck searches once per published key every RECHECK_MS, so a slow (loaded) machine sees more of
+    // them; a search per request would make at least 20 whatever the time taken.
+    const searches = plan.calls('C_FindObjectsInit') - searchesBefore;
+    const rechecks = Math.floor((Date.now() - started) / RECHECK_MS) + 1;
+    assert.ok(searches <= Math.min(19, rechecks), `token searches during 20 GETs: ${searches} (background rechecks possible: ${rechecks})`);
     assert.equal(plan.calls('C_GetAttributeValue') - attributesBefore, 0);
   });
 

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql } from '../kysely.js';
 import type { ColumnTypes } from '../schema.js';
 import type { EngineDialect } from '../store-connection.js';
 

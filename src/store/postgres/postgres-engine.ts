@@ -2,13 +2,13 @@ import { AdminRefused } from '../../keys/errors.js';
 import type { StoreEngine, StoreSettings } from '../store-engine.js';
 import { postgresDialect } from './postgres-dialect.js';
 import { databaseLocation } from './postgres-location.js';
-import { openPostgresServiceStore } from './postgres-service-store.js';
-import { openPostgresStore } from './postgres-store-connection.js';
 
 /**
  * The store shared by several instances (contract §5): the PostgreSQL database of DKE_DATABASE_URL. Its schema is
  * created or upgraded by whoever opens it first, one process at a time; nothing is written to DKE_DATA_DIR's store.
  */
+// The connection modules (and with them the pg driver, about 30 files) load only when a database is opened: every
+// `dke` command starts a process, and most deployments and all embedded ones never open one.
 export const postgresEngine: StoreEngine = {
   handles: (settings) => settings.databaseUrl !== undefined,
   where: (settings) => databaseLocation(urlOf(settings)).sentence,
@@ -16,13 +16,18 @@ export const postgresEngine: StoreEngine = {
   isMissing: () => false,
   readFailureIsDamage: () => false,
   describeError: postgresDialect.describeError,
-  open: (settings, request) =>
-    openPostgresStore(urlOf(settings), {
+  open: async (settings, request) => {
+    const { openPostgresStore } = await import('./postgres-store-connection.js');
+    return openPostgresStore(urlOf(settings), {
       stalenessMs: settings.stateStalenessMs,
       waitForDatabase: request.waitForDatabase === true,
       ...(request.onReachability ? { onReachability: request.onReachability } : {}),
-    }),
-  openForService: (settings, options) => openPostgresServiceStore(urlOf(settings), settings.dataDir, settings.stateStalenessMs, options),
+    });
+  },
+  openForService: async (settings, options) => {
+    const { openPostgresServiceStore } = await import('./postgres-service-store.js');
+    return openPostgresServiceStore(urlOf(settings), settings.dataDir, settings.stateStalenessMs, options);
+  },
   backup: async (settings) => refuseCopies(settings),
   restore: async (settings) => refuseCopies(settings),
 };

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely } from '../kysely.js';
 import pg from 'pg';
 import { StoreUnavailable } from '../../keys/errors.js';
 import { SNAPSHOT_QUERIES, snapshotFrom, type SnapshotRows, type StoreSnapshot } from '../key-records.js';

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, type Transaction } from '../kysely.js';
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import { StoreRefused } from '../../keys/errors.js';

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { realpathSync } from 'node:fs';
-import { Kysely, SqliteDialect, type Driver, type Transaction } from 'kysely';
+import { Kysely, SqliteDialect, type Driver, type Transaction } from '../kysely.js';
 import { StoreUnavailable } from '../../keys/errors.js';
 import { describeSqliteError, openStoreFile, storePath, type OpenStoreOptions, type StoreDatabase } from './database.js';
 import { SNAPSHOT_QUERIES, snapshotFrom, type StoreSnapshot } from '../key-records.js';
