@@ -36,8 +36,23 @@ export function ensureDevCertificate(dataDir: string, now: Date = new Date()): D
   const server = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const issuer = { issuerCommonName: 'dke-service development CA', issuerPublicKey: ca.publicKey, issuerPrivateKey: ca.privateKey };
   const notBefore = new Date(now.getTime() - DAY_MS);
-  const caPem = writeCertificate({ ...issuer, subjectCommonName: issuer.issuerCommonName, subjectPublicKey: ca.publicKey, notBefore, notAfter: new Date(now.getTime() + CA_DAYS * DAY_MS), kind: { ca: true } });
-  const serverPem = writeCertificate({ ...issuer, subjectCommonName: 'localhost', subjectPublicKey: server.publicKey, notBefore, notAfter: new Date(now.getTime() + SERVER_DAYS * DAY_MS), kind: { ca: false, names: DEV_CERTIFICATE_NAMES } });
+  const days = (count: number) => new Date(now.getTime() + count * DAY_MS);
+  const caPem = writeCertificate({
+    ...issuer,
+    subjectCommonName: issuer.issuerCommonName,
+    subjectPublicKey: ca.publicKey,
+    notBefore,
+    notAfter: days(CA_DAYS),
+    kind: { ca: true },
+  });
+  const serverPem = writeCertificate({
+    ...issuer,
+    subjectCommonName: 'localhost',
+    subjectPublicKey: server.publicKey,
+    notBefore,
+    notAfter: days(SERVER_DAYS),
+    kind: { ca: false, names: DEV_CERTIFICATE_NAMES },
+  });
   writePrivate(join(dir, 'ca-key.pem'), ca.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
   writePrivate(files.keyFile, server.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
   writeFileSync(files.caFile, caPem);

@@ -6,57 +6,32 @@
  * admin API. The certificate itself is checked as a client sees it: issued by the CA, for localhost, 127.0.0.1 and ::1.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { ensureDevCertificate } from '../../src/dev/dev-certificate.js';
-import { CLI_PATH, runCliAsync } from '../support/run-cli.js';
-import { until } from '../support/until.js';
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
+import { startDev, type DevProcess } from '../support/dev-process.js';
+import { runCliAsync } from '../support/run-cli.js';
 
 describe('dev: dke dev --https passes every dke doctor check (issue 27)', function () {
   this.timeout(60_000);
-  let dir: string;
-  let child: ChildProcess;
+  let dev: DevProcess;
   let stdout = '';
   let port: number;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'dke-dev-https-'));
-    port = await freePort();
-    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('DKE_') && name !== 'NODE_EXTRA_CA_CERTS'));
-    child = spawn(process.execPath, [CLI_PATH, 'dev', '--https'], {
-      env: { ...env, DKE_DATA_DIR: join(dir, 'data'), DKE_PORT: String(port), DKE_ADMIN_PORT: '0', DKE_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    await until(() => stdout.includes('Stop with Ctrl+C') || child.exitCode !== null, 'dke dev --https to print its instructions', 45_000);
+    dev = await startDev(['--https']);
+    ({ port } = dev);
+    stdout = dev.stdout();
   });
-  after(async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(async () => await dev?.stop());
 
-  const caFile = () => join(dir, 'data', 'dev-tls', 'ca.pem');
+  const caFile = () => join(dev.dataDir, 'dev-tls', 'ca.pem');
 
   it('prints the trust step and https:// curl commands that name the development CA', () => {
-    assert.equal(child.exitCode, null, stdout);
+    assert.equal(dev.child.exitCode, null, stdout);
     assert.ok(stdout.includes(`  export NODE_EXTRA_CA_CERTS=${caFile()}\n`), stdout);
     assert.ok(stdout.includes(`  curl -s --cacert ${caFile()} https://localhost:${port}/demo-key\n`), stdout);
     assert.match(stdout, new RegExp(`curl -s --cacert \\S+ -X POST https://localhost:${port}/demo-key/[0-9a-f-]{36}/decrypt`));
@@ -99,16 +74,16 @@ describe('dev: dke dev --https passes every dke doctor check (issue 27)', functi
 
   it('the certificate: issued by the development CA for localhost, 127.0.0.1 and ::1, kept across starts, renewed near its end', () => {
     const ca = new X509Certificate(readFileSync(caFile()));
-    const cert = new X509Certificate(readFileSync(join(dir, 'data', 'dev-tls', 'cert.pem')));
+    const cert = new X509Certificate(readFileSync(join(dev.dataDir, 'dev-tls', 'cert.pem')));
     assert.ok(cert.verify(ca.publicKey) && cert.checkIssued(ca), 'issued and signed by the CA');
     assert.ok(ca.ca && !cert.ca);
     assert.equal(cert.subjectAltName, 'DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
-    assert.equal(statSync(join(dir, 'data', 'dev-tls', 'key.pem')).mode & 0o777, 0o600);
-    assert.equal(statSync(join(dir, 'data', 'dev-tls', 'ca-key.pem')).mode & 0o777, 0o600);
-    assert.equal(ensureDevCertificate(join(dir, 'data')).made, false, 'a valid certificate is kept: the trusted CA file stays the same');
+    assert.equal(statSync(join(dev.dataDir, 'dev-tls', 'key.pem')).mode & 0o777, 0o600);
+    assert.equal(statSync(join(dev.dataDir, 'dev-tls', 'ca-key.pem')).mode & 0o777, 0o600);
+    assert.equal(ensureDevCertificate(dev.dataDir).made, false, 'a valid certificate is kept: the trusted CA file stays the same');
     assert.equal(readFileSync(caFile(), 'utf8'), ca.toString());
     // 380 days on, the 397-day certificate has under 45 days left: a new one is made (doctor warns under 30).
-    const later = ensureDevCertificate(join(dir, 'data'), new Date(Date.now() + 380 * 86_400_000));
+    const later = ensureDevCertificate(dev.dataDir, new Date(Date.now() + 380 * 86_400_000));
     assert.equal(later.made, true);
   });
 });
