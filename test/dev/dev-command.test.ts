@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
-import { startDev, type DevProcess } from '../support/dev-process.js';
+import { startDev, tcpAnswer, type DevProcess } from '../support/dev-process.js';
 import { runCliAsync } from '../support/run-cli.js';
 
 describe('dev: dke dev configures authentication for its issuer (issue 16)', function () {
@@ -30,6 +30,11 @@ describe('dev: dke dev configures authentication for its issuer (issue 16)', fun
     const answer = await fetch(`${kid}/decrypt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     assert.equal(answer.status, 401);
     assert.equal(answer.headers.get('resource'), `http://localhost:${port}`);
+  });
+
+  it('listens on 127.0.0.1 only, as its default: another loopback address is refused', async () => {
+    assert.equal(await tcpAnswer('127.0.0.1', port), 'connected');
+    assert.equal(await tcpAnswer('127.0.0.2', port), 'ECONNREFUSED');
   });
 
   it('§7 starts the admin listener and prints the console URL, which serves the console signing in at its issuer', async () => {

@@ -4,6 +4,7 @@
  * commands, and `dke doctor` run as printed (NODE_EXTRA_CA_CERTS, the printed token file) passes every check, warnings
  * included. It also prints how to get a DKE.Admin token from the development issuer, and that token works on the
  * admin API. The certificate itself is checked as a client sees it: issued by the CA, for localhost, 127.0.0.1 and ::1.
+ * It runs with --host 0.0.0.0, as in a container (the default, 127.0.0.1, is held by dev-command.test.ts).
  */
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { ensureDevCertificate } from '../../src/dev/dev-certificate.js';
-import { startDev, type DevProcess } from '../support/dev-process.js';
+import { startDev, tcpAnswer, type DevProcess } from '../support/dev-process.js';
 import { runCliAsync } from '../support/run-cli.js';
 
 describe('dev: dke dev --https passes every dke doctor check (issue 27)', function () {
@@ -22,7 +23,8 @@ describe('dev: dke dev --https passes every dke doctor check (issue 27)', functi
   let port: number;
 
   before(async () => {
-    dev = await startDev(['--https']);
+    // --host 0.0.0.0 as in a container, where the host reaches the service through a published port.
+    dev = await startDev(['--https', '--host', '0.0.0.0']);
     ({ port } = dev);
     stdout = dev.stdout();
   });
@@ -70,6 +72,18 @@ describe('dev: dke dev --https passes every dke doctor check (issue 27)', functi
     const roles = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')).roles;
     assert.deepEqual(roles, ['DKE.Admin']);
     await dispatcher.close();
+  });
+
+  it('--host 0.0.0.0 listens on every address (a container publishes it), the admin listener stays on 127.0.0.1', async () => {
+    assert.equal(await tcpAnswer('127.0.0.2', port), 'connected');
+    const adminPort = Number(/https:\/\/127\.0\.0\.1:(\d+)\/admin\//.exec(stdout)?.[1]);
+    assert.equal(await tcpAnswer('127.0.0.1', adminPort), 'connected');
+    assert.equal(await tcpAnswer('127.0.0.2', adminPort), 'ECONNREFUSED');
+  });
+
+  it('npm run dev -- --https reaches dke dev: the quick start script passes its arguments on', () => {
+    assert.equal((JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }).scripts.dev, 'bash scripts/dev.sh');
+    assert.match(readFileSync('scripts/dev.sh', 'utf8'), /^exec node dist\/cli\.js dev "\$@"$/m);
   });
 
   it('the certificate: issued by the development CA for localhost, 127.0.0.1 and ::1, kept across starts, renewed near its end', () => {
