@@ -1,6 +1,6 @@
 # dke-service container image. Build: docker build -t dke-service .
 # The PKCS#11 module of your HSM is configuration: mount the vendor library and its client configuration and point
-# DKE_PKCS11_LIBRARY at it (see README "Deployment"). NSS softoken is included only for the demo token.
+# DKE_PKCS11_LIBRARY at it (see docs/operations.md). NSS softoken is included only for the demo token.
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
@@ -25,16 +25,21 @@ RUN apt-get update \
  && mkdir -p /var/lib/dke \
  && chown dke:dke /var/lib/dke
 WORKDIR /app
+# DKE_HOST: every address of the container (dke serve's default too), so that `dke dev` is reachable through -p.
 ENV NODE_ENV=production \
     DKE_PORT=8080 \
+    DKE_HOST=0.0.0.0 \
     DKE_DATA_DIR=/var/lib/dke
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY config ./config
+COPY deploy/docker-entrypoint.sh ./deploy/docker-entrypoint.sh
 USER dke
 EXPOSE 8080
 VOLUME ["/var/lib/dke"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["node", "dist/healthcheck.js"]
-ENTRYPOINT ["/usr/bin/tini", "--"]
+# The entry point prepares a new, empty volume (store, and the development token when no HSM is configured), then
+# execs the CMD.
+ENTRYPOINT ["/usr/bin/tini", "--", "/app/deploy/docker-entrypoint.sh"]
 CMD ["node", "dist/cli.js", "serve"]

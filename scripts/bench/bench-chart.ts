@@ -1,5 +1,5 @@
 /**
- * The chart `npm run bench` writes (docs/bench-decrypt.svg, shown in the README): decrypts per second and p99 latency
+ * The chart `npm run bench` writes (docs/bench-decrypt.svg, shown in docs/benchmarks.md): decrypts per second and p99 latency
  * against requests in flight, the service beside the raw token, one line per series.
  */
 

@@ -233,10 +233,10 @@ async function decryptsWithPostgres(token: BenchToken, raw: readonly RawResult[]
   }
 }
 
-/** One Markdown row per token, the figures the README's performance section quotes (paste it there). */
+/** One Markdown row per token, the figures the Performance section of docs/benchmarks.md quotes (paste it there). */
 function printSummary(all: readonly TokenSummary[]): void {
   const at16 = LEVELS.indexOf(16);
-  console.log('\nSummary (Markdown, for the README; 16 decrypts and 32 GETs in flight):\n');
+  console.log('\nSummary (Markdown, for docs/benchmarks.md; 16 decrypts and 32 GETs in flight):\n');
   console.log(`| token | raw C_Decrypt/s | service decrypts/s (ratio) | p50/p99 ms (p99/p50) | CPU ms per decrypt: service (main thread) / raw | GET/s vs Express + helmet floor (ratio) | RSS after ${rssSeconds} s | errors |`);
   console.log('|---|---|---|---|---|---|---|---|');
   for (const t of all) {
@@ -262,7 +262,7 @@ function floorLine(raw: RawResult, service: CpuLoadResult, floors: TokenSummary[
   ].join('\n');
 }
 
-/** The floors as Markdown rows, for the README's "what limits the rest". */
+/** The floors as Markdown rows, for docs/benchmarks.md's "what limits the rest". */
 function printFloorRows(all: readonly TokenSummary[]): void {
   const at16 = LEVELS.indexOf(16);
   console.log(`\n| token, 16 in flight, ${SERVICE_SESSIONS} sessions | raw C_Decrypt/s | bare node:http + token | bare node:http + decrypt threads + token | Express 5 + helmet + token | the service | CPU ms per decrypt: raw / bare / threads / Express / service | load generator CPU ms per request |`);

@@ -41,7 +41,7 @@ export function importKeyCommand(): Command {
     });
 }
 
-/** `dke import-reference APPSETTINGS_JSON` (contract §3; README "Moving from the reference service"). */
+/** `dke import-reference APPSETTINGS_JSON` (contract §3; docs/admin-guide.md "Moving from the reference service"). */
 export function importReferenceCommand(): Command {
   return new Command('import-reference')
     .description("move every key of Microsoft's reference DKE service into the HSM, keeping each Name and Id")

@@ -2,6 +2,13 @@ import { Command } from 'commander';
 import { backupToFile, copyEmbeddedStore, initStore, restoreFromFile } from '../main/store-admin.js';
 import { print } from './output.js';
 
+/**
+ * A store backup holds the key records, never the keys: without the HSM's own backup of its objects, a restored store
+ * names versions that no longer decrypt (issue 27: operators took the one for the other).
+ */
+export const HSM_NOT_BACKED_UP =
+  "The HSM's keys are not in this backup: back them up with your HSM vendor's own backup (the embedded development token: copy DKE_DATA_DIR/dev-token).";
+
 /** `dke store init`, `backup`, `restore` (issue 17): the embedded store's file itself. */
 export function storeCommand(): Command {
   const store = new Command('store').description('the embedded key-state store and audit trail (DKE_DATA_DIR/dke.sqlite)');
@@ -15,12 +22,12 @@ export function storeCommand(): Command {
     });
   store
     .command('backup')
-    .description('a consistent copy of the store, taken while the service runs')
+    .description("a consistent copy of the store (key records, grants, audit trail), taken while the service runs; the HSM's keys are not in it")
     .argument('<file>', 'where to write the copy (must not exist)')
     .option('--json', 'print JSON')
     .action(async (file: string, options) => {
       const result = await backupToFile(file);
-      print(options.json === true, result, () => `Backed up the store to ${result.file} (audit head: entry ${result.auditHead.seq}).`);
+      print(options.json === true, result, () => `Backed up the store to ${result.file} (audit head: entry ${result.auditHead.seq}).\n${HSM_NOT_BACKED_UP}`);
     });
   store
     .command('restore')

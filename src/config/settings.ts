@@ -1,6 +1,7 @@
 /**
  * Every setting of the service, once (contract §2): its variable and, where it has one, its default. What each one
- * means is told once too, in the README's configuration table; test/config/settings.test.ts keeps the two in step.
+ * means is told once too, in the settings table of docs/configuration.md; test/config/settings.test.ts keeps the two
+ * in step.
  * `config/*.json` files use the same names as keys; the environment wins over them.
  */
 
@@ -30,7 +31,7 @@ export const DEFAULTS = {
   DKE_DEBUG: 'false',
 } as const satisfies Readonly<Record<string, string>>;
 
-/** The settings without a default: unset, each one means what the README's table says (mostly: that feature is off). */
+/** The settings without a default: unset, each one means what docs/configuration.md's table says (mostly: that feature is off). */
 const WITHOUT_DEFAULT = [
   'DKE_TLS_CERT', 'DKE_TLS_KEY', 'DKE_PUBLIC_BASE_URL',
   'DKE_PKCS11_LIBRARY', 'DKE_PKCS11_LIBRARY_PARAMETERS', 'DKE_PKCS11_TOKEN_LABEL', 'DKE_PKCS11_SLOT', 'DKE_PKCS11_PIN', 'DKE_PKCS11_PIN_FILE',

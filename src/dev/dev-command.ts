@@ -1,15 +1,18 @@
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { encryptOaepSha256 } from '../app/software-rsa.js';
 import { ensureDevToken } from '../main/dev-token.js';
 import { withAdmin } from '../main/open-admin.js';
-import { loadConfig, loadConfigWith, type Config } from '../main/settings.js';
-import type { DEV_CONSOLE_USERS } from './dev-token-issuer.js';
+import { loadConfig, loadConfigWith, type Config, type RawSettings } from '../main/settings.js';
+import { ensureDevCertificate, type DevCertificate } from './dev-certificate.js';
+import { instructions, DEMO_KEY, DEMO_PLAINTEXT, DEMO_USER, type DevTokenFiles } from './dev-instructions.js';
+import type { DevTokenIssuer } from './dev-token-issuer.js';
 
-const DEMO_KEY = 'demo-key';
-const DEMO_USER = 'alice@contoso.dev';
-const DEMO_PLAINTEXT = 'Hello from dke-service';
 /** The console's client id under `dke dev`: the development issuer accepts any, as Entra accepts a registered one. */
 const DEV_CONSOLE_CLIENT_ID = 'dke-dev-console';
+/** The printed tokens last a working day; the issuer's signing key is new at every start, so they end with it too. */
+const DEV_TOKEN_SECONDS = 12 * 3600;
 
 export function devTokenCommand(): Command {
   const command = new Command('dev-token').description('the embedded NSS development token (never for production)');
@@ -23,39 +26,77 @@ export function devTokenCommand(): Command {
   return command;
 }
 
+interface DevOptions {
+  readonly https?: boolean;
+  readonly host?: string;
+}
+
 /**
  * `dke dev`: the README's quick start. Development token, demo key, a development token issuer on loopback and the
- * service with its admin listener, then a ready-to-paste curl for both endpoints and the console's URL, where the
- * issuer's sign-in page offers the development users. Everything it makes is for development only.
+ * service with its admin listener, then ready-to-paste commands for both endpoints, `dke doctor` and the admin API,
+ * and the console's URL, where the issuer's sign-in page offers the development users. With `--https`, a development
+ * CA and a localhost certificate it issued (see dev-certificate.ts). Everything it makes is for development only.
  */
 export function devCommand(): Command {
   return new Command('dev')
     .description('start the service on the embedded development token with a development token issuer (never for production)')
-    .action(async () => {
+    .option('--https', 'serve HTTPS with a development certificate from a development CA made in DKE_DATA_DIR/dev-tls')
+    .option('--host <address>', 'listen address of the DKE port, e.g. 0.0.0.0 inside a container (default: DKE_HOST, else 127.0.0.1)')
+    .action(async (options: DevOptions) => {
       // Loaded when used: every other `dke` command starts without the service's HTTP stack and the issuer.
       const { startService, stopOnSignals } = await import('../main/run-service.js');
       const { DEV_CONSOLE_USERS, DEV_TENANT_ID, DevTokenIssuer } = await import('./dev-token-issuer.js');
       const base = loadConfig();
       if (base.pkcs11.embedded) ensureDevToken(base.dataDir);
+      const certificate = options.https === true ? ensureDevCertificate(base.dataDir) : undefined;
       const issuer = new DevTokenIssuer(DEV_TENANT_ID);
       await issuer.start(base.devIssuerPort);
-      const port = typeof base.port === 'number' ? base.port : 8080;
-      const audience = `http://localhost:${port}`;
-      const loaded = loadConfigWith(
-        { DKE_HOST: '127.0.0.1', DKE_ADMIN_PORT: String(port + 1) },
-        { DKE_AUTH_METADATA_URL: issuer.metadataUrl, DKE_AUTH_TENANT_IDS: DEV_TENANT_ID, DKE_AUTH_AUDIENCE: audience },
-      );
-      // The console signs in at the development issuer, whose authority is known only once it listens.
-      const config: Config = { ...loaded, consoleSignIn: { clientId: DEV_CONSOLE_CLIENT_ID, authority: issuer.authority } };
+      const config = devConfig(base, options, certificate, issuer);
+      const audience = config.auth.audiences[0]!;
       await ensureDemoKey(config);
       const running = await startService(config);
       const stopAll = { stop: async () => Promise.all([running.stop(), issuer.stop()]).then(() => undefined) };
       stopOnSignals(stopAll, running.logger);
-      const token = await issuer.issueToken({ audience, upn: DEMO_USER, lifetimeSeconds: 12 * 3600 });
+      const token = await issuer.issueToken({ audience, upn: DEMO_USER, lifetimeSeconds: DEV_TOKEN_SECONDS });
+      const admin = DEV_CONSOLE_USERS.find((user) => user.roles.includes('DKE.Admin'))!;
+      const adminToken = await issuer.issueToken({ audience: config.adminAudiences[0]!, upn: admin.upn, roles: admin.roles, lifetimeSeconds: DEV_TOKEN_SECONDS });
+      const tokenFiles = writeTokenFiles(config.dataDir, token, adminToken, admin.upn);
       const publicKey = await running.service.protocol.publicKey(DEMO_KEY, audience);
       const consoleUrl = running.adminUrl === undefined ? undefined : `${running.adminUrl.replace(/\/api$/, '')}/`;
-      process.stdout.write(instructions(audience, token, publicKey.key.kid, demoCiphertext(publicKey.key.n), consoleUrl, DEV_CONSOLE_USERS));
+      process.stdout.write(
+        instructions({
+          baseUrl: audience,
+          token,
+          kid: publicKey.key.kid,
+          ciphertext: demoCiphertext(publicKey.key.n),
+          ...(consoleUrl !== undefined ? { consoleUrl } : {}),
+          users: DEV_CONSOLE_USERS,
+          tokenFiles,
+          ...(certificate !== undefined ? { caFile: certificate.caFile } : {}),
+          tls: config.tls !== undefined,
+        }),
+      );
     });
+}
+
+/**
+ * The service's configuration under `dke dev`: loopback unless told otherwise, the admin listener on DKE_PORT + 1,
+ * the URL it prints as the public base URL (so `kid` never depends on the Host header), and authentication pointed
+ * at the development issuer, whose authority is known only once it listens.
+ */
+function devConfig(base: Config, options: DevOptions, certificate: DevCertificate | undefined, issuer: DevTokenIssuer): Config {
+  const port = typeof base.port === 'number' ? base.port : 8080;
+  const scheme = certificate !== undefined || base.tls !== undefined ? 'https' : 'http';
+  const audience = `${scheme}://localhost:${port}`;
+  const overrides: RawSettings = {
+    DKE_AUTH_METADATA_URL: issuer.metadataUrl,
+    DKE_AUTH_TENANT_IDS: issuer.tenantId,
+    DKE_AUTH_AUDIENCE: audience,
+    ...(options.host !== undefined ? { DKE_HOST: options.host } : {}),
+    ...(certificate !== undefined ? { DKE_TLS_CERT: certificate.certFile, DKE_TLS_KEY: certificate.keyFile } : {}),
+  };
+  const loaded = loadConfigWith({ DKE_HOST: '127.0.0.1', DKE_ADMIN_PORT: String(port + 1), DKE_PUBLIC_BASE_URL: audience }, overrides);
+  return { ...loaded, consoleSignIn: { clientId: DEV_CONSOLE_CLIENT_ID, authority: issuer.authority } };
 }
 
 async function ensureDemoKey(config: Config): Promise<void> {
@@ -70,29 +111,20 @@ async function ensureDemoKey(config: Config): Promise<void> {
   );
 }
 
+/** The two tokens as owner-only files in DKE_DATA_DIR/dev-tokens, for `dke doctor --token-file` and the admin API. */
+function writeTokenFiles(dataDir: string, userToken: string, adminToken: string, adminUpn: string): DevTokenFiles {
+  const dir = join(dataDir, 'dev-tokens');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const files = { user: join(dir, 'user.jwt'), admin: join(dir, 'admin.jwt'), adminUpn };
+  for (const [file, token] of [[files.user, userToken], [files.admin, adminToken]] as const) {
+    writeFileSync(file, `${token}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+  return files;
+}
+
 /** Encrypts the demo text exactly as an Office client does: RSA-OAEP with SHA-256 under the served public key. */
 function demoCiphertext(modulusBase64: string): string {
   const publicKey = { modulus: Buffer.from(modulusBase64, 'base64'), publicExponent: Buffer.from([1, 0, 1]) };
   return encryptOaepSha256(publicKey, Buffer.from(DEMO_PLAINTEXT)).toString('base64');
-}
-
-function instructions(baseUrl: string, token: string, kid: string, ciphertext: string, consoleUrl: string | undefined, users: typeof DEV_CONSOLE_USERS): string {
-  const consoleLines = consoleUrl === undefined ? '' : `
-Console (sign in as ${users.map((u) => `${u.upn} (${u.roles.join(', ')})`).join(', ')}):
-  ${consoleUrl}
-`;
-  return `
-dke-service is running on the DEVELOPMENT token with a DEVELOPMENT token issuer (never use either in production).
-
-Public key (what Office fetches to protect a document):
-  curl -s ${baseUrl}/${DEMO_KEY}
-
-Decrypt (what Office calls to open one); the answer's value is base64 of "${DEMO_PLAINTEXT}":
-  curl -s -X POST ${kid}/decrypt \\
-    -H 'Content-Type: application/json' \\
-    -H 'Authorization: Bearer ${token}' \\
-    -d '{"alg":"RSA-OAEP-256","value":"${ciphertext}"}'
-${consoleLines}
-The token above is for ${DEMO_USER}, valid 12 hours. Stop with Ctrl+C.
-`;
 }

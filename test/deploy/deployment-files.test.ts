@@ -1,6 +1,7 @@
 /**
- * README "Deployment" (issue 7): the Dockerfile, the Kubernetes manifest and web.config say what the README says
- * (no Docker engine, cluster or IIS here: their directives are parsed and checked).
+ * docs/operations.md (issue 7, issue 27): the Dockerfile, the Kubernetes manifest, web.config and the systemd unit say
+ * what the operations guide says (no Docker engine, cluster, IIS or systemd here: their directives are parsed and
+ * checked).
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -71,6 +72,25 @@ describe('issue 7: deployment files (no Docker engine or IIS here: their directi
     assert.match(read('server.cjs'), /'serve'/);
   });
 
+  it('the systemd unit runs dke serve as its own user, stops it gracefully, reloads TLS with SIGHUP, hands the PIN as a credential', () => {
+    const unit = read('deploy/systemd/dke-service.service');
+    const lines = unit.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    const sections = lines.filter((l) => l.startsWith('[')).map((l) => l.slice(1, -1));
+    assert.deepEqual(sections, ['Unit', 'Service', 'Install']);
+    const values = (key: string) => lines.filter((l) => l.startsWith(`${key}=`)).map((l) => l.slice(key.length + 1));
+    assert.deepEqual(values('ExecStart'), ['/usr/bin/node /opt/dke-service/dist/cli.js serve']);
+    assert.deepEqual(values('User'), ['dke']);
+    assert.deepEqual(values('KillSignal'), ['SIGTERM']);
+    assert.deepEqual(values('ExecReload'), ['/bin/kill -HUP $MAINPID']);
+    assert.deepEqual(values('Restart'), ['always']);
+    const stopMs = Number(/const STOP_TIMEOUT_MS = ([\d_]+);/.exec(read('src/main/run-service.ts'))![1]!.replace(/_/g, ''));
+    assert.ok(Number(values('TimeoutStopSec')[0]) >= stopMs / 1000 + 3, 'the graceful stop ends before systemd kills');
+    assert.deepEqual(values('LoadCredential'), ['pkcs11-pin:/etc/dke/pkcs11-pin']);
+    assert.ok(values('Environment').includes('DKE_PKCS11_PIN_FILE=%d/pkcs11-pin'), 'the PIN file is the credential');
+    assert.doesNotMatch(unit, /DKE_PKCS11_PIN=/, 'no PIN in the unit');
+    assert.deepEqual(values('WantedBy'), ['multi-user.target']);
+  });
+
   /** The parts of Kubernetes objects these tests read (the YAML parser returns untyped values). */
   interface Volume { name: string; secret?: { secretName: string; defaultMode?: number }; emptyDir?: object; persistentVolumeClaim?: object }
   interface Mount { name: string; mountPath: string; readOnly?: boolean }
@@ -126,19 +146,19 @@ describe('issue 7: deployment files (no Docker engine or IIS here: their directi
       assert.ok(podOf(all).terminationGracePeriodSeconds >= preStop + stopMs / 1000 + 5, 'preStop + graceful stop + closing the HSM and database');
     });
 
-    it('defines no Secret (an apply overwrites nothing); DKE_DATABASE_URL and the PIN come from Secrets the README creates', () => {
+    it('defines no Secret (an apply overwrites nothing); DKE_DATABASE_URL and the PIN come from Secrets the operations guide creates', () => {
       const all = docs();
       assert.deepEqual(all.filter((d) => d.kind === 'Secret'), [], 'no placeholder Secret');
       const container = containerOf(all);
       const url = container.env.find((e: EnvVar) => e.name === 'DKE_DATABASE_URL');
       assert.equal(url.value, undefined, 'no URL literal');
-      const readme = read('README.md');
+      const guide = read('docs/operations.md');
       const referenced = [
         url.valueFrom.secretKeyRef.name,
         ...podOf(all).volumes.filter((v: Volume) => v.secret).map((v: Volume) => v.secret!.secretName),
       ];
       assert.equal(referenced.length, 3);
-      for (const name of referenced) assert.ok(readme.includes(`kubectl create secret generic ${name} `), `README creates ${name}`);
+      for (const name of referenced) assert.ok(guide.includes(`kubectl create secret generic ${name} `), `docs/operations.md creates ${name}`);
       const config = only(all, 'ConfigMap').data;
       assert.equal(config.DKE_DATABASE_URL, undefined);
       assert.equal(config.DKE_PKCS11_PIN, undefined, 'no PIN in the ConfigMap');

@@ -5,50 +5,36 @@
  * §7: it starts the admin listener and prints the console's URL, whose sign-in goes to its development issuer.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
-import { CLI_PATH, runCliAsync } from '../support/run-cli.js';
-import { until } from '../support/until.js';
+import { startDev, tcpAnswer, type DevProcess } from '../support/dev-process.js';
+import { runCliAsync } from '../support/run-cli.js';
 
 describe('dev: dke dev configures authentication for its issuer (issue 16)', function () {
   this.timeout(60_000);
-  let dir: string;
-  let child: ChildProcess;
+  let dev: DevProcess;
   let stdout = '';
   let port: number;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'dke-dev-'));
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
-    port = (probe.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
     // Nothing about authentication in the environment: dke dev must set it all (and it serves the console).
-    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('DKE_')));
-    child = spawn(process.execPath, [CLI_PATH, 'dev'], { env: { ...env, DKE_DATA_DIR: join(dir, 'data'), DKE_PORT: String(port), DKE_ADMIN_PORT: '0', DKE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    await until(() => stdout.includes('Stop with Ctrl+C') || child.exitCode !== null, 'dke dev to print its instructions', 45_000);
+    dev = await startDev([]);
+    ({ port } = dev);
+    stdout = dev.stdout();
   });
-  after(async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(async () => await dev?.stop());
 
   it('§2 starts, and its 401 names its own audience', async () => {
-    assert.equal(child.exitCode, null, stdout);
+    assert.equal(dev.child.exitCode, null, stdout);
     const kid = /curl -s -X POST (\S+)\/decrypt/.exec(stdout)?.[1];
     assert.ok(kid?.startsWith(`http://localhost:${port}/demo-key/`), stdout);
     const answer = await fetch(`${kid}/decrypt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     assert.equal(answer.status, 401);
     assert.equal(answer.headers.get('resource'), `http://localhost:${port}`);
+  });
+
+  it('listens on 127.0.0.1 only, as its default: another loopback address is refused', async () => {
+    assert.equal(await tcpAnswer('127.0.0.1', port), 'connected');
+    assert.equal(await tcpAnswer('127.0.0.2', port), 'ECONNREFUSED');
   });
 
   it('§7 starts the admin listener and prints the console URL, which serves the console signing in at its issuer', async () => {

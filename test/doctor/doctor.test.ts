@@ -8,12 +8,13 @@
 import assert from 'node:assert/strict';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { after, before, describe, it } from 'mocha';
 import { listen } from '../../src/http/server.js';
 import { OTHER_TENANT, signed, v1Claims } from '../auth/entra-tokens.js';
+import { freePort } from '../support/dev-process.js';
 import { runCliAsync } from '../support/run-cli.js';
 import { startTestEnv, type TestEnv } from '../support/test-env.js';
 import { issueServerCertificate, makeCa, type PemPair } from '../support/test-pki.js';
@@ -28,13 +29,6 @@ interface Check {
 const USER = 'alice@contoso.dev';
 const DAY = 86_400_000;
 
-async function freePort(): Promise<number> {
-  const server: NetServer = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('doctor: dke doctor against real local deployments (issue 16, contract §8)', function () {
   this.timeout(60_000);

@@ -94,7 +94,7 @@ const STATEMENT_CACHE_LIMIT = 1000;
 
 /**
  * The connection as Kysely's driver sees it, with its statements prepared once per SQL text: the driver prepares
- * every query anew, which cost the decrypt path's main thread more than the query itself (README, Performance).
+ * every query anew, which cost the decrypt path's main thread more than the query itself (docs/benchmarks.md, Performance).
  * better-sqlite3 statements are reusable (all/run), and re-prepared by SQLite itself after a schema change.
  */
 function withStatementCache(file: StoreDatabase): StoreDatabase {
