@@ -100,7 +100,7 @@ function sessionsCheck(token: Pkcs11Token, plan: SessionPlan, opened: number, st
       : warned('sessions', `${held}, so it is at its session limit; ask the vendor how to raise the partition's session limit.`);
   }
   if (opened >= plan.sessions) {
-    return passed('sessions', `${opened} sessions opened at once, as many as the service holds (DKE_PKCS11_SESSIONS, else one per libuv thread), and the token states ${limit}.`);
+    return passed('sessions', `The token opened ${opened} sessions at once, as many as the service holds (DKE_PKCS11_SESSIONS, else one per libuv thread), and states ${limit}.`);
   }
   return failed(
     'sessions',
