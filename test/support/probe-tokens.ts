@@ -7,11 +7,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pkcs11js from 'pkcs11js';
+import { initialiseSoftToken } from '../../scripts/bench/opencryptoki-token.js';
 
 const OPENCRYPTOKI_LIBRARIES = ['/usr/lib/x86_64-linux-gnu/opencryptoki/libopencryptoki.so.0', '/usr/lib/aarch64-linux-gnu/opencryptoki/libopencryptoki.so.0', '/usr/lib64/opencryptoki/libopencryptoki.so.0'];
-/** openCryptoki initialises its soft token's SO PIN to this; the tests never change it, so they can always re-make the token. */
-const OPENCRYPTOKI_SO_PIN = '87654321';
 export const OPENCRYPTOKI_LABEL = 'dke-test';
 const OPENCRYPTOKI_USER_PIN = 'test1234';
 /** openCryptoki's tokens are machine-wide (one daemon, one store): parallel test files make it ready one at a time. */
@@ -40,29 +38,13 @@ export async function openCryptokiToken(dir: string): Promise<ProbedToken> {
     if (process.getuid?.() !== 0) throw new Error('pkcsslotd (openCryptoki) is not running and only root can start it: run "pkcsslotd" as root, then the tests');
     execFileSync('pkcsslotd', { stdio: 'ignore' });
   }
-  await withLock(() => initialiseSoftToken(library));
+  await withLock(() => {
+    const refused = initialiseSoftToken(library, OPENCRYPTOKI_LABEL, OPENCRYPTOKI_USER_PIN, true);
+    if (refused !== undefined) throw new Error(refused);
+  });
   const pinFile = join(dir, 'opencryptoki-pin');
   writeFileSync(pinFile, `${OPENCRYPTOKI_USER_PIN}\n`, { mode: 0o600 });
   return { library, tokenLabel: OPENCRYPTOKI_LABEL, pin: OPENCRYPTOKI_USER_PIN, pinFile, moduleEnv: {} };
-}
-
-function initialiseSoftToken(library: string): void {
-  const module = new pkcs11js.PKCS11();
-  module.load(library);
-  module.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
-  try {
-    const slot = module.C_GetSlotList(true).find((s) => module.C_GetTokenInfo(s).model.trim() === 'IBM SoftTok');
-    if (slot === undefined) throw new Error('openCryptoki offers no soft token (is libpkcs11_sw.so configured in /etc/opencryptoki/opencryptoki.conf?)');
-    if (module.C_GetTokenInfo(slot).label.trim() === OPENCRYPTOKI_LABEL) return;
-    module.C_InitToken(slot, OPENCRYPTOKI_SO_PIN, OPENCRYPTOKI_LABEL.padEnd(32, ' '));
-    const session = module.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
-    module.C_Login(session, pkcs11js.CKU_SO, OPENCRYPTOKI_SO_PIN);
-    module.C_InitPIN(session, OPENCRYPTOKI_USER_PIN);
-    module.C_Logout(session);
-    module.C_CloseSession(session);
-  } finally {
-    module.C_Finalize();
-  }
 }
 
 async function withLock(work: () => void): Promise<void> {
