@@ -10,9 +10,9 @@ import { attemptNow, failed, notTried, passed, warned } from './probe-checks.js'
 export interface SessionPlan {
   /** The sessions to open at once: as many as the service holds (at least two, to see whether a login holds for all). */
   readonly sessions: number;
-  /** Sessions this process already holds on the token (the service's pool, when probed through the admin API). */
-  readonly sessionsHeld: number;
-  /** Set when the service's own login was refused: a refused PIN is never sent again (tokens lock after a few). */
+  /** Sessions the service holds on the token beside the probe's (its pool, probed through the admin API); absent when the probe has the module to itself. */
+  readonly sessionsHeld?: number;
+  /** Set when the service's own login failed (its PIN refused, or none to send): a refused PIN is never sent again (tokens lock after a few). */
   readonly loginRefused?: string;
 }
 
@@ -53,7 +53,7 @@ function openOne(token: Pkcs11Token, sessions: Handle[]): string | undefined {
 /** Logs in on the first session; a failed login check, or undefined when the session is logged in (or needs no login). */
 function logIn(token: Pkcs11Token, session: Handle, plan: SessionPlan): ProbeCheck | undefined {
   if (plan.loginRefused !== undefined) {
-    return failed('login', `The token refused the service's own login (${plan.loginRefused}), so the probe does not send that PIN again; correct the PIN and restart the service.`);
+    return failed('login', `The service's own login failed (${plan.loginRefused}), so the probe does not try it again; correct the configuration and restart the service.`);
   }
   const module = token.module;
   if (isUserSession(module, session)) return undefined;
@@ -85,7 +85,7 @@ function loginSpreadCheck(token: Pkcs11Token, sessions: readonly Handle[], plan:
       'The user is logged in on one session only, while the service logs in once for all its sessions (PKCS#11 §5.6); ask the vendor whether a login can hold for every session of an application.',
     );
   }
-  return plan.sessionsHeld > 0
+  return plan.sessionsHeld !== undefined
     ? passed('login', "The service's login holds for new sessions too: one login per process (PKCS#11 §5.6), as the service expects.")
     : passed('login', 'The user PIN was accepted and the login holds for every session of the process (PKCS#11 §5.6), as the service expects.');
 }
@@ -93,7 +93,7 @@ function loginSpreadCheck(token: Pkcs11Token, sessions: readonly Handle[], plan:
 function sessionsCheck(token: Pkcs11Token, plan: SessionPlan, opened: number, stopped: string | undefined): ProbeCheck {
   const limit = sessionLimit(token.maxSessionCount);
   const why = stopped === undefined ? '' : ` (${stopped})`;
-  if (plan.sessionsHeld > 0) {
+  if (plan.sessionsHeld !== undefined) {
     const held = `The service holds ${plan.sessionsHeld} sessions on this token and the probe opened ${opened} more${why}; the token states ${limit}`;
     return opened >= plan.sessions
       ? passed('sessions', `${held}.`)

@@ -27,7 +27,7 @@ export async function probeModule(config: Pkcs11Config, encrypt: EncryptAsOffice
     return unopened(error instanceof HsmConfigurationError ? error.message : `The module could not be opened: ${ckrName(error)}.`);
   }
   try {
-    return await probeToken(token, { sessions: poolSize(config, token), sessionsHeld: 0 }, encrypt);
+    return await probeToken(token, { sessions: poolSize(config, token) }, encrypt);
   } finally {
     token.close();
   }

@@ -120,7 +120,7 @@ describe('§9 admin API: the probe of a token that refused the service\'s PIN', 
     const res = await supertest(env.service.adminApp).post('/admin/api/vaults/default/probe').set('Authorization', `Bearer ${auditor}`).expect(200);
     assert.equal(res.body.verdict, 'fail');
     const login = res.body.checks.find((c: { name: string }) => c.name === 'login');
-    assert.match(login.detail, /^The token refused the service's own login \(The token refused the PIN \(CKR_PIN_INCORRECT\).*\), so the probe does not send that PIN again; correct the PIN and restart the service\.$/);
+    assert.match(login.detail, /^The service's own login failed \(The token refused the PIN \(CKR_PIN_INCORRECT\).*\), so the probe does not try it again; correct the configuration and restart the service\.$/);
     assert.deepEqual(res.body.checks.find((c: { name: string }) => c.name === 'production-template'), { name: 'production-template', status: 'fail', detail: 'Not tried: the login failed.' });
     assert.doesNotMatch(JSON.stringify(res.body), /not-the-pin/);
   });
