@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks for dke-service: NSS softoken and certutil (the development and test
-# token), and the npm packages. With --test also SoftHSM2, which one test uses as a token that lacks OAEP-SHA256, and
+# token), and the npm packages. With --test also SoftHSM2, which tests use as a token that lacks OAEP-SHA256,
+# openCryptoki, whose soft token `dke hsm probe` must pass on (the tests start its daemon pkcsslotd when root), and
 # PostgreSQL, whose server binaries scripts/pg-throwaway.sh runs as the test run's throwaway database, and Debian's
 # Chromium, which the console's browser tests drive through playwright-core (never a browser download).
 # Idempotent and quick when everything is there.
@@ -18,8 +19,9 @@ packages="libnss3 libnss3-tools"
 missing=no
 if ! command -v certutil >/dev/null 2>&1 || ! softokn_found; then missing=yes; fi
 if [ "${1:-}" = "--test" ]; then
-  packages="$packages softhsm2 postgresql chromium"
+  packages="$packages softhsm2 opencryptoki postgresql chromium"
   [ -e /usr/lib/softhsm/libsofthsm2.so ] || missing=yes
+  [ -x /usr/sbin/pkcsslotd ] || missing=yes
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing=yes
   command -v psql >/dev/null 2>&1 || missing=yes
   [ -x /usr/bin/chromium ] || missing=yes

@@ -36,24 +36,36 @@ export function prepareOpenCryptoki(): BenchToken | string {
       return 'pkcsslotd would not start';
     }
   }
+  const refused = initialiseSoftToken(LIBRARY, OPENCRYPTOKI_LABEL, USER_PIN, false);
+  if (refused !== undefined) return refused;
+  return { name: 'openCryptoki soft token', library: LIBRARY, tokenLabel: OPENCRYPTOKI_LABEL, pin: USER_PIN };
+}
+
+/**
+ * Initialises openCryptoki's soft token ("IBM SoftTok") as `label` with the user PIN `userPin`, from the SO PIN it
+ * ships with; a token already labelled `label` is kept as it is when `keepExisting` (the tests share one). Returns why
+ * it could not, or undefined.
+ */
+export function initialiseSoftToken(library: string, label: string, userPin: string, keepExisting: boolean): string | undefined {
   const module = new pkcs11js.PKCS11();
-  module.load(LIBRARY);
+  module.load(library);
   module.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
   try {
     const slot = module.C_GetSlotList(true).find((s) => module.C_GetTokenInfo(s).model.trim() === 'IBM SoftTok');
     if (slot === undefined) return 'openCryptoki offers no soft token slot';
+    if (keepExisting && module.C_GetTokenInfo(slot).label.trim() === label) return undefined;
     try {
-      module.C_InitToken(slot, DEFAULT_SO_PIN, OPENCRYPTOKI_LABEL.padEnd(32, ' '));
+      module.C_InitToken(slot, DEFAULT_SO_PIN, label.padEnd(32, ' '));
     } catch (error) {
       return `the openCryptoki soft token is in use by someone else (C_InitToken: ${error instanceof Error ? error.message : 'failed'})`;
     }
     const session = module.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
     module.C_Login(session, pkcs11js.CKU_SO, DEFAULT_SO_PIN);
-    module.C_InitPIN(session, USER_PIN);
+    module.C_InitPIN(session, userPin);
     module.C_Logout(session);
     module.C_CloseSession(session);
+    return undefined;
   } finally {
     module.C_Finalize();
   }
-  return { name: 'openCryptoki soft token', library: LIBRARY, tokenLabel: OPENCRYPTOKI_LABEL, pin: USER_PIN };
 }

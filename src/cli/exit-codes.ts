@@ -4,7 +4,7 @@ import { DkeError } from '../app/admin-vocabulary.js';
  * Exit statuses of `dke` (contract §3), the one table from an outcome to a status:
  * 0 done; 1 an unexpected failure; 2 refused by the rules or the configuration (a sentence says why);
  * 3 a permanent step asked for without --yes (nothing changed, the preview was printed); 4 the audit chain is broken;
- * 5 `dke doctor` ran and at least one check failed.
+ * 5 `dke doctor` or `dke hsm probe` ran and at least one check failed.
  */
 export const EXIT_FAILED = 1;
 export const EXIT_REFUSED = 2;

@@ -7,6 +7,7 @@ import { doctorCommand } from './doctor-command.js';
 import { approvalsCommand } from './approvals-commands.js';
 import { emergencyCommand } from './emergency-commands.js';
 import { exitCodeFor } from './exit-codes.js';
+import { hsmCommand } from './hsm-commands.js';
 import { importReferenceCommand } from './import-commands.js';
 import { keysCommand } from './keys-commands.js';
 import { commandOfStep } from './next-steps.js';
@@ -29,6 +30,7 @@ export function buildProgram(devCommands: readonly Command[] = []): Command {
   program.addCommand(storeCommand());
   program.addCommand(dbCommand());
   program.addCommand(doctorCommand());
+  program.addCommand(hsmCommand());
   program.addCommand(emergencyCommand());
   program.addCommand(approvalsCommand());
   return program;

@@ -38,11 +38,21 @@ const BY_CODE = new Map<number, CkrClass>([
 
 /**
  * The CKR number of a pkcs11js error (Pkcs11Error.code; pkcs11js makes one of every PKCS#11 failure, including those
- * of the decrypt threads, see decrypt-thread-pool.ts), or undefined for anything else. Never read from message text.
+ * of the decrypt threads, see decrypt-thread-pool.ts), or undefined for anything else. Never read from message text,
+ * with one exception pkcs11js forces: see UNCONVERTED_CKR.
  */
 export function ckrCode(error: unknown): number | undefined {
-  return error instanceof pkcs11.Pkcs11Error ? error.code : undefined;
+  if (error instanceof pkcs11.Pkcs11Error) return error.code;
+  const unconverted = error instanceof Error ? UNCONVERTED_CKR.exec(error.message) : null;
+  return unconverted === null ? undefined : Number(unconverted[1]);
 }
+
+/**
+ * pkcs11js 2.1.7 overrides C_CreateObject, C_SetAttributeValue and C_CopyObject in its subclass after wrapping the
+ * other calls, so their failures arrive as plain Errors whose whole message is the native "CKR_NAME:number", the
+ * form pkcs11js itself turns into a Pkcs11Error for every other call (its Pkcs11Error.messageReg).
+ */
+const UNCONVERTED_CKR = /^CKR_[A-Z0-9_]+:(\d+)$/;
 
 /** The name of a CKR number ("CKR_DEVICE_ERROR"). */
 export function ckrNameOf(code: number): string {

@@ -1,11 +1,12 @@
 import { HsmUnavailable } from '../keys/errors.js';
 import { classifyCkr, ckrName, domainErrorFor, type CkrClass } from './ckr-classes.js';
 import { HsmConfigurationError } from '../keys/errors.js';
+import type { HsmState } from '../keys/vocabulary.js';
 import type { Handle } from './pkcs11.js';
 import type { Pkcs11Token } from './pkcs11-token.js';
 import { SessionPool } from './session-pool.js';
 
-export type HsmState = 'up' | 'recovering' | 'down' | 'misconfigured';
+export type { HsmState };
 
 export interface HsmStatus {
   readonly state: HsmState;

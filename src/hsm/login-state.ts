@@ -1,4 +1,5 @@
 import type { HsmConnection } from './hsm-connection.js';
+import type { Handle, Pkcs11Module } from './pkcs11.js';
 
 /**
  * CK_STATE values of a logged-in user session (PKCS#11 2.40 §5.6, Table 8); pkcs11js exports no CKS_ constants.
@@ -12,10 +13,13 @@ const CKS_RW_USER_FUNCTIONS = 3;
  * session of the application (PKCS#11 §5.6), so one session answers for all.
  */
 export function isLoggedIn(connection: HsmConnection): Promise<boolean> {
-  return connection.withSession(async (session) => {
-    const { state } = connection.token.module.C_GetSessionInfo(session);
-    return state === CKS_RO_USER_FUNCTIONS || state === CKS_RW_USER_FUNCTIONS;
-  });
+  return connection.withSession(async (session) => isUserSession(connection.token.module, session));
+}
+
+/** Whether this session is in a user state (C_GetSessionInfo): the user is logged in, for this session at least. */
+export function isUserSession(module: Pkcs11Module, session: Handle): boolean {
+  const { state } = module.C_GetSessionInfo(session);
+  return state === CKS_RO_USER_FUNCTIONS || state === CKS_RW_USER_FUNCTIONS;
 }
 
 /**

@@ -48,7 +48,7 @@ export function openHsm(config: Pkcs11Config, options: OpenHsmOptions = {}): Ope
   let connection: HsmConnection;
   try {
     token.open();
-    connection = new HsmConnection(token, config.sessions ?? sessionsFor(token.maxSessionCount, config.defaultSessions), config.queueTimeoutMs, events);
+    connection = new HsmConnection(token, poolSize(config, token), config.queueTimeoutMs, events);
     connection.connect();
   } catch (error) {
     const keepRunning = options.tolerateMisconfiguration === true && error instanceof HsmConfigurationError && token.isOpen;
@@ -86,6 +86,14 @@ export function openHsm(config: Pkcs11Config, options: OpenHsmOptions = {}): Ope
       token.close();
     },
   };
+}
+
+/**
+ * The sessions the service holds on an open token: DKE_PKCS11_SESSIONS, else as many as libuv has threads, and one
+ * fewer than the token's own limit (the probe opens as many, to see that the token allows them).
+ */
+export function poolSize(config: Pkcs11Config, token: Pkcs11Token): number {
+  return config.sessions ?? sessionsFor(token.maxSessionCount, config.defaultSessions);
 }
 
 function sessionsFor(tokenLimit: number, wanted: number): number {

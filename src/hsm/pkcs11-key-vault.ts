@@ -2,6 +2,7 @@ import { KeyAlreadyInToken, KeyNotFound } from '../keys/errors.js';
 import type { KeyEvidence, KeyVault, KeyVersionRef, RsaPublicKey, TokenKeyObject } from '../keys/ports.js';
 import type { SessionDecryptor } from './decrypt-thread-pool.js';
 import type { HsmConnection } from './hsm-connection.js';
+import { bitLength, readAttribute, readBoolean, readRsaPublicKey } from './object-attributes.js';
 import { pkcs11, RSA_OAEP_SHA256, type Handle, type Template } from './pkcs11.js';
 import type { Pkcs11Token } from './pkcs11-token.js';
 import {
@@ -215,26 +216,15 @@ export class Pkcs11KeyVault implements KeyVault {
   }
 
   #readPublicKey(session: Handle, handle: Handle): RsaPublicKey {
-    const [modulus, exponent] = this.#token.module.C_GetAttributeValue(session, handle, [
-      { type: pkcs11.CKA_MODULUS },
-      { type: pkcs11.CKA_PUBLIC_EXPONENT },
-    ]);
-    return { modulus: stripLeadingZeros(modulus!.value as Buffer), publicExponent: stripLeadingZeros(exponent!.value as Buffer) };
+    return readRsaPublicKey(this.#token.module, session, handle);
   }
 
   #readAttribute(session: Handle, handle: Handle, type: number): Buffer | undefined {
-    try {
-      const [attribute] = this.#token.module.C_GetAttributeValue(session, handle, [{ type }]);
-      return attribute?.value as Buffer | undefined;
-    } catch {
-      // CKR_ATTRIBUTE_TYPE_INVALID or _SENSITIVE: the token will not say, and attestation reports "unknown".
-      return undefined;
-    }
+    return readAttribute(this.#token.module, session, handle, type);
   }
 
   #readBoolean(session: Handle, handle: Handle, type: number): boolean | undefined {
-    const value = this.#readAttribute(session, handle, type);
-    return value === undefined || value.length === 0 ? undefined : value[0] !== 0;
+    return readBoolean(this.#token.module, session, handle, type);
   }
 }
 
@@ -249,15 +239,4 @@ function refFromLabel(label: string | undefined): KeyVersionRef | undefined {
 
 function cacheKey(ref: KeyVersionRef): string {
   return `${ref.name}\u0000${ref.keyId}`;
-}
-
-function stripLeadingZeros(value: Buffer): Buffer {
-  let start = 0;
-  while (start < value.length - 1 && value[start] === 0) start += 1;
-  return Buffer.from(value.subarray(start));
-}
-
-function bitLength(value: Buffer): number {
-  const trimmed = stripLeadingZeros(value);
-  return (trimmed.length - 1) * 8 + (32 - Math.clz32(trimmed[0] ?? 0));
 }

@@ -72,6 +72,12 @@ export class Pkcs11Token {
     }
   }
 
+  /** The token's slot (the probe reads the token's information and mechanisms from it). */
+  get slot(): Handle {
+    if (this.#slot === undefined) throw new HsmUnavailable('the PKCS#11 module is not open');
+    return this.#slot;
+  }
+
   /** Opens a read-write session on the token. */
   openSession(): Handle {
     return this.module.C_OpenSession(this.#slot!, pkcs11.CKF_SERIAL_SESSION | pkcs11.CKF_RW_SESSION);

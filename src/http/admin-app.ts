@@ -2,6 +2,7 @@ import type { Express } from 'express';
 import type { KeyAdmin } from '../app/key-admin.js';
 import type { ReadinessReport } from '../app/readiness.js';
 import type { HttpObserver, Logger, TokenVerifier } from '../keys/ports.js';
+import type { VaultDirectory } from '../keys/vaults.js';
 import { adminOpenApi } from './admin-openapi.js';
 import { adminRoutes } from './admin-routes.js';
 import { answerErrors, guardedApp, type HttpSettings } from './app.js';
@@ -16,6 +17,8 @@ export interface AdminAppDeps {
   readonly logger: Logger;
   readonly metrics: HttpObserver;
   readonly readiness: () => ReadinessReport;
+  /** The vaults of contract §9 (listed and probed by the admin API). */
+  readonly vaults: VaultDirectory;
   /** The console at /admin/ (contract §7). */
   readonly console: ConsoleOptions;
 }
@@ -34,7 +37,7 @@ export function createAdminApp(deps: AdminAppDeps): Express {
       deps.logger.info('admin authentication failed', { requestId: req.res?.locals.requestId, reason });
     },
   });
-  app.use(adminRoutes({ authenticate, keyAdmin: deps.keyAdmin, openApi: adminOpenApi(), readiness: deps.readiness }));
+  app.use(adminRoutes({ authenticate, keyAdmin: deps.keyAdmin, openApi: adminOpenApi(), readiness: deps.readiness, vaults: deps.vaults }));
   app.use(consoleRoutes(deps.console));
   answerErrors(app, deps.config.auth, deps.logger);
   return app;

@@ -13,9 +13,11 @@ import {
   ERROR_CODES,
   GRANT_FIELDS,
   GRANT_KINDS,
+  HSM_STATES,
   KEY_ORIGINS,
   KEY_STATES,
   PROVENANCE_VERDICTS,
+  VAULT_STATUSES,
 } from '../keys/vocabulary.js';
 
 type Schema = Record<string, unknown>;
@@ -30,6 +32,7 @@ const error = (description: string): Schema => ({ description, ...json(ref('Erro
 
 const NAME = { name: 'name', in: 'path', required: true, schema: { type: 'string' }, description: 'key name (case-sensitive)' };
 const APPROVAL_ID = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'id of the proposal' };
+const VAULT_NAME = { name: 'name', in: 'path', required: true, schema: { type: 'string' }, description: 'vault name (`default` until several vaults are configured)' };
 const KEY_ID = { name: 'keyId', in: 'path', required: true, schema: { type: 'string' }, description: 'key id of the version' };
 
 /** The answers every protected route may give besides its own. */
@@ -220,6 +223,35 @@ export function adminOpenApi(): Schema {
           },
         },
         ChainLink: { type: 'object', required: ['seq', 'hash'], properties: { seq: { type: 'integer' }, hash: { type: 'string' } } },
+        VaultList: { type: 'object', required: ['default', 'vaults'], properties: { default: { type: 'string', description: 'the vault new keys go to' }, vaults: { type: 'array', items: ref('Vault') } } },
+        Vault: {
+          type: 'object',
+          required: ['name', 'library', 'status', 'sessions', 'sessionsInUse', 'connection'],
+          properties: {
+            name: { type: 'string' },
+            library: { type: 'string', description: 'path of the PKCS#11 module' },
+            tokenLabel: { type: 'string' },
+            slot: { type: 'integer', description: 'index into the slots that hold a token, when the vault names a slot instead of a label' },
+            status: enumOf(VAULT_STATUSES),
+            sessions: { type: 'integer', description: 'sessions the service holds open on the token' },
+            sessionsInUse: { type: 'integer' },
+            connection: {
+              type: 'object',
+              properties: { state: enumOf(HSM_STATES), since: { type: 'string', format: 'date-time' }, detail: { type: 'string', nullable: true }, recoveries: { type: 'integer' } },
+            },
+          },
+        },
+        ProbeReport: {
+          type: 'object',
+          required: ['verdict', 'checks'],
+          properties: {
+            verdict: enumOf(CHECK_STATUSES),
+            checks: {
+              type: 'array',
+              items: { type: 'object', required: ['name', 'status', 'detail'], properties: { name: { type: 'string' }, status: enumOf(CHECK_STATUSES), detail: { type: 'string', description: 'one sentence; on a failure or warning, what to ask the vendor' } } },
+            },
+          },
+        },
       },
     },
     paths: {
@@ -332,6 +364,17 @@ export function adminOpenApi(): Schema {
       },
       '/admin/config.json': {
         get: { summary: 'beyond contract §6: the console\'s sign-in settings (public client id, authority, token endpoint, scope); no token', responses: { '200': { description: 'settings', ...json(ref('ConsoleSettings')) } } },
+      },
+      '/admin/api/vaults': {
+        get: operation('the vaults (HSM partitions) of this instance, with the state of its connection to each (contract §9)', 'DKE.Auditor', { '200': { description: 'vaults', ...json(ref('VaultList')) } }),
+      },
+      '/admin/api/vaults/{name}/probe': {
+        parameters: [VAULT_NAME],
+        post: operation(
+          "will this HSM work? Identity, mechanisms, a temporary key made with the production template (generated, decrypted, changed, destroyed), data objects, sessions and login, each with a sentence (as `dke hsm probe`); nothing the service keeps changes",
+          'DKE.Auditor',
+          { '200': { description: 'the probe report', ...json(ref('ProbeReport')) } },
+        ),
       },
       '/admin/api/audit/verify': {
         get: operation('check the hash chain of the audit trail', 'DKE.Auditor', { '200': { description: 'verification', ...json(ref('AuditVerification')) } }),

@@ -9,8 +9,10 @@ import { AdminRefused, RequestInvalid, type NextStep } from '../keys/errors.js';
 import { parseKeyState, type AllowList } from '../keys/key-version.js';
 import { DEFAULT_INITIAL_STATE, INITIAL_STATES, PERMANENT_STATES, SETTABLE_STATES, stateList } from '../keys/lifecycle.js';
 import { GRANT_FIELDS } from '../keys/vocabulary.js';
+import type { VaultDirectory } from '../keys/vaults.js';
 import { DECRYPT_BODY_LIMIT_BYTES } from './dke-routes.js';
 import { HttpError } from './error-responses.js';
+import { VAULT_ROUTES } from './vault-routes.js';
 
 /** The app roles of the admin API (contract §6), as declared in the Entra app registration's `appRoles`. */
 export const ADMIN_ROLE = 'DKE.Admin';
@@ -27,6 +29,7 @@ export interface AdminCall {
   readonly query: Readonly<Record<string, unknown>>;
   /** The instance's last readiness report (what /health/ready answers on the DKE port). */
   readonly readiness: () => ReadinessReport;
+  readonly vaults: VaultDirectory;
 }
 
 export interface AdminAnswer {
@@ -170,6 +173,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'get', path: '/admin/api/approvals', need: 'read', handle: async ({ admin }) => ok(await admin.approvals()) },
   { method: 'post', path: '/admin/api/approvals/{id}/approve', need: 'change', handle: async (call) => ok(await call.admin.approve(param(call, 'id'))) },
   { method: 'post', path: '/admin/api/approvals/{id}/reject', need: 'change', handle: async (call) => ok(await call.admin.reject(param(call, 'id'))) },
+  ...VAULT_ROUTES,
 ];
 
 export interface AdminRoutesOptions {
@@ -178,6 +182,7 @@ export interface AdminRoutesOptions {
   readonly keyAdmin: (actor: string, principal: string) => KeyAdmin;
   readonly openApi: unknown;
   readonly readiness: () => ReadinessReport;
+  readonly vaults: VaultDirectory;
 }
 
 /** The admin API's router: 415 → 401 → 403 → body (400, 413) → the key-admin service. */
@@ -194,7 +199,7 @@ export function adminRoutes(options: AdminRoutesOptions): Router {
       const admin = options.keyAdmin(`${principal.oid} (${principal.auditName ?? 'no name'})`, principal.oid);
       let answer: AdminAnswer;
       try {
-        answer = await route.handle({ admin, params: req.params as Record<string, string>, body: req.body as unknown, query: req.query, readiness: options.readiness });
+        answer = await route.handle({ admin, params: req.params as Record<string, string>, body: req.body as unknown, query: req.query, readiness: options.readiness, vaults: options.vaults });
       } catch (error) {
         // A refusal that names a next step names it as a route here, never as a `dke` command.
         throw error instanceof AdminRefused ? error.inWords(routeOfStep) : error;

@@ -41,6 +41,14 @@ export type ProvenanceVerdict = (typeof PROVENANCE_VERDICTS)[number];
 export const CHECK_STATUSES = ['pass', 'warn', 'fail'] as const;
 export type CheckStatus = (typeof CHECK_STATUSES)[number];
 
+/** Where a vault stands (contract §9): an `inactive` vault takes no new keys, its versions keep decrypting. */
+export const VAULT_STATUSES = ['active', 'inactive'] as const;
+export type VaultStatus = (typeof VAULT_STATUSES)[number];
+
+/** The state of the service's connection to a vault's token (hsm/hsm-connection.ts moves between them). */
+export const HSM_STATES = ['up', 'recovering', 'down', 'misconfigured'] as const;
+export type HsmState = (typeof HSM_STATES)[number];
+
 /**
  * Every `error` code a response body of the service can carry, with its HTTP status: the domain's failures
  * (keys/errors.ts, answered by http/error-responses.ts from this table) and the HTTP layer's own (http/*.ts).

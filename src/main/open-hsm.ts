@@ -10,8 +10,13 @@ import { HsmConfigurationError } from '../keys/errors.js';
  * must exist first (made by `dke dev` or `dke dev-token init`), and NSS gets its one PBKDF2 iteration.
  */
 export function openConfiguredHsm(config: Config, options: OpenHsmOptions = {}): OpenHsm {
+  return openHsm(configuredToken(config), options);
+}
+
+/** The token settings of the configuration, the embedded development token made ready first. */
+export function configuredToken(config: Config): Config['pkcs11'] {
   if (config.pkcs11.embedded) prepareEmbeddedToken(config.dataDir);
-  return openHsm(config.pkcs11, options);
+  return config.pkcs11;
 }
 
 function prepareEmbeddedToken(dataDir: string): void {

@@ -19,6 +19,7 @@ import { openVerifiers, type ServiceVerifiers } from './service-auth.js';
 import { openServiceHsm } from './service-hsm.js';
 import { BackgroundTimers, checkReadiness, keepAuditRetention, recheckPrivateKeys, runScheduler } from './service-jobs.js';
 import { openServiceStore } from './service-store.js';
+import { serviceVaults } from './service-vaults.js';
 
 export interface Service {
   readonly app: Express;
@@ -105,7 +106,7 @@ async function serveFrom(opened: Opened): Promise<Service> {
   const archiveExpiredAudit = await keepAuditRetention(timers, audit, config, logger);
   await checkReadiness(timers, readiness, logger);
   const scheduler = runScheduler(timers, store, admin, logger, options.schedulerIntervalMs);
-  const apps = createServiceApps(config, { protocol, readiness, verifiers, adminAs: admin.adminAs, metrics }, logger);
+  const apps = createServiceApps(config, { protocol, readiness, verifiers, adminAs: admin.adminAs, metrics, vaults: serviceVaults(config, hsm) }, logger);
   return {
     ...apps,
     hsm,

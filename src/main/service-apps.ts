@@ -7,6 +7,7 @@ import type { Config } from '../config/config.js';
 import { createAdminApp } from '../http/admin-app.js';
 import { createApp } from '../http/app.js';
 import type { Logger } from '../keys/ports.js';
+import type { VaultDirectory } from '../keys/vaults.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
 import type { KeyAdminFactory } from './key-admins.js';
 import type { ServiceVerifiers } from './service-auth.js';
@@ -22,7 +23,7 @@ export interface ServiceApps {
 /** The DKE endpoints' app, and the admin API's with the console, each with its own verifier. */
 export function createServiceApps(
   config: Config,
-  parts: { readonly protocol: DkeProtocol; readonly readiness: Readiness; readonly verifiers: ServiceVerifiers; readonly adminAs: KeyAdminFactory; readonly metrics: ServiceMetrics },
+  parts: { readonly protocol: DkeProtocol; readonly readiness: Readiness; readonly verifiers: ServiceVerifiers; readonly adminAs: KeyAdminFactory; readonly metrics: ServiceMetrics; readonly vaults: VaultDirectory },
   logger: Logger,
 ): ServiceApps {
   const { protocol, readiness, verifiers, metrics } = parts;
@@ -34,6 +35,7 @@ export function createServiceApps(
     logger,
     metrics,
     readiness: () => readiness.report,
+    vaults: parts.vaults,
     console: { assetsDir: CONSOLE_ASSETS_DIR, signIn: config.consoleSignIn, scope: consoleScope(config.adminAudiences), labelBaseUrl: labelBaseUrl(config) },
   });
   return { app, adminApp };

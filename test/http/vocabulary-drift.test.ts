@@ -176,6 +176,8 @@ describe('issue 29: one vocabulary for the service, the OpenAPI document and the
       APPROVAL_STATUSES: vocabulary.APPROVAL_STATUSES,
       AUDIT_OUTCOMES: vocabulary.AUDIT_OUTCOMES,
       CHECK_STATUSES: vocabulary.CHECK_STATUSES,
+      VAULT_STATUSES: vocabulary.VAULT_STATUSES,
+      HSM_STATES: vocabulary.HSM_STATES,
       PROVENANCE_VERDICTS: vocabulary.PROVENANCE_VERDICTS,
       ERROR_CODES,
     };
@@ -274,6 +276,7 @@ describe('issue 29: one vocabulary for the service, the OpenAPI document and the
         ['/admin/api/audit/verify', '/admin/api/audit/verify'],
         ['/admin/api/emergency-block', '/admin/api/emergency-block'],
         ['/admin/api/health', '/admin/api/health'],
+        ['/admin/api/vaults', '/admin/api/vaults'],
       ] as const) {
         await check(path, 'get', as('auditor', http.get(url)), 200);
       }
