@@ -234,6 +234,13 @@ describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS 
     // The entries load beside the chain check, not after it: wait for the sixth row itself, then count.
     await rows.nth(5).waitFor();
     assert.ok((await rows.count()) > 5);
+    // Paging: a hundred refusals more (through the store's audit writer) make a second page, read on demand.
+    for (let i = 0; i < 100; i += 1) await env.service.audit.append({ actor: 'mallory@contoso.dev', action: 'decrypt', keyName: 'finance-restricted', outcome: 'denied', reason: 'not allowed' });
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByText('100 entries, newest first; older entries match too.').waitFor();
+    await page.getByRole('button', { name: 'Older entries' }).click();
+    await rows.nth(100).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Older entries' }).count(), 0, 'the second page is the last');
     // Filters, applied by the service: action and key.
     await page.getByLabel('Action', { exact: true }).fill('decrypt');
     await page.getByLabel('Key').fill(KEY);

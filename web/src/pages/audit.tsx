@@ -110,7 +110,8 @@ export function AuditPage() {
         aria-label="Filter the audit trail"
         onSubmit={(e) => {
           e.preventDefault();
-          setFilters(draft);
+          // A new object each time: applying the same filters again reads the trail again.
+          setFilters({ ...draft });
         }}
       >
         <label>
@@ -157,7 +158,7 @@ export function AuditPage() {
           type="button"
           onClick={() => {
             setDraft(NO_FILTERS);
-            setFilters(NO_FILTERS);
+            setFilters({ ...NO_FILTERS });
           }}
         >
           Clear filters
