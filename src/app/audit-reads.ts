@@ -1,7 +1,20 @@
-import type { ArchiveCheck, ArchiveResult, AuditEntry, AuditVerification } from '../keys/ports.js';
+import type { ArchiveCheck, ArchiveResult, AuditEntry, AuditFilter, AuditVerification } from '../keys/ports.js';
 import type { AdminContext } from './admin-context.js';
 
-/** The audit trail as an admin reads, verifies and archives it (contract §3 `dke audit`, §6 `/admin/api/audit`). */
+/** Entries per read of an export. */
+const EXPORT_BATCH = 500;
+
+/** A page of entries, newest first, and where the next (older) page starts. */
+export interface AuditPage {
+  readonly entries: AuditEntry[];
+  readonly next?: number;
+}
+
+/**
+ * The audit trail as an admin reads, verifies and archives it (contract §3 `dke audit`, §6 `/admin/api/audit`).
+ * Reading and verifying write no entry (issue 27): the trail holds decisions and changes, and a console that reads it
+ * on every page would bury them under its own visits.
+ */
 export class AuditReads {
   readonly #ctx: AdminContext;
 
@@ -10,18 +23,32 @@ export class AuditReads {
   }
 
   /**
-   * Admin actions and decrypt decisions, oldest first; only those of one key name when `keyName` is given, and only
-   * the newest `limit` when given. The reading itself is recorded after it.
+   * One page of the entries a filter selects, newest first: at most `limit` (all when absent), older than `beforeSeq`
+   * when given; `next` is the `beforeSeq` of the following page while there is one. A read: it writes nothing.
    */
-  async entries(since?: Date, filter: { readonly keyName?: string; readonly limit?: number } = {}): Promise<AuditEntry[]> {
-    let entries = await this.#ctx.deps.audit.list(since);
-    if (filter.keyName !== undefined) entries = entries.filter((e) => e.keyName === filter.keyName);
-    if (filter.limit !== undefined) entries = entries.slice(Math.max(0, entries.length - filter.limit));
-    await this.#ctx.audit.succeeded('audit-read', filter.keyName, undefined, { since: since?.toISOString() ?? null, entries: entries.length });
-    return entries;
+  async page(filter: AuditFilter, paging: { readonly beforeSeq?: number; readonly limit?: number } = {}): Promise<AuditPage> {
+    const { beforeSeq, limit } = paging;
+    const found = await this.#ctx.deps.audit.find({ ...filter, order: 'newest-first', ...(beforeSeq !== undefined ? { beforeSeq } : {}), ...(limit !== undefined ? { limit: limit + 1 } : {}) });
+    if (limit === undefined || found.length <= limit) return { entries: found };
+    const entries = found.slice(0, limit);
+    return { entries, next: entries.at(-1)!.seq };
   }
 
-  /** `dke audit verify`: a removed, edited, reordered or truncated entry breaks the hash chain against its head. */
+  /**
+   * Every entry a filter selects, oldest first, read from the store in batches (an export of any length holds one
+   * batch in memory). A read: it writes nothing.
+   */
+  async *exported(filter: AuditFilter): AsyncGenerator<AuditEntry> {
+    let afterSeq: number | undefined;
+    for (;;) {
+      const batch = await this.#ctx.deps.audit.find({ ...filter, order: 'oldest-first', limit: EXPORT_BATCH, ...(afterSeq !== undefined ? { afterSeq } : {}) });
+      yield* batch;
+      if (batch.length < EXPORT_BATCH) return;
+      afterSeq = batch.at(-1)!.seq;
+    }
+  }
+
+  /** `dke audit verify`: a removed, edited, reordered or truncated entry breaks the hash chain against its head. A read. */
   async verify(archives: readonly string[] = []): Promise<AuditVerification & { readonly archives?: readonly ArchiveCheck[] }> {
     const { audit } = this.#ctx.deps;
     const chain = await audit.verify();
@@ -29,7 +56,6 @@ export class AuditReads {
     const failed = checks?.find((c) => !c.ok);
     const result =
       failed === undefined || !chain.ok ? { ...chain, ...(checks ? { archives: checks } : {}) } : { ...chain, ok: false, problem: `the archive ${failed.file} ${failed.problem}`, archives: checks };
-    await this.#ctx.audit.succeeded('audit-verify', undefined, undefined, { ok: result.ok, entries: result.entries, brokenAt: result.brokenAt ?? null, archives: archives.length });
     return result;
   }
 

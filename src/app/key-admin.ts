@@ -1,7 +1,7 @@
 import type { AllowList, KeyState } from '../keys/key-version.js';
-import type { Approval, ArchiveCheck, ArchiveResult, AuditEntry, AuditVerification } from '../keys/ports.js';
+import type { Approval, ArchiveCheck, ArchiveResult, AuditEntry, AuditFilter, AuditVerification } from '../keys/ports.js';
 import { AdminContext, type KeyAdminDeps } from './admin-context.js';
-import { AuditReads } from './audit-reads.js';
+import { AuditReads, type AuditPage } from './audit-reads.js';
 import { EmergencyBlock } from './emergency-block.js';
 import type { ApprovalView, CreatedVersion, EmergencyBlockView, ImpactPreview, KeyView, Proposed, StateChangeOutcome, VersionSummary } from './key-admin-views.js';
 import { KeyApprovals } from './key-approvals.js';
@@ -27,7 +27,7 @@ export type { CreateKeyOptions } from './key-lifecycle.js';
  * to run a token step under an intent (admin-intents.ts): lifecycle (key-lifecycle.ts), deletion and its window
  * (key-deletion.ts), grants (key-grants.ts), rotation schedules (key-rotation-schedule.ts), approvals
  * (key-approvals.ts), the emergency block (emergency-block.ts), reads (key-reads.ts) and the audit trail
- * (audit-reads.ts). Every operation records its audit entry, succeeded or refused, with who ran it.
+ * (audit-reads.ts). Every change records its audit entry, succeeded or refused, with who ran it; reads write none.
  */
 export class KeyAdmin {
   readonly #ctx: AdminContext;
@@ -130,7 +130,7 @@ export class KeyAdmin {
     return this.#reads.impact(name, keyId, to);
   }
 
-  /** PKCS#11 evidence per version, read from the token itself, with the verdict (contract §3 `attest`). */
+  /** PKCS#11 evidence per version, read from the token itself, with the verdict (contract §3 `attest`). A read. */
   attest(name: string, keyId?: string): Promise<{ name: string; versions: VersionAttestation[] }> {
     return this.#reads.attest(name, keyId);
   }
@@ -184,9 +184,14 @@ export class KeyAdmin {
     return reconcile({ ...this.#ctx.deps, now: this.#ctx.now }, this.#ctx.audit, dryRun);
   }
 
-  /** `dke audit` and `GET /admin/api/audit`: entries oldest first, filtered; the reading itself is recorded. */
-  auditEntries(since?: Date, filter: { readonly keyName?: string; readonly limit?: number } = {}): Promise<AuditEntry[]> {
-    return this.#audit.entries(since, filter);
+  /** `dke audit` and `GET /admin/api/audit`: a page of the filtered entries, newest first (audit-reads.ts). */
+  auditPage(filter: AuditFilter, paging: { readonly beforeSeq?: number; readonly limit?: number } = {}): Promise<AuditPage> {
+    return this.#audit.page(filter, paging);
+  }
+
+  /** `dke audit --format` and `GET /admin/api/audit/export`: every filtered entry, oldest first, read in batches. */
+  auditExport(filter: AuditFilter): AsyncGenerator<AuditEntry> {
+    return this.#audit.exported(filter);
   }
 
   /** `dke audit verify`: a removed, edited, reordered or truncated entry breaks the hash chain against its head. */

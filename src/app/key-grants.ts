@@ -1,4 +1,7 @@
 import type { AllowList } from '../keys/key-version.js';
+import type { StoreTransaction } from '../keys/ports.js';
+import { GRANT_KINDS } from '../keys/vocabulary.js';
+import type { AdminAudit } from './admin-audit.js';
 import type { AdminContext } from './admin-context.js';
 
 /** The allow list of a key name (contract §3 `dke keys grant|revoke`, §6 PUT/DELETE …/grants): who may decrypt. */
@@ -28,5 +31,19 @@ export class KeyGrants {
       await ctx.audit.within(tx).succeeded(action, name, undefined, { kind, value: value.trim(), changed });
       return changed;
     });
+  }
+}
+
+/**
+ * The allow list a new version comes with (`keys create --allow-user`, the API's `allow`, an import), granted inside
+ * the transaction that adds the version, each entry recorded as `dke keys grant` records it, naming the step it came
+ * with: an investigator looking for who was allowed finds these among the grants.
+ */
+export async function grantAllowList(tx: StoreTransaction, audit: AdminAudit, name: string, allow: AllowList | undefined, withStep: 'create' | 'import'): Promise<void> {
+  for (const kind of GRANT_KINDS) {
+    for (const value of allow?.[kind] ?? []) {
+      const changed = await tx.grant(name, kind, value);
+      await audit.within(tx).succeeded('grant', name, undefined, { kind, value: value.trim(), changed, with: withStep });
+    }
   }
 }

@@ -6,6 +6,7 @@ import { keyIdProblem, keyNameProblem } from '../keys/names.js';
 import type { Intent, KeyStateStore, KeyVault } from '../keys/ports.js';
 import type { AdminAudit } from './admin-audit.js';
 import { addVersionRefusal, isIntent, unfinishedStepOn, type TransactionRefusal } from './admin-intents.js';
+import { grantAllowList } from './key-grants.js';
 import type { CreatedVersion } from './key-admin-views.js';
 import type { PrivateKeyMaterial } from './private-key-material.js';
 import { decryptsRoundTrip } from './software-rsa.js';
@@ -93,12 +94,12 @@ async function importUnderIntent(
           origin: 'imported',
           publish: options.publish ?? 'if-new-name',
           publicKey: material.publicKey,
-          ...(options.allow ? { allow: options.allow } : {}),
         },
         now(),
       );
       if (added === 'added') {
         await audit.within(tx).succeeded('import', name, keyId, { origin: 'imported', source: options.source });
+        await grantAllowList(tx, audit, name, options.allow, 'import');
         await tx.finishIntent(intent.id);
       }
       return added;

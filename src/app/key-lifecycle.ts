@@ -7,6 +7,7 @@ import { keyIdProblem, keyNameProblem } from '../keys/names.js';
 import type { AdminContext } from './admin-context.js';
 import { addVersionRefusal, changedSince, completeStateChange, type IntentStep, nameExistsRefusal, rollBackCreation, tokenStepUnderIntent } from './admin-intents.js';
 import { propose } from './key-approvals.js';
+import { grantAllowList } from './key-grants.js';
 import type { CreatedVersion, StateChangeOutcome, VersionSummary } from './key-admin-views.js';
 import { impactPreview, setStateCheck } from './key-impact.js';
 
@@ -128,12 +129,12 @@ export class KeyLifecycle {
           publish: true,
           publicKey,
           nameMustBe: action === 'create' ? 'new' : 'existing',
-          ...(options.allow ? { allow: options.allow } : {}),
         },
         ctx.now().toISOString(),
       );
       if (added === 'added') {
         await ctx.audit.within(tx).succeeded(action, name, keyId, { state, origin: 'generated' });
+        if (action === 'create') await grantAllowList(tx, ctx.audit, name, options.allow, 'create');
         await tx.finishIntent(intent.id);
       }
       return added;

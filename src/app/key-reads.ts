@@ -29,17 +29,16 @@ export class KeyReads {
     return impactOf(this.#ctx, name, keyId, to);
   }
 
-  /** PKCS#11 evidence per version, read from the token itself, with the verdict (contract §3 `attest`). Audited. */
+  /** PKCS#11 evidence per version, read from the token itself, with the verdict (contract §3 `attest`). A read: no audit entry. */
   async attest(name: string, keyId?: string): Promise<{ name: string; versions: VersionAttestation[] }> {
     const ctx = this.#ctx;
     const record = await ctx.requireKey(name);
-    const versions = keyId === undefined ? record.versions : [await ctx.requireVersion('attest', name, keyId)];
+    const versions = keyId === undefined ? record.versions : [await ctx.readVersion(name, keyId)];
     const attested: VersionAttestation[] = [];
     for (const version of versions) {
       const evidence = hasObjectsInToken(version.state) ? await ctx.deps.vault.attest(version) : undefined;
       attested.push(attestationOf(version, evidence));
     }
-    await ctx.audit.succeeded('attest', name, keyId, { verdicts: attested.map((v) => `${v.keyId}: ${v.verdict}`).join(', ') });
     return { name, versions: attested };
   }
 }

@@ -88,7 +88,6 @@ export async function migrateReference(
       await apply.importKey(entry.name, material, {
         keyId: entry.id,
         publish,
-        allow: { users, groups: [], roles: [] },
         source: `reference appsettings TestKeys[${entry.index}]`,
       });
     }

@@ -8,6 +8,9 @@ import { INITIAL_STATES, PERMANENT_STATES, SETTABLE_STATES } from '../keys/lifec
 import {
   APPROVAL_OPERATIONS,
   APPROVAL_STATUSES,
+  AUDIT_EXPORT_FORMATS,
+  AUDIT_FILTERS,
+  AUDIT_KINDS,
   AUDIT_OUTCOMES,
   CHECK_STATUSES,
   ERROR_CODES,
@@ -19,6 +22,7 @@ import {
   PROVENANCE_VERDICTS,
   VAULT_STATUSES,
 } from '../keys/vocabulary.js';
+import { AUDIT_LIMIT_MAX } from './admin-audit-routes.js';
 
 type Schema = Record<string, unknown>;
 
@@ -32,7 +36,18 @@ const error = (description: string): Schema => ({ description, ...json(ref('Erro
 
 const NAME = { name: 'name', in: 'path', required: true, schema: { type: 'string' }, description: 'key name (case-sensitive)' };
 const APPROVAL_ID = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'id of the proposal' };
+<<<<<<< HEAD
 const VAULT_NAME = { name: 'name', in: 'path', required: true, schema: { type: 'string' }, description: 'vault name (`default` until several vaults are configured)' };
+=======
+/**
+ * The filters of the audit routes, one parameter per word of vocabulary.ts AUDIT_FILTERS: a repeatable one is an
+ * array (`?action=grant&action=revoke`), outcome and kind take the vocabulary's words.
+ */
+const AUDIT_FILTER_PARAMETERS = AUDIT_FILTERS.map((filter) => {
+  const word = filter.name === 'outcome' ? enumOf(AUDIT_OUTCOMES) : filter.name === 'kind' ? enumOf(AUDIT_KINDS) : { type: 'string' };
+  return { name: filter.name, in: 'query', description: filter.about, schema: filter.repeatable ? { type: 'array', items: word } : word };
+});
+>>>>>>> audit27
 const KEY_ID = { name: 'keyId', in: 'path', required: true, schema: { type: 'string' }, description: 'key id of the version' };
 
 /** The answers every protected route may give besides its own. */
@@ -319,13 +334,26 @@ export function adminOpenApi(): Schema {
         get: operation('PKCS#11 evidence of every version, read from the token, with a verdict', 'DKE.Auditor', { '200': { description: 'attestation', ...json(ref('Attestation')) } }),
       },
       '/admin/api/audit': {
-        get: operation('audit entries, oldest first', 'DKE.Auditor', { '200': { description: 'entries', ...json({ type: 'array', items: ref('AuditEntry') }) } }, {
-          parameters: [
-            { name: 'since', in: 'query', schema: { type: 'string' }, description: 'ISO time, or a span back from now (24h, 30d)' },
-            { name: 'key', in: 'query', schema: { type: 'string' }, description: 'only entries of this key name' },
-            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 10000, default: 10000 }, description: 'the newest this many' },
-          ],
-        }),
+        get: operation(
+          'audit entries, newest first, filtered by the store; a read: it writes no entry. While older entries match, the answer carries `Link: </admin/api/audit?…&before=SEQ>; rel="next"`, the same query one page further',
+          'DKE.Auditor',
+          { '200': { description: 'entries', headers: { Link: { description: 'the next (older) page, while there is one', schema: { type: 'string' } } }, ...json({ type: 'array', items: ref('AuditEntry') }) } },
+          {
+            parameters: [
+              ...AUDIT_FILTER_PARAMETERS,
+              { name: 'before', in: 'query', schema: { type: 'integer', minimum: 1 }, description: 'only entries numbered (seq) below this: the next page' },
+              { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: AUDIT_LIMIT_MAX, default: AUDIT_LIMIT_MAX }, description: 'at most this many entries, the newest' },
+            ],
+          },
+        ),
+      },
+      '/admin/api/audit/export': {
+        get: operation(
+          'every entry the filters select, oldest first, as a download (Content-Disposition: attachment) that reads back into the same entries: JSON lines hold each entry as GET /admin/api/audit answers it; CSV has a header row of the entry\'s fields (details as JSON text), an empty cell for a field the entry does not have, and a leading apostrophe on a cell that starts with one or with = + - @ (a reader drops it)',
+          'DKE.Auditor',
+          { '200': { description: 'the export', content: { 'application/jsonl': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } } } },
+          { parameters: [...AUDIT_FILTER_PARAMETERS, { name: 'format', in: 'query', schema: { ...enumOf(AUDIT_EXPORT_FORMATS), default: 'jsonl' }, description: 'the file format' }] },
+        ),
       },
       '/admin/api/emergency-block': {
         get: operation('the kill switch: on or off, since when and set by whom', 'DKE.Auditor', { '200': { description: 'state', ...json(ref('EmergencyBlock')) } }),
@@ -349,7 +377,7 @@ export function adminOpenApi(): Schema {
       },
       '/admin/api/keys/{name}/activity': {
         parameters: [NAME],
-        get: operation('beyond contract §6, for the console: decrypts of the key name per UTC day over 30 days, allowed and refused, from the audit trail (the read is audited)', 'DKE.Auditor', {
+        get: operation('beyond contract §6, for the console: decrypts of the key name per UTC day over 30 days, allowed and refused, from the audit trail (a read: it writes no entry)', 'DKE.Auditor', {
           '200': { description: 'activity', ...json(ref('DecryptActivity')) },
         }),
       },

@@ -3,13 +3,16 @@ import type { KeyAdmin } from '../app/key-admin.js';
 import { appliedView, type EmergencyBlockView, type Proposed, type StateChangeOutcome } from '../app/key-admin-views.js';
 import { activityStart, decryptsPerDay } from '../app/decrypt-activity.js';
 import type { ReadinessReport } from '../app/readiness.js';
-import { parseSince } from '../app/time-spans.js';
 import type { Principal } from '../keys/access-policy.js';
 import { AdminRefused, RequestInvalid, type NextStep } from '../keys/errors.js';
 import { parseKeyState, type AllowList } from '../keys/key-version.js';
 import { DEFAULT_INITIAL_STATE, INITIAL_STATES, PERMANENT_STATES, SETTABLE_STATES, stateList } from '../keys/lifecycle.js';
 import { GRANT_FIELDS } from '../keys/vocabulary.js';
+<<<<<<< HEAD
 import type { VaultDirectory } from '../keys/vaults.js';
+=======
+import { AUDIT_ROUTES, sendFile, type FileAnswer } from './admin-audit-routes.js';
+>>>>>>> audit27
 import { DECRYPT_BODY_LIMIT_BYTES } from './dke-routes.js';
 import { HttpError } from './error-responses.js';
 import { VAULT_ROUTES } from './vault-routes.js';
@@ -35,6 +38,7 @@ export interface AdminCall {
 export interface AdminAnswer {
   readonly status: number;
   readonly body: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface AdminRoute {
@@ -42,7 +46,7 @@ export interface AdminRoute {
   /** The path as the OpenAPI document writes it (`{name}`); registered with Express as `:name`. */
   readonly path: string;
   readonly need: AdminNeed;
-  handle(call: AdminCall): Promise<AdminAnswer> | AdminAnswer;
+  handle(call: AdminCall): Promise<AdminAnswer | FileAnswer> | AdminAnswer;
 }
 
 /** A 200 answer; a promise is refused at compile time (it would be sent as `{}`). */
@@ -52,9 +56,6 @@ const param = (call: AdminCall, name: string): string => call.params[name]!;
 
 /** The console's decrypt chart covers this many days (contract §7: 30). */
 export const ACTIVITY_DAYS = 30;
-
-/** Audit reads answer at most this many entries (the newest); `limit` may ask for fewer. */
-export const AUDIT_LIMIT_MAX = 10_000;
 
 /**
  * Every route of contract §6 that exists so far, each calling the key-admin service as the CLI does, so the two
@@ -124,21 +125,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: 'put', path: '/admin/api/keys/{name}/grants', need: 'change', handle: async (call) => ok(await changeGrant(call, 'grant')) },
   { method: 'delete', path: '/admin/api/keys/{name}/grants', need: 'change', handle: async (call) => ok(await changeGrant(call, 'revoke')) },
   { method: 'get', path: '/admin/api/keys/{name}/attestation', need: 'read', handle: async (call) => ok(await call.admin.attest(param(call, 'name'))) },
-  {
-    method: 'get',
-    path: '/admin/api/audit',
-    need: 'read',
-    handle: async ({ admin, query }) => {
-      const since = queryString(query, 'since');
-      const key = queryString(query, 'key');
-      const limitText = queryString(query, 'limit');
-      const limit = limitText === undefined ? AUDIT_LIMIT_MAX : Number(limitText);
-      if (!/^\d+$/.test(limitText ?? '1') || limit < 1 || limit > AUDIT_LIMIT_MAX) {
-        throw new RequestInvalid(`"limit" must be a whole number from 1 to ${AUDIT_LIMIT_MAX}.`);
-      }
-      return ok(await admin.auditEntries(since === undefined ? undefined : parseSince(since, 'since'), { ...(key !== undefined ? { keyName: key } : {}), limit }));
-    },
-  },
+  ...AUDIT_ROUTES,
   { method: 'get', path: '/admin/api/audit/verify', need: 'read', handle: async ({ admin }) => ok(await admin.verifyAudit()) },
   { method: 'get', path: '/admin/api/emergency-block', need: 'read', handle: ({ admin }) => ok(admin.emergencyBlock()) },
   { method: 'put', path: '/admin/api/emergency-block', need: 'change', handle: async ({ admin }) => proposedOr(await admin.setEmergencyBlock(true)) },
@@ -153,7 +140,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       // 404 for an unknown key name, as every key route (awaited: the store's reads may answer asynchronously).
       await admin.show(name);
       const now = new Date();
-      const entries = await admin.auditEntries(activityStart(now, ACTIVITY_DAYS), { keyName: name });
+      const { entries } = await admin.auditPage({ keyNames: [name], kind: 'decrypt', since: activityStart(now, ACTIVITY_DAYS) });
       return ok({ name, days: decryptsPerDay(entries, now, ACTIVITY_DAYS) });
     },
   },
@@ -197,14 +184,15 @@ export function adminRoutes(options: AdminRoutesOptions): Router {
     router[route.method](expressPath, requireJsonBody, options.authenticate, requireRole(route.need), readJson, async (req: Request, res: Response) => {
       const principal = res.locals.principal as Principal;
       const admin = options.keyAdmin(`${principal.oid} (${principal.auditName ?? 'no name'})`, principal.oid);
-      let answer: AdminAnswer;
+      let answer: AdminAnswer | FileAnswer;
       try {
         answer = await route.handle({ admin, params: req.params as Record<string, string>, body: req.body as unknown, query: req.query, readiness: options.readiness, vaults: options.vaults });
       } catch (error) {
         // A refusal that names a next step names it as a route here, never as a `dke` command.
         throw error instanceof AdminRefused ? error.inWords(routeOfStep) : error;
       }
-      res.status(answer.status).json(answer.body);
+      if ('file' in answer) await sendFile(res, answer.file);
+      else res.status(answer.status).set(answer.headers ?? {}).json(answer.body);
     });
   }
   return router;

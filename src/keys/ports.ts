@@ -1,7 +1,7 @@
 import type { Principal } from './access-policy.js';
 import type { AllowList, DeletionSchedule, KeyOrigin, KeyRecord, KeyState, RsaPublicKey } from './key-version.js';
 import type { ApprovalView, AuditEntry, AuditEvent, AuditVerification } from './admin-records.js';
-import type { ApprovalOperation, ApprovalStatus, AuditOutcome } from './vocabulary.js';
+import type { ApprovalOperation, ApprovalStatus, AuditKind, AuditOutcome } from './vocabulary.js';
 
 export type { RsaPublicKey };
 
@@ -193,11 +193,39 @@ export interface KeyUsage {
 /** What `dke audit verify` reports (the console shows it too: admin-records.ts writes it). */
 export type { AuditVerification };
 
+/**
+ * Which entries an investigation reads (vocabulary.ts AUDIT_FILTERS): every field given narrows the result; a list
+ * matches any of its values. `actors` match by text contained in the actor, in any case; the others exactly.
+ */
+export interface AuditFilter {
+  readonly actors?: readonly string[];
+  readonly keyNames?: readonly string[];
+  readonly actions?: readonly string[];
+  readonly outcomes?: readonly AuditOutcome[];
+  readonly kind?: AuditKind;
+  /** At or after. */
+  readonly since?: Date;
+  /** Strictly before. */
+  readonly until?: Date;
+}
+
+/** A filter, with the order and the window of entry numbers (seq) to read: the paging of a long trail. */
+export interface AuditQuery extends AuditFilter {
+  readonly order: 'newest-first' | 'oldest-first';
+  /** Only entries numbered below this one (the next page, newest first). */
+  readonly beforeSeq?: number;
+  /** Only entries numbered above this one (the next batch, oldest first). */
+  readonly afterSeq?: number;
+  readonly limit?: number;
+}
+
 export interface AuditReader {
   /** Successful decrypts with this version since `since`. */
   decryptUsage(name: string, keyId: string, since: Date): Promise<KeyUsage>;
   /** Every entry, oldest first; only those at or after `since` when given. */
   list(since?: Date): Promise<AuditEntry[]>;
+  /** The entries a query selects, filtered by the store itself (never a window read and narrowed afterwards). */
+  find(query: AuditQuery): Promise<AuditEntry[]>;
   /** Checks the hash chain from its anchor to the head kept apart from the entries. */
   verify(): Promise<AuditVerification>;
 }

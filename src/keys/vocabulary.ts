@@ -33,6 +33,30 @@ export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 export const AUDIT_OUTCOMES = ['allowed', 'denied', 'failed', 'succeeded', 'refused'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
+/** What an audit entry is about: an admin action (every change and step of the service) or a decrypt decision. */
+export const AUDIT_KINDS = ['admin', 'decrypt'] as const;
+export type AuditKind = (typeof AUDIT_KINDS)[number];
+
+/** The files an audit export is written as: one JSON entry per line, or CSV with a header row. */
+export const AUDIT_EXPORT_FORMATS = ['jsonl', 'csv'] as const;
+export type AuditExportFormat = (typeof AUDIT_EXPORT_FORMATS)[number];
+
+/**
+ * The filters of an audit read, each written once: the query parameters of GET /admin/api/audit and
+ * /admin/api/audit/export (their OpenAPI parameters are this table), the options of `dke audit` (`--actor` …) and
+ * the fields of the console's audit page. A repeatable filter matches any of its values; filters narrow each other.
+ */
+export const AUDIT_FILTERS = [
+  { name: 'actor', repeatable: true, about: 'entries whose actor contains this text, in any case (an oid, a UPN, os:user)' },
+  { name: 'key', repeatable: true, about: 'entries of this key name' },
+  { name: 'action', repeatable: true, about: 'entries of this action (create, grant, set-state, decrypt …)' },
+  { name: 'outcome', repeatable: true, about: 'entries with this outcome' },
+  { name: 'kind', repeatable: false, about: 'admin: every entry but decrypt decisions; decrypt: only those' },
+  { name: 'since', repeatable: false, about: 'entries at or after this ISO time, or a span back from now (24h, 30d)' },
+  { name: 'until', repeatable: false, about: 'entries before this ISO time, or a span back from now' },
+] as const;
+export type AuditFilterName = (typeof AUDIT_FILTERS)[number]['name'];
+
 /** What the token's evidence proves about where a private key has been (app/key-attestation.ts says how). */
 export const PROVENANCE_VERDICTS = ['hsm-born-never-extractable', 'imported-non-extractable', 'exportable', 'unknown', 'destroyed'] as const;
 export type ProvenanceVerdict = (typeof PROVENANCE_VERDICTS)[number];

@@ -1,9 +1,10 @@
 import { sql, type RawBuilder, type Transaction } from './kysely.js';
-import type { ArchiveCheck, ArchiveResult, AuditArchiver, AuditEntry, AuditEvent, AuditReader, AuditTrail, AuditVerification, DurableAuditTrail, KeyUsage } from '../keys/ports.js';
+import type { ArchiveCheck, ArchiveResult, AuditArchiver, AuditEntry, AuditEvent, AuditQuery, AuditReader, AuditTrail, AuditVerification, DurableAuditTrail, KeyUsage } from '../keys/ports.js';
 import type { AuditRow } from './audit-chain.js';
 import { verifyChain } from './audit-chain.js';
 import { appendAuditEntries, recordLastUses, toEntry, type QueuedEntry } from './audit-entries.js';
 import { archiveAuditBefore, checkArchives } from './audit-archive.js';
+import { findAuditEntries } from './audit-query.js';
 import { AuditGroupCommit } from './audit-group-commit.js';
 import { GENESIS_HASH, type StoreTables } from './schema.js';
 import type { StoreConnection } from './store-connection.js';
@@ -118,6 +119,10 @@ export class StoreAuditTrail implements AuditTrail, DurableAuditTrail, AuditRead
     let query = this.#connection.db.selectFrom('audit').selectAll().orderBy('seq');
     if (since !== undefined) query = query.where('at', '>=', since.toISOString());
     return (await query.execute().catch((error: unknown) => Promise.reject(this.#connection.translate(error)))).map(toEntry);
+  }
+
+  find(query: AuditQuery): Promise<AuditEntry[]> {
+    return findAuditEntries(this.#connection, query);
   }
 
   async decryptUsage(name: string, keyId: string, since: Date): Promise<KeyUsage> {

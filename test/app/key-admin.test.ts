@@ -182,6 +182,8 @@ describe('§4 lifecycle end to end on the real token (app/key-lifecycle)', () =>
       entries.map((e) => [e.action, e.actor, e.keyId, e.outcome]),
       [
         ['create', 'test', first, 'succeeded'],
+        // Issue 27: the allow list it was created with, one entry per grant.
+        ['grant', 'test', undefined, 'succeeded'],
         ['rotate', 'test', second, 'succeeded'],
         ['disable', 'test', first, 'succeeded'],
         ['enable', 'test', first, 'succeeded'],

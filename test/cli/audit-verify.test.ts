@@ -26,15 +26,15 @@ describe('issue 17: dke audit verify detects truncation, prints JSON, exits 4 on
     assert.equal(result.status, 0, result.stderr);
     const verdict = JSON.parse(result.stdout) as { ok: boolean; entries: number; head: { seq: number; hash: string }; anchor: { seq: number } };
     assert.equal(verdict.ok, true);
-    assert.equal(verdict.entries, 4);
-    assert.equal(verdict.head.seq, 4);
+    // The create, the grant of its allow list, the three grants; verifying is a read and writes none (issue 27).
+    assert.equal(verdict.entries, 5);
+    assert.equal(verdict.head.seq, 5);
     assert.match(verdict.head.hash, /^[0-9a-f]{64}$/);
     assert.equal(verdict.anchor.seq, 0);
   });
 
   it('the last two entries removed → exit 4 naming the truncation (the chain of what is left is still sound)', async () => {
     const db = new Database(storeFile);
-    // The head has moved on by one: the verification above is itself recorded.
     const head = (db.prepare('SELECT seq FROM audit_head').get() as { seq: number }).seq;
     db.prepare('DELETE FROM audit WHERE seq > 2').run();
     db.close();

@@ -12,6 +12,7 @@ import supertest from 'supertest';
 import type * as shapes from '../../src/app/admin-shapes.js';
 import type { ProvenanceVerdict, VersionAttestation } from '../../src/app/key-attestation.js';
 import type { ReadinessReport } from '../../src/app/readiness.js';
+import { auditCommand } from '../../src/cli/audit-commands.js';
 import { adminOpenApi } from '../../src/http/admin-openapi.js';
 import { errorResponse } from '../../src/http/error-responses.js';
 import * as errors from '../../src/keys/errors.js';
@@ -175,6 +176,8 @@ describe('issue 29: one vocabulary for the service, the OpenAPI document and the
       APPROVAL_OPERATIONS: vocabulary.APPROVAL_OPERATIONS,
       APPROVAL_STATUSES: vocabulary.APPROVAL_STATUSES,
       AUDIT_OUTCOMES: vocabulary.AUDIT_OUTCOMES,
+      AUDIT_KINDS: vocabulary.AUDIT_KINDS,
+      AUDIT_EXPORT_FORMATS: vocabulary.AUDIT_EXPORT_FORMATS,
       CHECK_STATUSES: vocabulary.CHECK_STATUSES,
       VAULT_STATUSES: vocabulary.VAULT_STATUSES,
       HSM_STATES: vocabulary.HSM_STATES,
@@ -186,6 +189,21 @@ describe('issue 29: one vocabulary for the service, the OpenAPI document and the
     assert.deepEqual(handWritten, [], 'enums that are no list of src/keys/vocabulary.ts or lifecycle.ts');
     const unused = Object.entries(lists).filter(([, list]) => !enums.some(({ words }) => JSON.stringify(list) === JSON.stringify(words)));
     assert.deepEqual(unused.map(([name]) => name), []);
+  });
+
+  it('the audit routes document one query parameter per filter word of the vocabulary, and `dke audit` has one option per word', () => {
+    type Parameter = { name: string; in: string; description: string; schema: Schema };
+    const parameters = (path: string): Parameter[] => (doc.paths[path]!.get as unknown as { parameters: Parameter[] }).parameters;
+    const filters = vocabulary.AUDIT_FILTERS.map((filter) => filter.name);
+    assert.deepEqual(parameters('/admin/api/audit').map((p) => p.name), [...filters, 'before', 'limit']);
+    assert.deepEqual(parameters('/admin/api/audit/export').map((p) => p.name), [...filters, 'format']);
+    for (const filter of vocabulary.AUDIT_FILTERS) {
+      const documented = parameters('/admin/api/audit').find((p) => p.name === filter.name)!;
+      assert.equal(documented.description, filter.about);
+      assert.equal(documented.schema.type, filter.repeatable ? 'array' : 'string', `${filter.name} is documented as ${filter.repeatable ? '' : 'not '}repeatable`);
+    }
+    const options = auditCommand().options.map((option) => option.long);
+    for (const name of filters) assert.ok(options.includes(`--${name}`), `dke audit has --${name}`);
   });
 
   it('every error code a domain failure is answered with is in the OpenAPI Error enum, with its status', () => {

@@ -234,13 +234,35 @@ describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS 
     // The entries load beside the chain check, not after it: wait for the sixth row itself, then count.
     await rows.nth(5).waitFor();
     assert.ok((await rows.count()) > 5);
-    // Filters: action and key.
-    await page.getByLabel('Action').selectOption('decrypt');
+    // Paging: a hundred refusals more (through the store's audit writer) make a second page, read on demand.
+    for (let i = 0; i < 100; i += 1) await env.service.audit.append({ actor: 'mallory@contoso.dev', action: 'decrypt', keyName: 'finance-restricted', outcome: 'denied', reason: 'not allowed' });
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByText('100 entries, newest first; older entries match too.').waitFor();
+    await page.getByRole('button', { name: 'Older entries' }).click();
+    await rows.nth(100).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Older entries' }).count(), 0, 'the second page is the last');
+    // Filters, applied by the service: action and key.
+    await page.getByLabel('Action', { exact: true }).fill('decrypt');
     await page.getByLabel('Key').fill(KEY);
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await page.getByText('3 entries, newest first').waitFor();
+    // Admin actions only: the grant the key was created with is among them, with its details.
+    await page.getByLabel('Action', { exact: true }).fill('');
+    await page.getByLabel('Show').selectOption('admin');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    const grant = rows.filter({ hasText: 'grant' });
+    await grant.first().waitFor();
+    assert.equal(await rows.filter({ has: page.getByRole('cell', { name: 'decrypt', exact: true }) }).count(), 0, 'no decrypt decision among the admin actions');
+    await grant.getByText(`kind: users, value: ${USER}`).click();
+    await grant.getByText('Previous hash').waitFor();
     assert.deepEqual(await seriousViolations(page), []);
     await page.screenshot({ path: `${SHOTS}/audit.png`, fullPage: true });
+    // The export of what the filters select: a CSV download named by the service, one line per entry shown.
+    const shown = await rows.count();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+    assert.match(download.suggestedFilename(), /^dke-audit-\d{8}T\d{6}Z\.csv$/);
+    const csv = readFileSync((await download.path())!, 'utf8');
+    assert.equal(csv.trimEnd().split('\r\n').length, shown + 1, 'a header row and the entries shown');
 
     await page.getByRole('link', { name: 'Health' }).click();
     await page.getByRole('row', { name: /hsm/ }).waitFor();

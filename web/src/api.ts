@@ -11,8 +11,25 @@ export class ApiError extends Error {
   }
 }
 
-/** Calls the admin API with the signed-in user's token; the answer's JSON, or an ApiError with the service's sentence. */
-export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: T }> {
+/**
+ * Calls the admin API with the signed-in user's token; the answer's JSON and headers (the audit list's `Link` to its
+ * next page), or an ApiError with the service's sentence.
+ */
+export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: T; headers: Headers }> {
+  const answer = await send(method, path, body);
+  const parsed = (await answer.json().catch(() => ({}))) as unknown;
+  return { status: answer.status, body: parsed as T, headers: answer.headers };
+}
+
+/** A file the admin API offers as a download (the audit export): its content and the name the service gives it. */
+export async function download(path: string): Promise<{ blob: Blob; fileName: string }> {
+  const answer = await send('GET', path, undefined);
+  const fileName = /filename="([^"]+)"/.exec(answer.headers.get('content-disposition') ?? '')?.[1] ?? 'download';
+  return { blob: await answer.blob(), fileName };
+}
+
+/** The request with the token; a refusal becomes an ApiError with the service's sentence. */
+async function send(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body: unknown): Promise<Response> {
   const session = currentSession();
   if (session === undefined) throw new ApiError(401, 'signed_out', 'You are signed out. Sign in again.');
   const answer = await fetch(`/admin/api${path}`, {
@@ -20,12 +37,11 @@ export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: st
     headers: { authorization: `Bearer ${session.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  const parsed = (await answer.json().catch(() => ({}))) as unknown;
   if (!answer.ok) {
-    const error = parsed as { error?: string; message?: string };
+    const error = (await answer.json().catch(() => ({}))) as { error?: string; message?: string };
     throw new ApiError(answer.status, error.error ?? 'error', error.message ?? `HTTP ${answer.status}`);
   }
-  return { status: answer.status, body: parsed as T };
+  return answer;
 }
 
 export const path = (...parts: string[]): string => parts.map((p) => `/${encodeURIComponent(p)}`).join('');

@@ -12,8 +12,8 @@ import { canToggleEnabled, DELETED_STATE, hasObjectsInToken, isDeletion, isPerma
 import type { KeyState } from '../../src/keys/vocabulary.js';
 
 export { canToggleEnabled, DELETED_STATE, hasObjectsInToken, isDeletion, isPermanentTransition, stateLabel };
-export type { ApprovalOperation, ApprovalStatus, CheckStatus, GrantField, GrantKind, KeyState } from '../../src/keys/vocabulary.js';
-export { GRANT_FIELDS } from '../../src/keys/vocabulary.js';
+export type { ApprovalOperation, ApprovalStatus, AuditExportFormat, AuditFilterName, AuditKind, CheckStatus, GrantField, GrantKind, KeyState } from '../../src/keys/vocabulary.js';
+export { AUDIT_EXPORT_FORMATS, AUDIT_FILTERS, AUDIT_OUTCOMES, GRANT_FIELDS } from '../../src/keys/vocabulary.js';
 export type {
   ApprovalView,
   AttestationSummary,
