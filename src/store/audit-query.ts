@@ -1,4 +1,4 @@
-import { sql, type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool } from './kysely.js';
 import type { AuditEntry, AuditQuery } from '../keys/ports.js';
 import { toEntry } from './audit-entries.js';
 import type { StoreTables } from './schema.js';
