@@ -36,9 +36,7 @@ const error = (description: string): Schema => ({ description, ...json(ref('Erro
 
 const NAME = { name: 'name', in: 'path', required: true, schema: { type: 'string' }, description: 'key name (case-sensitive)' };
 const APPROVAL_ID = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'id of the proposal' };
-<<<<<<< HEAD
 const VAULT_NAME = { name: 'name', in: 'path', required: true, schema: { type: 'string' }, description: 'vault name (`default` until several vaults are configured)' };
-=======
 /**
  * The filters of the audit routes, one parameter per word of vocabulary.ts AUDIT_FILTERS: a repeatable one is an
  * array (`?action=grant&action=revoke`), outcome and kind take the vocabulary's words.
@@ -47,7 +45,6 @@ const AUDIT_FILTER_PARAMETERS = AUDIT_FILTERS.map((filter) => {
   const word = filter.name === 'outcome' ? enumOf(AUDIT_OUTCOMES) : filter.name === 'kind' ? enumOf(AUDIT_KINDS) : { type: 'string' };
   return { name: filter.name, in: 'query', description: filter.about, schema: filter.repeatable ? { type: 'array', items: word } : word };
 });
->>>>>>> audit27
 const KEY_ID = { name: 'keyId', in: 'path', required: true, schema: { type: 'string' }, description: 'key id of the version' };
 
 /** The answers every protected route may give besides its own. */

@@ -8,11 +8,8 @@ import { AdminRefused, RequestInvalid, type NextStep } from '../keys/errors.js';
 import { parseKeyState, type AllowList } from '../keys/key-version.js';
 import { DEFAULT_INITIAL_STATE, INITIAL_STATES, PERMANENT_STATES, SETTABLE_STATES, stateList } from '../keys/lifecycle.js';
 import { GRANT_FIELDS } from '../keys/vocabulary.js';
-<<<<<<< HEAD
 import type { VaultDirectory } from '../keys/vaults.js';
-=======
 import { AUDIT_ROUTES, sendFile, type FileAnswer } from './admin-audit-routes.js';
->>>>>>> audit27
 import { DECRYPT_BODY_LIMIT_BYTES } from './dke-routes.js';
 import { HttpError } from './error-responses.js';
 import { VAULT_ROUTES } from './vault-routes.js';
