@@ -230,7 +230,8 @@ describe('source layout: one composition root and the import rules (issue 12)', 
     const importers = tsFiles(SRC).filter((file) => /\bfrom\s+['"]kysely['"]/.test(readFileSync(join(SRC, file), 'utf8')));
     assert.deepEqual(importers, ['store/kysely.ts']);
     const compiled = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'store', 'kysely.js'), 'utf8');
-    assert.doesNotMatch(compiled, /\bfrom\s+['"]kysely['"]/, 'scripts/bundle-libraries.mjs did not replace the re-export');
+    // Kysely's own doc comments quote `import { sql } from 'kysely'`: only a statement at the start of a line counts.
+    assert.doesNotMatch(compiled, /^(import|export)\b[^\n]*\bfrom\s+['"]kysely['"]/m, 'scripts/bundle-libraries.mjs did not replace the re-export');
     assert.match(compiled, /\bvar Kysely = class\b/);
   });
 

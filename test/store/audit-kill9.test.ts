@@ -54,8 +54,13 @@ describe('issue 17: kill -9 under load never leaves a 200 without its audit entr
           }
         }
       };
+      const answeredBefore = answered.length;
       const workers = Array.from({ length: WORKERS }, worker);
-      await new Promise((resolve) => setTimeout(resolve, 300 + Math.floor(Math.random() * 500)));
+      // Kill once this round's load is flowing (its first 10 answers), at a random moment after that: a fixed delay
+      // killed before the first answer on a loaded machine, and the test then proved nothing.
+      const flowingBy = Date.now() + 15_000;
+      while (answered.length - answeredBefore < 10 && Date.now() < flowingBy) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 300)));
       const exited = new Promise((resolve) => serve.child.once('exit', resolve));
       serve.child.kill('SIGKILL');
       await exited;
