@@ -10,6 +10,8 @@ const DEMO_USER = 'alice@contoso.dev';
 const DEMO_PLAINTEXT = 'Hello from dke-service';
 /** The console's client id under `dke dev`: the development issuer accepts any, as Entra accepts a registered one. */
 const DEV_CONSOLE_CLIENT_ID = 'dke-dev-console';
+/** The admin API's own audience under `dke dev`: never the DKE URL (issue 26: decrypt tokens are no admin credential). */
+const DEV_ADMIN_AUDIENCE = 'api://dke-dev-admin';
 
 export function devTokenCommand(): Command {
   const command = new Command('dev-token').description('the embedded NSS development token (never for production)');
@@ -43,7 +45,7 @@ export function devCommand(): Command {
       const audience = `http://localhost:${port}`;
       const loaded = loadConfigWith(
         { DKE_HOST: '127.0.0.1', DKE_ADMIN_PORT: String(port + 1) },
-        { DKE_AUTH_METADATA_URL: issuer.metadataUrl, DKE_AUTH_TENANT_IDS: DEV_TENANT_ID, DKE_AUTH_AUDIENCE: audience },
+        { DKE_AUTH_METADATA_URL: issuer.metadataUrl, DKE_AUTH_TENANT_IDS: DEV_TENANT_ID, DKE_AUTH_AUDIENCE: audience, DKE_ADMIN_AUDIENCE: DEV_ADMIN_AUDIENCE },
       );
       // The console signs in at the development issuer, whose authority is known only once it listens.
       const config: Config = { ...loaded, consoleSignIn: { clientId: DEV_CONSOLE_CLIENT_ID, authority: issuer.authority } };
