@@ -22,6 +22,10 @@ describe('§4 scheduled rotation and last use', () => {
   });
   after(() => env?.close());
 
+  /** The scheduler's key admin on a clock set to `ms` (rotation periods are a day or more: no test waits that long). */
+  const schedulerAt = (ms: number) =>
+    new KeyAdmin({ store: env.service.store, vault: env.service.hsm.vault, audit: env.service.audit, actor: 'scheduler', owner: 'scheduler-rotation-test:1', isOwnerAlive: () => true, now: () => new Date(ms) });
+
   it('PUT …/rotation sets the period; the scheduler rotates once the newest Active version is older, as `scheduler`', async function () {
     this.timeout(20_000);
     const { keyId } = await env.admin.create('rotating', { allow });
@@ -34,8 +38,6 @@ describe('§4 scheduled rotation and last use', () => {
     assert.equal(early.rotated.length, 0, 'rotated before the period');
     // The scheduler's rotation job on a clock one day on (the period is at least a day: issue 26), instead of a wait.
     const created = Date.parse((await env.admin.show('rotating')).versions[0]!.createdAt);
-    const schedulerAt = (ms: number) =>
-      new KeyAdmin({ store: env.service.store, vault: env.service.hsm.vault, audit: env.service.audit, actor: 'scheduler', owner: 'scheduler-rotation-test:1', isOwnerAlive: () => true, now: () => new Date(ms) });
     assert.equal((await schedulerAt(created + DAY_MS - 1000).rotateDueKeys()).length, 0, 'rotated before the period');
     const rotated = await schedulerAt(created + DAY_MS + 1000).rotateDueKeys();
     assert.deepEqual(rotated.map((v) => v.name), ['rotating']);
@@ -56,8 +58,6 @@ describe('§4 scheduled rotation and last use', () => {
     await env.admin.create('legacy-rotation', {});
     await env.service.store.change((tx) => tx.setRotation('legacy-rotation', '2s'));
     const created = Date.parse((await env.admin.show('legacy-rotation')).versions[0]!.createdAt);
-    const schedulerAt = (ms: number) =>
-      new KeyAdmin({ store: env.service.store, vault: env.service.hsm.vault, audit: env.service.audit, actor: 'scheduler', owner: 'scheduler-rotation-test:1', isOwnerAlive: () => true, now: () => new Date(ms) });
     const rotatedNames = async (ms: number) => (await schedulerAt(ms).rotateDueKeys()).map((v) => v.name).filter((name) => name === 'legacy-rotation');
     assert.deepEqual(await rotatedNames(created + 60_000), [], 'a minute is not the minimum');
     assert.deepEqual(await rotatedNames(created + DAY_MS + 1000), ['legacy-rotation']);
