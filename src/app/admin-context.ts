@@ -1,4 +1,4 @@
-import { userEntryProblem } from '../keys/access-policy.js';
+import { allowListProblem } from '../keys/admin-inputs.js';
 import { AdminNotFound } from '../keys/errors.js';
 import type { AllowList, KeyRecord, KeyVersion } from '../keys/key-version.js';
 import { servedVersion } from '../keys/lifecycle.js';
@@ -80,12 +80,13 @@ export class AdminContext {
     return version;
   }
 
-  /** Issue 18: a user entry is an object id or a member's UPN, nothing anybody else can choose. */
-  async assertUserEntries(action: string, name: string, allow: AllowList | undefined): Promise<void> {
-    for (const user of allow?.users ?? []) {
-      const problem = userEntryProblem(user);
-      if (problem !== undefined) throw await this.audit.refusal(action, name, problem);
-    }
+  /**
+   * Issues 18 and 26 (keys/admin-inputs.ts): a user entry is an object id or a member's UPN, a group entry an object
+   * id, a role entry an app role value; the first that is not is refused (and audited as `action`).
+   */
+  async assertAllowEntries(action: string, name: string, allow: AllowList | undefined): Promise<void> {
+    const problem = allowListProblem(allow);
+    if (problem !== undefined) throw await this.audit.refusal(action, name, problem);
   }
 
   /** Is this the version GET /{name} serves right now (published, Active, Enabled)? */

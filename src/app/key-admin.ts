@@ -7,7 +7,7 @@ import type { ApprovalView, CreatedVersion, EmergencyBlockView, ImpactPreview, K
 import { KeyApprovals } from './key-approvals.js';
 import type { VersionAttestation } from './key-attestation.js';
 import { KeyDeletion } from './key-deletion.js';
-import { KeyGrants } from './key-grants.js';
+import { KeyGrants, type GrantChange, type GrantEntry } from './key-grants.js';
 import { importKey, type ImportOptions } from './key-import.js';
 import { KeyLifecycle, type CreateKeyOptions } from './key-lifecycle.js';
 import { KeyReads } from './key-reads.js';
@@ -66,7 +66,7 @@ export class KeyAdmin {
   /** Bring your own key (`dke keys import`): see key-import.ts. */
   async importKey(name: string, material: PrivateKeyMaterial, options: ImportOptions): Promise<CreatedVersion> {
     try {
-      await this.#ctx.assertUserEntries('import', name, options.allow);
+      await this.#ctx.assertAllowEntries('import', name, options.allow);
     } catch (error) {
       material.wipe();
       throw error;
@@ -103,6 +103,11 @@ export class KeyAdmin {
 
   revoke(name: string, kind: keyof AllowList, value: string): Promise<boolean> {
     return this.#grants.revoke(name, kind, value);
+  }
+
+  /** Several entries at once (`dke keys grant NAME --user a --user b`): all checked first, then changed together. */
+  changeGrants(action: 'grant' | 'revoke', name: string, entries: readonly GrantEntry[]): Promise<GrantChange[]> {
+    return this.#grants.change(action, name, entries);
   }
 
   /** A state transition of contract §4; unconfirmed permanent steps answer their impact preview (key-lifecycle.ts). */

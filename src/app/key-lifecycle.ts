@@ -103,7 +103,7 @@ export class KeyLifecycle {
     const keyId = options.keyId ?? randomUUID();
     const idProblem = keyIdProblem(keyId);
     if (idProblem !== undefined) throw await ctx.audit.refusal(action, name, idProblem);
-    await ctx.assertUserEntries(action, name, options.allow);
+    await ctx.assertAllowEntries(action, name, options.allow);
     const state = options.state ?? DEFAULT_INITIAL_STATE;
     if (!INITIAL_STATES.includes(state)) throw await ctx.audit.refusal(action, name, `A new version starts ${stateList(INITIAL_STATES)}, not ${state}.`);
     const ref = { name, keyId };

@@ -1,4 +1,4 @@
-import { spanMs } from '../keys/durations.js';
+import { effectiveRotationPeriodMs, rotationPeriodProblem } from '../keys/admin-inputs.js';
 import type { AdminContext } from './admin-context.js';
 import type { CreatedVersion } from './key-admin-views.js';
 
@@ -16,15 +16,14 @@ export class KeyRotationSchedule {
   }
 
   /**
-   * With `every` (a span such as 90d), the scheduler publishes a new version whenever the newest Active one is older
+   * With `every` (a span such as 90d, at least ROTATION_PERIOD_MINIMUM_MS), the scheduler publishes a new version whenever the newest Active one is older
    * than that; undefined turns it off.
    */
   async set(name: string, every: string | undefined): Promise<void> {
     const ctx = this.#ctx;
     await ctx.requireKey(name);
-    if (every !== undefined && (spanMs(every) ?? 0) < 1000) {
-      throw await ctx.audit.refusal('rotation', name, `"${every}" is not a rotation period; use a span such as 90d, 12h or 30m.`);
-    }
+    const problem = every === undefined ? undefined : rotationPeriodProblem(every);
+    if (problem !== undefined) throw await ctx.audit.refusal('rotation', name, problem);
     await ctx.deps.store.change(async (tx) => {
       const changed = await tx.setRotation(name, every?.trim());
       await ctx.audit.within(tx).succeeded('rotation', name, undefined, { every: every?.trim() ?? null, changed });
@@ -36,7 +35,7 @@ export class KeyRotationSchedule {
     const now = this.#ctx.now().getTime();
     const rotated: CreatedVersion[] = [];
     for (const record of this.#ctx.deps.store.listKeys()) {
-      const period = record.rotationEvery === undefined ? undefined : spanMs(record.rotationEvery);
+      const period = record.rotationEvery === undefined ? undefined : effectiveRotationPeriodMs(record.rotationEvery);
       if (period === undefined) continue;
       const newestActive = record.versions.filter((v) => v.state === 'active').map((v) => Date.parse(v.createdAt)).sort((a, b) => b - a)[0];
       if (newestActive === undefined || newestActive + period > now) continue;

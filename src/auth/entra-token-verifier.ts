@@ -1,10 +1,13 @@
 import { errors, jwtVerify, type JWTPayload } from 'jose';
-import type { Principal } from '../keys/access-policy.js';
+import { isObjectId, type Principal } from '../keys/access-policy.js';
 import { TokenInvalid } from '../keys/errors.js';
 import type { TokenVerifier } from '../keys/ports.js';
 import { tenantIssuers, type AuthConfig } from './auth-settings.js';
 import type { OpenIdKeySource } from './openid-key-source.js';
 import { principalFromClaims } from './principal-from-claims.js';
+
+/** The 401 sentence for an admin token whose `oid` is not an object id. */
+export const ADMIN_OID_REFUSAL = 'The token\'s oid is not an Entra object id (a GUID), so it is not accepted as an admin.';
 
 /** The only signing algorithm Entra uses for access tokens; anything else is refused before a key is tried. */
 const ALLOWED_ALGORITHMS = ['RS256'];
@@ -61,9 +64,12 @@ export class EntraTokenVerifier implements TokenVerifier {
     }
     const badTime = invalidTimeClaim(claims);
     if (badTime !== undefined) throw new TokenInvalid('A valid bearer token is required.', `${badTime} is not a whole number of seconds in range`);
-    const reading = principalFromClaims(claims, this.#config.tenantIds);
+    const reading = principalFromClaims(claims, this.#config.tenantIds, this.#config.cloud);
     if (this.#profile === 'admin') {
       if (reading === undefined) throw new TokenInvalid('A valid bearer token is required.', 'no oid or tid');
+      // Issue 26: the two-person rule tells admins apart by oid, so only Entra's own form of one counts (a padded or
+      // braced copy of an admin's oid would be a second person).
+      if (!isObjectId(String(claims.oid))) throw new TokenInvalid(ADMIN_OID_REFUSAL, 'oid is not a GUID');
       // An app-only token names no user: the audit trail shows its application id instead.
       const appId = typeof claims.azp === 'string' ? claims.azp : typeof claims.appid === 'string' ? claims.appid : undefined;
       const auditName = reading.principal.auditName ?? (appId !== undefined ? `app:${appId.toLowerCase()}` : undefined);

@@ -1,5 +1,6 @@
 import type { JWTPayload } from 'jose';
 import type { Principal } from '../keys/access-policy.js';
+import { tenantIssuers, type EntraCloud } from './auth-settings.js';
 
 /** Claims that name the user for the audit trail only, in the order shown; none of them decides access. */
 const SHOWN_NAME_CLAIMS = ['upn', 'preferred_username', 'email', 'unique_name'] as const;
@@ -20,12 +21,12 @@ export interface ClaimsReading {
  * With group overage Entra sends no `groups` but a pointer to Graph (`_claim_names.groups` or `hasgroups`): the
  * service does not guess and treats the user as in no group.
  */
-export function principalFromClaims(claims: JWTPayload, memberTenants: readonly string[]): ClaimsReading | undefined {
+export function principalFromClaims(claims: JWTPayload, memberTenants: readonly string[], cloud: Pick<EntraCloud, 'v1' | 'v2'>): ClaimsReading | undefined {
   const oid = stringClaim(claims, 'oid');
   const tenantId = stringClaim(claims, 'tid')?.toLowerCase();
   if (oid === undefined || tenantId === undefined) return undefined;
   const upn = stringClaim(claims, 'upn');
-  const isMember = upn !== undefined && !upn.includes('#') && memberTenants.includes(tenantId) && isHomeTenantToken(claims, tenantId);
+  const isMember = upn !== undefined && !upn.includes('#') && memberTenants.includes(tenantId) && isHomeTenantToken(claims, tenantId, cloud);
   const shown = SHOWN_NAME_CLAIMS.map((name) => stringClaim(claims, name)).find((value) => value !== undefined);
   const claimNames = claims._claim_names;
   const groupOverage =
@@ -48,19 +49,16 @@ export function principalFromClaims(claims: JWTPayload, memberTenants: readonly 
 /**
  * Was the user signed in by the token's own tenant? Entra adds `idp` when another identity provider authenticated
  * the user (a guest's home tenant, `live.com`, `google.com`) and, when configured, `acct` 1 for guests. A member's
- * token has no `idp`, or one naming the same tenant.
+ * token has no `idp`, or one that is the token's issuer or an issuer of the same tenant in the configured cloud,
+ * compared as a whole URL (issue 26: reading only its first path segment let `https://any.host/{tid}/` pass).
  */
-function isHomeTenantToken(claims: JWTPayload, tenantId: string): boolean {
+function isHomeTenantToken(claims: JWTPayload, tenantId: string, cloud: Pick<EntraCloud, 'v1' | 'v2'>): boolean {
   if (claims.acct !== undefined && claims.acct !== 0 && claims.acct !== '0') return false;
   const idp = claims.idp;
   if (idp === undefined) return true;
   if (typeof idp !== 'string') return false;
   if (idp === claims.iss) return true;
-  try {
-    return new URL(idp).pathname.split('/')[1]?.toLowerCase() === tenantId;
-  } catch {
-    return false;
-  }
+  return tenantIssuers(cloud, tenantId).some((issuer) => issuer.toLowerCase() === idp.toLowerCase());
 }
 
 function stringClaim(claims: JWTPayload, name: string): string | undefined {

@@ -95,7 +95,7 @@ export function addKeyStateCommands(keys: Command): void {
     .command('rotation')
     .description('scheduled rotation: a new published version whenever the newest Active one is older than the period')
     .argument('<name>')
-    .option('--every <span>', 'period, such as 90d, 12h or 30m')
+    .option('--every <span>', 'period, such as 90d or 30d (at least 1d)')
     .option('--off', 'no scheduled rotation')
     .option('--json', 'print JSON')
     .action(async (name: string, options) => {

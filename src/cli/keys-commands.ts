@@ -66,20 +66,23 @@ export function keysCommand(): Command {
   for (const command of ['grant', 'revoke'] as const) {
     keys
       .command(command)
-      .description(command === 'grant' ? 'add a user, group or app role to the allow list' : 'remove one from the allow list')
+      .description(command === 'grant' ? 'add users, groups or app roles to the allow list' : 'remove them from the allow list')
       .argument('<name>')
-      .option('--user <upnOrOid>', USER_OPTION_HELP)
-      .option('--group <objectId>', 'Entra group object id')
-      .option('--role <role>', 'app role value')
-      .option('--json', 'print JSON')
+      .option('--user <upnOrOid>', USER_OPTION_HELP, collect)
+      .option('--group <objectId>', 'Entra group object id, a GUID (repeatable)', collect)
+      .option('--role <role>', 'app role value (repeatable)', collect)
+      .option('--json', 'print JSON: one change as an object, several as an array')
       .action(async (name: string, options) => {
-        const chosen = (['user', 'group', 'role'] as const).filter((k) => typeof options[k] === 'string');
-        if (chosen.length !== 1) throw new AdminRefused(`Give exactly one of --user, --group or --role to ${command}.`);
-        const kind = chosen[0]!;
-        const value = options[kind] as string;
-        const changed = await withAdmin(false, ({ admin }) => admin[command](name, `${kind}s` as keyof AllowList, value));
-        print(options.json === true, { name, kind, value, changed }, () =>
-          changed ? `${command === 'grant' ? 'Granted' : 'Revoked'} ${kind} ${value} on ${name}.` : `Nothing to change: ${kind} ${value} ${command === 'grant' ? 'was already' : 'was not'} on the allow list of ${name}.`,
+        const entries = grantEntriesFrom(options);
+        if (entries.length === 0) throw new AdminRefused(`Give at least one --user, --group or --role to ${command}.`);
+        const changes = await withAdmin(false, ({ admin }) => admin.changeGrants(command, name, entries));
+        const shaped = changes.map(({ kind, value, changed }) => ({ name, kind: kindOption(kind), value, changed }));
+        print(options.json === true, shaped.length === 1 ? shaped[0] : shaped, () =>
+          shaped
+            .map(({ kind, value, changed }) =>
+              changed ? `${command === 'grant' ? 'Granted' : 'Revoked'} ${kind} ${value} on ${name}.` : `Nothing to change: ${kind} ${value} ${command === 'grant' ? 'was already' : 'was not'} on the allow list of ${name}.`,
+            )
+            .join('\n'),
         );
       });
   }
@@ -99,6 +102,20 @@ export function keysCommand(): Command {
   addKeyStateCommands(keys);
   keys.addCommand(importKeyCommand());
   return keys;
+}
+
+/** The entries of `--user`, `--group` and `--role`, each option repeatable, in that order. */
+function grantEntriesFrom(options: { user?: string[]; group?: string[]; role?: string[] }): { kind: keyof AllowList; value: string }[] {
+  return [
+    ...(options.user ?? []).map((value) => ({ kind: 'users' as const, value })),
+    ...(options.group ?? []).map((value) => ({ kind: 'groups' as const, value })),
+    ...(options.role ?? []).map((value) => ({ kind: 'roles' as const, value })),
+  ];
+}
+
+/** The option's word for a kind of entry (`user` for `users`), as the output has always said it. */
+function kindOption(kind: keyof AllowList): string {
+  return kind.slice(0, -1);
 }
 
 function reconcileText(report: ReconcileReport): string {

@@ -39,8 +39,13 @@ export interface Config {
   readonly logLevel: string;
   /** The admin API listener (contract §6), when DKE_ADMIN_PORT is set; same TLS settings as the service. */
   readonly admin?: { readonly port: number; readonly host: string };
-  /** Accepted `aud` of admin API tokens (DKE_ADMIN_AUDIENCE, else the DKE_AUTH_AUDIENCE values). */
+  /**
+   * Accepted `aud` of admin API tokens (DKE_ADMIN_AUDIENCE); empty when unset, and then the admin API accepts no token.
+   * Never one of the DKE_AUTH_AUDIENCE values (issue 26: a decrypt token must never be an admin credential).
+   */
   readonly adminAudiences: readonly string[];
+  /** DKE_METRICS_PORT: /metrics on a listener of its own (DKE_METRICS_HOST); unset: on the admin listener, if any. */
+  readonly metrics?: { readonly port: number; readonly host: string };
   /** How the console (contract §7) signs in: its app registration and the tenant's authority in the configured cloud. */
   readonly consoleSignIn: ConsoleSignIn;
   /** DKE_DELETION_WINDOW in ms: how long a deleted version waits before its HSM objects are destroyed (0: at once). */
@@ -208,7 +213,8 @@ export function parseSettings(raw: RawSettings): Config {
     deletionWindowMs: duration('DKE_DELETION_WINDOW', setting('DKE_DELETION_WINDOW')),
     approvalsRequired: integer('DKE_APPROVALS_REQUIRED', setting('DKE_APPROVALS_REQUIRED'), 1, 2) as 1 | 2,
     approvalTtlMs: duration('DKE_APPROVAL_TTL', setting('DKE_APPROVAL_TTL')),
-    adminAudiences: nonEmpty(raw.DKE_ADMIN_AUDIENCE) !== undefined ? list(raw.DKE_ADMIN_AUDIENCE) : list(raw.DKE_AUTH_AUDIENCE),
+    adminAudiences: list(raw.DKE_ADMIN_AUDIENCE),
+    ...parseMetricsListener(raw, setting),
     consoleSignIn: {
       ...(nonEmpty(raw.DKE_ADMIN_CLIENT_ID) !== undefined ? { clientId: nonEmpty(raw.DKE_ADMIN_CLIENT_ID)! } : {}),
       // The sign-in host of the cloud (that of its metadata document: login.microsoftonline.com, .us, chinacloudapi.cn).
@@ -236,6 +242,50 @@ export function assertCanAuthenticate(auth: AuthConfig): void {
       'Neither DKE_AUTH_TENANT_IDS nor DKE_AUTH_ISSUERS is set, so no token issuer is trusted and every decrypt would fail: set DKE_AUTH_TENANT_IDS to your Entra tenant id.',
     );
   }
+}
+
+/**
+ * Issue 26: an admin token and a decrypt token are never the same credential. A decrypt token travels with every
+ * document Office opens (every proxy on that path sees it), so with the admin listener on, the admin API needs an
+ * audience of its own, and none of its values may be a DKE_AUTH_AUDIENCE value (compared as the verifiers compare
+ * them: a URL with or without its trailing slash).
+ */
+export function assertSeparateAdminAudience(config: Pick<Config, 'admin' | 'adminAudiences' | 'auth'>): void {
+  if (config.admin !== undefined && config.adminAudiences.length === 0) {
+    throw new ConfigError(
+      'DKE_ADMIN_PORT is set but DKE_ADMIN_AUDIENCE is not: the admin API needs an audience of its own (the Application ID URI of the admin app registration, e.g. api://dke-admin), different from every DKE_AUTH_AUDIENCE value.',
+    );
+  }
+  const decrypt = new Set(config.auth.audiences.map(comparableAudience));
+  const shared = config.adminAudiences.filter((audience) => decrypt.has(comparableAudience(audience)));
+  if (shared.length > 0) {
+    throw new ConfigError(
+      `DKE_ADMIN_AUDIENCE must differ from every DKE_AUTH_AUDIENCE value, and ${shared.join(', ')} is in both: a decrypt token, sent with every document Office opens, would be an admin credential.`,
+    );
+  }
+}
+
+/** An audience as the verifiers accept it: a URL with and without its trailing slash is one audience. */
+function comparableAudience(audience: string): string {
+  return /^https?:\/\//i.test(audience) ? audience.replace(/\/+$/, '').toLowerCase() : audience;
+}
+
+/**
+ * DKE_METRICS_PORT (contract §1, §2): metrics never on the port Office reaches. Its own listener binds DKE_METRICS_HOST
+ * (loopback unless an operator opens it, as Prometheus in a pod needs).
+ */
+function parseMetricsListener(raw: RawSettings, setting: (name: DefaultedSetting) => string): Pick<Config, 'metrics'> {
+  const port = nonEmpty(raw.DKE_METRICS_PORT);
+  if (port === undefined) return {};
+  // 0 (any free port, as for DKE_PORT and DKE_ADMIN_PORT) can never be the same port as another listener's.
+  const metricsPort = integer('DKE_METRICS_PORT', port, 0, 65535);
+  if (metricsPort !== 0 && String(metricsPort) === setting('DKE_PORT').trim()) {
+    throw new ConfigError('DKE_METRICS_PORT must differ from DKE_PORT: /metrics is never served on the port Office reaches.');
+  }
+  if (metricsPort !== 0 && String(metricsPort) === nonEmpty(raw.DKE_ADMIN_PORT)) {
+    throw new ConfigError('DKE_METRICS_PORT is DKE_ADMIN_PORT: leave DKE_METRICS_PORT unset to serve /metrics on the admin listener.');
+  }
+  return { metrics: { port: metricsPort, host: setting('DKE_METRICS_HOST') } };
 }
 
 /** DKE_AUTH_CLOUD when set; else the cloud of DKE_AUTH_METADATA_URL's host (the setting predates the variable); else public. */

@@ -24,6 +24,7 @@ export const DEFAULTS = {
   DKE_RATE_LIMIT_MAX_FAILURES: '100',
   DKE_LOG_LEVEL: 'info',
   DKE_ADMIN_HOST: '127.0.0.1',
+  DKE_METRICS_HOST: '127.0.0.1',
   DKE_APPROVALS_REQUIRED: '1',
   DKE_APPROVAL_TTL: '24h',
   DKE_DELETION_WINDOW: '7d',
@@ -38,6 +39,7 @@ const WITHOUT_DEFAULT = [
   'DKE_PKCS11_SESSIONS', // unset: sized for the token (UV_THREADPOOL_SIZE, capped by the token)
   'DKE_AUTH_AUDIENCE', 'DKE_AUTH_TENANT_IDS', 'DKE_AUTH_ISSUERS', 'DKE_AUTH_CLOUD', 'DKE_AUTH_METADATA_URL', 'DKE_AUTH_AUTHORIZATION_URL',
   'DKE_DATABASE_URL', 'DKE_ADMIN_PORT', 'DKE_ADMIN_AUDIENCE', 'DKE_ADMIN_CLIENT_ID', 'DKE_ADMIN_ACTOR', 'DKE_AUDIT_RETENTION',
+  'DKE_METRICS_PORT', // unset: /metrics on the admin listener (when DKE_ADMIN_PORT is set), never on DKE_PORT
   // Outbound proxy for the OpenID metadata and signing keys, under the names every HTTP tool reads (lower case too).
   'HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY',
 ] as const;

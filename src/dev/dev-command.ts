@@ -13,6 +13,8 @@ import type { DevTokenIssuer } from './dev-token-issuer.js';
 const DEV_CONSOLE_CLIENT_ID = 'dke-dev-console';
 /** The printed tokens last a working day; the issuer's signing key is new at every start, so they end with it too. */
 const DEV_TOKEN_SECONDS = 12 * 3600;
+/** The admin API's own audience under `dke dev`: never the DKE URL (issue 26: decrypt tokens are no admin credential). */
+const DEV_ADMIN_AUDIENCE = 'api://dke-dev-admin';
 
 export function devTokenCommand(): Command {
   const command = new Command('dev-token').description('the embedded NSS development token (never for production)');
@@ -92,6 +94,7 @@ function devConfig(base: Config, options: DevOptions, certificate: DevCertificat
     DKE_AUTH_METADATA_URL: issuer.metadataUrl,
     DKE_AUTH_TENANT_IDS: issuer.tenantId,
     DKE_AUTH_AUDIENCE: audience,
+    DKE_ADMIN_AUDIENCE: DEV_ADMIN_AUDIENCE,
     ...(options.host !== undefined ? { DKE_HOST: options.host } : {}),
     ...(certificate !== undefined ? { DKE_TLS_CERT: certificate.certFile, DKE_TLS_KEY: certificate.keyFile } : {}),
   };

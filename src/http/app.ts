@@ -4,7 +4,7 @@ import type { DkeProtocol } from '../app/dke-protocol.js';
 import type { Readiness } from '../app/readiness.js';
 import type { Principal } from '../keys/access-policy.js';
 import { DkeError, HsmUnavailable } from '../keys/errors.js';
-import type { HttpObserver, Logger, MetricsExposition, TokenVerifier } from '../keys/ports.js';
+import type { HttpObserver, Logger, TokenVerifier } from '../keys/ports.js';
 import { bearerAuth } from './bearer-auth.js';
 import { addDkeRoutes, DECRYPT_BODY_LIMIT_BYTES } from './dke-routes.js';
 import { errorResponse, HttpError, type ChallengeSettings } from './error-responses.js';
@@ -27,7 +27,7 @@ export interface AppDeps {
   readonly readiness: Readiness;
   readonly verifier: TokenVerifier;
   readonly logger: Logger;
-  readonly metrics: HttpObserver & MetricsExposition;
+  readonly metrics: HttpObserver;
 }
 
 /** Builds the Express application: middleware, routes, and the one error handler, registered last. */
@@ -48,8 +48,10 @@ export function createApp(deps: AppDeps): Express {
   // dispatch on each request (issue 19).
   const routes = config.basePath ? express.Router({ caseSensitive: false }) : app;
   addHealthRoutes(routes, deps.readiness);
-  routes.get('/metrics', async (_req: Request, res: Response) => {
-    res.set('Content-Type', deps.metrics.contentType).send(await deps.metrics.render());
+  // Metrics are served on the admin listener or DKE_METRICS_PORT's (./metrics-routes.ts; issue 26). Here the reserved
+  // name is the 404 of an unknown route for any Host: never a key look-up, never the 421 of a foreign Host.
+  routes.get('/metrics', (_req: Request, _res: Response, next: NextFunction) => {
+    next(new HttpError(404, 'not_found', 'No such route.'));
   });
   addDkeRoutes(routes, {
     protocol: deps.protocol,
@@ -160,10 +162,13 @@ const MAX_URL_LENGTH = 2048;
  *   connection is closed rather than drained: a declared gigabyte must not hold a socket until the request timeout.
  *   Bodies without a length (chunked) are cut at the same limit while they are read (dke-routes);
  * - CORS stays closed: no browser origin may call the service (Office calls it from native code). Express would
- *   otherwise answer OPTIONS itself with an Allow list; a preflight gets the JSON 404 of any unknown route instead.
+ *   otherwise answer OPTIONS itself with an Allow list; a preflight gets the JSON 404 of any unknown route instead;
+ * - 400 for two Host headers (RFC 9112 §3.2: a server must answer 400): Node keeps only the first, and a proxy in front
+ *   may have routed or checked by the other (issue 26).
  */
 function refusalBeforeRouting(req: Request, res: Response): HttpError | undefined {
   if (req.originalUrl.length > MAX_URL_LENGTH) return new HttpError(414, 'uri_too_long', 'The request URL is too long.');
+  if (hostHeaderCount(req) > 1) return new HttpError(400, 'invalid_request', 'The request has more than one Host header.');
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > DECRYPT_BODY_LIMIT_BYTES) {
     res.setHeader('Connection', 'close');
@@ -171,6 +176,13 @@ function refusalBeforeRouting(req: Request, res: Response): HttpError | undefine
   }
   if (req.method === 'OPTIONS') return new HttpError(404, 'not_found', 'No such route.');
   return undefined;
+}
+
+/** How many Host headers the request carried (Node's `req.headers` keeps only the first). */
+function hostHeaderCount(req: Request): number {
+  let count = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.length === 4 && req.rawHeaders[i]!.toLowerCase() === 'host') count += 1;
+  return count;
 }
 
 /** One JSON line per request: id, method, path (never the query string: it may hold a token), status, duration, user. */

@@ -44,19 +44,3 @@ export function isAllowed(principal: Principal, allow: AllowList): boolean {
     principal.roles.some((r) => allow.roles.includes(r))
   );
 }
-
-/** A UPN as Entra writes a member's: one `@`, no spaces, no `#` (guests' `#EXT#` names never match, see isAllowed). */
-const MEMBER_UPN = /^[^\s@#]+@[^\s@#]+$/;
-
-/**
- * Why a user entry cannot go on an allow list, or undefined when it is an object id or a member's UPN. A guest's
- * `…#EXT#@…` UPN is refused rather than stored: it would never match, since guests are matched by `oid` only.
- */
-export function userEntryProblem(entry: string): string | undefined {
-  const value = entry.trim();
-  if (isObjectId(value) || MEMBER_UPN.test(value)) return undefined;
-  if (value.includes('#')) {
-    return `"${value}" is a guest's or an external account's name; allow guests by their object id (oid, a GUID shown in the Entra admin center under Users), which nobody can change.`;
-  }
-  return `"${value}" is neither an object id (oid, a GUID) nor a user principal name (name@domain).`;
-}

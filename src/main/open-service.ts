@@ -5,7 +5,7 @@ import { ProvenanceGuard } from '../app/provenance-guard.js';
 import { Readiness } from '../app/readiness.js';
 import type { SchedulerRun } from '../app/scheduler.js';
 import type { OpenIdKeySource } from '../auth/openid-key-source.js';
-import { assertCanAuthenticate, type Config } from '../config/config.js';
+import { assertCanAuthenticate, assertSeparateAdminAudience, type Config } from '../config/config.js';
 import { hsmProblem } from '../hsm/login-state.js';
 import type { OpenHsm, OpenHsmOptions } from '../hsm/open-hsm.js';
 import type { ArchiveResult, Logger } from '../keys/ports.js';
@@ -25,6 +25,8 @@ export interface Service {
   readonly app: Express;
   /** The admin API (contract §6); run-service listens with it on DKE_ADMIN_PORT when that is set. */
   readonly adminApp: Express;
+  /** /metrics on DKE_METRICS_PORT, when that is set (else on the admin app; never on the DKE port). */
+  readonly metricsApp?: Express;
   readonly hsm: OpenHsm;
   readonly store: KeyStore;
   readonly audit: StoreAuditTrail;
@@ -73,6 +75,7 @@ interface Opened {
  */
 export async function openService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<Service> {
   assertCanAuthenticate(config.auth);
+  assertSeparateAdminAudience(config);
   const metrics = new ServiceMetrics();
   const hsm = openServiceHsm(config, logger, metrics, options.hsm);
   const readinessLink = { recheck: (): void => undefined };

@@ -16,41 +16,63 @@ export interface RunningService {
   /** The admin API's listener, when DKE_ADMIN_PORT is set. */
   readonly adminServer?: Server;
   readonly adminUrl?: string;
+  /** The listener of DKE_METRICS_PORT, when set. */
+  readonly metricsServer?: Server;
+  readonly metricsUrl?: string;
   stop(): Promise<void>;
 }
 
 /** Opens the service, listens, and returns a handle whose `stop` drains requests and then closes the HSM. */
 export async function startService(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningService> {
   const service = await openService(config, logger);
-  let server: Server;
-  let adminServer: Server | undefined;
+  let servers: Listeners;
   try {
-    server = await listen(service.app, config, { logger });
-    if (config.admin !== undefined) {
-      try {
-        adminServer = await listen(service.adminApp, { ...config.admin, ...(config.tls ? { tls: config.tls } : {}) }, { logger });
-      } catch (error) {
-        await stopGracefully(server, 0);
-        throw error;
-      }
-    }
+    servers = await listenAll(service, config, logger);
   } catch (error) {
     await service.close();
     throw error;
   }
+  const { server, adminServer, metricsServer } = servers;
   const scheme = config.tls ? 'https' : 'http';
   const url = `${scheme}://localhost:${boundPort(server, config.port)}${config.basePath}`;
   const adminUrl = adminServer === undefined ? undefined : `${scheme}://${config.admin!.host}:${boundPort(adminServer, config.admin!.port)}/admin/api`;
-  logger.info('listening', { url, ...(adminUrl ? { adminUrl } : {}), token: service.hsm.token.label, ready: service.readiness.report.ready });
+  const metricsUrl = metricsServer === undefined ? undefined : `${scheme}://${config.metrics!.host}:${boundPort(metricsServer, config.metrics!.port)}/metrics`;
+  logger.info('listening', { url, ...(adminUrl ? { adminUrl } : {}), ...(metricsUrl ? { metricsUrl } : {}), token: service.hsm.token.label, ready: service.readiness.report.ready });
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
-      // Both listeners drain together; the HSM and the store close only once neither has a request in flight.
-      await Promise.all([stopGracefully(server, STOP_TIMEOUT_MS), ...(adminServer ? [stopGracefully(adminServer, STOP_TIMEOUT_MS)] : [])]);
+      // Every listener drains together; the HSM and the store close only once none has a request in flight.
+      await Promise.all([server, adminServer, metricsServer].filter((s) => s !== undefined).map((s) => stopGracefully(s, STOP_TIMEOUT_MS)));
       await service.close();
       logger.info('stopped');
     })());
-  return { service, logger, server, url, ...(adminServer ? { adminServer, adminUrl: adminUrl! } : {}), stop };
+  return { service, logger, server, url, ...(adminServer ? { adminServer, adminUrl: adminUrl! } : {}), ...(metricsServer ? { metricsServer, metricsUrl: metricsUrl! } : {}), stop };
+}
+
+interface Listeners {
+  readonly server: Server;
+  readonly adminServer?: Server;
+  readonly metricsServer?: Server;
+}
+
+/** The DKE port, then the admin and metrics listeners when configured; a failure closes those already listening. */
+async function listenAll(service: Service, config: Config, logger: Logger): Promise<Listeners> {
+  const tls = config.tls ? { tls: config.tls } : {};
+  const opened: Server[] = [];
+  const open = async (app: Service['app'], where: { port: number | string; host: string }): Promise<Server> => {
+    const server = await listen(app, { ...where, ...tls }, { logger });
+    opened.push(server);
+    return server;
+  };
+  try {
+    const server = await open(service.app, config);
+    const adminServer = config.admin !== undefined ? await open(service.adminApp, config.admin) : undefined;
+    const metricsServer = config.metrics !== undefined && service.metricsApp !== undefined ? await open(service.metricsApp, config.metrics) : undefined;
+    return { server, ...(adminServer ? { adminServer } : {}), ...(metricsServer ? { metricsServer } : {}) };
+  } catch (error) {
+    await Promise.all(opened.map((server) => stopGracefully(server, 0)));
+    throw error;
+  }
 }
 
 function boundPort(server: Server, configured: number | string): number | string {
@@ -113,6 +135,7 @@ export async function serve(): Promise<void> {
     try {
       reloadTls(running.server, config);
       if (running.adminServer) reloadTls(running.adminServer, config);
+      if (running.metricsServer) reloadTls(running.metricsServer, config);
       logger.info('TLS certificate reloaded');
     } catch (error) {
       logger.error('TLS certificate reload failed; the previous one stays in use', { error: error instanceof Error ? error.message : String(error) });

@@ -6,6 +6,7 @@ import type { Readiness } from '../app/readiness.js';
 import type { Config } from '../config/config.js';
 import { createAdminApp } from '../http/admin-app.js';
 import { createApp } from '../http/app.js';
+import { createMetricsApp } from '../http/metrics-routes.js';
 import type { Logger } from '../keys/ports.js';
 import type { VaultDirectory } from '../keys/vaults.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
@@ -18,9 +19,11 @@ export const CONSOLE_ASSETS_DIR = resolve(dirname(fileURLToPath(import.meta.url)
 export interface ServiceApps {
   readonly app: Express;
   readonly adminApp: Express;
+  /** The listener of DKE_METRICS_PORT, when set; otherwise /metrics is on the admin app. */
+  readonly metricsApp?: Express;
 }
 
-/** The DKE endpoints' app, and the admin API's with the console, each with its own verifier. */
+/** The DKE endpoints' app, and the admin API's with the console, each with its own verifier; /metrics apart from the DKE port. */
 export function createServiceApps(
   config: Config,
   parts: { readonly protocol: DkeProtocol; readonly readiness: Readiness; readonly verifiers: ServiceVerifiers; readonly adminAs: KeyAdminFactory; readonly metrics: ServiceMetrics; readonly vaults: VaultDirectory },
@@ -34,11 +37,12 @@ export function createServiceApps(
     keyAdmin: parts.adminAs,
     logger,
     metrics,
+    ...(config.metrics === undefined ? { exposeMetrics: metrics } : {}),
     readiness: () => readiness.report,
     vaults: parts.vaults,
     console: { assetsDir: CONSOLE_ASSETS_DIR, signIn: config.consoleSignIn, scope: consoleScope(config.adminAudiences), labelBaseUrl: labelBaseUrl(config) },
   });
-  return { app, adminApp };
+  return { app, adminApp, ...(config.metrics !== undefined ? { metricsApp: createMetricsApp(config, logger, metrics) } : {}) };
 }
 
 /** The console asks for a token of the admin API's first audience, with the app roles assigned to the user there. */

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'mocha';
 import supertest from 'supertest';
 import { decryptAs } from '../support/decrypt-client.js';
 import { runCli } from '../support/run-cli.js';
-import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
+import { startTestEnv, TEST_ADMIN_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
 const USER = 'alice@contoso.dev';
 const allow = { users: [USER], groups: [], roles: [] };
@@ -25,8 +25,8 @@ describe('§6 two-person approval (DKE_APPROVALS_REQUIRED=2)', () => {
   before(async () => {
     env = await startTestEnv({ settings: { DKE_APPROVALS_REQUIRED: '2', DKE_APPROVAL_TTL: '1h' } });
     api = supertest(env.service.adminApp);
-    admin = await env.issuer.issueToken({ audience: TEST_AUDIENCE, upn: 'admin@contoso.dev', oid: ADMIN_OID, roles: ['DKE.Admin'] });
-    approver = await env.issuer.issueToken({ audience: TEST_AUDIENCE, upn: 'approver@contoso.dev', oid: APPROVER_OID, roles: ['DKE.Admin'] });
+    admin = await env.issuer.issueToken({ audience: TEST_ADMIN_AUDIENCE, upn: 'admin@contoso.dev', oid: ADMIN_OID, roles: ['DKE.Admin'] });
+    approver = await env.issuer.issueToken({ audience: TEST_ADMIN_AUDIENCE, upn: 'approver@contoso.dev', oid: APPROVER_OID, roles: ['DKE.Admin'] });
   });
   after(() => env?.close());
 

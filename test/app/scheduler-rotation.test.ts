@@ -6,11 +6,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
 import supertest from 'supertest';
+import { KeyAdmin } from '../../src/app/key-admin.js';
 import { decryptAs } from '../support/decrypt-client.js';
 import { runCli } from '../support/run-cli.js';
-import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
+import { startTestEnv, TEST_ADMIN_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
 const USER = 'alice@contoso.dev';
+const DAY_MS = 86_400_000;
 const allow = { users: [USER], groups: [], roles: [] };
 
 describe('§4 scheduled rotation and last use', () => {
@@ -20,20 +22,25 @@ describe('§4 scheduled rotation and last use', () => {
   });
   after(() => env?.close());
 
+  /** The scheduler's key admin on a clock set to `ms` (rotation periods are a day or more: no test waits that long). */
+  const schedulerAt = (ms: number) =>
+    new KeyAdmin({ store: env.service.store, vault: env.service.hsm.vault, audit: env.service.audit, actor: 'scheduler', owner: 'scheduler-rotation-test:1', isOwnerAlive: () => true, now: () => new Date(ms) });
+
   it('PUT …/rotation sets the period; the scheduler rotates once the newest Active version is older, as `scheduler`', async function () {
     this.timeout(20_000);
     const { keyId } = await env.admin.create('rotating', { allow });
-    const token = await env.issuer.issueToken({ audience: TEST_AUDIENCE, roles: ['DKE.Admin'] });
+    const token = await env.issuer.issueToken({ audience: TEST_ADMIN_AUDIENCE, roles: ['DKE.Admin'] });
     const api = supertest(env.service.adminApp);
-    const set = await api.put('/admin/api/keys/rotating/rotation').set('Authorization', `Bearer ${token}`).send({ every: '2s' }).expect(200);
-    assert.deepEqual(set.body.rotation, { every: '2s' });
+    const set = await api.put('/admin/api/keys/rotating/rotation').set('Authorization', `Bearer ${token}`).send({ every: '1d' }).expect(200);
+    assert.deepEqual(set.body.rotation, { every: '1d' });
     await api.put('/admin/api/keys/rotating/rotation').set('Authorization', `Bearer ${token}`).send({ every: 'often' }).expect(400);
     const early = await env.service.runScheduledJobs();
     assert.equal(early.rotated.length, 0, 'rotated before the period');
+    // The scheduler's rotation job on a clock one day on (the period is at least a day: issue 26), instead of a wait.
     const created = Date.parse((await env.admin.show('rotating')).versions[0]!.createdAt);
-    await new Promise((resolve) => setTimeout(resolve, created + 2050 - Date.now()));
-    const run = await env.service.runScheduledJobs();
-    assert.deepEqual(run.rotated.map((v) => v.name), ['rotating']);
+    assert.equal((await schedulerAt(created + DAY_MS - 1000).rotateDueKeys()).length, 0, 'rotated before the period');
+    const rotated = await schedulerAt(created + DAY_MS + 1000).rotateDueKeys();
+    assert.deepEqual(rotated.map((v) => v.name), ['rotating']);
     const view = (await env.admin.show('rotating'));
     assert.equal(view.versions.length, 2);
     assert.equal(view.versions[1]!.published, true);
@@ -45,6 +52,15 @@ describe('§4 scheduled rotation and last use', () => {
     assert.equal((await env.service.runScheduledJobs()).rotated.length, 0);
     await api.delete('/admin/api/keys/rotating/rotation').set('Authorization', `Bearer ${token}`).expect(200);
     assert.equal((await env.admin.show('rotating')).rotation, undefined);
+  });
+
+  it('issue 26: a period stored before the minimum existed (2s) is kept to the minimum by the scheduler', async () => {
+    await env.admin.create('legacy-rotation', {});
+    await env.service.store.change((tx) => tx.setRotation('legacy-rotation', '2s'));
+    const created = Date.parse((await env.admin.show('legacy-rotation')).versions[0]!.createdAt);
+    const rotatedNames = async (ms: number) => (await schedulerAt(ms).rotateDueKeys()).map((v) => v.name).filter((name) => name === 'legacy-rotation');
+    assert.deepEqual(await rotatedNames(created + 60_000), [], 'a minute is not the minimum');
+    assert.deepEqual(await rotatedNames(created + DAY_MS + 1000), ['legacy-rotation']);
   });
 
   it('dke keys rotation --every / --off, and exactly one of them', async () => {

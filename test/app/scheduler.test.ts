@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'mocha';
 import supertest from 'supertest';
 import { decryptAs } from '../support/decrypt-client.js';
 import { CLI_WITH_FAULTS_PATH, runCli } from '../support/run-cli.js';
-import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
+import { startTestEnv, TEST_ADMIN_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
 const USER = 'alice@contoso.dev';
 const allow = { users: [USER], groups: [], roles: [] };
@@ -69,7 +69,7 @@ describe('§4 the deletion window and the scheduler that ends it', () => {
     // Through the admin API: the published, enabled version is scheduled, then restored: it decrypts and is served again.
     await env.admin.setEnabled('regretted', disabledId, true);
     const restoredView = (await env.admin.show('regretted'));
-    const token = await env.issuer.issueToken({ audience: TEST_AUDIENCE, roles: ['DKE.Admin'] });
+    const token = await env.issuer.issueToken({ audience: TEST_ADMIN_AUDIENCE, roles: ['DKE.Admin'] });
     const api = supertest(env.service.adminApp);
     const scheduled = await api.delete(`/admin/api/keys/regretted/versions/${disabledId}`).set('Authorization', `Bearer ${token}`).expect(200);
     assert.equal(scheduled.body.applied, true);

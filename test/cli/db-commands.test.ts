@@ -27,7 +27,7 @@ describe('§3 dke db migrate and dke db copy (PostgreSQL)', () => {
   before(async function () {
     this.timeout(60_000);
     env = await startTestEnv();
-    const { keyId } = await env.admin.create('finance', { allow: { users: ['alice@contoso.dev'], groups: ['G-1'], roles: [] } });
+    const { keyId } = await env.admin.create('finance', { allow: { users: ['alice@contoso.dev'], groups: ['6F1E0000-0000-4000-8000-0000000000E1'], roles: [] } });
     await env.admin.rotate('finance');
     await env.admin.setEnabled('finance', keyId, false);
     const legal = await env.admin.create('legal', { state: 'pre-active' });
@@ -62,7 +62,7 @@ describe('§3 dke db migrate and dke db copy (PostgreSQL)', () => {
     assert.equal(verify.status, 0, verify.stderr);
     assert.equal((JSON.parse(verify.stdout) as { ok: boolean }).ok, true);
     const show = JSON.parse(runCli(['keys', 'show', 'finance', '--json'], pgEnv).stdout) as { allow: { users: string[]; groups: string[] } };
-    assert.deepEqual(show.allow, { users: ['alice@contoso.dev'], groups: ['g-1'], roles: [] });
+    assert.deepEqual(show.allow, { users: ['alice@contoso.dev'], groups: ['6f1e0000-0000-4000-8000-0000000000e1'], roles: [] });
   });
 
   it('a database that already holds keys is refused (exit 2, nothing copied)', async function () {

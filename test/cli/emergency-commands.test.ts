@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'mocha';
 import supertest from 'supertest';
 import { decryptAs } from '../support/decrypt-client.js';
 import { runCli } from '../support/run-cli.js';
-import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
+import { startTestEnv, TEST_ADMIN_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
 const USER = 'alice@contoso.dev';
 const ADMIN_OID = 'a0000000-0000-4000-8000-0000000000a1';
@@ -45,7 +45,7 @@ describe('§3, §6 the emergency block (real CLI process, running service, admin
     assert.deepEqual(res.body, { error: 'key_not_usable', message: 'This key cannot be used to decrypt.' });
     await env.http.get('/open-key').expect(404);
     // Read by the admin API from the same store.
-    const token = await env.issuer.issueToken({ audience: TEST_AUDIENCE, roles: ['DKE.Auditor'] });
+    const token = await env.issuer.issueToken({ audience: TEST_ADMIN_AUDIENCE, roles: ['DKE.Auditor'] });
     const view = await supertest(env.service.adminApp).get('/admin/api/emergency-block').set('Authorization', `Bearer ${token}`).expect(200);
     assert.deepEqual(view.body, { blocked: true, since: printed.since, by: 'oncall@contoso.dev' });
     // Blocking again changes nothing: the first since and by stay.
@@ -60,7 +60,7 @@ describe('§3, §6 the emergency block (real CLI process, running service, admin
     assert.equal(cli('emergency', 'block', '--yes').status, 0);
     assert.equal(cli('emergency', 'block', '--yes').status, 0);
     assert.equal((await decryptAs(env, USER, 'open-key', open, Buffer.from('b'))).status, 403, 'blocked before it is lifted');
-    const token = await env.issuer.issueToken({ audience: TEST_AUDIENCE, upn: 'admin@contoso.dev', oid: ADMIN_OID, roles: ['DKE.Admin'] });
+    const token = await env.issuer.issueToken({ audience: TEST_ADMIN_AUDIENCE, upn: 'admin@contoso.dev', oid: ADMIN_OID, roles: ['DKE.Admin'] });
     await supertest(env.service.adminApp).delete('/admin/api/emergency-block').set('Authorization', `Bearer ${token}`).expect(200, { blocked: false });
     assert.equal((await decryptAs(env, USER, 'open-key', open, Buffer.from('c'))).status, 200);
     await env.http.get('/open-key').expect(200);

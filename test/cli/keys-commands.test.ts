@@ -15,7 +15,7 @@ describe('§3 dke keys create | list | show (real CLI process, same token and st
   after(() => env.close());
 
   it('create prints {"name","keyId","state","enabled"} and the running service serves the key on its next request', async () => {
-    const result = runCli(['keys', 'create', 'hr-docs', '--allow-user', 'Alice@Contoso.dev', '--allow-group', 'G-1', '--json'], env.cliEnv);
+    const result = runCli(['keys', 'create', 'hr-docs', '--allow-user', 'Alice@Contoso.dev', '--allow-group', '6F1E0000-0000-4000-8000-0000000000E1', '--json'], env.cliEnv);
     assert.equal(result.status, 0, result.stderr);
     const created = JSON.parse(result.stdout);
     assert.deepEqual(Object.keys(created), ['name', 'keyId', 'state', 'enabled']);
@@ -28,12 +28,12 @@ describe('§3 dke keys create | list | show (real CLI process, same token and st
 
   it('show prints the contract shape with the published version and lower-cased allow list', () => {
     // Its own key, created here with mixed-case names, so that the test holds when run alone or in any order.
-    const created = runCli(['keys', 'create', 'shown-docs', '--allow-user', 'Alice@Contoso.dev', '--allow-group', 'G-1'], env.cliEnv);
+    const created = runCli(['keys', 'create', 'shown-docs', '--allow-user', 'Alice@Contoso.dev', '--allow-group', '6F1E0000-0000-4000-8000-0000000000E1'], env.cliEnv);
     assert.equal(created.status, 0, created.stderr);
     const result = runCli(['keys', 'show', 'shown-docs', '--json'], env.cliEnv);
     assert.equal(result.status, 0, result.stderr);
     const view = JSON.parse(result.stdout);
-    assert.deepEqual(view.allow, { users: ['alice@contoso.dev'], groups: ['g-1'], roles: [] });
+    assert.deepEqual(view.allow, { users: ['alice@contoso.dev'], groups: ['6f1e0000-0000-4000-8000-0000000000e1'], roles: [] });
     assert.equal(view.versions.length, 1);
     assert.deepEqual(Object.keys(view.versions[0]).sort(), ['createdAt', 'enabled', 'keyId', 'origin', 'published', 'state']);
     assert.equal(view.versions[0].published, true);

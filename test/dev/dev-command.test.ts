@@ -44,8 +44,10 @@ describe('dev: dke dev configures authentication for its issuer (issue 16)', fun
     const page = await fetch(url!);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<title>dke-service console<\/title>/);
-    const settings = (await (await fetch(`${url}config.json`)).json()) as { clientId: string; authorizeUrl: string };
+    const settings = (await (await fetch(`${url}config.json`)).json()) as { clientId: string; authorizeUrl: string; scope: string };
     assert.equal(settings.clientId, 'dke-dev-console');
+    // Issue 26: the console asks for the admin API's own audience, never the DKE URL its decrypt tokens carry.
+    assert.equal(settings.scope, 'api://dke-dev-admin/.default');
     const signInPage = await fetch(`${settings.authorizeUrl}?client_id=dke-dev-console&response_type=code&redirect_uri=${encodeURIComponent(url!)}&code_challenge=${'A'.repeat(43)}&code_challenge_method=S256&state=s`);
     assert.equal(signInPage.status, 200);
     assert.match(await signInPage.text(), /<button type="submit" name="login_hint" value="admin@contoso.dev">admin@contoso.dev<\/button>/);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { Express } from 'express';
 import { after, before, describe, it } from 'mocha';
 import supertest from 'supertest';
-import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
+import { startTestEnv, TEST_ADMIN_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
 const METHODS = ['get', 'post', 'put', 'delete', 'patch'] as const;
 
@@ -66,7 +66,7 @@ describe('§6 admin API: the OpenAPI description matches the registered routes',
   });
 
   it('every documented operation reaches a route on the live app (no "No such route." 404)', async () => {
-    const token = await env.issuer.issueToken({ audience: TEST_AUDIENCE, roles: ['DKE.Auditor'] });
+    const token = await env.issuer.issueToken({ audience: TEST_ADMIN_AUDIENCE, roles: ['DKE.Auditor'] });
     const http = supertest(env.service.adminApp);
     for (const entry of documentedRoutes(doc)) {
       const [method, path] = entry.split(' ') as [string, string];

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'mocha';
 import supertest from 'supertest';
 import { cachedPublicKeyNotice } from '../../src/app/cached-public-key-notice.js';
 import { decryptAs } from '../support/decrypt-client.js';
-import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
+import { startTestEnv, TEST_ADMIN_AUDIENCE, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
 const ADMIN_OID = 'a0000000-0000-4000-8000-0000000000a1';
 const APPROVER_OID = 'a0000000-0000-4000-8000-0000000000a2';
@@ -26,7 +26,7 @@ describe('§6 admin API: routes, roles and answers (real tokens with roles, real
   before(async () => {
     env = await startTestEnv();
     admin = supertest(env.service.adminApp);
-    const issue = (upn: string, oid: string, roles?: string[]) => env.issuer.issueToken({ audience: TEST_AUDIENCE, upn, oid, ...(roles ? { roles } : {}) });
+    const issue = (upn: string, oid: string, roles?: string[]) => env.issuer.issueToken({ audience: TEST_ADMIN_AUDIENCE, upn, oid, ...(roles ? { roles } : {}) });
     tokens.admin = await issue('admin@contoso.dev', ADMIN_OID, ['DKE.Admin']);
     tokens.approver = await issue('approver@contoso.dev', APPROVER_OID, ['DKE.Admin']);
     tokens.auditor = await issue('auditor@contoso.dev', AUDITOR_OID, ['DKE.Auditor']);
@@ -34,7 +34,7 @@ describe('§6 admin API: routes, roles and answers (real tokens with roles, real
     tokens.dkeUser = await issue(USER, 'a0000000-0000-4000-8000-0000000000e1', ['Some.Other.Role']);
     // An app-only (client credentials) token as Entra issues it: no user, no scp, idtyp app, the app's id in appid.
     tokens.app = await env.issuer.issueToken({
-      audience: TEST_AUDIENCE,
+      audience: TEST_ADMIN_AUDIENCE,
       oid: APP_OID,
       roles: ['DKE.Admin'],
       extraClaims: { upn: undefined, unique_name: undefined, scp: undefined, idtyp: 'app', appid: APP_ID },
@@ -44,11 +44,11 @@ describe('§6 admin API: routes, roles and answers (real tokens with roles, real
 
   const as = (who: Who | 'app' | 'approver' | 'dkeUser', req: supertest.Test): supertest.Test => (who === 'none' ? req : req.set('Authorization', `Bearer ${tokens[who]}`));
 
-  it('GET /admin/api/keys without a token is 401 with the JSON body and the challenge of the DKE port', async () => {
+  it('GET /admin/api/keys without a token is 401 with the JSON body and the challenge naming the admin audience', async () => {
     const res = await admin.get('/admin/api/keys');
     assert.equal(res.status, 401);
     assert.deepEqual(res.body, { error: 'invalid_token', message: 'A valid bearer token is required.' });
-    assert.match(res.headers['www-authenticate'] ?? '', /^Bearer resource="https:\/\/dke\.test\.example"/);
+    assert.match(res.headers['www-authenticate'] ?? '', /^Bearer resource="api:\/\/dke-test-admin"/);
   });
 
   it('each route with each role: none 401, no role 403 forbidden, Auditor reads only, Admin everything', async () => {

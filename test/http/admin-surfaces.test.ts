@@ -9,7 +9,7 @@ import type { NextStep } from '../../src/keys/errors.js';
 import { ADMIN_ROUTES, routeOfStep } from '../../src/http/admin-routes.js';
 import { commandOfStep } from '../../src/cli/next-steps.js';
 import { runCli } from '../support/run-cli.js';
-import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
+import { startTestEnv, TEST_ADMIN_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
 describe('issue 29: the admin API reads without writing and speaks in routes', () => {
   let env: TestEnv;
@@ -27,7 +27,7 @@ describe('issue 29: the admin API reads without writing and speaks in routes', (
     // A deletion window, so that a version can wait for its destruction.
     env = await startTestEnv({ settings: { DKE_DELETION_WINDOW: '7d' } });
     api = supertest(env.service.adminApp);
-    adminToken = await env.issuer.issueToken({ audience: TEST_AUDIENCE, upn: 'admin@contoso.dev', oid: 'a0000000-0000-4000-8000-0000000000a1', roles: ['DKE.Admin'] });
+    adminToken = await env.issuer.issueToken({ audience: TEST_ADMIN_AUDIENCE, upn: 'admin@contoso.dev', oid: 'a0000000-0000-4000-8000-0000000000a1', roles: ['DKE.Admin'] });
   });
   after(() => env?.close());
 

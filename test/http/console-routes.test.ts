@@ -7,7 +7,7 @@ import supertest from 'supertest';
 import { parseSettings } from '../../src/config/config.js';
 import { permanentEffectSentence } from '../../src/keys/lifecycle.js';
 import { decryptAs } from '../support/decrypt-client.js';
-import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
+import { startTestEnv, TEST_ADMIN_AUDIENCE, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
 describe('§7 console routes on the admin listener', () => {
   let env: TestEnv;
@@ -16,7 +16,7 @@ describe('§7 console routes on the admin listener', () => {
   before(async () => {
     env = await startTestEnv();
     admin = supertest(env.service.adminApp);
-    auditor = await env.issuer.issueToken({ audience: TEST_AUDIENCE, upn: 'auditor@contoso.dev', roles: ['DKE.Auditor'] });
+    auditor = await env.issuer.issueToken({ audience: TEST_ADMIN_AUDIENCE, upn: 'auditor@contoso.dev', roles: ['DKE.Auditor'] });
   });
   after(() => env?.close());
 
@@ -42,7 +42,7 @@ describe('§7 console routes on the admin listener', () => {
       authority: `https://login.microsoftonline.com/${env.issuer.tenantId}`,
       authorizeUrl: `https://login.microsoftonline.com/${env.issuer.tenantId}/oauth2/v2.0/authorize`,
       tokenUrl: `https://login.microsoftonline.com/${env.issuer.tenantId}/oauth2/v2.0/token`,
-      scope: `${TEST_AUDIENCE}/.default`,
+      scope: `${TEST_ADMIN_AUDIENCE}/.default`,
       labelBaseUrl: TEST_AUDIENCE,
     });
     const usgov = parseSettings({ DKE_AUTH_CLOUD: 'usgov', DKE_AUTH_TENANT_IDS: 'ABC', DKE_ADMIN_CLIENT_ID: 'console-app' }).consoleSignIn;

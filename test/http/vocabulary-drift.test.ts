@@ -19,7 +19,7 @@ import * as errors from '../../src/keys/errors.js';
 import { INITIAL_STATES, isPermanentTransition, SETTABLE_STATES, STATE_RULES } from '../../src/keys/lifecycle.js';
 import * as vocabulary from '../../src/keys/vocabulary.js';
 import { BADGE_TONES, deletableIn, DELETED_STATE, settableFrom, STATE_TONES } from '../../web/src/vocabulary.js';
-import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
+import { startTestEnv, TEST_ADMIN_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
 const { KEY_STATES, ERROR_CODES, ERROR_STATUSES } = vocabulary;
 
@@ -249,7 +249,7 @@ describe('issue 29: one vocabulary for the service, the OpenAPI document and the
     before(async () => {
       // Two admins for a permanent step, so that the proposal's shape (202) is answered too.
       env = await startTestEnv({ settings: { DKE_APPROVALS_REQUIRED: '2' } });
-      for (const role of ['admin', 'auditor'] as const) tokens[role] = await env.issuer.issueToken({ audience: TEST_AUDIENCE, roles: [role === 'admin' ? 'DKE.Admin' : 'DKE.Auditor'] });
+      for (const role of ['admin', 'auditor'] as const) tokens[role] = await env.issuer.issueToken({ audience: TEST_ADMIN_AUDIENCE, roles: [role === 'admin' ? 'DKE.Admin' : 'DKE.Auditor'] });
     });
     after(() => env?.close());
 

@@ -5,7 +5,8 @@
 // Contract §1 "Who may decrypt is decided on claims nobody can choose" (issue 18): the allow-list decision.
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
-import { isAllowed, isObjectId, userEntryProblem, type Principal } from '../../src/keys/access-policy.js';
+import { isAllowed, isObjectId, type Principal } from '../../src/keys/access-policy.js';
+import { userEntryProblem } from '../../src/keys/admin-inputs.js';
 
 const ALICE_OID = '1b2c3d4e-0000-4000-8000-00000000a11c';
 const principal = (overrides: Partial<Principal>): Principal => ({

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'mocha';
 import { parseSettings, type RawSettings } from '../../src/config/config.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startService } from '../../src/main/run-service.js';
-import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
+import { startTestEnv, TEST_ADMIN_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
 describe('§6 the admin listener in the composition root', () => {
   let env: TestEnv;
@@ -25,7 +25,7 @@ describe('§6 the admin listener in the composition root', () => {
       assert.ok(running.adminServer && running.adminUrl, 'no admin listener');
       const address = running.adminServer.address();
       assert.equal(typeof address === 'object' && address !== null ? address.address : '', '127.0.0.1');
-      const token = await env.issuer.issueToken({ audience: TEST_AUDIENCE, roles: ['DKE.Auditor'] });
+      const token = await env.issuer.issueToken({ audience: TEST_ADMIN_AUDIENCE, roles: ['DKE.Auditor'] });
       const res = await fetch(`${running.adminUrl}/keys`, { headers: { authorization: `Bearer ${token}` } });
       assert.equal(res.status, 200);
       assert.deepEqual(((await res.json()) as { name: string }[]).map((k) => k.name), ['listed']);

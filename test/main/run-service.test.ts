@@ -14,9 +14,9 @@ import { startTestEnv, type TestEnv } from '../support/test-env.js';
 const USER = 'alice@contoso.dev';
 const IN_FLIGHT = 16;
 
-/** Decrypts the service holds: running in an HSM session or waiting for one, from its own /metrics. */
-async function heldByTheHsm(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+/** Decrypts the service holds: running in an HSM session or waiting for one, from its own /metrics (DKE_METRICS_PORT). */
+async function heldByTheHsm(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
   const gauge = (name: string): number => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
   return gauge('dke_hsm_sessions_in_use') + gauge('dke_hsm_session_waiters');
 }
@@ -40,8 +40,10 @@ describe('issue 6, 12: graceful stop of `dke serve` on SIGTERM (real process)', 
       DKE_PKCS11_SESSIONS: String(IN_FLIGHT),
       DKE_PKCS11_SIMULATED_DELAY_MS: '2000',
       DKE_LOG_LEVEL: 'info',
+      DKE_METRICS_PORT: '0',
     });
     const url = serve.url.replace('localhost', '127.0.0.1');
+    const metricsUrl = (JSON.parse(serve.lines.find((l) => l.includes('"listening"'))!) as { metricsUrl: string }).metricsUrl;
     const port = Number(new URL(url).port);
     const jwk = ((await (await fetch(`${url}/stopping`)).json()) as { key: { n: string; e: number } }).key;
     const token = await env.token({ upn: USER });
@@ -60,7 +62,7 @@ describe('issue 6, 12: graceful stop of `dke serve` on SIGTERM (real process)', 
     const half = new RawConnection(port);
     for (const connection of [whole, half]) connection.socket.write(keepAliveGet('/health/live'));
     await Promise.all([whole.responses(1), half.responses(1)]);
-    while ((await heldByTheHsm(url)) < IN_FLIGHT) await new Promise((resolve) => setTimeout(resolve, 20));
+    while ((await heldByTheHsm(metricsUrl)) < IN_FLIGHT) await new Promise((resolve) => setTimeout(resolve, 20));
 
     const stoppedAt = Date.now();
     const nextRequest = keepAliveGet('/health/live');

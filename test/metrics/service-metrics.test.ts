@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'mocha';
+import supertest from 'supertest';
 import { decryptAs } from '../support/decrypt-client.js';
 import { startTestEnv, type TestEnv } from '../support/test-env.js';
 
@@ -44,7 +45,8 @@ describe('§1 GET /metrics (metrics/service-metrics): what Prometheus scrapes', 
       .set('Authorization', `Bearer ${await env.token({ upn: USER })}`)
       .send(JSON.stringify({ alg: 'RSA-OAEP-256', value: garbage }))
       .expect(400);
-    const res = await env.http.get('/metrics').expect(200).expect('content-type', /text\/plain/);
+    // Served on the admin listener (no DKE_METRICS_PORT here), never on the DKE port (test/http/metrics-listeners.test.ts).
+    const res = await supertest(env.service.adminApp).get('/metrics').expect(200).expect('content-type', /text\/plain/);
     const samples = parseMetrics(res.text);
     assert.equal(samples.get('dke_decrypts_total{key="observed",outcome="decrypted"}'), 1);
     assert.equal(samples.get('dke_decrypts_total{key="observed",outcome="access_denied"}'), 1);

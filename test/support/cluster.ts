@@ -6,7 +6,7 @@ import { encryptLikeOffice } from './office-client.js';
 import { freshPostgresDatabase } from './postgres.js';
 import { CLI_PATH, runCliAsync, type CliResult } from './run-cli.js';
 import { startServeProcess, type ServeProcess } from './serve-process.js';
-import { makeTestToken, TEST_AUDIENCE } from './test-env.js';
+import { makeTestToken, TEST_ADMIN_AUDIENCE, TEST_AUDIENCE } from './test-env.js';
 
 /** One `dke serve` process of a cluster, with its admin listener. */
 export interface Instance {
@@ -49,6 +49,7 @@ export async function startCluster(label: string): Promise<Cluster> {
     DKE_AUTH_METADATA_URL: issuer.metadataUrl,
     DKE_AUTH_TENANT_IDS: issuer.tenantId,
     DKE_AUTH_AUDIENCE: TEST_AUDIENCE,
+    DKE_ADMIN_AUDIENCE: TEST_ADMIN_AUDIENCE,
     DKE_DELETION_WINDOW: '0',
     DKE_LOG_LEVEL: 'info',
   };
@@ -74,7 +75,7 @@ export async function startCluster(label: string): Promise<Cluster> {
     },
     cli: (args, settings = {}) => runCliAsync(args, { ...env, DKE_DATA_DIR: join(dir, 'cli'), ...settings }),
     userToken: (upn) => issuer.issueToken({ audience: TEST_AUDIENCE, upn }),
-    adminToken: () => issuer.issueToken({ audience: TEST_AUDIENCE, upn: 'admin@contoso.dev', roles: ['DKE.Admin'] }),
+    adminToken: () => issuer.issueToken({ audience: TEST_ADMIN_AUDIENCE, upn: 'admin@contoso.dev', roles: ['DKE.Admin'] }),
     async close() {
       await Promise.all(instances.map((i) => i.process.stop()));
       await issuer.stop();

@@ -15,6 +15,9 @@ import { openStoreDatabase, storePath } from '../../src/store/sqlite/database.js
 /** The audience the test tokens carry, as a sensitivity label's DKE URL would be. */
 export const TEST_AUDIENCE = 'https://dke.test.example';
 
+/** The admin API's own audience (DKE_ADMIN_AUDIENCE): admin tokens carry it, never TEST_AUDIENCE (issue 26). */
+export const TEST_ADMIN_AUDIENCE = 'api://dke-test-admin';
+
 export const TEST_PIN = 'test-pin-0000';
 
 export interface TestToken {
@@ -77,6 +80,7 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
     DKE_AUTH_METADATA_URL: issuer.metadataUrl,
     DKE_AUTH_TENANT_IDS: issuer.tenantId,
     DKE_AUTH_AUDIENCE: TEST_AUDIENCE,
+    DKE_ADMIN_AUDIENCE: TEST_ADMIN_AUDIENCE,
     DKE_PUBLIC_KEY_CACHE_HOURS: '24',
     DKE_LOG_LEVEL: 'debug',
     // Tests of the deletion window set their own; elsewhere a delete destroys at once, as before the window existed.

@@ -14,7 +14,7 @@ import { parseSettings, type RawSettings } from '../../src/config/config.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startService, type RunningService } from '../../src/main/run-service.js';
 import { decryptAs } from '../support/decrypt-client.js';
-import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
+import { startTestEnv, TEST_ADMIN_AUDIENCE, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -118,7 +118,7 @@ describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS 
       authority: env.issuer.authority,
       authorizeUrl: `${env.issuer.authority}/oauth2/v2.0/authorize`,
       tokenUrl: `${env.issuer.authority}/oauth2/v2.0/token`,
-      scope: `${TEST_AUDIENCE}/.default`,
+      scope: `${TEST_ADMIN_AUDIENCE}/.default`,
       labelBaseUrl: TEST_AUDIENCE,
     });
   });
@@ -176,7 +176,7 @@ describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS 
     assert.equal(await page.getByRole('button', { name: /^Approve proposal/ }).isDisabled(), true);
     // The service refuses it too, whatever a page offers (contract §6: 403 same_principal).
     const [proposal] = (await env.admin.approvals()).filter((a) => a.status === 'pending');
-    const ownToken = await env.issuer.issueToken({ audience: TEST_AUDIENCE, upn: 'admin@contoso.dev', roles: ['DKE.Admin'] });
+    const ownToken = await env.issuer.issueToken({ audience: TEST_ADMIN_AUDIENCE, upn: 'admin@contoso.dev', roles: ['DKE.Admin'] });
     const refused = await fetch(`${running.adminUrl}/approvals/${proposal!.id}/approve`, { method: 'POST', headers: { authorization: `Bearer ${ownToken}` } });
     assert.deepEqual([refused.status, ((await refused.json()) as { error: string }).error], [403, 'same_principal']);
 
