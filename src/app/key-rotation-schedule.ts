@@ -1,4 +1,5 @@
 import { spanMs } from '../keys/durations.js';
+import type { KeyRecord } from '../keys/key-version.js';
 import type { AdminContext } from './admin-context.js';
 import type { CreatedVersion } from './key-admin-views.js';
 
@@ -36,12 +37,21 @@ export class KeyRotationSchedule {
     const now = this.#ctx.now().getTime();
     const rotated: CreatedVersion[] = [];
     for (const record of this.#ctx.deps.store.listKeys()) {
-      const period = record.rotationEvery === undefined ? undefined : spanMs(record.rotationEvery);
-      if (period === undefined) continue;
-      const newestActive = record.versions.filter((v) => v.state === 'active').map((v) => Date.parse(v.createdAt)).sort((a, b) => b - a)[0];
-      if (newestActive === undefined || newestActive + period > now) continue;
+      const due = nextRotationAt(record);
+      if (due === undefined || Date.parse(due) > now) continue;
       rotated.push(await this.#rotate(record.name));
     }
     return rotated;
   }
+}
+
+/**
+ * When the scheduler publishes a new version of this key name: once its newest Active version is as old as the
+ * period (so at the first run after this instant). Undefined without a schedule or without an Active version.
+ */
+export function nextRotationAt(record: Pick<KeyRecord, 'rotationEvery' | 'versions'>): string | undefined {
+  const period = record.rotationEvery === undefined ? undefined : spanMs(record.rotationEvery);
+  if (period === undefined) return undefined;
+  const newestActive = record.versions.filter((v) => v.state === 'active').map((v) => Date.parse(v.createdAt)).sort((a, b) => b - a)[0];
+  return newestActive === undefined ? undefined : new Date(newestActive + period).toISOString();
 }

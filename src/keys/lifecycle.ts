@@ -131,6 +131,14 @@ export function permanentEffectSentence(from: KeyState, to: KeyState): string {
   return `${stateLabel(from)} → ${stateLabel(to)} ${STATE_RULES[to].entryEffect ?? 'changes the state'}. This cannot be undone.`;
 }
 
+/**
+ * The impact preview's sentence for a delete that waits for its deletion window (contract §4): nothing is destroyed
+ * before `destroyAt`, and until then `cancel-deletion` gives the version back exactly as it was.
+ */
+export function scheduledDeletionSentence(from: KeyState, destroyAt: string): string {
+  return `${stateLabel(from)} → ${stateLabel(DELETED_STATE)}: the version stops decrypting and being published at once; its private key is destroyed in the HSM at ${destroyAt}, and the delete is cancellable until then.`;
+}
+
 /** Is this the state `delete` moves a version into? */
 export function isDeletion(to: KeyState): boolean {
   return STATE_RULES[to].reachedByDelete;

@@ -1,5 +1,5 @@
 import { sql, type RawBuilder, type Transaction } from 'kysely';
-import type { ArchiveCheck, ArchiveResult, AuditArchiver, AuditEntry, AuditEvent, AuditReader, AuditTrail, AuditVerification, DurableAuditTrail, KeyUsage } from '../keys/ports.js';
+import type { ArchiveCheck, ArchiveResult, AuditArchiver, AuditEntry, AuditEvent, AuditReader, AuditTrail, AuditVerification, DecryptTally, DurableAuditTrail, KeyUsage } from '../keys/ports.js';
 import type { AuditRow } from './audit-chain.js';
 import { verifyChain } from './audit-chain.js';
 import { appendAuditEntries, recordLastUses, toEntry, type QueuedEntry } from './audit-entries.js';
@@ -133,6 +133,19 @@ export class StoreAuditTrail implements AuditTrail, DurableAuditTrail, AuditRead
       .executeTakeFirstOrThrow()
       .catch((error: unknown) => Promise.reject(this.#connection.translate(error)));
     return { decrypts: Number(row.decrypts), distinctUsers: Number(row.users), lastUse: row.lastUse ?? undefined };
+  }
+
+  async decryptTallies(since: Date): Promise<DecryptTally[]> {
+    const field = (key: string): RawBuilder<string> => this.#connection.dialect.jsonField(key);
+    const rows = await this.#connection.db
+      .selectFrom('audit')
+      .select((eb) => [field('keyName').as('keyName'), field('outcome').as('outcome'), field('reason').as('reason'), eb.fn.countAll<number>().as('count')])
+      .where('at', '>=', since.toISOString())
+      .where(field('action'), '=', 'decrypt')
+      .groupBy([field('keyName'), field('outcome'), field('reason')])
+      .execute()
+      .catch((error: unknown) => Promise.reject(this.#connection.translate(error)));
+    return rows.map((row) => ({ keyName: row.keyName, outcome: row.outcome as DecryptTally['outcome'], reason: row.reason ?? 'unknown', count: Number(row.count) }));
   }
 
   /** Reads head and entries in one transaction (one consistent view) and checks the chain against the head. */
