@@ -1,7 +1,7 @@
 import { spanMs } from '../keys/durations.js';
 import type { KeyRecord } from '../keys/key-version.js';
 import type { AdminContext } from './admin-context.js';
-import type { CreatedVersion } from './key-admin-views.js';
+import type { VersionSummary as CreatedVersion } from './admin-shapes.js';
 
 /**
  * Scheduled rotation (contract §3 `dke keys rotation`, §4): the period of each key name, and the scheduler's job that

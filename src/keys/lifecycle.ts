@@ -136,7 +136,7 @@ export function permanentEffectSentence(from: KeyState, to: KeyState): string {
  * before `destroyAt`, and until then `cancel-deletion` gives the version back exactly as it was.
  */
 export function scheduledDeletionSentence(from: KeyState, destroyAt: string): string {
-  return `${stateLabel(from)} → ${stateLabel(DELETED_STATE)}: the version stops decrypting and being published at once; its private key is destroyed in the HSM at ${destroyAt}, and the delete is cancellable until then.`;
+  return `${stateLabel(from)} → ${stateLabel(DELETED_STATE)}: the version stops decrypting and being published at once, and the delete is cancellable until ${destroyAt}, when its private key is destroyed in the HSM.`;
 }
 
 /** Is this the state `delete` moves a version into? */

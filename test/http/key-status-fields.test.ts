@@ -93,7 +93,7 @@ describe('issue 27: effective status, next rotation and recent decrypts in the a
     assert.ok(until >= before + WEEK_MS && until <= Date.now() + WEEK_MS, preview.cancellableUntil);
     assert.equal(
       preview.effect,
-      `Active → Destroyed: the version stops decrypting and being published at once; its private key is destroyed in the HSM at ${preview.cancellableUntil}, and the delete is cancellable until then.`,
+      `Active → Destroyed: the version stops decrypting and being published at once, and the delete is cancellable until ${preview.cancellableUntil}, when its private key is destroyed in the HSM.`,
     );
     assert.deepEqual((await api('/policy').expect(200)).body, { approvalsRequired: 1, deletionWindowMs: WEEK_MS });
   });
