@@ -1,7 +1,6 @@
 // Bundled into the browser like lifecycle.ts (the console labels the statuses the service computes): it imports only
-// the vocabulary, the state table and the records shown as they are kept, nothing of Node.
-import type { DeletionSchedule } from './admin-records.js';
-import { servedVersion, STATE_RULES } from './lifecycle.js';
+// the vocabulary and the state table (with the facts it reads of a version and a key), nothing of Node.
+import { servedVersion, STATE_RULES, type KeyFacts, type VersionFacts } from './lifecycle.js';
 import type { EffectiveStatus, KeyState } from './vocabulary.js';
 
 /** The status a state gives where the state alone decides (an Active version's depends on the rest). */
@@ -12,20 +11,6 @@ const STATE_STATUS: Readonly<Record<KeyState, EffectiveStatus>> = {
   compromised: 'compromised',
   destroyed: 'destroyed',
 };
-
-/** What the status reads of a version (a KeyVersion, or the admin API's view of one). */
-interface VersionFacts {
-  readonly keyId: string;
-  readonly state: KeyState;
-  readonly enabled: boolean;
-  readonly deletion?: DeletionSchedule | undefined;
-}
-
-/** What the status reads of a key name (a KeyRecord). */
-interface KeyFacts<V extends VersionFacts> {
-  readonly publishedKeyId: string | undefined;
-  readonly versions: readonly V[];
-}
 
 /** What the status reads beyond the record: the kill switch, and what the token last said about a private key. */
 export interface ServiceFacts {

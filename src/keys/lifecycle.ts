@@ -4,8 +4,8 @@
 import type { DeletionSchedule } from './admin-records.js';
 import { KEY_STATES, type KeyState } from './vocabulary.js';
 
-/** What the rules read of a version (a KeyVersion, or the admin API's view of one). */
-interface VersionFacts {
+/** What the rules read of a version (a KeyVersion, or the admin API's view of one); effective-status.ts reads it too. */
+export interface VersionFacts {
   readonly keyId: string;
   readonly state: KeyState;
   readonly enabled: boolean;
@@ -13,7 +13,7 @@ interface VersionFacts {
 }
 
 /** What the rules read of a key name (a KeyRecord). */
-interface KeyFacts<V extends VersionFacts> {
+export interface KeyFacts<V extends VersionFacts> {
   readonly publishedKeyId: string | undefined;
   readonly versions: readonly V[];
 }

@@ -2,7 +2,11 @@
 // file, one context per signed-in user, each watched for what it must not do (console errors, requests that leave
 // loopback) and signed in at the development issuer's sign-in page, as `dke dev` wires it.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -54,4 +58,12 @@ export async function signIn(browser: Browser, consoleUrl: string, upn: string, 
 export function assertWatched(contexts: readonly SignedIn[]): void {
   assert.deepEqual(contexts.flatMap(({ watch }) => watch.offLoopback), [], 'requests that left loopback');
   assert.deepEqual(contexts.flatMap(({ watch }) => watch.consoleErrors), [], 'browser console errors');
+}
+
+/** What axe-core finds serious or critical on the page as it is now (rule id and the elements). */
+export async function seriousViolations(page: Page): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE);
+  return page.evaluate(
+    `axe.run(document).then((r) => r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))`,
+  );
 }

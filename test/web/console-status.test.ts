@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { parseSettings, type RawSettings } from '../../src/config/config.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startService, type RunningService } from '../../src/main/run-service.js';
-import { assertWatched, launchChromium, signIn as signInAt, type SignedIn } from '../support/console-browser.js';
+import { assertWatched, launchChromium, seriousViolations, signIn as signInAt, type SignedIn } from '../support/console-browser.js';
 import { decryptAs } from '../support/decrypt-client.js';
 import { startTestEnv, type TestEnv } from '../support/test-env.js';
 
@@ -146,6 +146,7 @@ describe('issue 27: the console shows the effective status, the emergency block 
     assert.deepEqual(await keyRow(page, 'made-in-console'), { status: 'Emergency block', copyButtons: 0 });
     assert.equal(await page.getByRole('button', { name: /^Copy the label URL/ }).count(), 0);
     assert.equal(await publicKeyStatus('made-in-console'), 404);
+    assert.deepEqual(await seriousViolations(page), [], 'the banner and the statuses');
     for (const route of ['#/approvals', '#/audit', '#/health', '#/keys/made-in-console']) {
       await page.goto(`${consoleUrl}${route}`);
       await banner.waitFor();

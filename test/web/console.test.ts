@@ -5,20 +5,18 @@
 // nothing; the chart, the audit page and health render; axe-core finds no serious or critical violation; no request
 // leaves loopback; nothing is written to the browser console. Screenshots go to test-artifacts/console/.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'mocha';
 import type { Browser, Page } from 'playwright-core';
 import { parseSettings, type RawSettings } from '../../src/config/config.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startService, type RunningService } from '../../src/main/run-service.js';
-import { assertWatched, launchChromium, signIn as signInAt, type SignedIn } from '../support/console-browser.js';
+import { assertWatched, launchChromium, seriousViolations, signIn as signInAt, type SignedIn } from '../support/console-browser.js';
 import { decryptAs } from '../support/decrypt-client.js';
 import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
 const SHOTS = 'test-artifacts/console';
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const KEY = 'contoso-confidential';
 const USER = 'alice@contoso.dev';
 
@@ -57,13 +55,6 @@ describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS 
     const signedIn = await signInAt(browser, consoleUrl, upn, viewport);
     contexts.push(signedIn);
     return signedIn;
-  }
-
-  async function seriousViolations(page: Page): Promise<string[]> {
-    await page.evaluate(AXE_SOURCE);
-    return page.evaluate(
-      `axe.run(document).then((r) => r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))`,
-    );
   }
 
   /** Every enabled control that changes something (rotate, state, grants, approvals…) on the page now. */

@@ -12,11 +12,33 @@ interface BlockProps {
   readonly onChanged: () => void;
 }
 
-/** Says what a change of the switch did: applied, or proposed for a second admin. */
-async function setBlock(on: boolean, report: (text: string) => void): Promise<void> {
-  const answer = await api<EmergencyBlockView | Proposed>(on ? 'PUT' : 'DELETE', '/emergency-block');
-  if ('approval' in answer.body) report(`Lifting the emergency block: proposed, waiting for another admin's approval (proposal ${answer.body.approval.id}).`);
-  else report(on ? 'Emergency block: engaged.' : 'Emergency block: lifted.');
+/** What lifting the block does, for the admin who lifts (or proposes lifting) it and for the approver. */
+export const LIFT_LINE = "Each version's own state and Enabled flag apply again from the next request: the keys that were serving decrypt and are published again.";
+
+/**
+ * A button that turns the switch on or off after a confirmation, and says what was done: applied, or proposed for a
+ * second admin (lifting, when approvals are required).
+ */
+function SwitchButton({ on, label, lines, danger, canChange, onChanged }: { on: boolean; label: string; lines: readonly string[]; danger: boolean; canChange: boolean; onChanged: () => void }) {
+  const [confirming, setConfirming] = useState<ConfirmRequest>();
+  const [notice, setNotice] = useState<string>();
+  const run = async (): Promise<void> => {
+    const answer = await api<EmergencyBlockView | Proposed>(on ? 'PUT' : 'DELETE', '/emergency-block');
+    if ('approval' in answer.body) setNotice(`Lifting the emergency block: proposed, waiting for another admin's approval (proposal ${answer.body.approval.id}).`);
+    else setNotice(on ? 'Emergency block: engaged.' : 'Emergency block: lifted.');
+    onChanged();
+  };
+  return (
+    <>
+      <button type="button" class={danger ? 'action danger' : 'action'} disabled={!canChange} onClick={() => setConfirming({ title: `${label}?`, lines, confirmLabel: label, run })}>
+        {label}
+      </button>
+      <p class="status" role="status">
+        {notice ?? ''}
+      </p>
+      <ConfirmDialog request={confirming} onDone={() => setConfirming(undefined)} />
+    </>
+  );
 }
 
 /**
@@ -24,46 +46,27 @@ async function setBlock(on: boolean, report: (text: string) => void): Promise<vo
  * An admin can lift it here (or only propose that, when lifting waits for a second admin).
  */
 export function EmergencyBanner({ block, canChange, policy, onChanged }: BlockProps) {
-  const [confirming, setConfirming] = useState<ConfirmRequest>();
-  const [notice, setNotice] = useState<string>();
   if (block?.blocked !== true) return null;
   const proposed = waitsForApproval(policy);
-  const verb = proposed ? 'Propose lifting the emergency block' : 'Lift the emergency block';
   return (
     <div class="banner" role="alert">
       <p>
         <strong>Emergency block ON</strong> since <Time at={block.since} /> (by {block.by}): no key decrypts or is published, on every instance.
       </p>
-      <button
-        type="button"
-        class="action"
-        disabled={!canChange}
-        onClick={() =>
-          setConfirming({
-            title: `${verb}?`,
-            lines: [
-              "Each version's own state and Enabled flag apply again from the next request: the keys that were serving decrypt and are published again.",
-              ...(proposed ? [PROPOSED_LINE] : []),
-            ],
-            confirmLabel: verb,
-            run: () => setBlock(false, setNotice).then(onChanged),
-          })
-        }
-      >
-        {verb}
-      </button>
-      <p class="status" role="status">
-        {notice ?? ''}
-      </p>
-      <ConfirmDialog request={confirming} onDone={() => setConfirming(undefined)} />
+      <SwitchButton
+        on={false}
+        label={proposed ? 'Propose lifting the emergency block' : 'Lift the emergency block'}
+        lines={[LIFT_LINE, ...(proposed ? [PROPOSED_LINE] : [])]}
+        danger={false}
+        canChange={canChange}
+        onChanged={onChanged}
+      />
     </div>
   );
 }
 
 /** The kill switch, engaged from the key list: it never waits for a second admin (lifting it may). */
 export function EmergencyEngage({ block, canChange, policy, onChanged }: BlockProps) {
-  const [confirming, setConfirming] = useState<ConfirmRequest>();
-  const [notice, setNotice] = useState<string>();
   return (
     <>
       <h2>Emergency block</h2>
@@ -73,29 +76,18 @@ export function EmergencyEngage({ block, canChange, policy, onChanged }: BlockPr
           : 'Off. Engaging it stops every key at once: no decrypt, no public key, on every instance. Each version keeps its state.'}
       </p>
       {block?.blocked === false && (
-        <button
-          type="button"
-          class="action danger"
-          disabled={!canChange}
-          onClick={() =>
-            setConfirming({
-              title: 'Engage the emergency block?',
-              lines: [
-                'From the next request no version of any key decrypts or is published (GET answers 404), on every instance. It applies at once; it does not wait for a second admin.',
-                waitsForApproval(policy) ? 'Lifting it again waits for a second admin.' : 'Any admin can lift it again.',
-              ],
-              confirmLabel: 'Engage the emergency block',
-              run: () => setBlock(true, setNotice).then(onChanged),
-            })
-          }
-        >
-          Engage the emergency block
-        </button>
+        <SwitchButton
+          on={true}
+          label="Engage the emergency block"
+          lines={[
+            'From the next request no version of any key decrypts or is published (GET answers 404), on every instance. It applies at once; it does not wait for a second admin.',
+            waitsForApproval(policy) ? 'Lifting it again waits for a second admin.' : 'Any admin can lift it again.',
+          ]}
+          danger={true}
+          canChange={canChange}
+          onChanged={onChanged}
+        />
       )}
-      <p class="status" role="status">
-        {notice ?? ''}
-      </p>
-      <ConfirmDialog request={confirming} onDone={() => setConfirming(undefined)} />
     </>
   );
 }

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, path } from '../api';
 import { currentSession } from '../sign-in';
+import { LIFT_LINE } from '../emergency';
 import { impactLines, loadImpact } from '../impact';
 import { ConfirmDialog, DataTable, ErrorText, Loading, StateBadge, Time, describe, shortId, useLoad, type ConfirmRequest } from '../ui';
 import { DELETED_STATE, stateLabel, type ApprovalView as Approval } from '../vocabulary';
@@ -28,7 +29,7 @@ function what(approval: Approval) {
  */
 async function approvalLines(approval: Approval): Promise<string[]> {
   if (approval.operation === 'emergency-unblock') {
-    return ["Each version's own state and Enabled flag apply again from the next request: the keys that were serving decrypt and are published again."];
+    return [LIFT_LINE];
   }
   const to = approval.operation === 'delete' ? DELETED_STATE : approval.state;
   if (approval.keyName === undefined || approval.keyId === undefined || to === undefined) return [];
