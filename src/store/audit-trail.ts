@@ -1,10 +1,11 @@
 import { sql, type RawBuilder, type Transaction } from 'kysely';
-import type { ArchiveCheck, ArchiveResult, AuditArchiver, AuditEntry, AuditEvent, AuditReader, AuditTrail, AuditVerification, DecryptTally, DurableAuditTrail, KeyUsage } from '../keys/ports.js';
+import type { ArchiveCheck, ArchiveResult, AuditArchiver, AuditEntry, AuditEvent, AuditReader, AuditTrail, AuditVerification, DurableAuditTrail, KeyUsage } from '../keys/ports.js';
 import type { AuditRow } from './audit-chain.js';
 import { verifyChain } from './audit-chain.js';
 import { appendAuditEntries, recordLastUses, toEntry, type QueuedEntry } from './audit-entries.js';
 import { archiveAuditBefore, checkArchives } from './audit-archive.js';
 import { AuditGroupCommit } from './audit-group-commit.js';
+import type { DecryptTally } from '../keys/ports.js';
 import { GENESIS_HASH, type StoreTables } from './schema.js';
 import type { StoreConnection } from './store-connection.js';
 
