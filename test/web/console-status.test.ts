@@ -93,6 +93,7 @@ describe('issue 27: the console shows the effective status, the emergency block 
     const version = page.getByRole('region', { name: 'Versions of pending-key' }).locator('tbody tr').first();
     await version.waitFor();
     assert.match(await version.innerText(), /Pending deletion until .*\(Active\)/);
+    assert.match(await version.innerText(), /Published, not served/);
     assert.doesNotMatch(await page.locator('main').innerText(), /Serving|\bEnabled\b/);
     assert.equal(await page.getByRole('button', { name: /^Copy the label URL/ }).count(), 0);
     assert.match(await page.getByText('not served now').innerText(), /answers 404/);

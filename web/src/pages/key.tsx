@@ -10,6 +10,7 @@ import {
   hasObjectsInToken,
   isDeletion,
   isPermanentTransition,
+  isServed,
   settableFrom,
   stateLabel,
   statusLabel,
@@ -176,7 +177,7 @@ function VersionRow({ name, version, canChange, onSetState, onAttempt }: { name:
   return (
     <tr>
       <th scope="row">
-        <code title={version.keyId}>{id}</code> {version.published && <span class="badge published">Published</span>}
+        <code title={version.keyId}>{id}</code> {version.published && <span class="badge published">{isServed(version) ? 'Published' : 'Published, not served'}</span>}
       </th>
       <td>
         <StatusBadge status={version.status} until={version.statusUntil} /> <VersionFacts version={version} />
