@@ -67,7 +67,7 @@ export interface KeyView {
   /** `serving` only while GET /{name} answers the published version's public key; otherwise why not. */
   readonly status: EffectiveStatus;
   readonly statusUntil?: string;
-  /** Present in the list and show answers of the service (not in what a change answers). */
+  /** In the key list only (`GET /admin/api/keys`, `dke keys list`): the key page draws the 30-day chart instead. */
   readonly recentDecrypts?: RecentDecrypts;
 }
 
