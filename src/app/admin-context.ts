@@ -2,7 +2,7 @@ import { allowListProblem } from '../keys/admin-inputs.js';
 import { AdminNotFound } from '../keys/errors.js';
 import type { AllowList, KeyRecord, KeyVersion } from '../keys/key-version.js';
 import { servedVersion } from '../keys/lifecycle.js';
-import type { AuditArchiver, AuditReader, AuditTrail, KeyStateStore, KeyVault } from '../keys/ports.js';
+import type { AuditArchiver, AuditReader, AuditTrail, KeyStateStore, KeyVault, KeyVersionRef } from '../keys/ports.js';
 import { AdminAudit } from './admin-audit.js';
 import { cachedPublicKeyNotice } from './cached-public-key-notice.js';
 
@@ -27,6 +27,11 @@ export interface KeyAdminDeps {
   /** Who the caller is for the two-person rule: the token's oid on the admin API; absent: the actor (CLI). */
   readonly principal?: string;
   readonly now?: () => Date;
+  /**
+   * What the service last learnt of a version's private key in the token (true there, false gone, undefined not
+   * known): the DKE protocol's PrivateKeyPresence. Absent (the CLI): never known, so no status says "Not in the HSM".
+   */
+  readonly privateKeyPresent?: (ref: KeyVersionRef) => boolean | undefined;
   /** DKE_PUBLIC_KEY_CACHE_HOURS, for the notice given when the served version is blocked (default 24). */
   readonly publicKeyCacheHours?: number;
 }

@@ -7,7 +7,7 @@
  * Node).
  */
 import type { AllowList, ApprovalView, AuditEntry, AuditVerification, DeletionSchedule } from '../keys/admin-records.js';
-import type { CheckStatus, KeyOrigin, KeyState, ProvenanceVerdict } from '../keys/vocabulary.js';
+import type { CheckStatus, EffectiveStatus, KeyOrigin, KeyState, ProvenanceVerdict } from '../keys/vocabulary.js';
 
 // The domain's records that are shown as they are kept (keys/admin-records.ts), under the names the console reads.
 export type { AllowList, ApprovalView, DeletionSchedule };
@@ -43,14 +43,32 @@ export interface KeyVersionView {
   readonly deletion?: DeletionSchedule;
   /** The last successful decrypt, from the audit trail. */
   readonly lastUsedAt?: string;
+  /** What the version does now, all things considered (keys/effective-status.ts): `serving` only while it decrypts. */
+  readonly status: EffectiveStatus;
+  /** When the status ends by itself: a pending deletion's destroyAt. */
+  readonly statusUntil?: string;
+}
+
+/** Decrypt decisions of a key name over the last few days, from the audit trail (the key list's "at a glance"). */
+export interface RecentDecrypts {
+  readonly days: number;
+  readonly allowed: number;
+  readonly refused: number;
+  /** Refused or failed decrypts by the error code they were answered with (access_denied, key_not_usable…). */
+  readonly refusedByReason: Readonly<Record<string, number>>;
 }
 
 export interface KeyView {
   readonly name: string;
   readonly allow: AllowList;
   readonly versions: readonly KeyVersionView[];
-  /** The rotation schedule, when one is set. */
-  readonly rotation?: { readonly every: string };
+  /** The rotation schedule, when one is set, with when the scheduler will next publish a new version. */
+  readonly rotation?: { readonly every: string; readonly nextAt?: string };
+  /** `serving` only while GET /{name} answers the published version's public key; otherwise why not. */
+  readonly status: EffectiveStatus;
+  readonly statusUntil?: string;
+  /** In the key list only (`GET /admin/api/keys`, `dke keys list`): the key page draws the 30-day chart instead. */
+  readonly recentDecrypts?: RecentDecrypts;
 }
 
 /** What a permanent step would break, before it is confirmed. */
@@ -59,10 +77,20 @@ export interface ImpactPreview {
   readonly keyId: string;
   readonly from: KeyState;
   readonly to: KeyState;
-  /** What the step does, in one sentence, and that it cannot be undone. */
+  /** What the step does, in one sentence, and that it cannot be undone (or until when a delete can be cancelled). */
   readonly effect: string;
+  /** A delete within the deletion window: when its objects would be destroyed were it applied now; cancellable until then. */
+  readonly cancellableUntil?: string;
   readonly windowDays: number;
   readonly usage: { readonly decrypts: number; readonly distinctUsers: number; readonly lastUse?: string | undefined };
+}
+
+/** The service's settings a confirmation names: whether steps wait for a second admin, how long a delete waits. */
+export interface AdminPolicyView {
+  /** DKE_APPROVALS_REQUIRED: 2 makes permanent steps and lifting the emergency block proposals for a second admin. */
+  readonly approvalsRequired: 1 | 2;
+  /** DKE_DELETION_WINDOW in ms (0: a delete destroys at once). */
+  readonly deletionWindowMs: number;
 }
 
 /** A step that waits for a second admin: the admin API answers 202 with it. */

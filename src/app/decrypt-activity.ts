@@ -1,8 +1,8 @@
-import type { AuditEntry } from '../keys/ports.js';
-import type { DecryptDay } from './admin-shapes.js';
+import type { AuditEntry, DecryptTally } from '../keys/ports.js';
+import type { DecryptDay, RecentDecrypts } from './admin-shapes.js';
 
 /** The console's chart (contract §7): decrypt decisions of one key name per UTC day, from the audit trail. */
-export type { DecryptDay };
+export type { DecryptDay, RecentDecrypts };
 
 const DAY_MS = 86_400_000;
 
@@ -25,4 +25,24 @@ export function decryptsPerDay(entries: readonly AuditEntry[], now: Date, days: 
     else row.refused += 1;
   }
   return rows;
+}
+
+/** The key list's "at a glance" covers this many days. */
+export const RECENT_DAYS = 7;
+
+/** One key name's decrypts in the tallies (the audit trail's, since activityStart(now, RECENT_DAYS)), refusals by reason. */
+export function recentDecrypts(tallies: readonly DecryptTally[], name: string): RecentDecrypts {
+  let allowed = 0;
+  let refused = 0;
+  const refusedByReason: Record<string, number> = {};
+  for (const tally of tallies) {
+    if (tally.keyName !== name) continue;
+    if (tally.outcome === 'allowed') {
+      allowed += tally.count;
+      continue;
+    }
+    refused += tally.count;
+    refusedByReason[tally.reason] = (refusedByReason[tally.reason] ?? 0) + tally.count;
+  }
+  return { days: RECENT_DAYS, allowed, refused, refusedByReason };
 }

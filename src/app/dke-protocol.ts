@@ -28,6 +28,8 @@ export interface DkeProtocolDeps {
   readonly observer?: ProtocolObserver;
   /** Refuses versions whose evidence says they could have left the HSM; absent: every version is served. */
   readonly guard?: ProvenanceGuard;
+  /** Shared with the key views' status (main/open-service.ts); absent: the protocol keeps its own. */
+  readonly presence?: PrivateKeyPresence;
   readonly now?: () => Date;
 }
 
@@ -42,7 +44,7 @@ export class DkeProtocol {
   constructor(deps: DkeProtocolDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? (() => new Date());
-    this.#presence = new PrivateKeyPresence(deps.vault);
+    this.#presence = deps.presence ?? new PrivateKeyPresence(deps.vault);
   }
 
   /** The published version's public key, or KeyNotFound when there is none that is Active and Enabled. */

@@ -1,6 +1,8 @@
+import { keyStatus, versionStatus, type ServiceFacts, type StatusOf } from '../keys/effective-status.js';
 import type { DeletionSchedule, KeyRecord } from '../keys/key-version.js';
 import type { Approval } from '../keys/ports.js';
-import type { AppliedView, ApprovalView, EmergencyBlockView, ImpactPreview, KeyView, Proposed, VersionSummary } from './admin-shapes.js';
+import type { AppliedView, ApprovalView, EmergencyBlockView, ImpactPreview, KeyView, Proposed, RecentDecrypts, VersionSummary } from './admin-shapes.js';
+import { nextRotationAt } from './key-rotation-schedule.js';
 
 // What the admin operations answer (the CLI prints them; `--json` prints them as they are): admin-shapes.ts writes
 // them once, for the admin API's OpenAPI document and the console as well.
@@ -20,15 +22,27 @@ export type StateChangeOutcome =
   | { readonly applied: false; readonly preview: ImpactPreview }
   | { readonly applied: false; readonly approval: ApprovalView };
 
-export function toView(record: KeyRecord, lastUses: ReadonlyMap<string, string> = new Map()): KeyView {
+/** What a key's view adds to its record: each version's last use, the service's facts, the recent decrypts. */
+export interface ViewFacts {
+  readonly lastUses?: ReadonlyMap<string, string>;
+  readonly service: ServiceFacts;
+  readonly recentDecrypts?: RecentDecrypts;
+}
+
+export function toView(record: KeyRecord, facts: ViewFacts): KeyView {
+  const lastUses = facts.lastUses ?? new Map<string, string>();
+  const nextAt = nextRotationAt(record);
   return {
     name: record.name,
+    ...statusFields(keyStatus(record, facts.service)),
     allow: record.allow,
-    ...(record.rotationEvery !== undefined ? { rotation: { every: record.rotationEvery } } : {}),
+    ...(record.rotationEvery !== undefined ? { rotation: { every: record.rotationEvery, ...(nextAt !== undefined ? { nextAt } : {}) } } : {}),
+    ...(facts.recentDecrypts !== undefined ? { recentDecrypts: facts.recentDecrypts } : {}),
     versions: record.versions.map((v) => ({
       keyId: v.keyId,
       state: v.state,
       enabled: v.enabled,
+      ...statusFields(versionStatus(v, facts.service)),
       published: v.keyId === record.publishedKeyId,
       origin: v.origin,
       createdAt: v.createdAt,
@@ -36,6 +50,10 @@ export function toView(record: KeyRecord, lastUses: ReadonlyMap<string, string> 
       ...(lastUses.has(v.keyId) ? { lastUsedAt: lastUses.get(v.keyId)! } : {}),
     })),
   };
+}
+
+function statusFields(status: StatusOf): { status: StatusOf['status']; statusUntil?: string } {
+  return status.until === undefined ? { status: status.status } : { status: status.status, statusUntil: status.until };
 }
 
 /** What an applied state change or delete answers, in the CLI's `--json` and the admin API alike. */

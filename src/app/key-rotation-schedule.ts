@@ -1,6 +1,7 @@
 import { effectiveRotationPeriodMs, rotationPeriodProblem } from '../keys/admin-inputs.js';
+import type { KeyRecord } from '../keys/key-version.js';
 import type { AdminContext } from './admin-context.js';
-import type { CreatedVersion } from './key-admin-views.js';
+import type { VersionSummary as CreatedVersion } from './admin-shapes.js';
 
 /**
  * Scheduled rotation (contract §3 `dke keys rotation`, §4): the period of each key name, and the scheduler's job that
@@ -35,12 +36,22 @@ export class KeyRotationSchedule {
     const now = this.#ctx.now().getTime();
     const rotated: CreatedVersion[] = [];
     for (const record of this.#ctx.deps.store.listKeys()) {
-      const period = record.rotationEvery === undefined ? undefined : effectiveRotationPeriodMs(record.rotationEvery);
-      if (period === undefined) continue;
-      const newestActive = record.versions.filter((v) => v.state === 'active').map((v) => Date.parse(v.createdAt)).sort((a, b) => b - a)[0];
-      if (newestActive === undefined || newestActive + period > now) continue;
+      const due = nextRotationAt(record);
+      if (due === undefined || Date.parse(due) > now) continue;
       rotated.push(await this.#rotate(record.name));
     }
     return rotated;
   }
+}
+
+/**
+ * When the scheduler publishes a new version of this key name: once its newest Active version is as old as the
+ * period (so at the first run after this instant). Undefined without a schedule or without an Active version.
+ */
+export function nextRotationAt(record: Pick<KeyRecord, 'rotationEvery' | 'versions'>): string | undefined {
+  // A period stored before the minimum existed runs at the minimum (keys/admin-inputs.ts).
+  const period = record.rotationEvery === undefined ? undefined : effectiveRotationPeriodMs(record.rotationEvery);
+  if (period === undefined) return undefined;
+  const newestActive = record.versions.filter((v) => v.state === 'active').map((v) => Date.parse(v.createdAt)).sort((a, b) => b - a)[0];
+  return newestActive === undefined ? undefined : new Date(newestActive + period).toISOString();
 }

@@ -13,6 +13,7 @@ import {
   AUDIT_KINDS,
   AUDIT_OUTCOMES,
   CHECK_STATUSES,
+  EFFECTIVE_STATUSES,
   ERROR_CODES,
   GRANT_FIELDS,
   GRANT_KINDS,
@@ -94,6 +95,11 @@ export function adminOpenApi(): Schema {
         },
         AllowList: { type: 'object', properties: Object.fromEntries(GRANT_KINDS.map((kind) => [kind, { type: 'array', items: { type: 'string' } }])) },
         State: { ...enumOf(KEY_STATES), description: 'NIST SP 800-57 key state (contract §4)' },
+        EffectiveStatus: {
+          ...enumOf(EFFECTIVE_STATUSES),
+          description:
+            'a key or version all things considered (state, Enabled, a scheduled deletion, the emergency block, the private key in the token): a version is serving only while it decrypts, a key only while GET /{name} answers its public key',
+        },
         Version: {
           type: 'object',
           required: ['name', 'keyId', 'state', 'enabled'],
@@ -111,8 +117,15 @@ export function adminOpenApi(): Schema {
           required: ['name', 'allow', 'versions'],
           properties: {
             name: { type: 'string' },
+            status: ref('EffectiveStatus'),
+            statusUntil: { type: 'string', format: 'date-time', description: 'when the status ends by itself (a pending deletion\'s destroyAt)' },
             allow: ref('AllowList'),
-            rotation: { type: 'object', properties: { every: { type: 'string' } } },
+            rotation: { type: 'object', properties: { every: { type: 'string' }, nextAt: { type: 'string', format: 'date-time', description: 'when the scheduler publishes the next version' } } },
+            recentDecrypts: {
+              type: 'object',
+              description: 'decrypt decisions of the last `days` days, from the audit trail; refusals by the error code they were answered with',
+              properties: { days: { type: 'integer' }, allowed: { type: 'integer' }, refused: { type: 'integer' }, refusedByReason: { type: 'object', additionalProperties: { type: 'integer' } } },
+            },
             versions: {
               type: 'array',
               items: {
@@ -121,6 +134,8 @@ export function adminOpenApi(): Schema {
                   keyId: { type: 'string' },
                   state: ref('State'),
                   enabled: { type: 'boolean' },
+                  status: ref('EffectiveStatus'),
+                  statusUntil: { type: 'string', format: 'date-time' },
                   published: { type: 'boolean' },
                   origin: enumOf(KEY_ORIGINS),
                   createdAt: { type: 'string', format: 'date-time' },
@@ -211,12 +226,18 @@ export function adminOpenApi(): Schema {
             keyId: { type: 'string' },
             from: ref('State'),
             to: ref('State'),
-            effect: { type: 'string', description: 'what the step does, and that it cannot be undone' },
+            effect: { type: 'string', description: 'what the step does, and that it cannot be undone (or until when a delete can be cancelled)' },
+            cancellableUntil: { type: 'string', format: 'date-time', description: 'a delete within the deletion window: when the objects would be destroyed were it applied now' },
             windowDays: { type: 'integer' },
             usage: { type: 'object', properties: { decrypts: { type: 'integer' }, distinctUsers: { type: 'integer' }, lastUse: { type: 'string', format: 'date-time' } } },
           },
         },
         Readiness: { type: 'object', properties: { ready: { type: 'boolean' }, checks: { type: 'object', additionalProperties: { type: 'object', properties: { status: enumOf(CHECK_STATUSES), checkedAt: { type: 'string', format: 'date-time' }, detail: { type: 'string' } } } } } },
+        Policy: {
+          type: 'object',
+          required: ['approvalsRequired', 'deletionWindowMs'],
+          properties: { approvalsRequired: { type: 'integer', minimum: 1, maximum: 2 }, deletionWindowMs: { type: 'integer', description: '0: a delete destroys at once' } },
+        },
         ConsoleSettings: {
           type: 'object',
           properties: { clientId: { type: 'string', nullable: true }, authority: { type: 'string' }, authorizeUrl: { type: 'string' }, tokenUrl: { type: 'string' }, scope: { type: 'string' }, labelBaseUrl: { type: 'string', description: 'the DKE URL a sensitivity label names, without the key name' } },
@@ -386,6 +407,11 @@ export function adminOpenApi(): Schema {
       },
       '/admin/api/health': {
         get: operation('beyond contract §6, for the console: the readiness checks of this instance (as /health/ready on the DKE port)', 'DKE.Auditor', { '200': { description: 'readiness', ...json(ref('Readiness')) } }),
+      },
+      '/admin/api/policy': {
+        get: operation('beyond contract §6, for the console\'s confirmations: whether permanent steps and lifting the emergency block wait for a second admin (DKE_APPROVALS_REQUIRED), and the deletion window (DKE_DELETION_WINDOW)', 'DKE.Auditor', {
+          '200': { description: 'policy', ...json(ref('Policy')) },
+        }),
       },
       '/admin/config.json': {
         get: { summary: 'beyond contract §6: the console\'s sign-in settings (public client id, authority, token endpoint, scope); no token', responses: { '200': { description: 'settings', ...json(ref('ConsoleSettings')) } } },

@@ -154,6 +154,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     },
   },
   { method: 'get', path: '/admin/api/health', need: 'read', handle: ({ readiness }) => ok(readiness()) },
+  { method: 'get', path: '/admin/api/policy', need: 'read', handle: ({ admin }) => ok(admin.policy()) },
   { method: 'get', path: '/admin/api/approvals', need: 'read', handle: async ({ admin }) => ok(await admin.approvals()) },
   { method: 'post', path: '/admin/api/approvals/{id}/approve', need: 'change', handle: async (call) => ok(await call.admin.approve(param(call, 'id'))) },
   { method: 'post', path: '/admin/api/approvals/{id}/reject', need: 'change', handle: async (call) => ok(await call.admin.reject(param(call, 'id'))) },

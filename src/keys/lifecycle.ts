@@ -4,8 +4,8 @@
 import type { DeletionSchedule } from './admin-records.js';
 import { KEY_STATES, type KeyState } from './vocabulary.js';
 
-/** What the rules read of a version (a KeyVersion, or the admin API's view of one). */
-interface VersionFacts {
+/** What the rules read of a version (a KeyVersion, or the admin API's view of one); effective-status.ts reads it too. */
+export interface VersionFacts {
   readonly keyId: string;
   readonly state: KeyState;
   readonly enabled: boolean;
@@ -13,7 +13,7 @@ interface VersionFacts {
 }
 
 /** What the rules read of a key name (a KeyRecord). */
-interface KeyFacts<V extends VersionFacts> {
+export interface KeyFacts<V extends VersionFacts> {
   readonly publishedKeyId: string | undefined;
   readonly versions: readonly V[];
 }
@@ -129,6 +129,14 @@ export function isPermanentTransition(to: KeyState): boolean {
 /** The impact preview's sentence for a permanent move: from, to, what it does, and that it cannot be undone. */
 export function permanentEffectSentence(from: KeyState, to: KeyState): string {
   return `${stateLabel(from)} → ${stateLabel(to)} ${STATE_RULES[to].entryEffect ?? 'changes the state'}. This cannot be undone.`;
+}
+
+/**
+ * The impact preview's sentence for a delete that waits for its deletion window (contract §4): nothing is destroyed
+ * before `destroyAt`, and until then `cancel-deletion` gives the version back exactly as it was.
+ */
+export function scheduledDeletionSentence(from: KeyState, destroyAt: string): string {
+  return `${stateLabel(from)} → ${stateLabel(DELETED_STATE)}: the version stops decrypting and being published at once, and the delete is cancellable until ${destroyAt}, when its private key is destroyed in the HSM.`;
 }
 
 /** Is this the state `delete` moves a version into? */

@@ -219,9 +219,20 @@ export interface AuditQuery extends AuditFilter {
   readonly limit?: number;
 }
 
+/** How many decrypt decisions of one key name since some instant ended one way, for one reason (an error code). */
+export interface DecryptTally {
+  readonly keyName: string;
+  readonly outcome: AuditOutcome;
+  /** `decrypted` when allowed; the error code answered otherwise (access_denied, key_not_usable, decrypt_failed…). */
+  readonly reason: string;
+  readonly count: number;
+}
+
 export interface AuditReader {
   /** Successful decrypts with this version since `since`. */
   decryptUsage(name: string, keyId: string, since: Date): Promise<KeyUsage>;
+  /** Decrypt decisions since `since`, counted by key name, outcome and reason (one grouped read, not the entries). */
+  decryptTallies(since: Date): Promise<DecryptTally[]>;
   /** Every entry, oldest first; only those at or after `since` when given. */
   list(since?: Date): Promise<AuditEntry[]>;
   /** The entries a query selects, filtered by the store itself (never a window read and narrowed afterwards). */

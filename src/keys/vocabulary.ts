@@ -1,12 +1,13 @@
 /**
  * The words the service, its admin API's OpenAPI document (http/admin-openapi.ts) and the console (web/src) share,
- * each written once: states, origins, grant kinds, approval and check statuses, audit outcomes and error codes. The
- * types the service uses are derived from these lists, the OpenAPI document's enums are these lists, and the console
- * imports this file by relative path (web/src/vocabulary.ts); test/http/vocabulary-drift.test.ts holds them together.
+ * each written once: states, effective statuses, origins, grant kinds, approval and check statuses, audit outcomes and
+ * error codes. The types the service uses are derived from these lists, the OpenAPI document's enums are these lists,
+ * and the console imports this file by relative path (web/src/vocabulary.ts); test/http/vocabulary-drift.test.ts
+ * holds them together.
  *
  * Bundled into the browser: this file imports nothing and names nothing of Node (no Buffer). So are lifecycle.ts (the
- * state table) and admin-records.ts (the records shown as they are kept), which import only each other's words;
- * `tsc -p web/tsconfig.json` (no Node types) fails if one of them breaks that.
+ * state table), effective-status.ts and admin-records.ts (the records shown as they are kept), which import only each
+ * other's words; `tsc -p web/tsconfig.json` (no Node types) fails if one of them breaks that.
  */
 
 /** NIST SP 800-57 key states as contract §4 names them, in the order of a version's life. */
@@ -56,6 +57,14 @@ export const AUDIT_FILTERS = [
   { name: 'until', repeatable: false, about: 'entries before this ISO time, or a span back from now' },
 ] as const;
 export type AuditFilterName = (typeof AUDIT_FILTERS)[number]['name'];
+
+/**
+ * What a key or a version does right now, all things considered: its state, Enabled, a scheduled deletion, the
+ * emergency block and whether the token still holds its private key (keys/effective-status.ts decides, in this order
+ * of precedence from the end: a permanent state says the most). `serving`: a version decrypts; a key is published.
+ */
+export const EFFECTIVE_STATUSES = ['serving', 'pre-active', 'not-published', 'not-in-hsm', 'emergency-block', 'blocked', 'pending-deletion', 'deactivated', 'compromised', 'destroyed'] as const;
+export type EffectiveStatus = (typeof EFFECTIVE_STATUSES)[number];
 
 /** What the token's evidence proves about where a private key has been (app/key-attestation.ts says how). */
 export const PROVENANCE_VERDICTS = ['hsm-born-never-extractable', 'imported-non-extractable', 'exportable', 'unknown', 'destroyed'] as const;

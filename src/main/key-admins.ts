@@ -5,8 +5,11 @@ import type { AdminProcess } from './admin-process.js';
 /** The settings every KeyAdmin takes from the configuration. */
 export type KeyAdminConfig = Pick<Config, 'publicKeyCacheHours' | 'deletionWindowMs' | 'approvalsRequired' | 'approvalTtlMs'>;
 
-/** What a KeyAdmin works on: the store, the token (or a stand-in that refuses), the audit trail. */
-export type KeyAdminParts = Pick<KeyAdminDeps, 'store' | 'vault' | 'audit'>;
+/**
+ * What a KeyAdmin works on: the store, the token (or a stand-in that refuses), the audit trail; in the service, what
+ * the DKE protocol last learnt of each published version's private key.
+ */
+export type KeyAdminParts = Pick<KeyAdminDeps, 'store' | 'vault' | 'audit' | 'privateKeyPresent'>;
 
 /** Builds the KeyAdmin of one actor (the admin API adds the caller's principal for the two-person rule). */
 export type KeyAdminFactory = (actor: string, principal?: string) => KeyAdmin;

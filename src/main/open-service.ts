@@ -1,5 +1,6 @@
 import type { Express } from 'express';
 import { DkeProtocol } from '../app/dke-protocol.js';
+import { PrivateKeyPresence } from '../app/private-key-presence.js';
 import type { KeyAdmin } from '../app/key-admin.js';
 import { ProvenanceGuard } from '../app/provenance-guard.js';
 import { Readiness } from '../app/readiness.js';
@@ -96,9 +97,12 @@ async function serveFrom(opened: Opened): Promise<Service> {
   const { config, logger, options, metrics, hsm, storage } = opened;
   const { audit } = storage;
   const store = new KeyStore(storage.connection);
-  const admin = await startServiceAdmin(config, { store, vault: hsm.vault, audit }, logger);
+  // What GET learns of a private key's presence in the token, the admin views' status tells ("Not in the HSM").
+  const presence = new PrivateKeyPresence(hsm.vault);
+  const admin = await startServiceAdmin(config, { store, vault: hsm.vault, audit, privateKeyPresent: (ref) => presence.known(ref) }, logger);
   const verifiers = await openVerifiers(config, logger, metrics);
-  const protocol = new DkeProtocol({ store, vault: hsm.vault, audit, guard: new ProvenanceGuard(hsm.vault, config.allowExportableKeys), observer: metrics, publicKeyCacheHours: config.publicKeyCacheHours });
+  const guard = new ProvenanceGuard(hsm.vault, config.allowExportableKeys);
+  const protocol = new DkeProtocol({ store, vault: hsm.vault, audit, guard, presence, observer: metrics, publicKeyCacheHours: config.publicKeyCacheHours });
   metrics.watchPool(() => hsm.pool);
   const timers = new BackgroundTimers();
   recheckPrivateKeys(timers, protocol, logger, options.privateKeyRecheckMs);

@@ -6,6 +6,7 @@ import { appendAuditEntries, recordLastUses, toEntry, type QueuedEntry } from '.
 import { archiveAuditBefore, checkArchives } from './audit-archive.js';
 import { findAuditEntries } from './audit-query.js';
 import { AuditGroupCommit } from './audit-group-commit.js';
+import type { DecryptTally } from '../keys/ports.js';
 import { GENESIS_HASH, type StoreTables } from './schema.js';
 import type { StoreConnection } from './store-connection.js';
 
@@ -138,6 +139,20 @@ export class StoreAuditTrail implements AuditTrail, DurableAuditTrail, AuditRead
       .executeTakeFirstOrThrow()
       .catch((error: unknown) => Promise.reject(this.#connection.translate(error)));
     return { decrypts: Number(row.decrypts), distinctUsers: Number(row.users), lastUse: row.lastUse ?? undefined };
+  }
+
+  async decryptTallies(since: Date): Promise<DecryptTally[]> {
+    const field = (key: string): RawBuilder<string> => this.#connection.dialect.jsonField(key);
+    const rows = await this.#connection.db
+      .selectFrom('audit')
+      .select((eb) => [field('keyName').as('keyName'), field('outcome').as('outcome'), field('reason').as('reason'), eb.fn.countAll<number>().as('count')])
+      .where('at', '>=', since.toISOString())
+      .where(field('action'), '=', 'decrypt')
+      // By position: PostgreSQL cannot tell that two parameterised JSON fields are the same expression.
+      .groupBy([sql`1`, sql`2`, sql`3`])
+      .execute()
+      .catch((error: unknown) => Promise.reject(this.#connection.translate(error)));
+    return rows.map((row) => ({ keyName: row.keyName, outcome: row.outcome as DecryptTally['outcome'], reason: row.reason ?? 'unknown', count: Number(row.count) }));
   }
 
   /** Reads head and entries in one transaction (one consistent view) and checks the chain against the head. */

@@ -32,7 +32,9 @@ describe('§4 scheduled rotation and last use', () => {
     const token = await env.issuer.issueToken({ audience: TEST_ADMIN_AUDIENCE, roles: ['DKE.Admin'] });
     const api = supertest(env.service.adminApp);
     const set = await api.put('/admin/api/keys/rotating/rotation').set('Authorization', `Bearer ${token}`).send({ every: '1d' }).expect(200);
-    assert.deepEqual(set.body.rotation, { every: '1d' });
+    // Issue 27: with the instant the scheduler will publish the next version (the newest Active one's age reaching it).
+    const next = (view: { versions: { createdAt: string }[] }, ms: number): string => new Date(Date.parse(view.versions[0]!.createdAt) + ms).toISOString();
+    assert.deepEqual(set.body.rotation, { every: '1d', nextAt: next(set.body, 86_400_000) });
     await api.put('/admin/api/keys/rotating/rotation').set('Authorization', `Bearer ${token}`).send({ every: 'often' }).expect(400);
     const early = await env.service.runScheduledJobs();
     assert.equal(early.rotated.length, 0, 'rotated before the period');
@@ -68,7 +70,8 @@ describe('§4 scheduled rotation and last use', () => {
     return env.admin.create('cli-rotation', {}).then(() => {
       const on = cli('keys', 'rotation', 'cli-rotation', '--every', '90d', '--json');
       assert.equal(on.status, 0, on.stderr);
-      assert.deepEqual(JSON.parse(on.stdout).rotation, { every: '90d' });
+      const printed = JSON.parse(on.stdout);
+      assert.deepEqual(printed.rotation, { every: '90d', nextAt: new Date(Date.parse(printed.versions[0].createdAt) + 90 * 86_400_000).toISOString() });
       assert.equal(cli('keys', 'rotation', 'cli-rotation').status, 2);
       const off = cli('keys', 'rotation', 'cli-rotation', '--off');
       assert.equal(off.status, 0);

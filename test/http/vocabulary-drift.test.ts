@@ -18,7 +18,8 @@ import { errorResponse } from '../../src/http/error-responses.js';
 import * as errors from '../../src/keys/errors.js';
 import { INITIAL_STATES, isPermanentTransition, SETTABLE_STATES, STATE_RULES } from '../../src/keys/lifecycle.js';
 import * as vocabulary from '../../src/keys/vocabulary.js';
-import { BADGE_TONES, deletableIn, DELETED_STATE, settableFrom, STATE_TONES } from '../../web/src/vocabulary.js';
+import { STATUS_LABELS } from '../../src/keys/effective-status.js';
+import { BADGE_TONES, deletableIn, DELETED_STATE, settableFrom, STATE_TONES, STATUS_TONES } from '../../web/src/vocabulary.js';
 import { startTestEnv, TEST_ADMIN_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
 const { KEY_STATES, ERROR_CODES, ERROR_STATUSES } = vocabulary;
@@ -149,6 +150,16 @@ describe('issue 29: one vocabulary for the service, the OpenAPI document and the
     for (const tone of BADGE_TONES) assert.match(STYLE, new RegExp(`\\.tone-${tone}\\b[^{]*\\{[^}]*color:`), `style.css colours .tone-${tone}`);
   });
 
+  it('every effective status (issue 27) has a label, a tone in the console coloured by style.css, and is the OpenAPI EffectiveStatus enum', () => {
+    const { EFFECTIVE_STATUSES } = vocabulary;
+    assert.deepEqual(schemaNamed('EffectiveStatus').enum, [...EFFECTIVE_STATUSES]);
+    assert.deepEqual(Object.keys(STATUS_LABELS).sort(), [...EFFECTIVE_STATUSES].sort(), 'the labels of src/keys/effective-status.ts');
+    assert.deepEqual(Object.keys(STATUS_TONES).sort(), [...EFFECTIVE_STATUSES].sort(), "the console's status tones (web/src/vocabulary.ts)");
+    for (const status of EFFECTIVE_STATUSES) assert.ok(BADGE_TONES.includes(STATUS_TONES[status]), `${status} has one of the console's tones`);
+    // Green means it serves: no other status may look like it.
+    assert.deepEqual(EFFECTIVE_STATUSES.filter((status) => STATUS_TONES[status] === 'good'), ['serving']);
+  });
+
   it("the moves the console offers are the ones the document's set-state body and impact preview accept", () => {
     const body = (doc.paths['/admin/api/keys/{name}/versions/{keyId}/state']!.post as unknown as { requestBody: { content: Record<string, { schema: Schema }> } }).requestBody;
     assert.deepEqual(body.content['application/json']!.schema.properties!.state!.enum, [...SETTABLE_STATES]);
@@ -168,6 +179,7 @@ describe('issue 29: one vocabulary for the service, the OpenAPI document and the
   it('every enum of the OpenAPI document is a list of the vocabulary, and every list is used', () => {
     const lists: Record<string, readonly string[]> = {
       KEY_STATES,
+      EFFECTIVE_STATUSES: vocabulary.EFFECTIVE_STATUSES,
       SETTABLE_STATES,
       INITIAL_STATES,
       PERMANENT_STATES: KEY_STATES.filter(isPermanentTransition),
@@ -295,6 +307,7 @@ describe('issue 29: one vocabulary for the service, the OpenAPI document and the
         ['/admin/api/emergency-block', '/admin/api/emergency-block'],
         ['/admin/api/health', '/admin/api/health'],
         ['/admin/api/vaults', '/admin/api/vaults'],
+        ['/admin/api/policy', '/admin/api/policy'],
       ] as const) {
         await check(path, 'get', as('auditor', http.get(url)), 200);
       }

@@ -6,35 +6,19 @@
 // leaves loopback; nothing is written to the browser console. Screenshots go to test-artifacts/console/.
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'mocha';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { parseSettings, type RawSettings } from '../../src/config/config.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startService, type RunningService } from '../../src/main/run-service.js';
+import { assertWatched, launchChromium, seriousViolations, signIn as signInAt, type SignedIn } from '../support/console-browser.js';
 import { decryptAs } from '../support/decrypt-client.js';
 import { startTestEnv, TEST_ADMIN_AUDIENCE, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SHOTS = 'test-artifacts/console';
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const KEY = 'contoso-confidential';
 const USER = 'alice@contoso.dev';
-
-/** What a browser context saw that it must not: console errors and requests to anything but loopback. */
-interface Watch {
-  readonly consoleErrors: string[];
-  readonly offLoopback: string[];
-}
-
-interface SignedIn {
-  readonly context: BrowserContext;
-  readonly page: Page;
-  readonly watch: Watch;
-}
 
 describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS token)', function () {
   this.timeout(60_000);
@@ -56,8 +40,7 @@ describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS 
     // As `dke dev`: the console signs in at the development issuer.
     running = await startService({ ...config, consoleSignIn: { clientId: 'dke-dev-console', authority: env.issuer.authority } }, createLogger('error', new PassThrough()));
     consoleUrl = `${running.adminUrl!.replace(/\/api$/, '')}/`;
-    // launch() gives the browser a fresh temporary profile (user-data-dir) of its own, removed when it closes.
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -65,41 +48,13 @@ describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS 
     await browser?.close();
     await running?.stop();
     await env?.close();
-    assert.deepEqual(contexts.flatMap(({ watch }) => watch.offLoopback), [], 'requests that left loopback');
-    assert.deepEqual(contexts.flatMap(({ watch }) => watch.consoleErrors), [], 'browser console errors');
+    assertWatched(contexts);
   });
 
-  async function signIn(upn: string, viewport = { width: 1280, height: 900 }): Promise<SignedIn> {
-    const context = await browser.newContext({ viewport });
-    const watch: Watch = { consoleErrors: [], offLoopback: [] };
-    await context.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if (LOOPBACK.has(url.hostname)) return route.continue();
-      watch.offLoopback.push(url.toString());
-      return route.abort();
-    });
-    const page = await context.newPage();
-    page.on('console', (message) => {
-      if (message.type() === 'error') watch.consoleErrors.push(message.text());
-    });
-    page.on('pageerror', (error) => watch.consoleErrors.push(String(error)));
-    await page.goto(consoleUrl);
-    await page.getByRole('button', { name: 'Sign in with Microsoft Entra ID' }).click();
-    // The development issuer's sign-in page: one button per development user, named by its UPN.
-    await page.getByRole('button', { name: upn, exact: true }).click();
-    await page.getByRole('button', { name: 'Sign out' }).waitFor();
-    // The token lives in the page's memory only: no storage, no cookie, not in the address bar.
-    assert.deepEqual(await page.evaluate('[localStorage.length, sessionStorage.length, document.cookie, location.search]'), [0, 0, '', '']);
-    const signedIn = { context, page, watch };
+  async function signIn(upn: string, viewport?: { width: number; height: number }): Promise<SignedIn> {
+    const signedIn = await signInAt(browser, consoleUrl, upn, viewport);
     contexts.push(signedIn);
     return signedIn;
-  }
-
-  async function seriousViolations(page: Page): Promise<string[]> {
-    await page.evaluate(AXE_SOURCE);
-    return page.evaluate(
-      `axe.run(document).then((r) => r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))`,
-    );
   }
 
   /** Every enabled control that changes something (rotate, state, grants, approvals…) on the page now. */
@@ -128,7 +83,8 @@ describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS 
     const row = page.getByRole('row', { name: new RegExp(KEY) });
     await row.waitFor();
     assert.match(await row.innerText(), new RegExp(`${TEST_AUDIENCE}/${KEY}`));
-    assert.match(await row.innerText(), /Active\s+Enabled/);
+    // Issue 27: what the key does now, computed by the service (not "Active · Enabled").
+    assert.match(await row.innerText(), /Serving/);
     await context.grantPermissions(['clipboard-read', 'clipboard-write']);
     await page.getByRole('button', { name: `Copy the label URL of ${KEY}` }).click();
     await row.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
@@ -167,7 +123,9 @@ describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS 
     // The impact preview, from the audit trail: the two allowed decrypts by one user.
     assert.match(await dialog.innerText(), /opened 2 documents for 1 user/);
     await page.screenshot({ path: `${SHOTS}/confirm.png` });
-    await dialog.getByRole('button', { name: /^Make Deactivated version/ }).click();
+    // Issue 27: with approvals required, the dialog says the step will only be proposed.
+    assert.match(await dialog.innerText(), /Proposed: this waits for a second admin\./);
+    await dialog.getByRole('button', { name: /^Propose: Make Deactivated version/ }).click();
     await page.getByRole('status').filter({ hasText: "proposed, waiting for another admin's approval" }).waitFor();
     assert.equal((await env.admin.show(KEY)).versions[0]!.state, 'active', 'a proposal changes nothing yet');
 
@@ -198,6 +156,11 @@ describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS 
     assert.equal(await approver.page.evaluate('document.documentElement.scrollWidth'), 390, 'the page is wider than a phone');
     await approver.page.screenshot({ path: `${SHOTS}/approvals-390.png`, fullPage: true });
     await approve.click();
+    // Issue 27: the approver sees the impact the proposer saw before the step runs.
+    const confirm = approver.page.getByRole('dialog');
+    await confirm.waitFor();
+    assert.match(await confirm.innerText(), /opened 2 documents for 1 user/);
+    await confirm.getByRole('button', { name: `Approve and run proposal ${proposal!.id}` }).click();
     await approver.page.getByRole('status').filter({ hasText: 'approved: the step ran' }).waitFor();
     assert.equal((await env.admin.show(KEY)).versions[0]!.state, 'deactivated');
     const decided = (await env.admin.approvals()).find((a) => a.id === proposal!.id);

@@ -5,8 +5,12 @@ import { AuditPage } from './pages/audit';
 import { HealthPage } from './pages/health';
 import { KeyPage } from './pages/key';
 import { KeysPage } from './pages/keys';
+import { api } from './api';
+import { EmergencyBanner } from './emergency';
+import { loadPolicy } from './impact';
 import { currentSession, finishSignIn, loadSettings, signOut, startSignIn, type ConsoleSettings, type Session } from './sign-in';
-import { ErrorText, describe } from './ui';
+import { ErrorText, describe, useLoad } from './ui';
+import type { EmergencyBlockView } from './vocabulary';
 
 const ADMIN_ROLE = 'DKE.Admin';
 
@@ -67,9 +71,19 @@ function App() {
     );
   }
 
+  return <SignedIn session={session} labelBase={settings?.labelBaseUrl ?? ''} route={route} onSignOut={() => setSession(undefined)} />;
+}
+
+/**
+ * The pages of a signed-in user, under the emergency block's banner: the switch is read again on every change of
+ * page and after every change of it, so no page shows keys as serving while it is on.
+ */
+function SignedIn({ session, labelBase, route, onSignOut }: { session: Session; labelBase: string; route: Route; onSignOut: () => void }) {
   const canChange = session.roles.includes(ADMIN_ROLE);
-  const labelBase = settings?.labelBaseUrl ?? '';
+  const block = useLoad(() => api<EmergencyBlockView>('GET', '/emergency-block').then((r) => r.body), [route]);
+  const policy = useLoad(loadPolicy, []);
   const current = route.page === 'key' ? 'keys' : route.page;
+  const blockProps = { block: block.data, canChange, policy: policy.data, onChanged: block.reload };
   return (
     <>
       <header>
@@ -92,16 +106,17 @@ function App() {
           type="button"
           onClick={() => {
             signOut();
-            setSession(undefined);
+            onSignOut();
           }}
         >
           Sign out
         </button>
       </header>
       <main>
-        {route.page === 'keys' && <KeysPage labelBase={labelBase} />}
-        {route.page === 'key' && <KeyPage name={route.name} labelBase={labelBase} canChange={canChange} />}
-        {route.page === 'approvals' && <ApprovalsPage canChange={canChange} />}
+        <EmergencyBanner {...blockProps} />
+        {route.page === 'keys' && <KeysPage labelBase={labelBase} canChange={canChange} policy={policy.data} block={block.data} onBlockChanged={block.reload} />}
+        {route.page === 'key' && <KeyPage name={route.name} labelBase={labelBase} canChange={canChange} policy={policy.data} block={block.data} />}
+        {route.page === 'approvals' && <ApprovalsPage canChange={canChange} onBlockChanged={block.reload} />}
         {route.page === 'audit' && <AuditPage />}
         {route.page === 'health' && <HealthPage />}
       </main>

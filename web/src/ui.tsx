@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api';
-import { STATE_TONES, stateLabel, type KeyState } from './vocabulary';
+import { STATE_TONES, STATUS_TONES, stateLabel, statusLabel, type EffectiveStatus, type KeyState } from './vocabulary';
 
 /** Loads data for a page; `reload` fetches again after a change. Errors become a sentence, never a console error. */
 export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): { data?: T; error?: string; reload: () => void } {
@@ -42,8 +42,13 @@ export function StateBadge({ state }: { state: KeyState }) {
   return <span class={`badge tone-${STATE_TONES[state]}`}>{stateLabel(state)}</span>;
 }
 
-export function EnabledBadge({ enabled }: { enabled: boolean }) {
-  return <span class={`badge ${enabled ? 'enabled' : 'disabled'}`}>{enabled ? 'Enabled' : 'Disabled'}</span>;
+/**
+ * What a key or version does now, as the service computed it (src/keys/effective-status.ts): "Serving" only while it
+ * does, else why not ("Pending deletion until …" in the reader's locale).
+ */
+export function StatusBadge({ status, until }: { status: EffectiveStatus; until?: string | undefined }) {
+  const label = statusLabel(until === undefined ? { status } : { status, until }, (at) => new Date(at).toLocaleString());
+  return <span class={`badge tone-${STATUS_TONES[status]}`}>{label}</span>;
 }
 
 export function Badge({ kind, children }: { kind: string; children: ComponentChildren }) {

@@ -9,10 +9,11 @@
  * Written with `.js` specifiers and no DOM, so the drift test (compiled for Node) imports this very file.
  */
 import { canToggleEnabled, DELETED_STATE, hasObjectsInToken, isDeletion, isPermanentTransition, STATE_RULES, stateLabel } from '../../src/keys/lifecycle.js';
-import type { KeyState } from '../../src/keys/vocabulary.js';
+import type { EffectiveStatus, KeyState } from '../../src/keys/vocabulary.js';
 
 export { canToggleEnabled, DELETED_STATE, hasObjectsInToken, isDeletion, isPermanentTransition, stateLabel };
-export type { ApprovalOperation, ApprovalStatus, AuditExportFormat, AuditFilterName, AuditKind, CheckStatus, GrantField, GrantKind, KeyState } from '../../src/keys/vocabulary.js';
+export { statusLabel, type StatusOf } from '../../src/keys/effective-status.js';
+export type { ApprovalOperation, ApprovalStatus, AuditExportFormat, AuditFilterName, AuditKind, CheckStatus, EffectiveStatus, GrantField, GrantKind, KeyState } from '../../src/keys/vocabulary.js';
 export { AUDIT_EXPORT_FORMATS, AUDIT_FILTERS, AUDIT_OUTCOMES, GRANT_FIELDS } from '../../src/keys/vocabulary.js';
 export type {
   ApprovalView,
@@ -22,11 +23,13 @@ export type {
   DecryptActivity,
   DecryptDay,
   EmergencyBlockView,
+  AdminPolicyView,
   ImpactPreview,
   KeyVersionView,
   KeyView,
   Proposed,
   ReadinessView,
+  RecentDecrypts,
   VersionSummary,
 } from '../../src/app/admin-shapes.js';
 
@@ -42,6 +45,28 @@ export const STATE_TONES: Readonly<Record<KeyState, BadgeTone>> = {
   compromised: 'bad',
   destroyed: 'bad',
 };
+
+/**
+ * Each effective status's badge: green only while it serves, amber for what waits (Pre-Active, a deletion in its
+ * window, nothing published), grey for a reversible block, red for what stops every decrypt or cannot come back.
+ */
+export const STATUS_TONES: Readonly<Record<EffectiveStatus, BadgeTone>> = {
+  serving: 'good',
+  'pre-active': 'caution',
+  'not-published': 'caution',
+  'pending-deletion': 'caution',
+  blocked: 'muted',
+  deactivated: 'muted',
+  'not-in-hsm': 'bad',
+  'emergency-block': 'bad',
+  compromised: 'bad',
+  destroyed: 'bad',
+};
+
+/** Does GET /{name} answer this key's public key now (so its label URL is worth copying)? */
+export function isServed(key: { readonly status: EffectiveStatus }): boolean {
+  return key.status === 'serving';
+}
 
 /** The states `Set state` offers from this one: the table's moves, but for the one `delete` makes. */
 export function settableFrom(state: KeyState): readonly KeyState[] {

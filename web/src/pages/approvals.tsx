@@ -1,8 +1,10 @@
 import { useState } from 'preact/hooks';
 import { api, path } from '../api';
 import { currentSession } from '../sign-in';
-import { DataTable, ErrorText, Loading, StateBadge, Time, describe, shortId, useLoad } from '../ui';
-import type { ApprovalView as Approval } from '../vocabulary';
+import { LIFT_LINE } from '../emergency';
+import { impactLines, loadImpact } from '../impact';
+import { ConfirmDialog, DataTable, ErrorText, Loading, StateBadge, Time, describe, shortId, useLoad, type ConfirmRequest } from '../ui';
+import { DELETED_STATE, stateLabel, type ApprovalView as Approval } from '../vocabulary';
 
 /** The audit trail names an admin `oid (name)`: the proposer is the signed-in user when the oid is theirs. */
 export const proposedBy = (approval: Approval, oid: string): boolean => oid !== '' && approval.requestedBy.startsWith(`${oid} `);
@@ -21,18 +23,49 @@ function what(approval: Approval) {
   );
 }
 
-export function ApprovalsPage({ canChange }: { canChange: boolean }) {
+/**
+ * What approving runs, as the proposer saw it: the impact preview of a permanent step (GET …/impact, computed now),
+ * or what lifting the emergency block does.
+ */
+async function approvalLines(approval: Approval): Promise<string[]> {
+  if (approval.operation === 'emergency-unblock') {
+    return [LIFT_LINE];
+  }
+  const to = approval.operation === 'delete' ? DELETED_STATE : approval.state;
+  if (approval.keyName === undefined || approval.keyId === undefined || to === undefined) return [];
+  return impactLines(await loadImpact(approval.keyName, approval.keyId, to));
+}
+
+/** The step in words, for the confirmation's title. */
+function approvalTitle(approval: Approval): string {
+  if (approval.operation === 'emergency-unblock') return 'lift the emergency block';
+  const version = `${approval.keyName ?? ''} version ${shortId(approval.keyId ?? '')}`;
+  return approval.operation === 'delete' ? `delete ${version}` : `${version} → ${approval.state ? stateLabel(approval.state) : '?'}`;
+}
+
+export function ApprovalsPage({ canChange, onBlockChanged }: { canChange: boolean; onBlockChanged: () => void }) {
   const approvals = useLoad(() => api<Approval[]>('GET', '/approvals').then((r) => r.body), []);
   const [notice, setNotice] = useState<string>();
   const [error, setError] = useState<string>();
+  const [confirming, setConfirming] = useState<ConfirmRequest>();
   const me = currentSession()?.oid ?? '';
-  const decide = (approval: Approval, decision: 'approve' | 'reject'): void => {
+  const decide = async (approval: Approval, decision: 'approve' | 'reject'): Promise<void> => {
+    await api('POST', `${path('approvals', approval.id)}/${decision}`);
+    setNotice(`Proposal ${approval.id} ${decision === 'approve' ? 'approved: the step ran' : 'rejected'}.`);
+    approvals.reload();
+    if (approval.operation === 'emergency-unblock') onBlockChanged();
+  };
+  /** Approving runs the step at once: the approver first sees what the proposer saw, then confirms. */
+  const confirmApproval = (approval: Approval): void => {
     setError(undefined);
-    api('POST', `${path('approvals', approval.id)}/${decision}`).then(
-      () => {
-        setNotice(`Proposal ${approval.id} ${decision === 'approve' ? 'approved: the step ran' : 'rejected'}.`);
-        approvals.reload();
-      },
+    approvalLines(approval).then(
+      (lines) =>
+        setConfirming({
+          title: `Approve: ${approvalTitle(approval)}?`,
+          lines: [...lines, `Proposed by ${approval.requestedBy}. Approving runs it now.`],
+          confirmLabel: `Approve and run proposal ${approval.id}`,
+          run: () => decide(approval, 'approve'),
+        }),
       (e: unknown) => setError(describe(e)),
     );
   };
@@ -63,10 +96,10 @@ export function ApprovalsPage({ canChange }: { canChange: boolean }) {
                 </p>
                 {own && <p class="note">You proposed this: another admin must approve it.</p>}
                 <div class="actions">
-                  <button type="button" class="action" disabled={!canChange || own} onClick={() => decide(a, 'approve')}>
+                  <button type="button" class="action" disabled={!canChange || own} onClick={() => confirmApproval(a)}>
                     Approve<span class="sr-only"> proposal {a.id}</span>
                   </button>
-                  <button type="button" class="action danger" disabled={!canChange} onClick={() => decide(a, 'reject')}>
+                  <button type="button" class="action danger" disabled={!canChange} onClick={() => decide(a, 'reject').catch((e: unknown) => setError(describe(e)))}>
                     {own ? 'Withdraw' : 'Reject'}
                     <span class="sr-only"> proposal {a.id}</span>
                   </button>
@@ -93,6 +126,7 @@ export function ApprovalsPage({ canChange }: { canChange: boolean }) {
               ))}
             </DataTable>
       )}
+      <ConfirmDialog request={confirming} onDone={() => setConfirming(undefined)} />
     </section>
   );
 }

@@ -1,20 +1,15 @@
 import { api } from '../api';
 import { DataTable, Badge, ErrorText, Loading, Time, useLoad } from '../ui';
-import type { EmergencyBlockView, ReadinessView } from '../vocabulary';
+import type { ReadinessView } from '../vocabulary';
 
 export function HealthPage() {
   const health = useLoad(() => api<ReadinessView>('GET', '/health').then((r) => r.body), []);
-  const block = useLoad(() => api<EmergencyBlockView>('GET', '/emergency-block').then((r) => r.body), []);
   return (
     <section aria-labelledby="health-title">
       <h1 id="health-title">Health</h1>
-      <ErrorText text={health.error ?? block.error} />
+      <ErrorText text={health.error} />
       {health.data === undefined && health.error === undefined && <Loading what="the readiness checks" />}
-      {block.data?.blocked && (
-        <p class="error" role="alert">
-          The emergency block is ON since <Time at={block.data.since} /> (by {block.data.by}): no key decrypts or is published.
-        </p>
-      )}
+      {/* The emergency block has its banner on every page (web/src/emergency.tsx). */}
       {health.data && (
         <>
           <p>

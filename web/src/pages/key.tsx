@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
 import { api, path } from '../api';
 import { DecryptChart } from '../chart';
-import { DataTable, ConfirmDialog, EnabledBadge, ErrorText, Loading, StateBadge, Time, describe, shortId, useLoad, type ConfirmRequest } from '../ui';
+import { impactLines, loadImpact, PROPOSED_LINE, waitsForApproval } from '../impact';
+import { DataTable, ConfirmDialog, ErrorText, Loading, StatusBadge, Time, describe, shortId, useLoad, type ConfirmRequest } from '../ui';
 import {
   canToggleEnabled,
   DELETED_STATE,
@@ -9,20 +10,23 @@ import {
   hasObjectsInToken,
   isDeletion,
   isPermanentTransition,
+  isServed,
   settableFrom,
   stateLabel,
+  statusLabel,
+  type AdminPolicyView,
   type AttestationSummary,
   type DecryptActivity,
+  type EmergencyBlockView,
   type GrantField,
   type GrantKind,
-  type ImpactPreview,
   type KeyState,
   type KeyVersionView,
   type KeyView,
   type Proposed,
   type VersionSummary,
 } from '../vocabulary';
-import { CopyButton, labelUrl } from './keys';
+import { LabelUrl } from './keys';
 
 /** The grant form's kinds: the body field that names one (`{"user": …}`) and the allow list it lands in. */
 const GRANT_KINDS: readonly { readonly kind: GrantField; readonly list: GrantKind; readonly label: string }[] = [
@@ -40,8 +44,10 @@ export function countdown(destroyAt: string, now = Date.now()): string {
   return hours >= 24 ? `${Math.floor(hours / 24)} d ${hours % 24} h` : `${hours} h ${minutes} min`;
 }
 
-export function KeyPage({ name, labelBase, canChange }: { name: string; labelBase: string; canChange: boolean }) {
-  const key = useLoad(() => api<KeyView>('GET', path('keys', name)).then((r) => r.body), [name]);
+export function KeyPage(props: { name: string; labelBase: string; canChange: boolean; policy: AdminPolicyView | undefined; block: EmergencyBlockView | undefined }) {
+  const { name, labelBase, canChange, policy, block } = props;
+  // Reloaded when the emergency block changes: every status says so.
+  const key = useLoad(() => api<KeyView>('GET', path('keys', name)).then((r) => r.body), [name, block?.blocked]);
   const activity = useLoad(() => api<DecryptActivity>('GET', `${path('keys', name)}/activity`).then((r) => r.body.days), [name]);
   const attestation = useLoad(() => api<AttestationSummary>('GET', `${path('keys', name)}/attestation`).then((r) => r.body), [name]);
   const [notice, setNotice] = useState<string>();
@@ -64,20 +70,20 @@ export function KeyPage({ name, labelBase, canChange }: { name: string; labelBas
     change(what, method, route, body).catch((e: unknown) => setError(describe(e)));
   };
 
-  /** Irreversible steps ask first, with the impact preview the service computes from the audit trail. */
+  /**
+   * Irreversible steps ask first, with the impact preview the service computes from the audit trail (the approver sees
+   * the same), and say when the step will only be proposed.
+   */
   const confirmPermanent = async (version: KeyVersionView, to: KeyState): Promise<void> => {
     setError(undefined);
     try {
-      const preview = (await api<ImpactPreview>('GET', `${path('keys', name, 'versions', version.keyId)}/impact?to=${encodeURIComponent(to)}`)).body;
+      const preview = await loadImpact(name, version.keyId, to);
       const verb = isDeletion(to) ? 'Delete' : `Make ${stateLabel(to)}`;
-      const usage = preview.usage;
+      const proposed = waitsForApproval(policy);
       setConfirming({
         title: `${verb}: version ${shortId(version.keyId)} of ${name}?`,
-        lines: [
-          preview.effect,
-          `In the last ${preview.windowDays} days it opened ${usage.decrypts} document${usage.decrypts === 1 ? '' : 's'} for ${usage.distinctUsers} user${usage.distinctUsers === 1 ? '' : 's'}${usage.lastUse ? `, last at ${new Date(usage.lastUse).toLocaleString()}` : ''}.`,
-        ],
-        confirmLabel: `${verb} version ${shortId(version.keyId)}`,
+        lines: [...impactLines(preview), ...(proposed ? [PROPOSED_LINE] : [])],
+        confirmLabel: `${proposed ? 'Propose: ' : ''}${verb} version ${shortId(version.keyId)}`,
         run: () =>
           isDeletion(to)
             ? change(`Delete of ${shortId(version.keyId)}`, 'DELETE', path('keys', name, 'versions', version.keyId))
@@ -108,8 +114,11 @@ export function KeyPage({ name, labelBase, canChange }: { name: string; labelBas
       {data === undefined && key.error === undefined && <Loading what="the key" />}
       {data && (
         <>
+          <p>
+            Status: <StatusBadge status={data.status} until={data.statusUntil} />
+          </p>
           <p class="url">
-            Label URL: <code>{labelUrl(labelBase, name)}</code> <CopyButton text={labelUrl(labelBase, name)} label={`Copy the label URL of ${name}`} />
+            Label URL: <LabelUrl base={labelBase} keyView={data} />
           </p>
           <div class="actions">
             <button type="button" class="action" disabled={!canChange} onClick={() => attempt('Rotation', 'POST', `${path('keys', name)}/rotate`)}>
@@ -117,7 +126,7 @@ export function KeyPage({ name, labelBase, canChange }: { name: string; labelBas
             </button>
           </div>
           <h2>Versions</h2>
-          <DataTable label={`Versions of ${name}`} columns={['Key id', 'State', 'Created', 'Last use', 'Deletion', 'Actions']}>
+          <DataTable label={`Versions of ${name}`} columns={['Key id', 'Status', 'Created', 'Last use', 'Deletion', 'Actions']}>
                 {[...data.versions].reverse().map((version) => (
                   <VersionRow key={version.keyId} version={version} canChange={canChange} onSetState={setState} onAttempt={attempt} name={name} />
                 ))}
@@ -147,6 +156,18 @@ export function KeyPage({ name, labelBase, canChange }: { name: string; labelBas
 
 type Attempt = (what: string, method: 'POST' | 'PUT' | 'DELETE', route: string, body?: unknown) => void;
 
+/** The state and Enabled flag behind a status, where the status alone does not name them ("Serving" is Active, Enabled). */
+function VersionFacts({ version }: { version: KeyVersionView }) {
+  const state = stateLabel(version.state);
+  if (statusLabel({ status: version.status }) === state) return null;
+  return (
+    <span class="note">
+      ({state}
+      {version.enabled ? '' : ', disabled'})
+    </span>
+  );
+}
+
 function VersionRow({ name, version, canChange, onSetState, onAttempt }: { name: string; version: KeyVersionView; canChange: boolean; onSetState: (v: KeyVersionView, to: KeyState) => void; onAttempt: Attempt }) {
   const targets = settableFrom(version.state);
   const [to, setTo] = useState<KeyState | undefined>(targets[0]);
@@ -156,10 +177,10 @@ function VersionRow({ name, version, canChange, onSetState, onAttempt }: { name:
   return (
     <tr>
       <th scope="row">
-        <code title={version.keyId}>{id}</code> {version.published && <span class="badge published">Published</span>}
+        <code title={version.keyId}>{id}</code> {version.published && <span class="badge published">{isServed(version) ? 'Published' : 'Published, not served'}</span>}
       </th>
       <td>
-        <StateBadge state={version.state} /> <EnabledBadge enabled={version.enabled} />
+        <StatusBadge status={version.status} until={version.statusUntil} /> <VersionFacts version={version} />
       </td>
       <td>
         <Time at={version.createdAt} />
@@ -268,6 +289,11 @@ function Rotation({ data, canChange, onAttempt }: { data: KeyView; canChange: bo
     <>
       <h2>Rotation schedule</h2>
       <p>{data.rotation ? `A new version is published every ${data.rotation.every}.` : 'No scheduled rotation.'}</p>
+      {data.rotation && (
+        <p>
+          Next rotation: {data.rotation.nextAt ? <Time at={data.rotation.nextAt} /> : 'none (no Active version to renew)'}
+        </p>
+      )}
       <form
         class="inline"
         onSubmit={(e) => {
