@@ -48,7 +48,7 @@ export interface VaultView {
   readonly connection: { readonly state: HsmState; readonly since: string; readonly detail: string | null; readonly recoveries: number };
 }
 
-/** The vaults and which one takes new keys, in the shape of DKE_VAULTS (contract §9). */
+/** The vaults and which one takes new keys, in the shape of the vaults file of contract §9. */
 export interface VaultList {
   readonly default: string;
   readonly vaults: readonly VaultView[];
