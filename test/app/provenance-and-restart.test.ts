@@ -13,6 +13,8 @@ import { decryptAs } from '../support/decrypt-client.js';
 import { makeTestToken, startTestEnv, type TestEnv } from '../support/test-env.js';
 
 const USER = 'alice@contoso.dev';
+/** A group object id as an admin may paste it (upper case); stored and matched in lower case. */
+const GROUP_G9 = 'B0000000-0000-4000-8000-0000000000C9';
 
 /** Puts an EXTRACTABLE, non-sensitive key pair into the token under our labels: a key that could have left the HSM. */
 async function plantExportableKey(env: TestEnv, name: string, keyId: string): Promise<void> {
@@ -71,7 +73,7 @@ describe('issue 4: provenance and persistence', () => {
       keyId = (await env.admin.rotate('durable')).keyId;
       await env.admin.setState('durable', retired, 'deactivated', true);
       await env.admin.setEnabled('durable', keyId, false);
-      await env.admin.grant('durable', 'groups', 'G-9');
+      await env.admin.grant('durable', 'groups', GROUP_G9);
       await env.close();
       env = await startTestEnv({ dir });
       const view = (await env.admin.show('durable'));
@@ -82,7 +84,7 @@ describe('issue 4: provenance and persistence', () => {
           [keyId, 'active', false, true],
         ],
       );
-      assert.deepEqual(view.allow.groups, ['g-9']);
+      assert.deepEqual(view.allow.groups, [GROUP_G9.toLowerCase()]);
       assert.equal((await env.service.audit.verify()).ok, true);
       assert.equal((await decryptAs(env, USER, 'durable', keyId, Buffer.from('x'))).status, 403);
       await env.admin.setEnabled('durable', keyId, true);

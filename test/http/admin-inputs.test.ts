@@ -86,7 +86,7 @@ describe('issue 26: what comes in through the admin API is checked', () => {
     await refused(api.put('/admin/api/keys/checked/rotation').send({ every: '23h' }), /shorter than the minimum of 1d/);
     assert.equal((await env.admin.show('checked')).rotation, undefined);
     const set = await asAdmin(api.put('/admin/api/keys/checked/rotation').send({ every: '1d' })).expect(200);
-    assert.deepEqual(set.body.rotation, { every: '1d' });
+    assert.equal(set.body.rotation.every, '1d');
   });
 
   it('an admin token whose oid is not a canonical GUID (braced, padded, not a GUID) is 401 with a sentence', async () => {

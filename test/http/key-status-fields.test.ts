@@ -10,7 +10,7 @@ import type { KeyView } from '../../src/app/admin-shapes.js';
 import { decryptAs } from '../support/decrypt-client.js';
 import { runCli } from '../support/run-cli.js';
 import { destroyPrivateOnly } from '../support/token-objects.js';
-import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
+import { startTestEnv, TEST_ADMIN_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
 const USER = 'alice@contoso.dev';
 const WEEK_MS = 7 * 86_400_000;
@@ -25,7 +25,7 @@ describe('issue 27: effective status, next rotation and recent decrypts in the a
 
   before(async () => {
     env = await startTestEnv({ settings: { DKE_DELETION_WINDOW: '7d' } });
-    auditor = await env.issuer.issueToken({ audience: TEST_AUDIENCE, roles: ['DKE.Auditor'] });
+    auditor = await env.issuer.issueToken({ audience: TEST_ADMIN_AUDIENCE, roles: ['DKE.Auditor'] });
     const allow = { users: [USER], groups: [], roles: [] };
     for (const name of ['serving-key', 'disabled-key', 'pending-key', 'compromised-key', 'missing-key']) keyIds[name] = (await env.admin.create(name, { allow })).keyId;
     await env.admin.setEnabled('disabled-key', keyIds['disabled-key']!, false);

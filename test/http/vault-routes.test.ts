@@ -9,7 +9,7 @@ import { findSoftokn } from '../../src/config/embedded-token.js';
 import { pkcs11 } from '../../src/hsm/pkcs11.js';
 import { PROBE_CHECK_NAMES, PROBE_LABEL_PREFIX } from '../../src/hsm/probe-checks.js';
 import { decryptAs } from '../support/decrypt-client.js';
-import { startTestEnv, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
+import { startTestEnv, TEST_ADMIN_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
 const USER = 'alice@contoso.dev';
 
@@ -35,7 +35,7 @@ describe('§9 admin API: GET /admin/api/vaults and POST /admin/api/vaults/{name}
   before(async () => {
     env = await startTestEnv();
     admin = supertest(env.service.adminApp);
-    auditor = await env.issuer.issueToken({ audience: TEST_AUDIENCE, roles: ['DKE.Auditor'] });
+    auditor = await env.issuer.issueToken({ audience: TEST_ADMIN_AUDIENCE, roles: ['DKE.Auditor'] });
     keyId = (await env.admin.create('vault-key', { allow: { users: [USER], groups: [], roles: [] } })).keyId;
   });
   after(() => env?.close());
@@ -63,7 +63,7 @@ describe('§9 admin API: GET /admin/api/vaults and POST /admin/api/vaults/{name}
   it('no token is 401, a token without an app role 403 forbidden', async () => {
     await admin.get('/admin/api/vaults').expect(401);
     await admin.post('/admin/api/vaults/default/probe').expect(401);
-    const noRole = await env.issuer.issueToken({ audience: TEST_AUDIENCE });
+    const noRole = await env.issuer.issueToken({ audience: TEST_ADMIN_AUDIENCE });
     const res = await admin.post('/admin/api/vaults/default/probe').set('Authorization', `Bearer ${noRole}`).expect(403);
     assert.equal(res.body.error, 'forbidden');
   });
@@ -114,7 +114,7 @@ describe('§9 admin API: the probe of a token that refused the service\'s PIN', 
   after(() => env?.close());
 
   it('fails the login without sending the PIN again, and tries nothing that needs it', async () => {
-    const auditor = await env.issuer.issueToken({ audience: TEST_AUDIENCE, roles: ['DKE.Auditor'] });
+    const auditor = await env.issuer.issueToken({ audience: TEST_ADMIN_AUDIENCE, roles: ['DKE.Auditor'] });
     const vaults = await supertest(env.service.adminApp).get('/admin/api/vaults').set('Authorization', `Bearer ${auditor}`).expect(200);
     assert.equal(vaults.body.vaults[0].connection.state, 'misconfigured');
     const res = await supertest(env.service.adminApp).post('/admin/api/vaults/default/probe').set('Authorization', `Bearer ${auditor}`).expect(200);
