@@ -85,11 +85,20 @@ export interface ImpactPreview {
   readonly usage: { readonly decrypts: number; readonly distinctUsers: number; readonly lastUse?: string | undefined };
 }
 
-/** The service's settings a confirmation names: whether steps wait for a second admin, how long a delete waits. */
+/**
+ * The admin policy in the shape of contract §10 (`GET /admin/api/policy`), read from this instance's settings until the
+ * policy is kept in the store; the console names it in its confirmations. Spans as operators write them (`7d`).
+ */
 export interface AdminPolicyView {
   /** DKE_APPROVALS_REQUIRED: 2 makes permanent steps and lifting the emergency block proposals for a second admin. */
   readonly approvalsRequired: 1 | 2;
-  /** DKE_DELETION_WINDOW in ms (0: a delete destroys at once). */
+  /** DKE_DELETION_WINDOW (`0s`: a delete destroys at once); no shorter window is refused yet, so the minimum is `0s`. */
+  readonly deletionWindow: { readonly default: string; readonly minimum: string };
+  /** The shortest rotation period accepted (keys/admin-inputs.ts). */
+  readonly rotationMinimum: string;
+  /** Whether an app-only token may approve a proposal: still true here (issue 26 makes approvers people). */
+  readonly appOnlyMayApprove: boolean;
+  /** DKE_DELETION_WINDOW in ms, for the console's dates. */
   readonly deletionWindowMs: number;
 }
 

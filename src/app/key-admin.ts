@@ -2,6 +2,8 @@ import type { AllowList, KeyState } from '../keys/key-version.js';
 import type { Approval, ArchiveCheck, ArchiveResult, AuditEntry, AuditFilter, AuditVerification } from '../keys/ports.js';
 import { AdminContext, type KeyAdminDeps } from './admin-context.js';
 import type { AdminPolicyView } from './admin-shapes.js';
+import { ROTATION_PERIOD_MINIMUM_MS } from '../keys/admin-inputs.js';
+import { spanWords } from '../keys/durations.js';
 import { AuditReads, type AuditPage } from './audit-reads.js';
 import { EmergencyBlock } from './emergency-block.js';
 import type { ApprovalView, CreatedVersion, EmergencyBlockView, ImpactPreview, KeyView, Proposed, StateChangeOutcome, VersionSummary } from './key-admin-views.js';
@@ -144,7 +146,14 @@ export class KeyAdmin {
   /** What a confirmation in the console names: does a step wait for a second admin, how long does a delete wait. */
   policy(): AdminPolicyView {
     const { approvalsRequired, deletionWindowMs } = this.#ctx.deps;
-    return { approvalsRequired: approvalsRequired ?? 1, deletionWindowMs: deletionWindowMs ?? 0 };
+    const windowMs = deletionWindowMs ?? 0;
+    return {
+      approvalsRequired: approvalsRequired ?? 1,
+      deletionWindow: { default: spanWords(windowMs), minimum: '0s' },
+      rotationMinimum: spanWords(ROTATION_PERIOD_MINIMUM_MS),
+      appOnlyMayApprove: true,
+      deletionWindowMs: windowMs,
+    };
   }
 
   /** The kill switch as every instance sees it on its next request (contract §3 `dke emergency`, §6). */

@@ -1,3 +1,4 @@
+import { userEntryProblem } from '../keys/admin-inputs.js';
 import { AdminRefused } from '../keys/errors.js';
 import type { AllowList } from '../keys/key-version.js';
 import type { KeyStateStore, KeyVault } from '../keys/ports.js';
@@ -64,6 +65,12 @@ export async function migrateReference(
     const where = `TestKeys[${entry.index}] (${entry.name}/${entry.id})`;
     if (seen.has(`${entry.name}/${entry.id}`)) throw new AdminRefused(`${where} repeats a Name and Id already listed.`);
     seen.add(`${entry.name}/${entry.id}`);
+    // Every email is checked as a grant would check it before anything is imported: a refusal half-way would leave
+    // a key imported with nobody allowed to open its documents.
+    for (const email of entry.emails) {
+      const problem = userEntryProblem(email.toLowerCase());
+      if (problem !== undefined) throw new AdminRefused(`${where}: ${problem} Nothing was imported.`);
+    }
     const material = readPrivateKeyMaterial(entry.privatePem, where);
     material.wipe();
     if (entry.publicPem !== undefined && !readPublicModulus(entry.publicPem, `${where} PublicPem`).equals(material.publicKey.modulus)) {

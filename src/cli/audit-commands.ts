@@ -51,7 +51,9 @@ export function auditCommand(): Command {
         const lines = entries.map(
           (e) => `${e.seq} ${e.at} ${e.actor} ${e.action} ${e.keyName ?? '-'}/${e.keyId ?? '-'} ${e.outcome}${e.reason ? ` (${e.reason})` : ''}${e.details ? ` ${JSON.stringify(e.details)}` : ''}`,
         );
-        if (next !== undefined) lines.push(`Older entries match: add --before-seq ${next}.`);
+        // The instants of this page, not a span the next command would count back from a later "now".
+        const range = `${filter.since !== undefined ? ` --since ${filter.since.toISOString()}` : ''}${filter.until !== undefined ? ` --until ${filter.until.toISOString()}` : ''}`;
+        if (next !== undefined) lines.push(`Older entries match: add --before-seq ${next}${range}.`);
         return lines.join('\n') || 'No audit entries match.';
       });
     });

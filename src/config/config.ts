@@ -325,6 +325,38 @@ function parsePkcs11(raw: RawSettings, dataDir: string, setting: (name: Defaulte
   };
 }
 
+/** What `dke hsm probe --library …` names on its command line: another module than the configured one. */
+export interface NamedModule {
+  readonly library: string;
+  readonly libraryParameters?: string;
+  readonly tokenLabel?: string;
+  readonly slot?: number;
+  readonly pinFile?: string;
+}
+
+/**
+ * The settings of a module named on the command line, built from those options alone: nothing of the configured
+ * token (its PIN above all, in the environment or a settings file) may reach another module, where a PIN that is
+ * not its own would count as a wrong login. The pool's own settings (sessions, queue, threads) are the configured ones.
+ */
+export function namedModuleSettings(named: NamedModule, configured: Pkcs11Config): Pkcs11Config {
+  if (named.tokenLabel === undefined && named.slot === undefined) {
+    throw new ConfigError('Name the token of that module with --token-label or --slot.');
+  }
+  return {
+    library: named.library,
+    ...(named.libraryParameters !== undefined ? { libraryParameters: named.libraryParameters } : {}),
+    ...(named.tokenLabel !== undefined ? { tokenLabel: named.tokenLabel } : {}),
+    ...(named.slot !== undefined ? { slotIndex: named.slot } : {}),
+    ...(named.pinFile !== undefined ? { pin: new Secret(readPinFile(named.pinFile)), pinFile: named.pinFile } : {}),
+    ...(configured.sessions !== undefined ? { sessions: configured.sessions } : {}),
+    defaultSessions: configured.defaultSessions,
+    queueTimeoutMs: configured.queueTimeoutMs,
+    decryptThreads: configured.decryptThreads,
+    simulatedDelayMs: 0,
+  };
+}
+
 function readPinFile(path: string): string {
   try {
     return readFileSync(path, 'utf8').replace(/\r?\n$/, '');

@@ -53,7 +53,8 @@ export function ensureDevCertificate(dataDir: string, now: Date = new Date()): D
     notAfter: days(SERVER_DAYS),
     kind: { ca: false, names: DEV_CERTIFICATE_NAMES },
   });
-  writePrivate(join(dir, 'ca-key.pem'), ca.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  // The CA's private key is never written: it signed this one certificate, and kept beside it, anyone who can read the
+  // data folder could issue certificates for any name to every client that trusts ca.pem. Renewal makes a new CA.
   writePrivate(files.keyFile, server.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
   writeFileSync(files.caFile, caPem);
   writeFileSync(files.certFile, serverPem);

@@ -52,6 +52,8 @@ export class HsmConnection {
   #backoffMs = FIRST_BACKOFF_MS;
   #retryTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Work running on sessions of its own beside the pool (the probe): a recovery and close() wait for it too. */
+  #besidePool = 0;
 
   constructor(token: Pkcs11Token, size: number, queueTimeoutMs: number, events: HsmEvents = {}) {
     this.#token = token;
@@ -103,6 +105,22 @@ export class HsmConnection {
       } finally {
         this.pool.release(session);
       }
+    }
+  }
+
+  /**
+   * Runs work that opens sessions of its own on the token, beside the pool (the probe of the admin API): it starts after
+   * a recovery under way, and a recovery or close() that begins meanwhile waits for it, as for pooled work, before any
+   * session is closed or the module started afresh under it.
+   */
+  async besidePool<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new HsmUnavailable('the HSM connection is closed');
+    await this.#recovery?.catch(() => undefined);
+    this.#besidePool += 1;
+    try {
+      return await work();
+    } finally {
+      this.#besidePool -= 1;
     }
   }
 
@@ -170,7 +188,7 @@ export class HsmConnection {
    */
   async #drain(): Promise<void> {
     const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-    while (this.pool.inUse > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    while ((this.pool.inUse > 0 || this.#besidePool > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
   }
 
   #reconnect(): void {

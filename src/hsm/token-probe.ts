@@ -45,7 +45,8 @@ export async function probeConnectedToken(connection: HsmConnection, encrypt: En
     sessionsHeld: connection.pool.size,
     ...(status.state === 'misconfigured' ? { loginRefused: status.detail ?? 'no detail' } : {}),
   };
-  return probeToken(connection.token, plan, encrypt);
+  // Beside the pool, not in it: a recovery waits for the probe before it closes sessions (its handles would be void).
+  return connection.besidePool(() => probeToken(connection.token, plan, encrypt));
 }
 
 async function probeToken(token: Pkcs11Token, plan: SessionPlan, encrypt: EncryptAsOffice): Promise<ProbeReport> {

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { Response } from 'express';
 import { auditExportFileName, auditExportHead, auditExportLine, AUDIT_EXPORT_TYPES } from '../app/audit-export.js';
 import { auditFilterFrom, exportFormatFrom, wholeNumberFrom, type AuditFilterWords } from '../app/audit-filter-words.js';
@@ -44,7 +43,7 @@ export const AUDIT_ROUTES = [
         limit: limit === undefined ? AUDIT_LIMIT_MAX : wholeNumberFrom(limit, quoted('limit'), 1, AUDIT_LIMIT_MAX),
         ...(before !== undefined ? { beforeSeq: wholeNumberFrom(before, quoted('before'), 1, Number.MAX_SAFE_INTEGER) } : {}),
       });
-      const headers: Record<string, string> = page.next === undefined ? {} : { link: `<${nextPageUrl(query, page.next)}>; rel="next"` };
+      const headers: Record<string, string> = page.next === undefined ? {} : { link: `<${nextPageUrl(query, filter, page.next)}>; rel="next"` };
       return { status: 200, body: page.entries, headers };
     },
   },
@@ -83,7 +82,12 @@ export async function sendFile(res: Response, file: FileAnswer['file']): Promise
       if (buffered.length < 65_536) continue;
       if (!started) start();
       started = true;
-      if (!res.write(buffered)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (res.destroyed) {
+        // The client went away while the store was read: stop reading it.
+        await iterator.return?.();
+        return;
+      }
+      if (!res.write(buffered)) await drainedOrClosed(res);
       buffered = '';
       if (res.destroyed) {
         // The client went away: stop reading the store.
@@ -98,6 +102,20 @@ export async function sendFile(res: Response, file: FileAnswer['file']): Promise
   }
   if (!started) start();
   res.end(buffered);
+}
+
+/** Until the response can take more, or is gone; both listeners go whichever comes (a long export waits many times). */
+function drainedOrClosed(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+    if (res.destroyed) done();
+  });
 }
 
 /** The filter words of a query string; a word the route does not know is refused, so a typo never widens a read. */
@@ -122,12 +140,17 @@ function single(query: Readonly<Record<string, unknown>>, name: string): string 
   return value;
 }
 
-/** The same query with `before` moved to the next page. */
-function nextPageUrl(query: Readonly<Record<string, unknown>>, next: number): string {
+/**
+ * The same query with `before` moved to the next page, and `since`/`until` as the instants this page used: a span such
+ * as `since=30d` would otherwise move with each page's "now" and drop the oldest entries of the range.
+ */
+function nextPageUrl(query: Readonly<Record<string, unknown>>, filter: { readonly since?: Date; readonly until?: Date }, next: number): string {
   const params = new URLSearchParams();
   for (const [word, value] of Object.entries(query)) {
     if (word !== 'before') for (const one of [value].flat()) params.append(word, String(one));
   }
+  if (filter.since !== undefined) params.set('since', filter.since.toISOString());
+  if (filter.until !== undefined) params.set('until', filter.until.toISOString());
   params.set('before', String(next));
   return `/admin/api/audit?${params.toString()}`;
 }

@@ -235,8 +235,14 @@ export function adminOpenApi(): Schema {
         Readiness: { type: 'object', properties: { ready: { type: 'boolean' }, checks: { type: 'object', additionalProperties: { type: 'object', properties: { status: enumOf(CHECK_STATUSES), checkedAt: { type: 'string', format: 'date-time' }, detail: { type: 'string' } } } } } },
         Policy: {
           type: 'object',
-          required: ['approvalsRequired', 'deletionWindowMs'],
-          properties: { approvalsRequired: { type: 'integer', minimum: 1, maximum: 2 }, deletionWindowMs: { type: 'integer', description: '0: a delete destroys at once' } },
+          required: ['approvalsRequired', 'deletionWindow', 'rotationMinimum', 'appOnlyMayApprove', 'deletionWindowMs'],
+          properties: {
+            approvalsRequired: { type: 'integer', minimum: 1, maximum: 2 },
+            deletionWindow: { type: 'object', required: ['default', 'minimum'], properties: strings(['default', 'minimum']), additionalProperties: false },
+            rotationMinimum: { type: 'string', description: 'the shortest rotation period accepted' },
+            appOnlyMayApprove: { type: 'boolean' },
+            deletionWindowMs: { type: 'integer', description: 'the default deletion window in ms; 0: a delete destroys at once' },
+          },
         },
         ConsoleSettings: {
           type: 'object',

@@ -8,3 +8,9 @@ export function spanMs(value: string): number | undefined {
   const span = /^(\d{1,9})([smhd])$/.exec(value.trim());
   return span ? Number(span[1]) * UNIT_MS[span[2] as keyof typeof UNIT_MS] : undefined;
 }
+
+/** A span in ms as operators write it, in its largest whole unit (`604800000` → `7d`, `90000` → `90s`; `0` → `0s`). */
+export function spanWords(ms: number): string {
+  for (const unit of ['d', 'h', 'm'] as const) if (ms > 0 && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
+  return `${Math.round(ms / 1000)}s`;
+}

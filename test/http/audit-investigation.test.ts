@@ -121,6 +121,11 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(pageSizes, [200, 200, 100]);
       assert.equal(new Set(seen).size, REFUSALS);
       assert.deepEqual(seen, [...seen].sort((a, b) => b - a), 'newest first, no entry twice');
+      // A span (since=1h) goes to the next page as the instant this page used: counted again from a later "now", the
+      // range would move and drop its oldest entries.
+      const spanned = await as('auditor', api.get('/admin/api/audit?key=flooded&since=1h&limit=1')).expect(200);
+      const nextPage = new URL(/^<([^>]+)>; rel="next"$/.exec(spanned.headers.link as string)![1]!, 'http://admin.test');
+      assert.match(nextPage.searchParams.get('since') ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       // A time range: until excludes, since includes.
       const [newest] = await audit('key=flooded&limit=1');
       const instant = await audit(`key=flooded&since=${encodeURIComponent(newest!.at)}&until=${encodeURIComponent(new Date(Date.parse(newest!.at) + 1).toISOString())}`);

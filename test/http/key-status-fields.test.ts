@@ -97,7 +97,14 @@ describe('issue 27: effective status, next rotation and recent decrypts in the a
       preview.effect,
       `Active → Destroyed: the version stops decrypting and being published at once, and the delete is cancellable until ${preview.cancellableUntil}, when its private key is destroyed in the HSM.`,
     );
-    assert.deepEqual((await api('/policy').expect(200)).body, { approvalsRequired: 1, deletionWindowMs: WEEK_MS });
+    // Contract §10's shape, from this instance's settings until the policy is kept in the store.
+    assert.deepEqual((await api('/policy').expect(200)).body, {
+      approvalsRequired: 1,
+      deletionWindow: { default: '7d', minimum: '0s' },
+      rotationMinimum: '1d',
+      appOnlyMayApprove: true,
+      deletionWindowMs: WEEK_MS,
+    });
   });
 
   it('dke keys list --json and dke keys show print the same statuses (the CLI does not ask the token: "where known")', async () => {
