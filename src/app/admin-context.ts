@@ -32,6 +32,8 @@ export interface KeyAdminDeps {
    * known): the DKE protocol's PrivateKeyPresence. Absent (the CLI): never known, so no status says "Not in the HSM".
    */
   readonly privateKeyPresent?: (ref: KeyVersionRef) => boolean | undefined;
+  /** What the provenance guard judged of a version (false: refused as exportable); absent where nothing judges. */
+  readonly servable?: (ref: KeyVersionRef) => boolean | undefined;
   /** DKE_PUBLIC_KEY_CACHE_HOURS, for the notice given when the served version is blocked (default 24). */
   readonly publicKeyCacheHours?: number;
 }

@@ -31,11 +31,16 @@ export class KeyReads {
   }
 
   async #facts(record: KeyRecord, tallies?: readonly DecryptTally[]): Promise<ViewFacts> {
-    const { store, privateKeyPresent } = this.#ctx.deps;
+    const { store, privateKeyPresent, servable } = this.#ctx.deps;
     const present = privateKeyPresent === undefined ? undefined : (keyId: string): boolean | undefined => privateKeyPresent({ name: record.name, keyId });
+    const judged = servable === undefined ? undefined : (keyId: string): boolean | undefined => servable({ name: record.name, keyId });
     return {
       lastUses: await store.lastUses(record.name),
-      service: { emergencyBlock: store.emergencyBlock() !== undefined, ...(present !== undefined ? { privateKeyPresent: present } : {}) },
+      service: {
+        emergencyBlock: store.emergencyBlock() !== undefined,
+        ...(present !== undefined ? { privateKeyPresent: present } : {}),
+        ...(judged !== undefined ? { servable: judged } : {}),
+      },
       ...(tallies !== undefined ? { recentDecrypts: recentDecrypts(tallies, record.name) } : {}),
     };
   }

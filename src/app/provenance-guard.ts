@@ -19,6 +19,13 @@ export class ProvenanceGuard {
     this.#allowExportable = allowExportable;
   }
 
+  /** What the guard last judged of a version: false refused, true served, undefined not judged yet (for its status). */
+  known(ref: { readonly name: string; readonly keyId: string }): boolean | undefined {
+    if (this.#allowExportable) return true;
+    const verdict = this.#verdicts.get(`${ref.name}\u0000${ref.keyId}`);
+    return verdict === undefined ? undefined : verdict !== 'exportable';
+  }
+
   /** Throws KeyNotUsable for an exportable version (contract §1: 403 on decrypt, 404 on GET by the caller). */
   async assertServable(version: KeyVersion): Promise<void> {
     if (this.#allowExportable) return;

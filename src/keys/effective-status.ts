@@ -17,6 +17,8 @@ export interface ServiceFacts {
   readonly emergencyBlock: boolean;
   /** true: the token holds it; false: it is gone; undefined: not known (never asked, or asked by no one here). */
   readonly privateKeyPresent?: (keyId: string) => boolean | undefined;
+  /** false: the token's evidence says the key could have left the HSM, so the service refuses it (app/provenance-guard.ts). */
+  readonly servable?: (keyId: string) => boolean | undefined;
 }
 
 /** A status, with the instant it ends when it has one (a pending deletion's destroyAt). */
@@ -28,7 +30,7 @@ export interface StatusOf {
 /**
  * One version's status, the first that applies: a permanent state (Destroyed, Compromised, Deactivated) says the
  * most; then a deletion waiting for its window, the Enabled flag off, Pre-Active, the emergency block, a private key
- * the token no longer holds; only what is left decrypts (`serving`).
+ * the token no longer holds, a key the provenance guard refuses; only what is left decrypts (`serving`).
  */
 export function versionStatus(version: VersionFacts, facts: ServiceFacts): StatusOf {
   if (STATE_RULES[version.state].permanent) return { status: STATE_STATUS[version.state] };
@@ -37,6 +39,7 @@ export function versionStatus(version: VersionFacts, facts: ServiceFacts): Statu
   if (!STATE_RULES[version.state].decrypts) return { status: STATE_STATUS[version.state] };
   if (facts.emergencyBlock) return { status: 'emergency-block' };
   if (facts.privateKeyPresent?.(version.keyId) === false) return { status: 'not-in-hsm' };
+  if (facts.servable?.(version.keyId) === false) return { status: 'exportable' };
   return { status: 'serving' };
 }
 
@@ -59,6 +62,7 @@ export const STATUS_LABELS: Readonly<Record<EffectiveStatus, string>> = {
   'pre-active': 'Pre-Active',
   'not-published': 'Not published',
   'not-in-hsm': 'Not in the HSM',
+  exportable: 'Refused: could have left the HSM',
   'emergency-block': 'Emergency block',
   blocked: 'Blocked (disabled)',
   'pending-deletion': 'Pending deletion',

@@ -63,7 +63,7 @@ export type AuditFilterName = (typeof AUDIT_FILTERS)[number]['name'];
  * emergency block and whether the token still holds its private key (keys/effective-status.ts decides, in this order
  * of precedence from the end: a permanent state says the most). `serving`: a version decrypts; a key is published.
  */
-export const EFFECTIVE_STATUSES = ['serving', 'pre-active', 'not-published', 'not-in-hsm', 'emergency-block', 'blocked', 'pending-deletion', 'deactivated', 'compromised', 'destroyed'] as const;
+export const EFFECTIVE_STATUSES = ['serving', 'pre-active', 'not-published', 'not-in-hsm', 'exportable', 'emergency-block', 'blocked', 'pending-deletion', 'deactivated', 'compromised', 'destroyed'] as const;
 export type EffectiveStatus = (typeof EFFECTIVE_STATUSES)[number];
 
 /** What the token's evidence proves about where a private key has been (app/key-attestation.ts says how). */

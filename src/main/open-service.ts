@@ -99,9 +99,10 @@ async function serveFrom(opened: Opened): Promise<Service> {
   const store = new KeyStore(storage.connection);
   // What GET learns of a private key's presence in the token, the admin views' status tells ("Not in the HSM").
   const presence = new PrivateKeyPresence(hsm.vault);
-  const admin = await startServiceAdmin(config, { store, vault: hsm.vault, audit, privateKeyPresent: (ref) => presence.known(ref) }, logger);
-  const verifiers = await openVerifiers(config, logger, metrics);
+  // What the provenance guard judged of a version, the admin views' status tells too ("Refused: could have left the HSM").
   const guard = new ProvenanceGuard(hsm.vault, config.allowExportableKeys);
+  const admin = await startServiceAdmin(config, { store, vault: hsm.vault, audit, privateKeyPresent: (ref) => presence.known(ref), servable: (ref) => guard.known(ref) }, logger);
+  const verifiers = await openVerifiers(config, logger, metrics);
   const protocol = new DkeProtocol({ store, vault: hsm.vault, audit, guard, presence, observer: metrics, publicKeyCacheHours: config.publicKeyCacheHours });
   metrics.watchPool(() => hsm.pool);
   const timers = new BackgroundTimers();

@@ -52,6 +52,9 @@ describe('issue 4: provenance and persistence', () => {
       const refused = await decryptAs(env, USER, 'leaky', 'k1', Buffer.from('x'));
       assert.equal(refused.status, 403);
       assert.equal(refused.body.error, 'key_not_usable');
+      // The admin views say so instead of "Serving" (issue 27: a status is never better than what GET answers).
+      const shown = await env.admin.show('leaky');
+      assert.deepEqual([shown.status, shown.versions[0]?.status], ['exportable', 'exportable']);
       await env.close();
       env = await startTestEnv({ dir, settings: { DKE_ALLOW_EXPORTABLE_KEYS: 'true' } });
       await env.http.get('/leaky').expect(200);

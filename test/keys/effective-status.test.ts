@@ -28,6 +28,8 @@ describe('issue 27: the effective status of a key version and a key name', () =>
       [version('destroyed', { enabled: true }), OPEN, 'Destroyed'],
       [version('active'), { emergencyBlock: false, privateKeyPresent: () => false }, 'Not in the HSM'],
       [version('pre-active'), OPEN, 'Pre-Active'],
+      // The provenance guard refuses it (GET 404, decrypt 403): never "Serving" while the service will not serve it.
+      [version('active'), { emergencyBlock: false, servable: () => false }, 'Refused: could have left the HSM'],
     ];
     for (const [v, facts, label] of cases) assert.equal(statusLabel(versionStatus(v, facts)), label, JSON.stringify({ v, facts }));
   });
@@ -39,8 +41,10 @@ describe('issue 27: the effective status of a key version and a key name', () =>
     assert.equal(versionStatus(version('active', { enabled: false }), BLOCKED).status, 'blocked');
     assert.equal(versionStatus(version('pre-active'), BLOCKED).status, 'pre-active');
     assert.equal(versionStatus(version('active'), { emergencyBlock: true, privateKeyPresent: () => false }).status, 'emergency-block');
-    // Not known (never asked) is not "missing".
-    assert.equal(versionStatus(version('active'), { emergencyBlock: false, privateKeyPresent: () => undefined }).status, 'serving');
+    // Not known (never asked) is not "missing", nor refused.
+    assert.equal(versionStatus(version('active'), { emergencyBlock: false, privateKeyPresent: () => undefined, servable: () => undefined }).status, 'serving');
+    assert.equal(versionStatus(version('active'), { emergencyBlock: false, privateKeyPresent: () => false, servable: () => false }).status, 'not-in-hsm');
+    assert.equal(keyStatus(key(version('active')), { emergencyBlock: false, servable: () => false }).status, 'exportable');
   });
 
   it('a version is Serving exactly when the state table lets it decrypt, the block is off and its key is not known missing', () => {

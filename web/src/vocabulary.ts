@@ -58,6 +58,7 @@ export const STATUS_TONES: Readonly<Record<EffectiveStatus, BadgeTone>> = {
   blocked: 'muted',
   deactivated: 'muted',
   'not-in-hsm': 'bad',
+  exportable: 'bad',
   'emergency-block': 'bad',
   compromised: 'bad',
   destroyed: 'bad',
