@@ -204,6 +204,28 @@ describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS 
     await page.getByRole('button', { name: 'Older entries' }).click();
     await rows.nth(100).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Older entries' }).count(), 0, 'the second page is the last');
+    // A page of older entries that comes back after the filters changed is dropped: it belongs to filters no longer on
+    // screen. The older page's request is held until the new filters' answer is shown, then let through.
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByText('100 entries, newest first; older entries match too.').waitFor();
+    let releaseOlder: () => void = () => undefined;
+    const olderHeld = new Promise<void>((resolve) => (releaseOlder = resolve));
+    const olderPage = /\/admin\/api\/audit\?.*before=/;
+    await page.route(olderPage, async (route) => {
+      await olderHeld;
+      await route.continue();
+    });
+    await page.getByRole('button', { name: 'Older entries' }).click();
+    await page.getByLabel('Action', { exact: true }).fill('decrypt');
+    await page.getByLabel('Key').fill(KEY);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByText('3 entries, newest first').waitFor();
+    const olderFinished = page.waitForEvent('requestfinished', (request) => olderPage.test(request.url()));
+    releaseOlder();
+    await olderFinished;
+    await page.unroute(olderPage);
+    await page.waitForTimeout(200);
+    assert.equal(await rows.count(), 3, 'the older page of the earlier filters was not appended');
     // Filters, applied by the service: action and key.
     await page.getByLabel('Action', { exact: true }).fill('decrypt');
     await page.getByLabel('Key').fill(KEY);

@@ -1,5 +1,5 @@
 import { Fragment } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, download } from '../api';
 import { DataTable, Badge, ErrorText, Loading, Time, describe, useLoad } from '../ui';
 import { AUDIT_FILTERS, AUDIT_OUTCOMES, type AuditEntryView as AuditEntry, type AuditExportFormat, type AuditFilterName, type AuditVerificationView } from '../vocabulary';
@@ -50,14 +50,21 @@ export function AuditPage() {
   const [seenActions, setSeenActions] = useState<string[]>([]);
   const verification = useLoad(() => api<AuditVerificationView>('GET', '/audit/verify').then((r) => r.body), []);
 
+  // Only the answer of the latest filters is shown: a page of older entries, or a first page, that comes back after the
+  // filters changed belongs to filters no longer on screen and would show entries outside them.
+  const latestRead = useRef(0);
   const show = (read: Promise<Pages>, append: boolean): void => {
+    const ticket = append ? latestRead.current : ++latestRead.current;
     read.then(
       (page) => {
+        if (ticket !== latestRead.current) return;
         setError(undefined);
         setPages((shown) => (append && shown ? { entries: [...shown.entries, ...page.entries], next: page.next } : page));
         setSeenActions((seen) => [...new Set([...seen, ...page.entries.map((e) => e.action)])].sort());
       },
-      (failure: unknown) => setError(describe(failure)),
+      (failure: unknown) => {
+        if (ticket === latestRead.current) setError(describe(failure));
+      },
     );
   };
   useEffect(() => {
