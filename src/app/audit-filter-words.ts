@@ -38,7 +38,10 @@ export function auditFilterFrom(words: AuditFilterWords, spell: Spelling, now = 
   const [kind] = values('kind');
   const [since] = values('since');
   const [until] = values('until');
-  const list = (name: AuditFilterName): string[] | undefined => (values(name).length > 0 ? values(name) : undefined);
+  const list = (name: AuditFilterName): string[] | undefined => {
+    const given = values(name);
+    return given.length > 0 ? given : undefined;
+  };
   const actors = list('actor');
   const keyNames = list('key');
   const actions = list('action');

@@ -1,6 +1,6 @@
 import type { KeyRecord, KeyState } from '../keys/key-version.js';
 import { hasObjectsInToken } from '../keys/lifecycle.js';
-import type { DecryptTally } from '../keys/ports.js';
+import type { DecryptTally, KeyVersionRef } from '../keys/ports.js';
 import type { AdminContext } from './admin-context.js';
 import { activityStart, RECENT_DAYS, recentDecrypts } from './decrypt-activity.js';
 import { toView, type ImpactPreview, type KeyView, type ViewFacts } from './key-admin-views.js';
@@ -32,8 +32,10 @@ export class KeyReads {
 
   async #facts(record: KeyRecord, tallies?: readonly DecryptTally[]): Promise<ViewFacts> {
     const { store, privateKeyPresent, servable } = this.#ctx.deps;
-    const present = privateKeyPresent === undefined ? undefined : (keyId: string): boolean | undefined => privateKeyPresent({ name: record.name, keyId });
-    const judged = servable === undefined ? undefined : (keyId: string): boolean | undefined => servable({ name: record.name, keyId });
+    // What the service knows per version, asked by key id of this record.
+    const ofRecord = (known: (ref: KeyVersionRef) => boolean | undefined) => (keyId: string) => known({ name: record.name, keyId });
+    const present = privateKeyPresent === undefined ? undefined : ofRecord(privateKeyPresent);
+    const judged = servable === undefined ? undefined : ofRecord(servable);
     return {
       lastUses: await store.lastUses(record.name),
       service: {

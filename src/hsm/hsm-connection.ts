@@ -131,8 +131,9 @@ export class HsmConnection {
   }
 
   /**
-   * Refuses new operations, waits (bounded) for the ones in flight, then closes the sessions. Finalising the module
-   * under an operation still running on another thread would pull its state away mid-call (a crash, not an error).
+   * Refuses new operations and closes the idle sessions, then waits (bounded) for the operations in flight: finalising
+   * the module under one still running on another thread would pull its state away mid-call (a crash, not an error).
+   * Their sessions come back to the emptied pool, which drops them; finalising the module (Pkcs11Token.close) ends them.
    */
   async close(): Promise<void> {
     this.#closed = true;
@@ -140,7 +141,6 @@ export class HsmConnection {
     for (const session of this.pool.drain()) this.#token.closeSession(session);
     await this.#recovery?.catch(() => undefined);
     await this.#drain();
-    for (const session of this.pool.drain()) this.#token.closeSession(session);
   }
 
   async #ready(): Promise<void> {

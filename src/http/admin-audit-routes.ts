@@ -87,13 +87,9 @@ export async function sendFile(res: Response, file: FileAnswer['file']): Promise
         await iterator.return?.();
         return;
       }
+      // A client that goes away while this waits is seen before the next write, above.
       if (!res.write(buffered)) await drainedOrClosed(res);
       buffered = '';
-      if (res.destroyed) {
-        // The client went away: stop reading the store.
-        await iterator.return?.();
-        return;
-      }
     }
   } catch (error) {
     if (!started) throw error;

@@ -1,6 +1,7 @@
 import { isObjectId } from './access-policy.js';
-import { spanMs } from './durations.js';
+import { spanMs, spanWords } from './durations.js';
 import type { AllowList } from './key-version.js';
+import { GRANT_KINDS } from './vocabulary.js';
 
 /**
  * What an admin may hand in, checked once for every front end (the admin API and the CLI both reach it through the
@@ -29,7 +30,7 @@ export const ROLE_NAME_MAX_LENGTH = 120;
  * day until the stored policy's `rotationMinimum` (contract §10) replaces this constant.
  */
 export const ROTATION_PERIOD_MINIMUM_MS = 86_400_000;
-const ROTATION_PERIOD_MINIMUM_TEXT = '1d';
+const ROTATION_PERIOD_MINIMUM_TEXT = spanWords(ROTATION_PERIOD_MINIMUM_MS);
 
 /** A value as a sentence may show it: quoted, at most 140 characters, control characters escaped. */
 function shown(value: string): string {
@@ -77,7 +78,7 @@ export function allowEntryProblem(kind: keyof AllowList, value: string): string 
 
 /** The first problem of an allow list given to create or import, or undefined. */
 export function allowListProblem(allow: AllowList | undefined): string | undefined {
-  for (const kind of ['users', 'groups', 'roles'] as const) {
+  for (const kind of GRANT_KINDS) {
     for (const value of allow?.[kind] ?? []) {
       const problem = allowEntryProblem(kind, value);
       if (problem !== undefined) return problem;
