@@ -11,15 +11,29 @@ out="${DKE_TEST_OUT:-build-test}"
 case "$out" in build-test*) ;; *) echo "DKE_TEST_OUT must start with build-test" >&2; exit 2 ;; esac
 jobs="${DKE_TEST_JOBS:-3}"
 case "$jobs" in [1-9] | [1-9][0-9]) ;; *) echo "DKE_TEST_JOBS must be a number of processes (1-99)" >&2; exit 2 ;; esac
-rm -rf "$out"
+# DKE_TEST_KEEP=1 (for a developer's repeated runs of a few files): keep the build folder, compile incrementally and
+# rebuild the console's bundle only when web/ changed since it was built. The default builds from nothing, as CI does.
+keep="${DKE_TEST_KEEP:-0}"
+[ "$keep" = 1 ] || rm -rf "$out"
 bin=node_modules/.bin
+incremental=()
+[ "$keep" = 1 ] && incremental=(--incremental --tsBuildInfoFile "$out/.tsbuildinfo")
+console_stale=yes
+if [ "$keep" = 1 ] && [ -f "$out/src/console/index.html" ] && [ -z "$(find web -newer "$out/src/console/index.html" -print -quit)" ]; then
+  console_stale=no
+fi
 # The three build steps are independent, so they run side by side: the tests and the service compiled into $out (with
 # Kysely bundled into one file, as `npm run build` does);
 # the console type-checked (no output); the console's bundle (contract §7) beside the compiled service, where the
 # composition root looks for it ($out/src/console, as dist/console for `npm run build`); the browser tests drive it.
-{ "$bin/tsc" -p tsconfig.test.json --outDir "$out" && node scripts/bundle-libraries.mjs "$out/src"; } & compile=$!
-"$bin/tsc" -p web/tsconfig.json & check_console=$!
-"$bin/vite" build --config web/vite.config.ts --outDir "$PWD/$out/src/console" & bundle=$!
+{ "$bin/tsc" -p tsconfig.test.json --outDir "$out" "${incremental[@]}" && node scripts/bundle-libraries.mjs "$out/src"; } & compile=$!
+if [ "$console_stale" = yes ]; then
+  "$bin/tsc" -p web/tsconfig.json & check_console=$!
+  "$bin/vite" build --config web/vite.config.ts --outDir "$PWD/$out/src/console" & bundle=$!
+else
+  true & check_console=$!
+  true & bundle=$!
+fi
 failed=0
 for step in "$compile" "$check_console" "$bundle"; do wait "$step" || failed=1; done
 [ "$failed" = 0 ] || exit 1
