@@ -23,7 +23,7 @@ if [ "$keep" = 1 ] && [ -f "$out/src/console/index.html" ] && [ -z "$(find web -
   console_stale=no
 fi
 # The three build steps are independent, so they run side by side: the tests and the service compiled into $out (with
-# Kysely bundled into one file, as `npm run build` does);
+# Kysely and the `dke` program bundled, as `npm run build` does: scripts/bundle-libraries.mjs);
 # the console type-checked (no output); the console's bundle (contract §7) beside the compiled service, where the
 # composition root looks for it ($out/src/console, as dist/console for `npm run build`); the browser tests drive it.
 { "$bin/tsc" -p tsconfig.test.json --outDir "$out" "${incremental[@]}" && node scripts/bundle-libraries.mjs "$out/src"; } & compile=$!

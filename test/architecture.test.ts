@@ -235,6 +235,17 @@ describe('source layout: one composition root and the import rules (issue 12)', 
     assert.match(compiled, /\bvar Kysely = class\b/);
   });
 
+  it('the compiled dke command (cli.js) is the program bundled: it loads its own chunks, not the separate modules', () => {
+    const compiledSrc = join(dirname(fileURLToPath(import.meta.url)), '..', 'src');
+    const compiled = readFileSync(join(compiledSrc, 'cli.js'), 'utf8');
+    assert.ok(compiled.startsWith('#!/usr/bin/env node\n'), 'cli.js must stay executable as the package.json bin');
+    assert.doesNotMatch(compiled, /from\s+['"]\.\/cli\/program\.js['"]/, 'scripts/bundle-libraries.mjs did not replace tsc\'s cli.js');
+    assert.match(compiled, /from\s+"\.\/cli-chunk-[A-Z0-9]+\.js"/);
+    // The modules that find files beside themselves keep their own location inside the bundle (keep-own-location).
+    const chunks = readdirSync(compiledSrc).filter((file) => /^cli-chunk-.*\.js$/.test(file)).map((file) => readFileSync(join(compiledSrc, file), 'utf8'));
+    assert.ok(chunks.some((chunk) => chunk.includes('new URL("./hsm/decrypt-thread-pool.js", import.meta.url).href')));
+  });
+
   it('the length and engine checks catch a long function and every way of naming an engine', () => {
     const body = Array.from({ length: 59 }, (_, i) => `  const a${i} = ${i};`).join('\n');
     assert.deepEqual(longFunctions('main/x.ts', `export function fits() {\n${body.split('\n').slice(1).join('\n')}\n}`, 60), []);
