@@ -22,11 +22,17 @@ export async function openPostgresServiceStore(url: string, dataDir: string, sta
     await connection.close();
     throw error;
   }
+  const refuse = options.outageMode === 'refuse';
   let journaled: JournaledAuditWrite | undefined;
-  const audit = new StoreAuditTrail(connection, { groupCommit: { ...options.groupCommit, write: (entries) => journaled!.write(entries) } });
+  const audit = new StoreAuditTrail(connection, {
+    groupCommit: { ...options.groupCommit, write: (entries) => journaled!.write(entries) },
+    // DKE_OUTAGE_MODE=refuse: no decrypt while the database does not answer (none could be recorded but in a journal).
+    ...(refuse ? { refusal: () => outageRefusal(connection) } : {}),
+  });
   journaled = new JournaledAuditWrite({
     trail: trailDrainTarget(audit),
     journal,
+    refuse,
     onJournaling: (reason) => options.onJournaling?.(reason, journal.path),
     onDrained: (entries) => options.onDrained?.(entries),
   });
@@ -34,6 +40,7 @@ export async function openPostgresServiceStore(url: string, dataDir: string, sta
   return {
     connection,
     audit,
+    outageJournal: () => ({ directory: journal.directory, undrained: journal.pending, ...(journal.staleLock !== undefined ? { staleLock: journal.staleLock } : {}) }),
     readiness: () => postgresReadiness(connection, audit),
     close: async () => {
       await audit.drain();
@@ -41,6 +48,11 @@ export async function openPostgresServiceStore(url: string, dataDir: string, sta
       await connection.close();
     },
   };
+}
+
+function outageRefusal(connection: PostgresStoreConnection): string | undefined {
+  const { problem } = connection.snapshots.health();
+  return problem === undefined ? undefined : `${connection.location} does not answer (${problem}) and DKE_OUTAGE_MODE is refuse: decrypts are refused until it answers`;
 }
 
 /**
