@@ -33,8 +33,15 @@ export async function openServiceStore(config: Config, logger: Logger, recheckRe
       recheckReadiness();
     },
     // The shared database can be away for a while (contract §5): decrypt entries then wait in a local journal.
-    onJournaling: (reason, journal) => logger.warn('audit entries go to the local journal until the database takes them', { reason, journal }),
-    onDrained: (entries) => logger.info('local audit journal drained into the trail', { entries }),
+    // Readiness names the journal while it holds entries (a warning): shown at once, not at the next periodic check.
+    onJournaling: (reason, journal) => {
+      logger.warn('audit entries go to the local journal until the database takes them', { reason, journal });
+      recheckReadiness();
+    },
+    onDrained: (entries) => {
+      logger.info('local audit journal drained into the trail', { entries });
+      recheckReadiness();
+    },
     outageMode: config.outageMode,
   });
   return keepingJournalInSight(storage, logger);

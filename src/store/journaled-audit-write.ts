@@ -52,15 +52,18 @@ export class JournaledAuditWrite {
       await this.#options.trail.write(entries);
       return;
     }
+    let refusedBecause: string | undefined;
     if (this.#options.journal.pending === 0) {
       try {
         await this.#options.trail.write(entries);
         return;
       } catch (error) {
-        this.#options.onJournaling?.(error instanceof Error ? error.message : String(error));
+        refusedBecause = error instanceof Error ? error.message : String(error);
       }
     }
     await this.#options.journal.append(entries);
+    // Told once the entries are in the journal, so that whoever looks at it then (readiness) sees them.
+    if (refusedBecause !== undefined) this.#options.onJournaling?.(refusedBecause);
     this.#scheduleDrain(this.#draining === undefined && this.#timer === undefined ? 0 : this.#retryMs);
   };
 
