@@ -9,29 +9,28 @@ import { print } from './output.js';
  */
 export function auditJournalCommand(): Command {
   const journal = new Command('journal').description('the local journal of decrypt entries kept while the database was unreachable (DKE_DATA_DIR)');
-  journal
-    .command('status')
-    .description('how many entries wait for the trail, the oldest and newest of them, and which process holds the journal')
-    .option('--data-dir <dir>', 'the folder of the journal (default: DKE_DATA_DIR)')
-    .option('--json', 'print JSON')
-    .action(async (options, command: Command) => {
-      const status = await outageJournalStatus(options.dataDir);
-      print(command.optsWithGlobals().json === true, { ...status, lock: status.lock ?? null }, () => statusText(status));
+  journalVerb(journal, 'status', 'how many entries wait for the trail, the oldest and newest of them, and which process holds the journal', 'the folder of the journal (default: DKE_DATA_DIR)', async (dir, json) => {
+    const status = await outageJournalStatus(dir);
+    print(json, { ...status, lock: status.lock ?? null }, () => statusText(status));
+  });
+  journalVerb(journal, 'drain', 'merge the journal an instance left in DIR into the trail of DKE_DATABASE_URL, exactly once', 'the folder of the journal (the DKE_DATA_DIR of the instance that left it)', async (dir, json) => {
+    const result = await drainOutageJournal(dir!);
+    print(json, result, () => {
+      const skipped = result.alreadyInTrail > 0 ? ` ${result.alreadyInTrail} were in the trail already and were not written again.` : '';
+      if (result.merged === 0) return `Nothing was merged: the audit journal in ${result.directory} holds no entry that is not in the trail.${skipped}`;
+      return `Merged ${result.merged} audit entries (decided from ${result.oldestAt} to ${result.newestAt}) from the journal in ${result.directory} into the trail; the journal is empty now.${skipped}`;
     });
-  journal
-    .command('drain')
-    .description('merge the journal an instance left in DIR into the trail of DKE_DATABASE_URL, exactly once')
-    .requiredOption('--data-dir <dir>', 'the folder of the journal (the DKE_DATA_DIR of the instance that left it)')
-    .option('--json', 'print JSON')
-    .action(async (options, command: Command) => {
-      const result = await drainOutageJournal(options.dataDir);
-      print(command.optsWithGlobals().json === true, result, () => {
-        const skipped = result.alreadyInTrail > 0 ? ` ${result.alreadyInTrail} were in the trail already and were not written again.` : '';
-        if (result.merged === 0) return `Nothing was merged: the audit journal in ${result.directory} holds no entry that is not in the trail.${skipped}`;
-        return `Merged ${result.merged} audit entries (decided from ${result.oldestAt} to ${result.newestAt}) from the journal in ${result.directory} into the trail; the journal is empty now.${skipped}`;
-      });
-    });
+  });
   return journal;
+}
+
+/** One verb of `dke audit journal`: `--data-dir` (required by `drain`, which must never guess a folder) and `--json`. */
+function journalVerb(parent: Command, name: 'status' | 'drain', about: string, dataDirAbout: string, run: (dir: string | undefined, json: boolean) => Promise<void>): void {
+  const verb = parent.command(name).description(about);
+  if (name === 'drain') verb.requiredOption('--data-dir <dir>', dataDirAbout);
+  else verb.option('--data-dir <dir>', dataDirAbout);
+  // `--json` after the verb may be parsed by the parent `audit` command, which has the same option.
+  verb.option('--json', 'print JSON').action((options: { dataDir?: string }, command: Command) => run(options.dataDir, command.optsWithGlobals().json === true));
 }
 
 function statusText(status: JournalInspection): string {
