@@ -117,6 +117,9 @@ describe('issue 25: the outage journal outlives the instance (SIGTERM, kill -9, 
     assert.ok(Number(refused.headers.get('retry-after')) > 0);
     assert.deepEqual(await refused.json(), { error: 'store_unavailable', message: 'The key service cannot record this request right now; try again shortly.' });
     assert.equal((await fetch(`${refusing.url}/journal`)).status, 200, 'GET still answers from the key state it read (within the staleness limit)');
+    const refusingReady = (await (await fetch(`${refusing.url}/health/ready`)).json()) as { checks: Record<string, { status: string; detail?: string }> };
+    assert.equal(refusingReady.checks.store?.status, 'warn');
+    assert.match(refusingReady.checks.store!.detail!, /; changes are refused; decrypts are refused \(DKE_OUTAGE_MODE=refuse\); GET answers from the key state read \d+ s ago/);
     assert.ok(!readdirSync(join(cluster.dir, 'refusing')).some((f) => f.startsWith('audit-journal.') && !f.endsWith('.lock')), 'no journal written');
     // The journaling instance names its journal: a readiness warning (still ready) and a gauge.
     const ready = await fetch(`${a.url}/health/ready`);
