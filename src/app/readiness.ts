@@ -1,6 +1,7 @@
 import { CiphertextRejected, HsmBusy } from '../keys/errors.js';
 import { servedVersion } from '../keys/lifecycle.js';
 import type { KeyStateStore, KeyVault } from '../keys/ports.js';
+import { outageJournalWarning, type OutageJournalReading } from './outage-journal-readiness.js';
 import { decryptsRoundTrip } from './software-rsa.js';
 import { compareStoreWithToken, refList } from './store-token-consistency.js';
 
@@ -31,6 +32,8 @@ export interface ReadinessProbes {
   readonly issuerKeys: () => string | { readonly warning: string } | undefined;
   /** Versions an unfinished admin step is creating or destroying (not a disagreement between store and token). */
   readonly pendingVersions?: () => Promise<readonly { name: string; keyId: string }[]>;
+  /** The local outage journal of a database store (none for the embedded store). */
+  readonly outageJournal?: () => OutageJournalReading;
 }
 
 /**
@@ -69,6 +72,7 @@ export class Readiness {
     checks.store = result(await attemptAsync(this.#probes.store));
     checks.keyRecords = result(typeof hsmProblem === 'string' ? 'skipped: the HSM is not ready' : await this.#storeMatchesToken());
     checks.issuerKeys = result(this.#probes.issuerKeys());
+    if (this.#probes.outageJournal !== undefined) checks.auditJournal = result(outageJournalWarning(this.#probes.outageJournal()));
     this.#report = { ready: Object.values(checks).every((c) => c.status !== 'fail'), checks };
     return this.#report;
   }

@@ -7,6 +7,7 @@ import type { AuditEntryView } from '../app/admin-shapes.js';
 import { AUDIT_EXPORT_FORMATS, AUDIT_FILTERS, RequestInvalid, type AuditExportFormat } from '../app/admin-vocabulary.js';
 import { parseSince } from '../app/time-spans.js';
 import { verifyAuditTrail, withAdmin } from '../main/open-admin.js';
+import { auditJournalCommand } from './audit-journal-commands.js';
 import { EXIT_AUDIT_BROKEN } from './exit-codes.js';
 import { collect } from './options.js';
 import { print } from './output.js';
@@ -90,6 +91,7 @@ export function auditCommand(): Command {
         result === undefined ? `No audit entry is older than ${before.toISOString()}; nothing was archived.` : `Archived entries ${result.first} to ${result.last} (${result.count}) into ${result.file}.`,
       );
     });
+  audit.addCommand(auditJournalCommand());
   return audit;
 }
 

@@ -32,6 +32,11 @@ export interface Config {
   readonly databaseUrl?: string;
   /** DKE_STATE_STALENESS_SECONDS in ms: how long lookups answer from a key state the database could not confirm. */
   readonly stateStalenessMs: number;
+  /**
+   * DKE_OUTAGE_MODE: while the database is unreachable, `journal` answers decrypts and keeps their entries in the
+   * local journal in dataDir (a persistent volume); `refuse` answers them 503 (contract §2).
+   */
+  readonly outageMode: 'journal' | 'refuse';
   readonly publicKeyCacheHours: number;
   /** Opt-in to serve versions the token says are or were extractable (issue 4); off by default. */
   readonly allowExportableKeys: boolean;
@@ -200,6 +205,7 @@ export function parseSettings(raw: RawSettings): Config {
     dataDir,
     ...(databaseUrl !== undefined ? { databaseUrl } : {}),
     stateStalenessMs: integer('DKE_STATE_STALENESS_SECONDS', setting('DKE_STATE_STALENESS_SECONDS'), 1, 86_400) * 1000,
+    outageMode: oneOf('DKE_OUTAGE_MODE', setting('DKE_OUTAGE_MODE'), ['journal', 'refuse'] as const),
     publicKeyCacheHours: integer('DKE_PUBLIC_KEY_CACHE_HOURS', setting('DKE_PUBLIC_KEY_CACHE_HOURS'), 0, 24 * 365),
     allowExportableKeys: boolean('DKE_ALLOW_EXPORTABLE_KEYS', setting('DKE_ALLOW_EXPORTABLE_KEYS')),
     rateLimit: {
@@ -437,6 +443,12 @@ function span(name: string, value: string): number {
   const match = /^(\d+)([smhd])$/.exec(value.trim());
   if (match === null || Number(match[1]) === 0) throw new ConfigError(`${name} must be a span such as 90d, 12h, 30m or 45s, not "${value}".`);
   return Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 's' | 'm' | 'h' | 'd'];
+}
+
+function oneOf<T extends string>(name: string, value: string, words: readonly T[]): T {
+  const word = value.trim().toLowerCase();
+  if (!(words as readonly string[]).includes(word)) throw new ConfigError(`${name} must be ${words.join(' or ')}, not "${value}".`);
+  return word as T;
 }
 
 function integer(name: string, value: string, min: number, max: number): number {

@@ -105,6 +105,7 @@ async function serveFrom(opened: Opened): Promise<Service> {
   const verifiers = await openVerifiers(config, logger, metrics);
   const protocol = new DkeProtocol({ store, vault: hsm.vault, audit, guard, presence, observer: metrics, publicKeyCacheHours: config.publicKeyCacheHours });
   metrics.watchPool(() => hsm.pool);
+  if (storage.outageJournal !== undefined) metrics.watchOutageJournal(storage.outageJournal);
   const timers = new BackgroundTimers();
   recheckPrivateKeys(timers, protocol, logger, options.privateKeyRecheckMs);
   const readiness = serviceReadiness(opened, store, verifiers);
@@ -143,6 +144,7 @@ function serviceReadiness({ hsm, storage }: Opened, store: KeyStore, verifiers: 
     // While the database does not answer, the comparison goes on without the unfinished steps (the store check says why).
     pendingVersions: () => store.pendingIntents().catch(() => []),
     store: () => storage.readiness(),
+    ...(storage.outageJournal !== undefined ? { outageJournal: storage.outageJournal } : {}),
     issuerKeys: () => {
       // A failed or stale key set is refetched from here too, so a recovered issuer is seen without traffic.
       verifiers.keySource.refreshIfDue();

@@ -39,6 +39,18 @@ export class ServiceMetrics implements ProtocolObserver, HttpObserver, MetricsEx
     gauge('dke_hsm_session_waiters', 'Requests waiting for a free HSM session', (p) => p.waiting);
   }
 
+  /** Decrypt entries waiting in the local outage journal for the database (contract §5), read when scraped. */
+  watchOutageJournal(journal: () => { readonly undrained: number }): void {
+    new Gauge({
+      name: 'dke_audit_journal_entries',
+      help: 'Decrypt audit entries in the local outage journal (DKE_DATA_DIR) not yet in the audit trail',
+      registers: [this.registry],
+      collect() {
+        this.set(journal().undrained);
+      },
+    });
+  }
+
   decrypt(keyName: string | undefined, outcome: string, seconds: number): void {
     this.#decryptChild(keyName ?? '', outcome).inc();
     this.#decryptSecondsChild(outcome).observe(seconds);

@@ -26,6 +26,8 @@ export interface AuditTrailOptions {
   };
   /** Asked before every write: a sentence when the store file is no longer the one opened (see StoreFileWatch). */
   readonly storeProblem?: () => string | undefined;
+  /** Asked before every decrypt: a sentence when decrypts are refused although entries could wait (DKE_OUTAGE_MODE=refuse). */
+  readonly refusal?: () => string | undefined;
 }
 
 /**
@@ -39,11 +41,13 @@ export class StoreAuditTrail implements AuditTrail, DurableAuditTrail, AuditRead
   readonly #now: () => Date;
   readonly #storeProblem: (() => string | undefined) | undefined;
   readonly #groupCommit: AuditGroupCommit | undefined;
+  readonly #refusal: (() => string | undefined) | undefined;
 
   constructor(connection: StoreConnection, options: AuditTrailOptions = {}) {
     this.#connection = connection;
     this.#now = options.now ?? (() => new Date());
     this.#storeProblem = options.storeProblem;
+    this.#refusal = options.refusal;
     const group = options.groupCommit;
     this.#groupCommit =
       group === undefined
@@ -64,7 +68,7 @@ export class StoreAuditTrail implements AuditTrail, DurableAuditTrail, AuditRead
 
   /** Why decrypts are refused for lack of an audit trail, or undefined while it can be written. */
   get problem(): string | undefined {
-    return this.#groupCommit?.problem;
+    return this.#refusal?.() ?? this.#groupCommit?.problem;
   }
 
   /**

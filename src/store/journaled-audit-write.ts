@@ -11,6 +11,11 @@ export interface JournaledAuditWriteOptions {
   /** Told when entries start going to the journal (the database refused a write), and when the journal is drained. */
   readonly onJournaling?: (reason: string) => void;
   readonly onDrained?: (entries: number) => void;
+  /**
+   * DKE_OUTAGE_MODE=refuse: a batch the database refuses is refused (its decrypts get 503), never journaled; entries an
+   * earlier process left in the journal still go to the trail first.
+   */
+  readonly refuse?: boolean;
 }
 
 /**
@@ -42,15 +47,23 @@ export class JournaledAuditWrite {
 
   /** The batch write the group commit calls (one batch at a time). */
   readonly write = async (entries: readonly DecisionEntry[]): Promise<void> => {
+    if (this.#options.refuse === true) {
+      if (this.#options.journal.pending > 0) await this.#options.journal.drain(this.#options.trail);
+      await this.#options.trail.write(entries);
+      return;
+    }
+    let refusedBecause: string | undefined;
     if (this.#options.journal.pending === 0) {
       try {
         await this.#options.trail.write(entries);
         return;
       } catch (error) {
-        this.#options.onJournaling?.(error instanceof Error ? error.message : String(error));
+        refusedBecause = error instanceof Error ? error.message : String(error);
       }
     }
     await this.#options.journal.append(entries);
+    // Told once the entries are in the journal, so that whoever looks at it then (readiness) sees them.
+    if (refusedBecause !== undefined) this.#options.onJournaling?.(refusedBecause);
     this.#scheduleDrain(this.#draining === undefined && this.#timer === undefined ? 0 : this.#retryMs);
   };
 

@@ -1,8 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { open, readFile, rename, stat, truncate, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, stat, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuditEvent } from '../keys/ports.js';
+import { readJournalLock, takeJournalLock, type JournalLockHolder, type JournalLockState } from './journal-lock.js';
+
+/** A journal folder as `dke audit journal status` shows it. */
+export interface JournalInspection {
+  readonly directory: string;
+  /** Entries not yet in the trail. */
+  readonly entries: number;
+  readonly oldestAt?: string;
+  readonly newestAt?: string;
+  /** Who holds the journal (undefined: nobody; a stopped instance lets go of it). */
+  readonly lock: JournalLockState | undefined;
+}
 
 /** A decrypt decision as the audit trail takes it: the time it was made and what was decided. */
 export interface DecisionEntry {
@@ -69,10 +81,30 @@ export class LocalAuditJournal {
    */
   static async open(dir: string): Promise<LocalAuditJournal> {
     mkdirSync(dir, { recursive: true });
-    await takeLock(join(dir, LOCK_FILE));
+    const stale = await takeJournalLock(join(dir, LOCK_FILE));
     let pending = 0;
     for (const name of [DRAINING_FILE, FILE]) pending += (await readEntries(join(dir, name), { repair: true })).length;
-    return new LocalAuditJournal(dir, pending);
+    const journal = new LocalAuditJournal(dir, pending);
+    journal.staleLock = stale;
+    return journal;
+  }
+
+  /**
+   * What a journal folder holds, read without taking it over or changing it (`dke audit journal status`): the entries
+   * not yet in the trail, the oldest and newest of them, and the lock's holder. A torn last line is not counted.
+   */
+  static async inspect(dir: string): Promise<JournalInspection> {
+    const entries = [...(await readEntries(join(dir, DRAINING_FILE), { repair: false })), ...(await readEntries(join(dir, FILE), { repair: false }))];
+    const times = entries.map((e) => e.at).sort();
+    return { directory: dir, entries: entries.length, ...(times.length > 0 ? { oldestAt: times[0]!, newestAt: times.at(-1)! } : {}), lock: await readJournalLock(join(dir, LOCK_FILE)) };
+  }
+
+  /** The lock of a process that is gone (or whose pid was reused), which this journal took over at open. */
+  staleLock: JournalLockHolder | undefined;
+
+  /** The folder of the journal (DKE_DATA_DIR). */
+  get directory(): string {
+    return this.#dir;
   }
 
   /** The path of the journal file (for sentences naming it). */
@@ -193,29 +225,6 @@ async function readEntries(file: string, { repair }: { repair: boolean }): Promi
         throw new Error(`the audit journal ${file} is damaged at line ${index + 1}`);
       }
     });
-}
-
-/** Writes this process's id into the lock file, unless a live other process holds it (a dead one's is taken over). */
-async function takeLock(lockFile: string): Promise<void> {
-  const created = await writeFile(lockFile, String(process.pid), { flag: 'wx' }).then(
-    () => true,
-    () => false,
-  );
-  if (created) return;
-  const holder = Number(await readFile(lockFile, 'utf8').catch(() => ''));
-  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isRunning(holder)) {
-    throw new Error(`the audit journal in ${lockFile.slice(0, -LOCK_FILE.length - 1)} is in use by process ${holder}; give each instance a DKE_DATA_DIR of its own`);
-  }
-  await writeFile(lockFile, String(process.pid));
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -40,6 +40,21 @@ export interface ServiceStoreOptions {
   readonly onJournaling?: (reason: string, journal: string) => void;
   /** Told when the local journal has been drained into the trail, with how many entries it held. */
   readonly onDrained?: (entries: number) => void;
+  /**
+   * DKE_OUTAGE_MODE (contract §2): `journal` answers decrypts while the database is unreachable and keeps their entries
+   * in the local journal; `refuse` answers them 503 and writes no journal. Default `journal`.
+   */
+  readonly outageMode?: OutageMode;
+}
+
+export type OutageMode = 'journal' | 'refuse';
+
+/** The local outage journal of a database store: its folder and how many entries in it have not reached the trail. */
+export interface OutageJournalState {
+  readonly directory: string;
+  readonly undrained: number;
+  /** The lock of a process that was gone (or whose pid was reused), taken over at open. */
+  readonly staleLock?: { readonly pid: number; readonly startedAt?: string; readonly host?: string };
 }
 
 /** The readiness of a store: a sentence when it fails, a warning when it degrades, undefined when it is fine. */
@@ -51,6 +66,8 @@ export interface ServiceStore {
   readonly audit: StoreAuditTrail;
   /** Can the service answer from this store now (readiness's store check)? */
   readiness(): Promise<StoreReadiness>;
+  /** The local outage journal, for a store in a shared database (none for the embedded store). */
+  readonly outageJournal?: () => OutageJournalState;
   /** Writes the audit entries still waiting, stops what runs in the background and closes the connection. */
   close(): Promise<void>;
 }

@@ -31,6 +31,13 @@ describe('§2 configuration', () => {
     assert.equal(loadConfig({ ...base, PORT: '9000', DKE_PORT: '9001' }, dir).port, 9001);
   });
 
+  it('issue 25: DKE_OUTAGE_MODE is journal (the default) or refuse; anything else is refused with a sentence', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dke-config-'));
+    assert.equal(loadConfig(base, dir).outageMode, 'journal');
+    assert.equal(loadConfig({ ...base, DKE_OUTAGE_MODE: 'Refuse' }, dir).outageMode, 'refuse');
+    assert.throws(() => loadConfig({ ...base, DKE_OUTAGE_MODE: 'drop' }, dir), { message: 'DKE_OUTAGE_MODE must be journal or refuse, not "drop".' });
+  });
+
   it('refuses malformed values with a sentence naming the setting', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dke-config-'));
     assert.throws(() => loadConfig({ ...base, DKE_PUBLIC_KEY_CACHE_HOURS: 'soon' }, dir), (e: unknown) => e instanceof ConfigError && /DKE_PUBLIC_KEY_CACHE_HOURS/.test(e.message));

@@ -98,7 +98,7 @@ describe('issue 7: deployment files (no Docker engine or IIS here: their directi
   interface Spread { topologyKey: string; maxSkew: number; whenUnsatisfiable: string; labelSelector: { matchLabels: object } }
   interface Manifest { kind: string; [field: string]: any }
 
-  describe('Kubernetes (issue 13: stateless replicas over nodes and zones, one PostgreSQL)', () => {
+  describe('Kubernetes (issue 13: replicas over nodes and zones, one PostgreSQL; issue 25: each keeps its journal)', () => {
     const docs = (): Manifest[] => parseAllDocuments(read('deploy/kubernetes/dke-service.yaml'), { version: '1.1' }).map((d) => d.toJS());
     /** The one object of this kind in the manifest. */
     const only = (all: Manifest[], kind: string): Manifest => {
@@ -106,15 +106,15 @@ describe('issue 7: deployment files (no Docker engine or IIS here: their directi
       assert.equal(found.length, 1, kind);
       return found[0]!;
     };
-    const deploymentOf = (all: Manifest[]) => only(all, 'Deployment');
-    const podOf = (all: Manifest[]) => deploymentOf(all).spec.template.spec;
+    const statefulSetOf = (all: Manifest[]) => only(all, 'StatefulSet');
+    const podOf = (all: Manifest[]) => statefulSetOf(all).spec.template.spec;
     const containerOf = (all: Manifest[]) => podOf(all).containers[0];
 
     it('3+ replicas spread over zones and nodes, a PodDisruptionBudget that keeps 2 serving, probes on /health', () => {
       const all = docs();
-      const deployment = deploymentOf(all);
-      assert.ok(deployment.spec.replicas >= 3);
-      const labels = deployment.spec.template.metadata.labels;
+      const set = statefulSetOf(all);
+      assert.ok(set.spec.replicas >= 3);
+      const labels = set.spec.template.metadata.labels;
       const spread = podOf(all).topologySpreadConstraints;
       for (const key of ['topology.kubernetes.io/zone', 'kubernetes.io/hostname']) {
         const constraint = spread.find((c: Spread) => c.topologyKey === key);
@@ -126,9 +126,11 @@ describe('issue 7: deployment files (no Docker engine or IIS here: their directi
       assert.equal(podOf(all).affinity?.podAffinity, undefined, 'nothing holds the replicas together on one node');
       const budget = only(all, 'PodDisruptionBudget');
       assert.deepEqual(budget.spec.selector.matchLabels, labels);
-      const available = budget.spec.minAvailable ?? deployment.spec.replicas - budget.spec.maxUnavailable;
-      assert.ok(available >= 2 && available < deployment.spec.replicas, 'a drain may take one replica, never all');
-      assert.equal(deployment.spec.strategy.rollingUpdate.maxUnavailable, 0);
+      const available = budget.spec.minAvailable ?? set.spec.replicas - budget.spec.maxUnavailable;
+      assert.ok(available >= 2 && available < set.spec.replicas, 'a drain may take one replica, never all');
+      // A StatefulSet replaces one pod at a time (its successor mounts the same volume); the budget keeps 2 serving.
+      assert.equal(set.spec.updateStrategy.type, 'RollingUpdate');
+      assert.equal(set.spec.updateStrategy.rollingUpdate?.maxUnavailable ?? 1, 1);
       const container = containerOf(all);
       assert.equal(container.livenessProbe.httpGet.path, '/health/live');
       assert.equal(container.readinessProbe.httpGet.path, '/health/ready');
@@ -170,15 +172,32 @@ describe('issue 7: deployment files (no Docker engine or IIS here: their directi
       assert.ok(!container.env.some((e: EnvVar) => e.name === 'DKE_PKCS11_PIN'), 'no PIN literal in the container env');
     });
 
-    it('no state volume: no claim, DKE_DATA_DIR (the audit journal only) on a scratch volume, the HSM client configuration read-only', () => {
+    it('issue 25: DKE_DATA_DIR (the outage journal) on a persistent volume of each replica, never an emptyDir; the HSM client configuration read-only', () => {
       const all = docs();
-      assert.deepEqual(all.filter((d) => d.kind === 'PersistentVolumeClaim'), []);
+      const set = statefulSetOf(all);
       const pod = podOf(all);
-      assert.deepEqual(pod.volumes.filter((v: Volume) => v.persistentVolumeClaim), []);
       const container = containerOf(all);
       const config = only(all, 'ConfigMap').data;
+      assert.equal(config.DKE_OUTAGE_MODE, 'journal');
       const dataMount = container.volumeMounts.find((m: Mount) => m.mountPath === config.DKE_DATA_DIR);
-      assert.deepEqual(pod.volumes.find((v: Volume) => v.name === dataMount.name).emptyDir, {});
+      assert.ok(dataMount, 'DKE_DATA_DIR is mounted');
+      assert.equal(dataMount.readOnly, undefined);
+      // The claim template gives every replica a volume of its own that outlives the pod, and the pod's volumes hold
+      // nothing of that name (a pod volume would shadow the claim), least of all an emptyDir.
+      const claim = set.spec.volumeClaimTemplates.find((c: Manifest) => c.metadata.name === dataMount.name);
+      assert.ok(claim, `a volumeClaimTemplate named ${dataMount.name}`);
+      assert.deepEqual(claim.spec.accessModes, ['ReadWriteOnce']);
+      assert.match(claim.spec.resources.requests.storage, /^\d+(Mi|Gi)$/);
+      assert.equal(pod.volumes.find((v: Volume) => v.name === dataMount.name), undefined);
+      const emptyDirMounts = container.volumeMounts.filter((m: Mount) => pod.volumes.some((v: Volume) => v.name === m.name && v.emptyDir));
+      assert.deepEqual(emptyDirMounts.map((m: Mount) => m.mountPath), ['/tmp'], 'only /tmp is scratch');
+      // A replica scaled away keeps its volume (its journal may still hold entries to drain).
+      assert.deepEqual(set.spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: 'Retain', whenScaled: 'Retain' });
+      const headless = all.find((d) => d.kind === 'Service' && d.metadata.name === set.spec.serviceName);
+      assert.equal(headless?.spec.clusterIP, 'None', 'the governing Service is headless');
+      const routed = all.find((d) => d.kind === 'Service' && d.metadata.name === 'dke-service');
+      assert.deepEqual(routed?.spec.selector, set.spec.template.metadata.labels);
+      assert.deepEqual(all.filter((d) => d.kind === 'PersistentVolumeClaim'), [], 'no shared claim: one per replica, from the template');
       const hsmVolume = pod.volumes.find((v: Volume) => v.name === 'hsm-client');
       assert.equal(hsmVolume.secret.secretName, 'dke-hsm-client');
       const hsmMount = container.volumeMounts.find((m: Mount) => m.name === 'hsm-client');

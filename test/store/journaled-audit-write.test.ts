@@ -109,4 +109,19 @@ describe('§5 audit batches during a database outage (store/journaled-audit-writ
     await assert.rejects(writer.write([decision(1)]), { code: 'ENOTDIR' });
     assert.equal(writer.pending, 0);
   });
+
+  it('issue 25, DKE_OUTAGE_MODE=refuse: a batch the database refuses is refused, never journaled; entries an earlier run left go to the trail first', async () => {
+    trail.up = false;
+    await writer.write([decision(1), decision(2)]);
+    await writer.close();
+    const journal = await LocalAuditJournal.open(join(dir, 'data'));
+    writer = new JournaledAuditWrite({ trail, journal, retryMs: 10, refuse: true, onJournaling: (reason) => events.push(`journaling: ${reason}`) });
+    await assert.rejects(writer.write([decision(3)]), /ECONNREFUSED/);
+    assert.equal(writer.pending, 2, 'the refused batch is not in the journal');
+    trail.up = true;
+    await writer.write([decision(4)]);
+    assert.deepEqual(trail.actors, ['user-1', 'user-2', 'user-4']);
+    assert.equal(writer.pending, 0);
+    assert.deepEqual(events, ['journaling: connect ECONNREFUSED 127.0.0.1:5432'], 'told once, in journal mode only');
+  });
 });

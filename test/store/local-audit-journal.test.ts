@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'mocha';
 import {
@@ -19,6 +19,7 @@ import {
   type JournalDrainTarget,
   type JournaledEntry,
 } from '../../src/store/local-audit-journal.js';
+import { processStartTime } from '../../src/store/journal-lock.js';
 
 /** Decision n: a decrypt by user n, at a time that orders them. */
 function decision(n: number): DecisionEntry {
@@ -174,16 +175,47 @@ describe('§5 the local audit journal (store/local-audit-journal)', () => {
   it('one process per journal: a live other holder is refused with a sentence, a dead one\'s lock is taken over', async () => {
     await journal.append([decision(1)]);
     const lock = join(dir, 'data', 'audit-journal.lock');
-    assert.equal(readFileSync(lock, 'utf8'), String(process.pid));
-    writeFileSync(lock, String(process.ppid)); // alive: the process that started this test run
-    await assert.rejects(LocalAuditJournal.open(join(dir, 'data')), {
-      message: `the audit journal in ${join(dir, 'data')} is in use by process ${process.ppid}; give each instance a DKE_DATA_DIR of its own`,
+    assert.deepEqual(JSON.parse(readFileSync(lock, 'utf8')), { pid: process.pid, startedAt: processStartTime(process.pid), host: hostname() });
+    // alive: the process that started this test run, with the start time /proc gives it
+    const parent = { pid: process.ppid, startedAt: processStartTime(process.ppid)!, host: hostname() };
+    writeFileSync(lock, JSON.stringify(parent));
+    const data = join(dir, 'data');
+    await assert.rejects(LocalAuditJournal.open(data), {
+      message:
+        `the audit journal in ${data} is in use by process ${parent.pid} (started ${parent.startedAt}) on ${hostname()}; process ${parent.pid} is running, started ${parent.startedAt}; ` +
+        `the lock may be stale if that is not a dke process using this folder. Give each instance a DKE_DATA_DIR of its own; if no dke process uses this folder, remove ${lock} and try again`,
     });
     const gone = spawnSync(process.execPath, ['-e', '']).pid!;
-    writeFileSync(lock, String(gone));
-    const next = await LocalAuditJournal.open(join(dir, 'data'));
+    writeFileSync(lock, JSON.stringify({ ...parent, pid: gone }));
+    const next = await LocalAuditJournal.open(data);
     assert.equal(next.pending, 1);
-    assert.equal(readFileSync(lock, 'utf8'), String(process.pid));
+    assert.deepEqual(next.staleLock, { ...parent, pid: gone, state: 'gone' });
+    assert.equal(JSON.parse(readFileSync(lock, 'utf8')).pid, process.pid);
     await next.close();
+  });
+
+  it('issue 25: a lock naming a reused pid (alive, started at another time) is stale and taken over; a lock without a start time is named as possibly stale', async () => {
+    await journal.close();
+    const data = join(dir, 'data');
+    const lock = join(data, 'audit-journal.lock');
+    const runningSince = processStartTime(process.ppid)!;
+    // The pid of a process killed before the one that has it now started: a container's next process, for instance.
+    const killedAt = new Date(Date.parse(runningSince) - 60_000).toISOString();
+    writeFileSync(lock, JSON.stringify({ pid: process.ppid, startedAt: killedAt, host: hostname() }));
+    const next = await LocalAuditJournal.open(data);
+    assert.deepEqual(next.staleLock, { pid: process.ppid, startedAt: killedAt, host: hostname(), state: 'gone', runningSince });
+    await next.close();
+    // A lock of an older version names the pid alone: it may be a reused one, and the sentence says so with its start time.
+    writeFileSync(lock, String(process.ppid));
+    await assert.rejects(LocalAuditJournal.open(data), {
+      message:
+        `the audit journal in ${data} is in use by process ${process.ppid}; process ${process.ppid} is running, started ${runningSince}; ` +
+        `the lock records no start time, so a reused pid cannot be told apart and the lock may be stale. Give each instance a DKE_DATA_DIR of its own; if no dke process uses this folder, remove ${lock} and try again`,
+    });
+    writeFileSync(lock, JSON.stringify({ pid: process.ppid, startedAt: runningSince, host: 'dke-service-2' }));
+    await assert.rejects(LocalAuditJournal.open(data), { message: new RegExp(`locked by process ${process.ppid} \\(started ${runningSince.replace(/\./g, '\\.')}\\) on dke-service-2, another host, whose processes cannot be checked from here; the lock may be stale`) });
+    const inspected = await LocalAuditJournal.inspect(data);
+    assert.equal(inspected.lock?.state, 'unknown');
+    journal = await LocalAuditJournal.open(join(dir, 'other'));
   });
 });

@@ -22,11 +22,17 @@ export async function openPostgresServiceStore(url: string, dataDir: string, sta
     await connection.close();
     throw error;
   }
+  const refuse = options.outageMode === 'refuse';
   let journaled: JournaledAuditWrite | undefined;
-  const audit = new StoreAuditTrail(connection, { groupCommit: { ...options.groupCommit, write: (entries) => journaled!.write(entries) } });
+  const audit = new StoreAuditTrail(connection, {
+    groupCommit: { ...options.groupCommit, write: (entries) => journaled!.write(entries) },
+    // DKE_OUTAGE_MODE=refuse: no decrypt while the database does not answer (none could be recorded but in a journal).
+    ...(refuse ? { refusal: () => outageRefusal(connection) } : {}),
+  });
   journaled = new JournaledAuditWrite({
     trail: trailDrainTarget(audit),
     journal,
+    refuse,
     onJournaling: (reason) => options.onJournaling?.(reason, journal.path),
     onDrained: (entries) => options.onDrained?.(entries),
   });
@@ -34,7 +40,8 @@ export async function openPostgresServiceStore(url: string, dataDir: string, sta
   return {
     connection,
     audit,
-    readiness: () => postgresReadiness(connection, audit),
+    outageJournal: () => ({ directory: journal.directory, undrained: journal.pending, ...(journal.staleLock !== undefined ? { staleLock: journal.staleLock } : {}) }),
+    readiness: () => postgresReadiness(connection, audit, refuse),
     close: async () => {
       await audit.drain();
       await writer.close();
@@ -43,17 +50,23 @@ export async function openPostgresServiceStore(url: string, dataDir: string, sta
   };
 }
 
+function outageRefusal(connection: PostgresStoreConnection): string | undefined {
+  const { problem } = connection.snapshots.health();
+  return problem === undefined ? undefined : `${connection.location} does not answer (${problem}) and DKE_OUTAGE_MODE is refuse: decrypts are refused until it answers`;
+}
+
 /**
  * Readiness of the shared store (contract §5): while the database does not answer, `warn` as long as lookups still
  * answer from a key state younger than DKE_STATE_STALENESS_SECONDS, `fail` past it (and before a first state was
- * ever read); then the audit rehearsal.
+ * ever read); then the audit rehearsal. With DKE_OUTAGE_MODE=refuse the warning says that decrypts are refused.
  */
-async function postgresReadiness(connection: PostgresStoreConnection, audit: StoreAuditTrail): Promise<StoreReadiness> {
+async function postgresReadiness(connection: PostgresStoreConnection, audit: StoreAuditTrail, refuse: boolean): Promise<StoreReadiness> {
   const { ageMs, problem, limitMs } = connection.snapshots.health();
   if (problem !== undefined) {
     const sentence = `${connection.location} does not answer (${problem})`;
     if (ageMs > limitMs) return `${sentence}; the last key state read is older than DKE_STATE_STALENESS_SECONDS (${Math.round(limitMs / 1000)} s): decrypt and GET answer 503`;
-    return { warning: `${sentence}; changes are refused; decrypt and GET answer from the key state read ${Math.round(ageMs / 1000)} s ago (for up to ${Math.round(limitMs / 1000)} s)` };
+    const answering = refuse ? 'decrypts are refused (DKE_OUTAGE_MODE=refuse); GET answers' : 'decrypt and GET answer';
+    return { warning: `${sentence}; changes are refused; ${answering} from the key state read ${Math.round(ageMs / 1000)} s ago (for up to ${Math.round(limitMs / 1000)} s)` };
   }
   return audit.probe();
 }
