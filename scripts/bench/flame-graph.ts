@@ -22,6 +22,8 @@ export interface CpuProfile {
   readonly startTime: number;
   readonly endTime: number;
   readonly samples?: readonly number[];
+  /** Microseconds from the previous sample (the first from startTime), one per sample. */
+  readonly timeDeltas?: readonly number[];
 }
 
 interface Frame {

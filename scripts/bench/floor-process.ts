@@ -22,10 +22,10 @@ export async function startExpressFloor(body: Buffer, dir: string): Promise<Floo
 /** The decrypt floors (decrypt-floor.ts): bare node:http, the same on the service's decrypt threads, or Express 5 + helmet. */
 export type DecryptFloorKind = 'bare' | 'threads' | 'express';
 
-/** Starts decrypt-floor.js on the bench token (see there), with `sessions` sessions of its own. */
-export async function startDecryptFloor(settings: RawTokenSettings, sessions: number, kind: DecryptFloorKind): Promise<FloorProcess> {
+/** Starts decrypt-floor.js on the bench token (see there), with `sessions` sessions of its own (`nodeArgs` before it: --cpu-prof). */
+export async function startDecryptFloor(settings: RawTokenSettings, sessions: number, kind: DecryptFloorKind, nodeArgs: readonly string[] = []): Promise<FloorProcess> {
   const floorSettings = { ...settings, sessions, express: kind === 'express', threads: kind === 'threads' };
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./decrypt-floor.js', import.meta.url)), JSON.stringify(floorSettings)], {
+  const child = spawn(process.execPath, [...nodeArgs, fileURLToPath(new URL('./decrypt-floor.js', import.meta.url)), JSON.stringify(floorSettings)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return floorProcess(child, 'the decrypt floor');

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { decryptLoadRequest, KEY_NAME, prepareBench } from './bench-setup.js';
 import { runLoadWithCpu } from './cpu-load.js';
+import { PARTS, partShares } from './cost-breakdown.js';
 import { flameGraphSvg, selfTimeByOrigin, type CpuProfile } from './flame-graph.js';
 import { runLoad, type LoadRequest } from './http-load.js';
 import { startServiceProcess } from './service-process.js';
@@ -64,6 +65,7 @@ try {
   const profiled = await startServiceProcess(env, { ...own, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] });
   const profiledRequest = await loadRequest(profiled.url);
   await runLoad(profiledRequest, inFlight, 2);
+  const measuredFrom = Number(process.hrtime.bigint() / 1000n);
   const under = await runLoad(profiledRequest, inFlight, seconds);
   if (under.errors + under.non2xx > 0) throw new Error(`errors under the profiler: ${under.errors + under.non2xx}`);
   await profiled.stop();
@@ -76,6 +78,9 @@ try {
   writeFileSync(out, flameGraphSvg(profile, `dke serve, main thread, ${args.get ? 'GET /{keyName}' : 'decrypts'} at ${inFlight} in flight (${args.name})`));
   console.log(`\nflame graph: ${out}\nmain thread self time by origin (busy samples):`);
   for (const { origin, share } of selfTimeByOrigin(profile).slice(0, 15)) console.log(`  ${(share * 100).toFixed(1).padStart(5)}%  ${origin}`);
+  console.log('main thread busy samples under the measured load by part (cost-breakdown.ts, as npm run bench splits them):');
+  const shares = partShares(profile, measuredFrom);
+  for (const part of PARTS) console.log(`  ${((shares.get(part) ?? 0) * 100).toFixed(1).padStart(5)}%  ${part}`);
 
   /** Rounds alternate between the two builds, so a change of the machine's load hits both alike. */
   async function compare(other: string): Promise<void> {

@@ -111,9 +111,20 @@ function migrate(db: StoreDatabase, path: string, create: boolean): void {
   }).immediate();
 }
 
+/**
+ * storeId's statement, prepared once per connection: the audit writer reads the identity before every batch
+ * (sqlite-service-store.ts), and preparing it each time was a visible share of a batch's cost (issue 30).
+ */
+const storeIdStatements = new WeakMap<StoreDatabase, Database.Statement>();
+
 /** The identity written at creation: a store replaced by another file has another one (or none). */
 export function storeId(db: StoreDatabase): string {
-  return (db.prepare("SELECT value FROM store_meta WHERE key = 'store_id'").get() as { value: string } | undefined)?.value ?? '';
+  let statement = storeIdStatements.get(db);
+  if (statement === undefined) {
+    statement = db.prepare("SELECT value FROM store_meta WHERE key = 'store_id'");
+    storeIdStatements.set(db, statement);
+  }
+  return (statement.get() as { value: string } | undefined)?.value ?? '';
 }
 
 /** SQLite's own words plus its code (SQLITE_FULL, SQLITE_BUSY, SQLITE_CORRUPT), never the data. */
