@@ -20,7 +20,8 @@ import { startTestEnv, TEST_ADMIN_AUDIENCE, type TestEnv } from '../support/test
 
 const ADMIN_OID = 'a0000000-0000-4000-8000-0000000000a1';
 const ADMIN_ACTOR = `${ADMIN_OID} (admin@contoso.dev)`;
-const REFUSALS = 500;
+// More than the 200 entries of a page, so the newest page holds refusals only and paging takes two pages.
+const REFUSALS = 250;
 /** A CLI actor a spreadsheet would run as a formula, with a comma and quotes: the CSV must carry it unchanged. */
 const ODD_ACTOR = '=HYPERLINK("http://x"), "odd" actor';
 
