@@ -1,4 +1,4 @@
-import { CiphertextRejected, HsmUnavailable } from '../keys/errors.js';
+import { CiphertextRejected, HsmUnavailable, KeyNotUsable } from '../keys/errors.js';
 import type { HsmErrorClass } from '../keys/ports.js';
 import { pkcs11 } from './pkcs11.js';
 
@@ -81,10 +81,14 @@ export function classifyCkr(error: unknown): CkrClass {
 
 /**
  * The domain error for a PKCS#11 failure of the given class, as callers of the key vault see it: a bad ciphertext is
- * the uniform CiphertextRejected (400), a device or configuration problem HsmUnavailable (503). Anything else is
+ * the uniform CiphertextRejected (400), a key the token refuses the operation KeyNotUsable (403), a device or
+ * configuration problem HsmUnavailable (503). Anything else is
  * passed on unchanged (KeyNotFound, the domain's own errors, a programming error).
  */
 export function domainErrorFor(error: unknown, errorClass: CkrClass): unknown {
+  // The token refuses this one key the operation (CKA_DECRYPT cleared by a Compromise or Deactivate, issue 25): the
+  // key is not usable (403), as the contract answers for its state; the token and the other keys are fine.
+  if (ckrCode(error) === pkcs11.CKR_KEY_FUNCTION_NOT_PERMITTED) return new KeyNotUsable(`${ckrName(error)}: the token refuses this key the operation`);
   switch (errorClass) {
     case 'request':
       return new CiphertextRejected(ckrName(error));
