@@ -37,6 +37,12 @@ const BY_CODE = new Map<number, CkrClass>([
 ]);
 
 /**
+ * What a token answers for an operation one key does not allow: CKR_KEY_FUNCTION_NOT_PERMITTED as PKCS#11 names it,
+ * and CKR_KEY_TYPE_INCONSISTENT, which NSS softoken gives for C_DecryptInit on a key whose CKA_DECRYPT is false.
+ */
+const KEY_REFUSALS = new Set<number>([pkcs11.CKR_KEY_FUNCTION_NOT_PERMITTED, pkcs11.CKR_KEY_TYPE_INCONSISTENT]);
+
+/**
  * The CKR number of a pkcs11js error (Pkcs11Error.code; pkcs11js makes one of every PKCS#11 failure, including those
  * of the decrypt threads, see decrypt-thread-pool.ts), or undefined for anything else. Never read from message text,
  * with one exception pkcs11js forces: see UNCONVERTED_CKR.
@@ -88,7 +94,7 @@ export function classifyCkr(error: unknown): CkrClass {
 export function domainErrorFor(error: unknown, errorClass: CkrClass): unknown {
   // The token refuses this one key the operation (CKA_DECRYPT cleared by a Compromise or Deactivate, issue 25): the
   // key is not usable (403), as the contract answers for its state; the token and the other keys are fine.
-  if (ckrCode(error) === pkcs11.CKR_KEY_FUNCTION_NOT_PERMITTED) return new KeyNotUsable(`${ckrName(error)}: the token refuses this key the operation`);
+  if (KEY_REFUSALS.has(ckrCode(error) ?? -1)) return new KeyNotUsable(`${ckrName(error)}: the token refuses this key the operation`);
   switch (errorClass) {
     case 'request':
       return new CiphertextRejected(ckrName(error));

@@ -14,8 +14,9 @@ export interface AdminProcess extends Pick<KeyAdminDeps, 'afterStep' | 'intentLe
 
 /** This process as the owner of the intents its admin steps write (issue 17), with the test seams when set. */
 export function adminProcess(): AdminProcess {
-  const owner = `${hostname()}:${process.pid}`;
-  const { afterAdminStep: afterStep, intentLeaseMs } = installedTestSeams();
+  const seams = installedTestSeams();
+  const owner = seams.owner ?? `${hostname()}:${process.pid}`;
+  const { afterAdminStep: afterStep, intentLeaseMs } = seams;
   return {
     owner,
     isOwnerAlive,

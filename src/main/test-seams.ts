@@ -11,6 +11,8 @@ export interface TestSeams {
   readonly afterAdminStep?: (step: string) => void | Promise<void>;
   /** The intents' lease (issue 25), shorter than production's so a killed command's step is taken over at once. */
   readonly intentLeaseMs?: number;
+  /** This process as the holder of its intents, as a command on another host would name itself (issue 25). */
+  readonly owner?: string;
 }
 
 let installed: TestSeams = {};

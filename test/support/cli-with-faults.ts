@@ -7,6 +7,7 @@
  *   lease (DKE_FAULT_LEASE_MS, default 100 ms), so a reconcile right after the kill finds the holder gone.
  * - DKE_FAULT_HOLD_AFTER names a step and DKE_FAULT_HOLD_FILE a path: right after the step the file is written and
  *   the step waits (the process keeps serving) until the test removes it, e.g. after stopping the database.
+ * - DKE_FAULT_OWNER names the holder of this process's intents, as a command on another host would.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +19,7 @@ const killAfter = process.env.DKE_FAULT_KILL_AFTER;
 const holdAfter = process.env.DKE_FAULT_HOLD_AFTER;
 const holdFile = process.env.DKE_FAULT_HOLD_FILE;
 const leaseMs = process.env.DKE_FAULT_LEASE_MS;
+const owner = process.env.DKE_FAULT_OWNER;
 
 async function hold(file: string): Promise<void> {
   writeFileSync(file, `${process.pid}\n`);
@@ -31,6 +33,7 @@ if ((killAfter !== undefined && killAfter !== '') || (holdAfter !== undefined &&
       return step === holdAfter && holdFile !== undefined ? hold(holdFile) : undefined;
     },
     ...(leaseMs !== undefined ? { intentLeaseMs: Number(leaseMs) } : killAfter !== undefined && killAfter !== '' ? { intentLeaseMs: 100 } : {}),
+    ...(owner !== undefined ? { owner } : {}),
   });
 }
 void runProgram(process.argv, [devCommand(), devTokenCommand()]);
