@@ -107,6 +107,7 @@ describe('issue 25: the database stopped between the token step and the final wr
     const done = await poll(async () => (await recorded(name, keyId)) === finalState, DONE_WITHIN_MS);
     const ms = performance.now() - since;
     assert.ok(done && ms < DONE_WITHIN_MS, `${name} is ${finalState} ${ms.toFixed(0)} ms after the database answers`);
+    console.log(`      ${name}: ${finalState} and audited ${ms.toFixed(0)} ms after the database was started again`);
     const entry = await takeoverEntry(keyId);
     assert.equal(entry.outcome, 'succeeded');
     assert.equal(entry.actor, 'dke-service');
