@@ -144,7 +144,8 @@ async function serveFrom(opened: Opened): Promise<Service> {
 /** Readiness (contract §1): the token, the versions the store expects in it, the store, the issuer's keys. */
 function serviceReadiness({ hsm, storage, config }: Opened, store: KeyStore, verifiers: ServiceVerifiers, protocol: DkeProtocol): Readiness {
   return new Readiness(store, hsm.vault, {
-    clock: () => clockSkewProblem(() => store.databaseTime(), config.auth.clockSkewSeconds),
+    // A shared database has a clock of its own to compare with; the embedded store has none (no `clock` check then).
+    ...(config.databaseUrl !== undefined ? { clock: () => clockSkewProblem(() => store.databaseTime(), config.auth.clockSkewSeconds) } : {}),
     versionRefused: (ref, missing) => protocol.versionRefusedByToken(ref, missing),
     hsm: () => hsmProblem(hsm.connection),
     // While the database does not answer, the comparison goes on without the unfinished steps (the store check says why).
