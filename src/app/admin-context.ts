@@ -12,12 +12,12 @@ export interface KeyAdminDeps {
   readonly audit: AuditTrail & AuditReader & AuditArchiver;
   /** Who runs the command: the OS user or DKE_ADMIN_ACTOR for the CLI, an admin identity otherwise. */
   readonly actor: string;
-  /** `host:pid` of this process, written into its intents. */
+  /** `host:pid` of this process, written into its intents as their holder. */
   readonly owner?: string;
-  /** Is the process that wrote an intent still running (then its intent is not a reconcile's business)? */
-  readonly isOwnerAlive?: (owner: string) => boolean;
-  /** Test seam (main/test-seams.ts): called after each step of an operation that touches the token. */
-  readonly afterStep?: (step: string) => void;
+  /** How long an intent's lease lasts without renewal (default DEFAULT_INTENT_LEASE_MS in ./intent-lease.ts). */
+  readonly intentLeaseMs?: number;
+  /** Test seam (main/test-seams.ts): awaited after each step of an operation that touches the token. */
+  readonly afterStep?: (step: string) => void | Promise<void>;
   /** DKE_DELETION_WINDOW: how long a deleted version waits before its HSM objects are destroyed (0 or absent: at once). */
   readonly deletionWindowMs?: number;
   /** DKE_APPROVALS_REQUIRED: 2 makes irreversible steps and lifting the kill switch proposals for a second admin. */

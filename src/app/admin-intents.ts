@@ -1,8 +1,9 @@
-import { AdminConflict, KeyAlreadyInToken, type StepRefusal } from '../keys/errors.js';
-import type { KeyState, KeyVersion } from '../keys/key-version.js';
+import { AdminConflict, DatabaseUnavailable, DkeError, KeyAlreadyInToken, RetryLater, type StepRefusal } from '../keys/errors.js';
+import { isKeyState, type KeyState, type KeyVersion } from '../keys/key-version.js';
 import { stateLabel } from '../keys/lifecycle.js';
 import type { AddVersionResult, AuditEvent, Intent, IntentAction, KeyVersionRef, NewIntent, StoreTransaction } from '../keys/ports.js';
 import type { AdminContext } from './admin-context.js';
+import { DEFAULT_INTENT_LEASE_MS, holdingLease, leaseEnd } from './intent-lease.js';
 
 /** A refusal found inside a write transaction: a plain sentence, or a reason with its next step. */
 export type TransactionRefusal = string | StepRefusal;
@@ -20,9 +21,10 @@ export interface IntentStep {
 /**
  * The shared shape of every operation that touches the token (issue 17): the intent is written, with `check` and "no
  * other unfinished step on this name" evaluated in the same write transaction (a refusal is audited and thrown);
- * then the token step runs. The caller then commits the store change, its audit entry and the end of the intent in
- * one transaction (completeStateChange, or its own). A crash between the two leaves the intent for the reconcile
- * (key-reconcile.ts); `onTokenFailure` undoes what a failed token step needs undone.
+ * then the token step runs, while this process renews the intent's lease (issue 25). The caller then commits the
+ * store change, its audit entry and the end of the intent in one transaction (completeStateChange, or its own,
+ * through recordAfterTokenStep). A crash or a lost database between the two leaves the intent: once its lease has
+ * passed, any instance takes it over (intent-takeover.ts); `onTokenFailure` undoes what a failed token step needs undone.
  */
 export async function tokenStepUnderIntent<T>(
   ctx: AdminContext,
@@ -32,22 +34,64 @@ export async function tokenStepUnderIntent<T>(
 ): Promise<{ intent: Intent; token: T }> {
   const { action, ref } = step;
   const label = step.label ?? action;
-  const intent: NewIntent = { action, name: ref.name, keyId: ref.keyId, actor: ctx.deps.actor, owner: ctx.deps.owner ?? 'unknown', createdAt: ctx.now().toISOString(), ...(step.details ? { details: step.details } : {}) };
+  const leaseMs = ctx.deps.intentLeaseMs ?? DEFAULT_INTENT_LEASE_MS;
+  const intent: NewIntent = {
+    action,
+    name: ref.name,
+    keyId: ref.keyId,
+    actor: ctx.deps.actor,
+    owner: ctx.deps.owner ?? 'unknown',
+    createdAt: ctx.now().toISOString(),
+    leaseUntil: leaseEnd(ctx.now(), leaseMs),
+    ...(step.details ? { details: step.details } : {}),
+  };
   const begun = await ctx.deps.store.change(async (tx): Promise<Intent | TransactionRefusal> => {
     const refusal = (await unfinishedStepOn(tx, ref.name)) ?? (await step.check(tx));
     return refusal ?? tx.beginIntent(intent);
   });
   if (!isIntent(begun)) throw await ctx.audit.refusal(action, ref.name, begun, ref.keyId, AdminConflict);
-  ctx.deps.afterStep?.(`${label}:intent`);
+  await ctx.deps.afterStep?.(`${label}:intent`);
   let token: T;
   try {
-    token = await tokenStep();
+    token = await holdingLease(ctx.deps.store, begun, leaseMs, ctx.now, tokenStep);
   } catch (error) {
     await onTokenFailure?.(begun, error);
     throw error;
   }
-  ctx.deps.afterStep?.(`${label}:token`);
+  await ctx.deps.afterStep?.(`${label}:token`);
   return { intent: begun, token };
+}
+
+/**
+ * The write that records a done token step (issue 25): when the database cannot take it, the answer says what is
+ * true, that the token step is done and the record follows by itself once the database answers (an instance takes
+ * the intent over after its lease), never the store's "nothing was changed".
+ */
+export async function recordAfterTokenStep<T>(intent: Intent, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (!(error instanceof RetryLater)) throw error;
+    throw new DatabaseUnavailable(unrecordedStepSentence(intent), error instanceof DkeError ? error.detail : undefined);
+  }
+}
+
+/** What an answer says of a token step whose record the database did not take. */
+export function unrecordedStepSentence(intent: Intent): string {
+  const what = `"${intent.name}" version ${intent.keyId}`;
+  const completed = `once the database answers (intent ${intent.id})`;
+  switch (intent.action) {
+    case 'create':
+    case 'rotate':
+    case 'import':
+      return `The key pair of ${what} is in the token but could not be recorded; it will be removed automatically ${completed}.`;
+    case 'delete':
+      return `The token step of the deletion of ${what} is done (its objects are destroyed); the record will be completed automatically ${completed}.`;
+    case 'set-state': {
+      const to = String(intent.details.to);
+      return `The token step of the change of ${what} to ${isKeyState(to) ? stateLabel(to) : to} is done; the record will be completed automatically ${completed}.`;
+    }
+  }
 }
 
 /** Did the transaction that writes an intent write it (rather than answer why not)? */
@@ -110,7 +154,7 @@ export async function completeStateChange(
   details: AuditEvent['details'],
   alsoWhenChanged?: (tx: StoreTransaction) => Promise<void>,
 ): Promise<void> {
-  const refusal = await ctx.deps.store.change(async (tx) => {
+  const write = (): Promise<string | undefined> => ctx.deps.store.change(async (tx) => {
     const changed = await tx.setState(version.name, version.keyId, version.state, to, ctx.now().toISOString());
     const sentence = changed ? undefined : ((await changedSince(tx, version)) ?? `Version ${version.keyId} of "${version.name}" changed meanwhile; look again and retry.`);
     if (changed) await ctx.audit.within(tx).succeeded(action, version.name, version.keyId, { from: version.state, to, ...details });
@@ -118,6 +162,7 @@ export async function completeStateChange(
     if (intent !== undefined) await tx.finishIntent(intent.id);
     return sentence;
   });
+  const refusal = intent === undefined ? await write() : await recordAfterTokenStep(intent, write);
   if (refusal !== undefined) throw await ctx.audit.refusal(action, version.name, refusal, version.keyId, AdminConflict);
 }
 

@@ -4,7 +4,7 @@ import { AccessDenied, DkeError, KeyNotFound, KeyNotUsable, StoreUnavailable } f
 import type { KeyRecord, KeyVersion, RsaPublicKey } from '../keys/key-version.js';
 import { canDecrypt, findLiveVersion, servedVersion } from '../keys/lifecycle.js';
 import { isValidKeyId, isValidKeyName } from '../keys/names.js';
-import type { DurableAuditTrail, KeyStateStore, KeyVault, ProtocolObserver } from '../keys/ports.js';
+import type { DurableAuditTrail, KeyStateStore, KeyVault, KeyVersionRef, ProtocolObserver } from '../keys/ports.js';
 import { parseDecryptRequest } from './decrypt-request.js';
 import type { ProvenanceGuard } from './provenance-guard.js';
 import { PrivateKeyPresence } from './private-key-presence.js';
@@ -155,14 +155,24 @@ export class DkeProtocol {
     return version.publicKey ?? this.#deps.vault.publicKey(version);
   }
 
-  /** The token's decrypt; a private key found missing there is no longer published from now on. */
+  /**
+   * The token's decrypt; a private key found missing there, or one the token refuses to decrypt with (an unfinished
+   * Compromise or Deactivate, issue 25), is no longer published from now on.
+   */
   async #decryptInToken(version: KeyVersion, ciphertext: Buffer): Promise<Buffer> {
     try {
       return await this.#timedVaultDecrypt(version, ciphertext);
     } catch (error) {
       if (error instanceof KeyNotFound) this.#presence.markMissing(version);
+      if (error instanceof KeyNotUsable) this.#presence.markRefused(version);
       throw error;
     }
+  }
+
+  /** Readiness's self-test found that the token refuses (or lacks) this version's key: stop publishing it now. */
+  versionRefusedByToken(version: KeyVersionRef, missing: boolean): void {
+    if (missing) this.#presence.markMissing(version);
+    else this.#presence.markRefused(version);
   }
 
   async #timedVaultDecrypt(version: KeyVersion, ciphertext: Buffer): Promise<Buffer> {

@@ -15,6 +15,8 @@ import { importKey, type ImportOptions } from './key-import.js';
 import { KeyLifecycle, type CreateKeyOptions } from './key-lifecycle.js';
 import { KeyReads } from './key-reads.js';
 import { reconcile, type ReconcileReport } from './key-reconcile.js';
+import { DEFAULT_INTENT_LEASE_MS } from './intent-lease.js';
+import { takeOverUnfinishedSteps, type TakenOverStep, type TakeoverDeps } from './intent-takeover.js';
 import { KeyRotationSchedule } from './key-rotation-schedule.js';
 import type { PrivateKeyMaterial } from './private-key-material.js';
 import { migrateReference, type MigrationReport } from './reference-migration.js';
@@ -202,7 +204,17 @@ export class KeyAdmin {
 
   /** `dke keys reconcile [--dry-run]` and the service at start: see key-reconcile.ts. */
   reconcile(dryRun: boolean): Promise<ReconcileReport> {
-    return reconcile({ ...this.#ctx.deps, now: this.#ctx.now }, this.#ctx.audit, dryRun);
+    return reconcile(this.#takeoverDeps(), this.#ctx.audit, dryRun);
+  }
+
+  /** Issue 25: the unfinished steps whose holder's lease has passed, taken over and finished (intent-takeover.ts). */
+  takeOverUnfinishedSteps(): Promise<TakenOverStep[]> {
+    return takeOverUnfinishedSteps(this.#takeoverDeps(), this.#ctx.audit);
+  }
+
+  #takeoverDeps(): TakeoverDeps {
+    const { store, vault, owner, intentLeaseMs } = this.#ctx.deps;
+    return { store, vault, owner: owner ?? 'unknown', leaseMs: intentLeaseMs ?? DEFAULT_INTENT_LEASE_MS, now: this.#ctx.now };
   }
 
   /** `dke audit` and `GET /admin/api/audit`: a page of the filtered entries, newest first (audit-reads.ts). */

@@ -6,6 +6,7 @@ import { keyIdProblem, keyNameProblem } from '../keys/names.js';
 import type { Intent, KeyStateStore, KeyVault } from '../keys/ports.js';
 import type { AdminAudit } from './admin-audit.js';
 import { addVersionRefusal, isIntent, unfinishedStepOn, type TransactionRefusal } from './admin-intents.js';
+import { DEFAULT_INTENT_LEASE_MS, holdingLease, leaseEnd } from './intent-lease.js';
 import { grantAllowList } from './key-grants.js';
 import type { CreatedVersion } from './key-admin-views.js';
 import type { PrivateKeyMaterial } from './private-key-material.js';
@@ -15,6 +16,7 @@ export interface KeyImportDeps {
   readonly store: KeyStateStore;
   readonly vault: KeyVault;
   readonly owner?: string;
+  readonly intentLeaseMs?: number;
   readonly now?: () => Date;
 }
 
@@ -40,16 +42,18 @@ export async function importKey(deps: KeyImportDeps, audit: AdminAudit, name: st
     const keyId = options.keyId ?? randomUUID();
     const idProblem = keyIdProblem(keyId);
     if (idProblem !== undefined) throw new AdminRefused(idProblem);
-    const now = (): string => (deps.now?.() ?? new Date()).toISOString();
+    const clock = (): Date => deps.now?.() ?? new Date();
+    const now = (): string => clock().toISOString();
+    const leaseMs = deps.intentLeaseMs ?? DEFAULT_INTENT_LEASE_MS;
     // The intent is written before the token is touched (issue 17), so a crash mid-import is rolled back by the reconcile.
     const intent = await deps.store.change(async (tx): Promise<Intent | TransactionRefusal> => {
       const refusal =
         (await unfinishedStepOn(tx, name)) ?? ((await tx.findKey(name))?.versions.some((v) => v.keyId === keyId) ? addVersionRefusal(name, keyId, 'version-exists') : undefined);
-      return refusal ?? tx.beginIntent({ action: 'import', name, keyId, actor: audit.actor, owner: deps.owner ?? 'unknown', createdAt: now() });
+      return refusal ?? tx.beginIntent({ action: 'import', name, keyId, actor: audit.actor, owner: deps.owner ?? 'unknown', createdAt: now(), leaseUntil: leaseEnd(clock(), leaseMs) });
     });
     if (!isIntent(intent)) throw new AdminRefused(intent);
     try {
-      return await importUnderIntent(deps, audit, intent, material, options, now);
+      return await holdingLease(deps.store, intent, leaseMs, clock, () => importUnderIntent(deps, audit, intent, material, options, now));
     } catch (error) {
       // The intent ends here, with the refusal entry written below (the key pair, if made, is gone already).
       await deps.store.change((tx) => tx.finishIntent(intent.id));

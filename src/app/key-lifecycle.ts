@@ -5,7 +5,7 @@ import type { Intent, StoreTransaction } from '../keys/ports.js';
 import { canToggleEnabled, clearsDecryptInToken, DEFAULT_INITIAL_STATE, INITIAL_STATES, isPermanentTransition, STATE_RULES, stateList } from '../keys/lifecycle.js';
 import { keyIdProblem, keyNameProblem } from '../keys/names.js';
 import type { AdminContext } from './admin-context.js';
-import { addVersionRefusal, changedSince, completeStateChange, type IntentStep, nameExistsRefusal, rollBackCreation, tokenStepUnderIntent } from './admin-intents.js';
+import { addVersionRefusal, changedSince, completeStateChange, type IntentStep, nameExistsRefusal, recordAfterTokenStep, rollBackCreation, tokenStepUnderIntent } from './admin-intents.js';
 import { propose } from './key-approvals.js';
 import { grantAllowList } from './key-grants.js';
 import type { CreatedVersion, StateChangeOutcome, VersionSummary } from './key-admin-views.js';
@@ -119,7 +119,7 @@ export class KeyLifecycle {
       () => ctx.deps.vault.generateKeyPair(ref),
       (begun, error) => rollBackCreation(ctx, begun, error),
     );
-    const result = await ctx.deps.store.change(async (tx) => {
+    const result = await recordAfterTokenStep(intent, () => ctx.deps.store.change(async (tx) => {
       const added = await tx.addVersion(
         {
           name,
@@ -138,7 +138,7 @@ export class KeyLifecycle {
         await tx.finishIntent(intent.id);
       }
       return added;
-    });
+    }));
     if (result !== 'added') {
       await rollBackCreation(ctx, intent, new AdminRefused(addVersionRefusal(name, keyId, result)));
       throw await ctx.audit.refusal(action, name, addVersionRefusal(name, keyId, result), keyId, AdminConflict);

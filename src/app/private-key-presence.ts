@@ -11,6 +11,12 @@ export class PrivateKeyPresence {
   readonly #vault: KeyVault;
   /** By `name\0keyId`: true present, false missing. Only published versions are kept (see recheck). */
   readonly #known = new Map<string, boolean>();
+  /**
+   * Versions whose private key the token refuses to decrypt with (CKA_DECRYPT cleared by a Compromise or Deactivate
+   * whose record is not written yet, issue 25): present, yet never published again while they stay published in
+   * the store; a recheck does not revive them (asking for presence cannot tell).
+   */
+  readonly #refused = new Set<string>();
 
   constructor(vault: KeyVault) {
     this.#vault = vault;
@@ -18,7 +24,7 @@ export class PrivateKeyPresence {
 
   /** The last verdict, or undefined when this version was never asked about. */
   known(ref: KeyVersionRef): boolean | undefined {
-    return this.#known.get(refKey(ref));
+    return this.#refused.has(refKey(ref)) ? false : this.#known.get(refKey(ref));
   }
 
   /** The last verdict, asking the token only when there is none yet. */
@@ -35,6 +41,11 @@ export class PrivateKeyPresence {
     this.#known.set(refKey(ref), false);
   }
 
+  /** The token refused a decrypt with this version's key (issue 25): it is not published from now on. */
+  markRefused(ref: KeyVersionRef): void {
+    this.#refused.add(refKey(ref));
+  }
+
   /**
    * Asks the token again about each of `published` (the versions GET serves now) and forgets every other version. A
    * version the token cannot be asked about now (HSM away) keeps its last verdict and is asked again next time.
@@ -42,6 +53,7 @@ export class PrivateKeyPresence {
   async recheck(published: readonly KeyVersionRef[]): Promise<void> {
     const keep = new Set(published.map(refKey));
     for (const key of this.#known.keys()) if (!keep.has(key)) this.#known.delete(key);
+    for (const key of this.#refused) if (!keep.has(key)) this.#refused.delete(key);
     for (const ref of published) {
       try {
         this.#known.set(refKey(ref), await this.#vault.hasPrivateKey(ref));

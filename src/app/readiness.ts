@@ -1,7 +1,8 @@
-import { CiphertextRejected, HsmBusy } from '../keys/errors.js';
+import { CiphertextRejected, HsmBusy, KeyNotFound, KeyNotUsable } from '../keys/errors.js';
 import { servedVersion } from '../keys/lifecycle.js';
-import type { KeyStateStore, KeyVault } from '../keys/ports.js';
 import { outageJournalWarning, type OutageJournalReading } from './outage-journal-readiness.js';
+import type { KeyStateStore, KeyVault, KeyVersionRef } from '../keys/ports.js';
+import type { ClockProblem } from './clock-skew-check.js';
 import { decryptsRoundTrip } from './software-rsa.js';
 import { compareStoreWithToken, refList } from './store-token-consistency.js';
 
@@ -34,12 +35,21 @@ export interface ReadinessProbes {
   readonly pendingVersions?: () => Promise<readonly { name: string; keyId: string }[]>;
   /** The local outage journal of a database store (none for the embedded store). */
   readonly outageJournal?: () => OutageJournalReading;
+  /** This instance's clock against the database's (clock-skew-check.ts); absent: not compared. */
+  readonly clock?: () => Promise<ClockProblem>;
+  /**
+   * Told of a published version the self-test found the token refusing (`missing`: its key is gone), so GET stops
+   * publishing it at once (issue 25).
+   */
+  readonly versionRefused?: (version: KeyVersionRef, missing: boolean) => void;
 }
 
 /**
  * Readiness (contract §1, /health/ready): the HSM is logged in, every published version passes an RSA-OAEP-256
  * self-test (encrypt in software with the served public key, decrypt in the token, compare), the store is writable
- * and the issuer's keys are loaded. Checked in the background; probes read the last report.
+ * and the issuer's keys are loaded. Checked in the background; probes read the last report. A fault of one version
+ * (the token refuses or lacks its key: an unfinished step, a key removed behind the service) is a warning naming
+ * it (contract §5, issue 25): only what stops the whole instance fails it.
  */
 export class Readiness {
   readonly #store: KeyStateStore;
@@ -73,22 +83,23 @@ export class Readiness {
     checks.keyRecords = result(typeof hsmProblem === 'string' ? 'skipped: the HSM is not ready' : await this.#storeMatchesToken());
     checks.issuerKeys = result(this.#probes.issuerKeys());
     if (this.#probes.outageJournal !== undefined) checks.auditJournal = result(outageJournalWarning(this.#probes.outageJournal()));
+    if (this.#probes.clock !== undefined) checks.clock = result(await this.#probes.clock());
     this.#report = { ready: Object.values(checks).every((c) => c.status !== 'fail'), checks };
     return this.#report;
   }
 
   /**
-   * An Active, Enabled version whose private key left the token can never decrypt: fail, and GET stops publishing it
-   * (a disabled or Pre-Active one is a warning). Token
-   * objects no record knows are a warning (an interrupted create: `dke keys reconcile`), and a failure when the store
-   * knows no key at all, since that is what a replaced or emptied store looks like.
+   * A version whose private key left the token can never decrypt: a warning naming it (issue 25: that version only;
+   * GET stops publishing it). Token objects no record knows are a warning (an interrupted create: `dke keys
+   * reconcile`), and a failure when the store knows no key at all, since that is what a replaced or emptied store
+   * looks like.
    */
   async #storeMatchesToken(): Promise<Problem> {
     try {
       const records = this.#store.listKeys();
       const { missingPrivateKeys, missingServable, unknownObjects } = compareStoreWithToken(records, await this.#vault.listKeyObjects(), (await this.#probes.pendingVersions?.()) ?? []);
       const missing = `the private key of ${refList(missingPrivateKeys)} is missing from the token; run "dke keys reconcile"`;
-      if (missingServable.length > 0) return missing;
+      for (const ref of missingServable) this.#probes.versionRefused?.(ref, true);
       const unknown = `the token holds key objects that no record knows (${refList(unknownObjects)}); run "dke keys reconcile --dry-run"`;
       if (unknownObjects.length > 0 && records.length === 0) return `${unknown}; the store knows no key at all: it may have been replaced`;
       const warnings = [...(missingPrivateKeys.length > 0 ? [missing] : []), ...(unknownObjects.length > 0 ? [unknown] : [])];
@@ -102,6 +113,7 @@ export class Readiness {
   async #selfTest(): Promise<Problem> {
     const failures: string[] = [];
     const busy: string[] = [];
+    const refused: string[] = [];
     for (const record of this.#store.listKeys()) {
       const version = servedVersion(record);
       if (version === undefined) continue;
@@ -109,11 +121,17 @@ export class Readiness {
         const ok = await decryptsRoundTrip(this.#vault, version, await this.#vault.publicKey(version));
         if (!ok) failures.push(`${version.name}/${version.keyId}: decrypted value differs`);
       } catch (error) {
-        (isSaturation(error) ? busy : failures).push(`${version.name}/${version.keyId}: ${describe(error)}`);
+        const refusedHere = error instanceof KeyNotUsable || error instanceof KeyNotFound;
+        if (refusedHere) this.#probes.versionRefused?.(version, error instanceof KeyNotFound);
+        (refusedHere ? refused : isSaturation(error) ? busy : failures).push(`${version.name}/${version.keyId}: ${describe(error)}`);
       }
     }
     if (failures.length > 0) return failures.join('; ');
-    return busy.length === 0 ? undefined : { warning: `not run for lack of a free session: ${busy.join('; ')}` };
+    const warnings = [
+      ...(refused.length > 0 ? [`the token refuses these versions, which are not published meanwhile: ${refused.join('; ')}`] : []),
+      ...(busy.length > 0 ? [`not run for lack of a free session: ${busy.join('; ')}`] : []),
+    ];
+    return warnings.length === 0 ? undefined : { warning: warnings.join('; ') };
   }
 }
 

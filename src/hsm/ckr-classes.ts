@@ -1,4 +1,4 @@
-import { CiphertextRejected, HsmUnavailable } from '../keys/errors.js';
+import { CiphertextRejected, HsmUnavailable, KeyNotUsable } from '../keys/errors.js';
 import type { HsmErrorClass } from '../keys/ports.js';
 import { pkcs11 } from './pkcs11.js';
 
@@ -35,6 +35,12 @@ const BY_CODE = new Map<number, CkrClass>([
   [pkcs11.CKR_KEY_TYPE_INCONSISTENT, 'configuration'],
   [pkcs11.CKR_KEY_FUNCTION_NOT_PERMITTED, 'configuration'],
 ]);
+
+/**
+ * What a token answers for an operation one key does not allow: CKR_KEY_FUNCTION_NOT_PERMITTED as PKCS#11 names it,
+ * and CKR_KEY_TYPE_INCONSISTENT, which NSS softoken gives for C_DecryptInit on a key whose CKA_DECRYPT is false.
+ */
+const KEY_REFUSALS = new Set<number>([pkcs11.CKR_KEY_FUNCTION_NOT_PERMITTED, pkcs11.CKR_KEY_TYPE_INCONSISTENT]);
 
 /**
  * The CKR number of a pkcs11js error (Pkcs11Error.code; pkcs11js makes one of every PKCS#11 failure, including those
@@ -81,10 +87,14 @@ export function classifyCkr(error: unknown): CkrClass {
 
 /**
  * The domain error for a PKCS#11 failure of the given class, as callers of the key vault see it: a bad ciphertext is
- * the uniform CiphertextRejected (400), a device or configuration problem HsmUnavailable (503). Anything else is
+ * the uniform CiphertextRejected (400), a key the token refuses the operation KeyNotUsable (403), a device or
+ * configuration problem HsmUnavailable (503). Anything else is
  * passed on unchanged (KeyNotFound, the domain's own errors, a programming error).
  */
 export function domainErrorFor(error: unknown, errorClass: CkrClass): unknown {
+  // The token refuses this one key the operation (CKA_DECRYPT cleared by a Compromise or Deactivate, issue 25): the
+  // key is not usable (403), as the contract answers for its state; the token and the other keys are fine.
+  if (KEY_REFUSALS.has(ckrCode(error) ?? -1)) return new KeyNotUsable(`${ckrName(error)}: the token refuses this key the operation`);
   switch (errorClass) {
     case 'request':
       return new CiphertextRejected(ckrName(error));

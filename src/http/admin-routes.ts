@@ -198,8 +198,8 @@ export function adminRoutes(options: AdminRoutesOptions): Router {
 
 /**
  * A refusal's next step in the admin API's words: the route that takes it (each one of ADMIN_ROUTES; a test holds
- * them together). There is no route for a reconcile (an intent is left to its own host, src/main/open-admin.ts):
- * the caller is told to retry.
+ * them together). There is no route for a reconcile (an intent whose holder is gone is taken over by every instance's
+ * own job, src/app/intent-takeover.ts): the caller is told to retry.
  */
 export function routeOfStep(step: NextStep): string {
   switch (step.kind) {
@@ -212,7 +212,7 @@ export function routeOfStep(step: NextStep): string {
     case 'cancel-deletion-restores':
       return `POST /admin/api/keys/${step.name}/versions/${step.keyId}/cancel-deletion brings it back`;
     case 'reconcile-if-died':
-      return 'retry once it has finished (if the command running it died, a reconcile on its host finishes or rolls it back)';
+      return 'retry once it has finished (if the command running it died, the service finishes or rolls it back by itself within seconds of its lease passing)';
   }
 }
 

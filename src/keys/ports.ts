@@ -122,6 +122,11 @@ export interface StoreTransaction {
   finishIntent(id: number): Promise<void>;
   /** Every intent not finished yet, oldest first, as committed now. */
   pendingIntents(): Promise<Intent[]>;
+  /**
+   * Takes an intent over from its holder (issue 25): true when its lease, as read (`from`), had passed at `now` and
+   * nobody renewed or took it meanwhile; the intent is then `owner`'s until `until`.
+   */
+  takeOverIntent(from: Intent, owner: string, now: string, until: string): Promise<boolean>;
 }
 
 /**
@@ -165,6 +170,13 @@ export interface KeyStateStore {
   jobLeaseHolder(job: string): Promise<string | undefined>;
   /** Every intent not finished yet, oldest first. */
   pendingIntents(): Promise<Intent[]>;
+  /**
+   * The holder of an intent extends its lease to `until` (issue 25); false when it no longer holds it (finished, or
+   * taken over after the lease passed). Its own transaction: it changes no key state.
+   */
+  renewIntentLease(id: number, owner: string, until: string): Promise<boolean>;
+  /** The database's clock (PostgreSQL's now()), to compare with this instance's; undefined where the store is a file. */
+  databaseTime(): Promise<Date | undefined>;
 }
 
 export type { AuditEntry, AuditEvent, AuditOutcome };
@@ -297,9 +309,14 @@ export interface NewIntent {
   readonly keyId: string;
   /** Who ran the step (for the reconcile's audit entry). */
   readonly actor: string;
-  /** `host:pid` of the process doing the step: a reconcile leaves the intents of a live process alone. */
+  /** `host:pid` of the process holding the step (its lease): the one that began it, or the one that took it over. */
   readonly owner: string;
   readonly createdAt: string;
+  /**
+   * Until when the owner holds the step (issue 25): it renews this while the step runs; once it has passed, any
+   * instance takes the intent over and finishes or rolls it back (app/intent-takeover.ts).
+   */
+  readonly leaseUntil: string;
   /** What finishing needs: the state moved from and to, the initial state of a new version. */
   readonly details?: Readonly<Record<string, string | number | boolean | null>>;
 }

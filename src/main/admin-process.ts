@@ -2,34 +2,32 @@ import { hostname } from 'node:os';
 import type { KeyAdminDeps } from '../app/key-admin.js';
 import { installedTestSeams } from './test-seams.js';
 
-/** What the intents of this process need: this process as their owner, and whether an intent's owner still runs. */
-export interface AdminProcess extends Pick<KeyAdminDeps, 'afterStep'> {
+/**
+ * This process as the holder of its intents' leases (issue 25: whether a holder still runs is never guessed; its
+ * lease says), and of the scheduler's lease, whose holder may be asked whether it still runs.
+ */
+export interface AdminProcess extends Pick<KeyAdminDeps, 'afterStep' | 'intentLeaseMs'> {
   readonly owner: string;
+  /** The scheduler's job lease only (app/scheduler.ts): is the process that holds it still running? */
   readonly isOwnerAlive: (owner: string) => boolean;
 }
 
-export interface AdminProcessOptions {
-  /** The service: its own admin steps are live once it has reconciled those of earlier processes at start. */
-  readonly ownStepsLive?: () => boolean;
-}
-
-/** This process as the owner of the intents its admin steps write (issue 17), with the test seam when one is set. */
-export function adminProcess(options: AdminProcessOptions = {}): AdminProcess {
-  const owner = `${hostname()}:${process.pid}`;
-  const afterStep = installedTestSeams().afterAdminStep;
+/** This process as the owner of the intents its admin steps write (issue 17), with the test seams when set. */
+export function adminProcess(): AdminProcess {
+  const seams = installedTestSeams();
+  const owner = seams.owner ?? `${hostname()}:${process.pid}`;
+  const { afterAdminStep: afterStep, intentLeaseMs } = seams;
   return {
     owner,
-    // Before the service has reconciled at start, an intent under this process's own name was left by an earlier
-    // process that had the same pid (a container's pid 1); after it, it is a step this very process has under way.
-    isOwnerAlive: (of) => (of === owner && options.ownStepsLive?.() === true) || isOwnerAlive(of),
+    isOwnerAlive,
     ...(afterStep !== undefined ? { afterStep } : {}),
+    ...(intentLeaseMs !== undefined ? { intentLeaseMs } : {}),
   };
 }
 
 /**
- * An intent's process is alive when it runs on this host and its pid answers signal 0 (and is not this process).
- * An intent written on another host is left alone (its process cannot be asked there): a reconcile on that host
- * finishes it.
+ * The scheduler lease's holder is alive when it runs on this host and its pid answers signal 0 (and is not this
+ * process); a holder on another host keeps its lease until it passes.
  */
 function isOwnerAlive(owner: string): boolean {
   const colon = owner.lastIndexOf(':');

@@ -28,6 +28,8 @@ export function keyAdmins(config: KeyAdminConfig, parts: KeyAdminParts, adminPro
       deletionWindowMs: config.deletionWindowMs,
       approvalsRequired: config.approvalsRequired,
       approvalTtlMs: config.approvalTtlMs,
-      ...adminProcess,
+      owner: adminProcess.owner,
+      ...(adminProcess.afterStep !== undefined ? { afterStep: adminProcess.afterStep } : {}),
+      ...(adminProcess.intentLeaseMs !== undefined ? { intentLeaseMs: adminProcess.intentLeaseMs } : {}),
     });
 }

@@ -1,4 +1,5 @@
 import type { Express } from 'express';
+import { clockSkewProblem } from '../app/clock-skew-check.js';
 import { DkeProtocol } from '../app/dke-protocol.js';
 import { PrivateKeyPresence } from '../app/private-key-presence.js';
 import type { KeyAdmin } from '../app/key-admin.js';
@@ -18,7 +19,7 @@ import { startServiceAdmin } from './service-admin.js';
 import { createServiceApps } from './service-apps.js';
 import { openVerifiers, type ServiceVerifiers } from './service-auth.js';
 import { openServiceHsm } from './service-hsm.js';
-import { BackgroundTimers, checkReadiness, keepAuditRetention, recheckPrivateKeys, runScheduler } from './service-jobs.js';
+import { BackgroundTimers, checkReadiness, keepAuditRetention, recheckPrivateKeys, runScheduler, takeOverUnfinishedSteps } from './service-jobs.js';
 import { openServiceStore } from './service-store.js';
 import { serviceVaults } from './service-vaults.js';
 
@@ -55,6 +56,8 @@ export interface ServiceOptions {
    * hands the scheduler's lease to another process sets it beyond its own length, so this instance cannot take it back.
    */
   readonly schedulerIntervalMs?: number;
+  /** Test seam: how often unfinished steps whose lease passed are taken over (default TAKEOVER_INTERVAL_MS there). */
+  readonly takeoverIntervalMs?: number;
 }
 
 /** What the first steps of openService opened, which every later step builds on (and which a failure closes). */
@@ -108,13 +111,14 @@ async function serveFrom(opened: Opened): Promise<Service> {
   if (storage.outageJournal !== undefined) metrics.watchOutageJournal(storage.outageJournal);
   const timers = new BackgroundTimers();
   recheckPrivateKeys(timers, protocol, logger, options.privateKeyRecheckMs);
-  const readiness = serviceReadiness(opened, store, verifiers);
+  const readiness = serviceReadiness(opened, store, verifiers, protocol);
   opened.readinessLink.recheck = () => {
     readiness.check().catch((error: unknown) => logger.error('readiness check failed', { error: String(error) }));
   };
   const archiveExpiredAudit = await keepAuditRetention(timers, audit, config, logger);
   await checkReadiness(timers, readiness, logger);
   const scheduler = runScheduler(timers, store, admin, logger, options.schedulerIntervalMs);
+  const takeover = takeOverUnfinishedSteps(timers, admin, logger, () => opened.readinessLink.recheck(), options.takeoverIntervalMs);
   const apps = createServiceApps(config, { protocol, readiness, verifiers, adminAs: admin.adminAs, metrics, vaults: serviceVaults(config, hsm) }, logger);
   return {
     ...apps,
@@ -131,6 +135,7 @@ async function serveFrom(opened: Opened): Promise<Service> {
     close: async () => {
       timers.stop();
       await scheduler.idle();
+      await takeover.idle();
       await hsm.close();
       await storage.close();
     },
@@ -138,8 +143,11 @@ async function serveFrom(opened: Opened): Promise<Service> {
 }
 
 /** Readiness (contract §1): the token, the versions the store expects in it, the store, the issuer's keys. */
-function serviceReadiness({ hsm, storage }: Opened, store: KeyStore, verifiers: ServiceVerifiers): Readiness {
+function serviceReadiness({ hsm, storage, config }: Opened, store: KeyStore, verifiers: ServiceVerifiers, protocol: DkeProtocol): Readiness {
   return new Readiness(store, hsm.vault, {
+    // A shared database has a clock of its own to compare with; the embedded store has none (no `clock` check then).
+    ...(config.databaseUrl !== undefined ? { clock: () => clockSkewProblem(() => store.databaseTime(), config.auth.clockSkewSeconds) } : {}),
+    versionRefused: (ref, missing) => protocol.versionRefusedByToken(ref, missing),
     hsm: () => hsmProblem(hsm.connection),
     // While the database does not answer, the comparison goes on without the unfinished steps (the store check says why).
     pendingVersions: () => store.pendingIntents().catch(() => []),

@@ -9,7 +9,7 @@ import { keyAdmins, type KeyAdminFactory, type KeyAdminParts } from './key-admin
 export interface ServiceAdmin {
   /** The KeyAdmin of one actor on this instance (its reconcile, the scheduler, the admin API's callers). */
   readonly adminAs: KeyAdminFactory;
-  /** This process as the owner of intents, and whether another intent's owner still runs. */
+  /** This process as the holder of intents and of the scheduler's lease. */
   readonly process: AdminProcess;
 }
 
@@ -18,11 +18,9 @@ export interface ServiceAdmin {
  * reconciled, and public keys that older stores lack are read from the token.
  */
 export async function startServiceAdmin(config: Config, parts: KeyAdminParts & { readonly store: KeyStore }, logger: Logger): Promise<ServiceAdmin> {
-  let reconciledAtStart = false;
-  const thisProcess = adminProcess({ ownStepsLive: () => reconciledAtStart });
+  const thisProcess = adminProcess();
   const adminAs = keyAdmins(config, parts, thisProcess);
   await reconcileAtStart(adminAs('dke-service'), parts.store, logger);
-  reconciledAtStart = true;
   const missingPublicKeys = await backfillPublicKeys(parts.store, parts.vault).catch((error: unknown) => [`not tried: ${error instanceof Error ? error.message : String(error)}`]);
   if (missingPublicKeys.length > 0) {
     logger.warn('public keys of older versions could not be read from the token yet; retried at the next start', { versions: missingPublicKeys.join('; ') });
@@ -31,8 +29,8 @@ export async function startServiceAdmin(config: Config, parts: KeyAdminParts & {
 }
 
 /**
- * Unfinished admin steps of commands that died (issue 17) are finished or rolled back before the service serves; a
- * token that is not up yet leaves them for `dke keys reconcile` (readiness names them meanwhile).
+ * Unfinished admin steps whose holder's lease has passed (issue 17, 25) are finished or rolled back before the service
+ * serves; the others are taken over once their lease passes (main/service-jobs.ts, takeOverUnfinishedSteps).
  */
 async function reconcileAtStart(admin: KeyAdmin, store: KeyStore, logger: Logger): Promise<void> {
   try {

@@ -1,8 +1,10 @@
 import { join } from 'node:path';
 import type { DkeProtocol } from '../app/dke-protocol.js';
 import type { Readiness } from '../app/readiness.js';
+import { leaseHasPassed } from '../app/intent-takeover.js';
 import { Scheduler } from '../app/scheduler.js';
 import type { Config } from '../config/config.js';
+import { RetryLater } from '../keys/errors.js';
 import type { ArchiveResult, Logger } from '../keys/ports.js';
 import type { StoreAuditTrail } from '../store/audit-trail.js';
 import type { KeyStore } from '../store/key-store.js';
@@ -12,6 +14,11 @@ import type { ServiceAdmin } from './service-admin.js';
 const RETENTION_INTERVAL_MS = 3_600_000;
 /** How often the background jobs run (deletion window); one instance at a time, under the store's lease. */
 const SCHEDULER_INTERVAL_MS = 30_000;
+/**
+ * How often every instance looks for unfinished admin steps whose holder's lease has passed (issue 25): one small
+ * read, so a step is finished within about a second of its lease passing and the database answering.
+ */
+const TAKEOVER_INTERVAL_MS = 1_000;
 /** How often readiness re-runs its checks in the background (probes read the last result). */
 const READINESS_INTERVAL_MS = 15_000;
 /** How often GET's knowledge that each published private key is still in the token is refreshed (issue 17, 19). */
@@ -63,8 +70,8 @@ export function runScheduler(timers: BackgroundTimers, store: KeyStore, admin: S
     owner: admin.process.owner,
     leaseMs: 3 * SCHEDULER_INTERVAL_MS,
     logger,
-    // Only steps of processes that died are the reconcile's: this instance's own admin API steps may be under way.
-    hasUnfinishedSteps: async () => (await store.pendingIntents()).some((intent) => !admin.process.isOwnerAlive(intent.owner)),
+    // Only steps whose holder's lease has passed are the reconcile's: others are under way (this instance's too).
+    hasUnfinishedSteps: async () => (await store.pendingIntents()).some((intent) => leaseHasPassed(intent, new Date())),
     isOwnerAlive: admin.process.isOwnerAlive,
   });
   const run = (): void => {
@@ -74,6 +81,34 @@ export function runScheduler(timers: BackgroundTimers, store: KeyStore, admin: S
   // Destructions that fell due while no instance ran happen now, not one interval later.
   run();
   return scheduler;
+}
+
+/**
+ * Issue 25: every instance takes over, about every second, the unfinished admin steps whose holder's lease has passed
+ * (the compare-and-set on the lease gives each to one instance). While the database does not answer there is nothing
+ * to do and nothing is logged; `onFinished` is told when a step was finished (readiness is checked again then).
+ */
+export function takeOverUnfinishedSteps(timers: BackgroundTimers, admin: ServiceAdmin, logger: Logger, onFinished: () => void, intervalMs = TAKEOVER_INTERVAL_MS): { idle(): Promise<void> } {
+  const takeover = admin.adminAs('dke-service');
+  let running: Promise<void> | undefined;
+  timers.every(intervalMs, () => {
+    running ??= takeover
+      .takeOverUnfinishedSteps()
+      .then((steps) => {
+        for (const { intent, outcome } of steps) {
+          logger.warn('unfinished admin step taken over', { action: intent.action, key: `${intent.name}/${intent.keyId}`, actor: intent.actor, from: intent.owner, outcome });
+        }
+        if (steps.length > 0) onFinished();
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof RetryLater)) logger.error('taking over unfinished admin steps failed; tried again shortly', { error: error instanceof Error ? error.message : String(error) });
+      })
+      .finally(() => {
+        running = undefined;
+      });
+  });
+  // Resolves once the pass in flight (if any) has ended, so the HSM is closed only after it.
+  return { idle: async () => running };
 }
 
 /**

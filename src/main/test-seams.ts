@@ -4,8 +4,15 @@
  * (test/support/cli-with-faults.ts) installs them before the `dke` program runs.
  */
 export interface TestSeams {
-  /** Called after each step of an admin operation that touches the token (a test kills the process there). */
-  readonly afterAdminStep?: (step: string) => void;
+  /**
+   * Awaited after each step of an admin operation that touches the token (a test kills the process there, or holds
+   * it while it stops the database).
+   */
+  readonly afterAdminStep?: (step: string) => void | Promise<void>;
+  /** The intents' lease (issue 25), shorter than production's so a killed command's step is taken over at once. */
+  readonly intentLeaseMs?: number;
+  /** This process as the holder of its intents, as a command on another host would name itself (issue 25). */
+  readonly owner?: string;
 }
 
 let installed: TestSeams = {};

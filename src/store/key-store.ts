@@ -95,6 +95,19 @@ export class KeyStore implements KeyStateStore {
     return this.#read((db) => pendingIntents(db));
   }
 
+  async renewIntentLease(id: number, owner: string, until: string): Promise<boolean> {
+    try {
+      const result = await this.#connection.db.updateTable('intents').set({ lease_until: until }).where('id', '=', id).where('owner', '=', owner).executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    } catch (error) {
+      throw this.#connection.translate(error);
+    }
+  }
+
+  databaseTime(): Promise<Date | undefined> {
+    return this.#read((db) => this.#connection.dialect.databaseTime(db));
+  }
+
   /** A read outside any change; a lost database is reported as DatabaseUnavailable, naming it. */
   async #read<T>(query: (db: StoreConnection['db']) => Promise<T>): Promise<T> {
     try {

@@ -50,7 +50,7 @@ export interface StoreTables {
   audit_head: { id: number; seq: number; hash: string; anchor_seq: number; anchor_hash: string };
   audit_archives: { first: number; last: number; last_hash: string; sha256: string; file: string; created_at: string };
   store_meta: { key: string; value: string };
-  intents: { id: Generated<number>; action: string; name: string; key_id: string; actor: string; owner: string; created_at: string; details: string };
+  intents: { id: Generated<number>; action: string; name: string; key_id: string; actor: string; owner: string; created_at: string; details: string; lease_until: string };
   store_version: { id: number; version: number };
 }
 
@@ -59,9 +59,9 @@ export const GENESIS_HASH = '0'.repeat(64);
 /**
  * The schema version this code writes. SQLite keeps it in `user_version`, PostgreSQL in `store_meta`. 3: the emergency
  * block; 4: job leases and the deletion window; 5: approvals (issue 14); 6: the change counter every instance watches
- * (issue 13).
+ * (issue 13); 8: the lease of each intent (issue 25).
  */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 8;
 
 /**
  * One migration: the statements that bring a store from `version - 1` to `version`. Version 5 creates every table of
@@ -82,6 +82,15 @@ const MIGRATIONS: readonly Migration[] = [
       // compare it with the version their snapshot was read at (LISTEN/NOTIFY tells them early, a poll for sure).
       `CREATE TABLE IF NOT EXISTS store_version (id INTEGER PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL)`,
       `INSERT INTO store_version (id, version) VALUES (1, 1) ON CONFLICT (id) DO NOTHING`,
+    ],
+  },
+  {
+    version: 8,
+    statements: () => [
+      // Issue 25: an intent's holder (the `owner` column) keeps it only while it renews this lease; once it has
+      // passed, any instance takes the intent over (app/intent-takeover.ts). An intent of an older store has none:
+      // it is taken over at once.
+      `ALTER TABLE intents ADD COLUMN lease_until TEXT NOT NULL DEFAULT ''`,
     ],
   },
 ];

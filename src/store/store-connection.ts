@@ -44,6 +44,8 @@ export interface EngineDialect {
   describeError(error: unknown): string;
   /** Did a write fail only because another process holds the store's lock (to be waited out, not a fault)? */
   isLockHeldElsewhere(error: unknown): boolean;
+  /** The database server's clock, where the store has a server of its own (undefined for a file). */
+  databaseTime(db: Kysely<StoreTables>): Promise<Date | undefined>;
 }
 
 /** One open store, on any engine: the query builder, the snapshot source, and how to name it in sentences. */

@@ -193,7 +193,16 @@ export class KyselyStoreTransaction implements StoreTransaction {
     const details = intent.details ?? {};
     const { id } = await this.#trx
       .insertInto('intents')
-      .values({ action: intent.action, name: intent.name, key_id: intent.keyId, actor: intent.actor, owner: intent.owner, created_at: intent.createdAt, details: JSON.stringify(details) })
+      .values({
+        action: intent.action,
+        name: intent.name,
+        key_id: intent.keyId,
+        actor: intent.actor,
+        owner: intent.owner,
+        created_at: intent.createdAt,
+        details: JSON.stringify(details),
+        lease_until: intent.leaseUntil,
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     return { ...intent, id: Number(id), details };
@@ -205,6 +214,19 @@ export class KyselyStoreTransaction implements StoreTransaction {
 
   async pendingIntents(): Promise<Intent[]> {
     return pendingIntents(this.#trx);
+  }
+
+  async takeOverIntent(from: Intent, owner: string, now: string, until: string): Promise<boolean> {
+    if (from.leaseUntil > now) return false;
+    // Compare-and-set on the holder and lease as read: a renewal or another taker in between wins.
+    const result = await this.#trx
+      .updateTable('intents')
+      .set({ owner, lease_until: until })
+      .where('id', '=', from.id)
+      .where('owner', '=', from.owner)
+      .where('lease_until', '=', from.leaseUntil)
+      .executeTakeFirst();
+    return changed(result) === 1;
   }
 }
 
@@ -219,6 +241,7 @@ export async function pendingIntents(db: Pick<Transaction<StoreTables>, 'selectF
     actor: row.actor,
     owner: row.owner,
     createdAt: row.created_at,
+    leaseUntil: row.lease_until,
     details: JSON.parse(row.details) as Intent['details'],
   }));
 }

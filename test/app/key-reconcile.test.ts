@@ -26,7 +26,7 @@ describe('issue 17: a CLI killed at each step of a token operation, then dke key
   before(async () => {
     // The in-process service's scheduler runs only at its start: on its 30 s timer it would reconcile a killed CLI's
     // step itself, before the `dke serve` test's instance could (its timer won that race under load).
-    env = await startTestEnv({ service: { schedulerIntervalMs: 3_600_000 } });
+    env = await startTestEnv({ service: { schedulerIntervalMs: 3_600_000, takeoverIntervalMs: 3_600_000 } });
   });
   after(() => env?.close());
 

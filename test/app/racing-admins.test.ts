@@ -41,7 +41,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       env = await startTestEnv({ settings });
       second = await openConfiguredStore(env.config, { role: 'admin' });
       otherStore = new KeyStore(second);
-      other = new KeyAdmin({ store: otherStore, vault: env.service.hsm.vault, audit: new StoreAuditTrail(second), actor: 'admin-b', owner: 'racing-test:1', isOwnerAlive: () => true });
+      other = new KeyAdmin({ store: otherStore, vault: env.service.hsm.vault, audit: new StoreAuditTrail(second), actor: 'admin-b', owner: 'racing-test:1' });
     });
     after(async () => {
       await second?.close();

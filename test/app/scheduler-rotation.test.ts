@@ -24,7 +24,7 @@ describe('§4 scheduled rotation and last use', () => {
 
   /** The scheduler's key admin on a clock set to `ms` (rotation periods are a day or more: no test waits that long). */
   const schedulerAt = (ms: number) =>
-    new KeyAdmin({ store: env.service.store, vault: env.service.hsm.vault, audit: env.service.audit, actor: 'scheduler', owner: 'scheduler-rotation-test:1', isOwnerAlive: () => true, now: () => new Date(ms) });
+    new KeyAdmin({ store: env.service.store, vault: env.service.hsm.vault, audit: env.service.audit, actor: 'scheduler', owner: 'scheduler-rotation-test:1', now: () => new Date(ms) });
 
   it('PUT …/rotation sets the period; the scheduler rotates once the newest Active version is older, as `scheduler`', async function () {
     this.timeout(20_000);

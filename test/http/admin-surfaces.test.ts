@@ -107,7 +107,7 @@ describe('issue 29: the admin API reads without writing and speaks in routes', (
     const { keyId } = await env.admin.create('busy', {});
     // A step another host's command has under way (a reconcile there finishes it; nobody here touches it).
     const intent = await env.service.store.change((tx) =>
-      tx.beginIntent({ action: 'set-state', name: 'busy', keyId, actor: 'someone', owner: `elsewhere-than-${hostname()}:1`, createdAt: new Date().toISOString(), details: { from: 'active', to: 'deactivated' } }),
+      tx.beginIntent({ action: 'set-state', name: 'busy', keyId, actor: 'someone', owner: `elsewhere-than-${hostname()}:1`, createdAt: new Date().toISOString(), leaseUntil: new Date(Date.now() + 3_600_000).toISOString(), details: { from: 'active', to: 'deactivated' } }),
     );
     try {
       const res = await asAdmin(api.post('/admin/api/keys/busy/rotate'));

@@ -1,6 +1,6 @@
 /**
  * Contract §3 `dke db migrate` (src/store/sqlite/database.ts, src/store/schema.ts, issue 13): an embedded store made at schema
- * version 5 (before the change counter) is upgraded in place when it is opened, keeping its keys and its audit chain;
+ * version 5 (before the change counter, and intents without a lease: issue 25) is upgraded in place when it is opened, keeping its keys and its audit chain;
  * a store whose schema is newer than the code is refused with a sentence.
  */
 import assert from 'node:assert/strict';
@@ -27,11 +27,14 @@ describe('§3 the embedded store upgrades in place (store/database)', () => {
     await new KeyStore(made).change(async (tx) => {
       await tx.addVersion({ name: 'finance', keyId: 'v1', state: 'active', origin: 'generated', publish: true, publicKey }, '2026-11-30T10:00:00.000Z');
       await tx.audit({ actor: 'test', action: 'create', keyName: 'finance', keyId: 'v1', outcome: 'succeeded' });
+      const details = { from: 'active', to: 'compromised' };
+      await tx.beginIntent({ action: 'set-state', name: 'finance', keyId: 'v1', actor: 'test', owner: 'old-host:1', createdAt: '2026-11-30T10:00:01.000Z', leaseUntil: 'x', details });
     });
     await made.close();
-    // As dke-service wrote it before issue 13: no change counter, user_version 5.
+    // As dke-service wrote it before issue 13: no change counter, user_version 5; before issue 25, intents had no lease.
     const file = new Database(storePath(dir));
     file.exec('DROP TABLE store_version');
+    file.exec('ALTER TABLE intents DROP COLUMN lease_until');
     file.pragma('user_version = 5');
     file.close();
     const opened = openSqliteStore(dir, { role: 'service' });
@@ -42,6 +45,8 @@ describe('§3 the embedded store upgrades in place (store/database)', () => {
       assert.equal(await store.change((tx) => tx.setEnabled('finance', 'v1', false, '2026-11-30T10:01:00.000Z')), true);
       assert.equal(store.findKey('finance')?.versions[0]?.enabled, false);
       assert.equal((await new StoreAuditTrail(opened).verify()).ok, true);
+      // Issue 25: an intent of the old store has no lease, so any instance takes it over at once.
+      assert.deepEqual((await store.pendingIntents()).map((i) => [i.owner, i.leaseUntil]), [['old-host:1', '']]);
     } finally {
       await opened.close();
     }

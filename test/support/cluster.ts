@@ -28,8 +28,9 @@ export interface Cluster {
   readonly issuer: DevTokenIssuer;
   /** The settings every instance and CLI shares (token, auth, database). */
   readonly env: NodeJS.ProcessEnv;
-  start(name: string, settings?: Record<string, string>): Promise<Instance>;
-  cli(args: readonly string[], settings?: Record<string, string>): Promise<CliResult>;
+  /** `entry`: the program to run (CLI_WITH_FAULTS_PATH for an instance with the test seams); production's by default. */
+  start(name: string, settings?: Record<string, string>, entry?: string): Promise<Instance>;
+  cli(args: readonly string[], settings?: Record<string, string>, entry?: string): Promise<CliResult>;
   /** A user's token for decrypt. */
   userToken(upn: string): Promise<string>;
   /** A DKE.Admin token for the admin API. */
@@ -59,8 +60,8 @@ export async function startCluster(label: string): Promise<Cluster> {
     databaseUrl,
     issuer,
     env,
-    async start(name, settings = {}) {
-      const serve = await startServeProcess([CLI_PATH, 'serve'], {
+    async start(name, settings = {}, entry = CLI_PATH) {
+      const serve = await startServeProcess([entry, 'serve'], {
         ...env,
         DKE_DATA_DIR: join(dir, name),
         DKE_PORT: '0',
@@ -73,7 +74,7 @@ export async function startCluster(label: string): Promise<Cluster> {
       instances.push(instance);
       return instance;
     },
-    cli: (args, settings = {}) => runCliAsync(args, { ...env, DKE_DATA_DIR: join(dir, 'cli'), ...settings }),
+    cli: (args, settings = {}, entry = CLI_PATH) => runCliAsync(args, { ...env, DKE_DATA_DIR: join(dir, 'cli'), ...settings }, entry),
     userToken: (upn) => issuer.issueToken({ audience: TEST_AUDIENCE, upn }),
     adminToken: () => issuer.issueToken({ audience: TEST_ADMIN_AUDIENCE, upn: 'admin@contoso.dev', roles: ['DKE.Admin'] }),
     async close() {

@@ -29,9 +29,9 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, cwd?: st
  * As runCli, without blocking this process: for commands that talk to a server running inside the test process
  * (`dke doctor` against an in-process deployment), which a synchronous spawn would freeze.
  */
-export function runCliAsync(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+export function runCliAsync(args: readonly string[], env: NodeJS.ProcessEnv, entry = CLI_PATH): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    const child = spawn(process.execPath, [entry, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));

@@ -24,4 +24,6 @@ export const postgresDialect: EngineDialect = {
   // The driver's own message (its code is added where a sentence needs it: describeDatabaseError, with the URL).
   describeError: (error) => (error instanceof Error ? error.message : String(error)),
   isLockHeldElsewhere: () => false,
+  // The server's clock, read as text so the driver's own parsing and time zone play no part.
+  databaseTime: async (db) => new Date((await sql<{ now: string }>`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS now`.execute(db)).rows[0]!.now),
 };

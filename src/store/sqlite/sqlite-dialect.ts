@@ -13,4 +13,6 @@ export const sqliteDialect: EngineDialect = {
   continueIntentIds: async () => undefined,
   describeError: describeSqliteError,
   isLockHeldElsewhere: (error) => (error as { code?: unknown } | undefined)?.code === 'SQLITE_BUSY',
+  // A file has no clock of its own: the instance's is the only one.
+  databaseTime: async () => undefined,
 };
