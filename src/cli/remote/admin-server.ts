@@ -1,4 +1,5 @@
 import { AdminRefused } from '../../app/admin-vocabulary.js';
+import { adminClientSettings } from '../../main/settings.js';
 
 /**
  * Which admin API the admin verbs talk to (contract §10): `dke --server URL` or DKE_ADMIN_URL, else none (the verbs
@@ -6,8 +7,8 @@ import { AdminRefused } from '../../app/admin-vocabulary.js';
  */
 let chosen: string | undefined;
 
-export function chooseAdminServer(option: string | undefined, environment: string | undefined = process.env.DKE_ADMIN_URL): void {
-  const given = option ?? (environment === '' ? undefined : environment);
+export function chooseAdminServer(option: string | undefined): void {
+  const given = option ?? adminClientSettings().adminUrl;
   chosen = given === undefined ? undefined : adminServerUrl(given);
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { AdminRefused } from '../../app/admin-vocabulary.js';
+import { adminClientSettings } from '../../main/settings.js';
 import { field, postForm, requestJson } from './http-json.js';
 import { cachedSignIn, saveSignIn, type CachedSignIn } from './token-cache.js';
 
@@ -35,7 +36,7 @@ export async function discoverSignIn(server: string): Promise<SignInEndpoints> {
   if (settings.status !== 200 || authority === undefined || scope === undefined) {
     throw new AdminRefused(`${server} does not answer as a dke-service admin listener (GET /admin/config.json answered ${settings.status}); give the URL of its DKE_ADMIN_PORT.`);
   }
-  const clientId = nonEmpty(process.env.DKE_ADMIN_CLIENT_ID) ?? field(settings.body, 'clientId');
+  const clientId = adminClientSettings().clientId ?? field(settings.body, 'clientId');
   if (clientId === undefined) throw new AdminRefused(`${server} names no client id to sign in with: set DKE_ADMIN_CLIENT_ID on the service (the console's app registration) or here.`);
   const metadata = await requestJson(`${authority}/v2.0/.well-known/openid-configuration`, { headers: { accept: 'application/json' } });
   const tokenUrl = field(metadata.body, 'token_endpoint');
@@ -93,7 +94,7 @@ let appToken: { readonly server: string; readonly token: TokenAnswer } | undefin
  * else the cached sign-in, refreshed when it is about to end (or when `stale`: the API refused it).
  */
 export async function bearerFor(server: string, stale = false): Promise<string> {
-  const secretFile = nonEmpty(process.env.DKE_ADMIN_CLIENT_SECRET_FILE);
+  const secretFile = adminClientSettings().clientSecretFile;
   if (secretFile !== undefined) {
     if (stale || appToken?.server !== server || appToken.token.expiresAt - EXPIRY_MARGIN_MS < Date.now()) appToken = { server, token: await clientCredentials(server, secretFile) };
     return appToken.token.accessToken;
@@ -123,7 +124,7 @@ async function clientCredentials(server: string, secretFile: string): Promise<To
   } catch (error) {
     throw new AdminRefused(`DKE_ADMIN_CLIENT_SECRET_FILE cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`);
   }
-  if (nonEmpty(process.env.DKE_ADMIN_CLIENT_ID) === undefined) throw new AdminRefused("DKE_ADMIN_CLIENT_SECRET_FILE needs DKE_ADMIN_CLIENT_ID: the pipeline's application (client) id.");
+  if (adminClientSettings().clientId === undefined) throw new AdminRefused("DKE_ADMIN_CLIENT_SECRET_FILE needs DKE_ADMIN_CLIENT_ID: the pipeline's application (client) id.");
   const endpoints = await discoverSignIn(server);
   const answer = await postForm(endpoints.tokenUrl, { grant_type: 'client_credentials', client_id: endpoints.clientId, client_secret: secret, scope: endpoints.scope });
   if (answer.status !== 200) throw new AdminRefused(`The issuer refused the client credential of ${endpoints.clientId} (${field(answer.body, 'error') ?? answer.status}).`);
@@ -147,8 +148,4 @@ function tokenSubject(token: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
 }

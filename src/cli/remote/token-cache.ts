@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { adminClientSettings } from '../../main/settings.js';
 
 /** What `dke login` keeps per admin API: the tokens and where to refresh them. Never printed, never logged. */
 export interface CachedSignIn {
@@ -19,8 +19,7 @@ type CacheFile = Record<string, CachedSignIn>;
 
 /** `$XDG_CONFIG_HOME/dke`, else `~/.config/dke`: the user's own folder, owner-only (0700). */
 export function configFolder(): string {
-  const base = process.env.XDG_CONFIG_HOME !== undefined && process.env.XDG_CONFIG_HOME !== '' ? process.env.XDG_CONFIG_HOME : join(homedir(), '.config');
-  return join(base, 'dke');
+  return adminClientSettings().configFolder;
 }
 
 /** The one file of cached sign-ins (mode 0600), keyed by the admin API's URL. */
