@@ -7,14 +7,14 @@ import { adminClientSettings } from '../../main/settings.js';
  */
 let chosen: string | undefined;
 
+/** Kept as given: only the admin verbs read it (adminServer), so a malformed DKE_ADMIN_URL never stops `dke serve`. */
 export function chooseAdminServer(option: string | undefined): void {
-  const given = option ?? adminClientSettings().adminUrl;
-  chosen = given === undefined ? undefined : adminServerUrl(given);
+  chosen = option ?? adminClientSettings().adminUrl;
 }
 
 /** The chosen admin API, or undefined in local mode. */
 export function adminServer(): string | undefined {
-  return chosen;
+  return chosen === undefined ? undefined : adminServerUrl(chosen);
 }
 
 /**
