@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
+import { remoteKeyAdmin } from '../../src/cli/remote/remote-admin.js';
 import { listenOnLoopback, type ListeningServer } from '../support/listening-server.js';
 import { CLI_PATH, runCliAsync, type CliResult } from '../support/run-cli.js';
 import { startTestEnv, TEST_ADMIN_AUDIENCE, TEST_AUDIENCE, type TestEnv } from '../support/test-env.js';
@@ -156,6 +157,26 @@ describe('§10 dke --server: the CLI as a client of the admin API, signed in wit
     const verified = await remote(adminHome, 'audit', 'verify');
     assert.equal(verified.status, 0, verified.stderr);
     assert.match(verified.stdout, /^The audit trail is intact: \d+ entries chained/);
+  });
+
+  it('in process: the audit export and a page through the API are the local reads, entry for entry, with the same next page', async () => {
+    const saved = process.env.XDG_CONFIG_HOME;
+    process.env.XDG_CONFIG_HOME = adminHome;
+    try {
+      const admin = remoteKeyAdmin(server);
+      const filter = { keyNames: ['remote-key'] };
+      const exported = [];
+      for await (const entry of admin.auditExport(filter)) exported.push(entry);
+      const expected = [];
+      for await (const entry of env.admin.auditExport(filter)) expected.push(entry);
+      assert.ok(expected.length >= 4);
+      assert.deepEqual(exported, JSON.parse(JSON.stringify(expected)));
+      assert.deepEqual(await admin.auditPage(filter, { limit: 2 }), JSON.parse(JSON.stringify(await env.admin.auditPage(filter, { limit: 2 }))));
+      await assert.rejects(admin.reconcile(true), { message: "This command has no admin API route: run it on the service's host, without --server (or DKE_ADMIN_URL)." });
+    } finally {
+      if (saved === undefined) delete process.env.XDG_CONFIG_HOME;
+      else process.env.XDG_CONFIG_HOME = saved;
+    }
   });
 
   it('an access token past its end is refreshed with the refresh token (rotated), and so is one the API refuses', async () => {

@@ -18,9 +18,7 @@ export function remoteKeyAdmin(server: string): KeyAdmin {
     get: (_target, name): Operation => {
       const verb = typeof name === 'string' ? verbs[name] : undefined;
       if (verb === undefined) {
-        return () => {
-          throw new AdminRefused('This command has no admin API route: run it on the service\'s host, without --server (or DKE_ADMIN_URL).');
-        };
+        return () => Promise.reject(new AdminRefused("This command has no admin API route: run it on the service's host, without --server (or DKE_ADMIN_URL)."));
       }
       return (...args: unknown[]) => verb(call, ...args);
     },
