@@ -159,7 +159,7 @@ describe('§10 dke --server: the CLI as a client of the admin API, signed in wit
     assert.match(verified.stdout, /^The audit trail is intact: \d+ entries chained/);
   });
 
-  it('in process: the audit export and a page through the API are the local reads, entry for entry, with the same next page', async () => {
+  it('in process: the audit export, a page and an attestation through the API are the local reads, entry for entry', async () => {
     const saved = process.env.XDG_CONFIG_HOME;
     process.env.XDG_CONFIG_HOME = adminHome;
     try {
@@ -172,6 +172,8 @@ describe('§10 dke --server: the CLI as a client of the admin API, signed in wit
       assert.ok(expected.length >= 4);
       assert.deepEqual(exported, JSON.parse(JSON.stringify(expected)));
       assert.deepEqual(await admin.auditPage(filter, { limit: 2 }), JSON.parse(JSON.stringify(await env.admin.auditPage(filter, { limit: 2 }))));
+      assert.deepEqual(await admin.attest('remote-key', keyId), JSON.parse(JSON.stringify(await env.admin.attest('remote-key', keyId))));
+      await assert.rejects(admin.attest('remote-key', 'no-such-version'), { message: 'The key "remote-key" has no version no-such-version.' });
       await assert.rejects(admin.reconcile(true), { message: "This command has no admin API route: run it on the service's host, without --server (or DKE_ADMIN_URL)." });
     } finally {
       if (saved === undefined) delete process.env.XDG_CONFIG_HOME;

@@ -1,7 +1,8 @@
+import { noVersionSentence } from '../../app/admin-context.js';
 import type { KeyAdmin } from '../../app/key-admin.js';
 import type { StateChangeOutcome } from '../../app/key-admin-views.js';
 import { PERMANENT_STATES, RequestInvalid } from '../../app/admin-vocabulary.js';
-import type { AdminCall } from './admin-client.js';
+import { RemoteNotFound, type AdminCall } from './admin-client.js';
 
 /**
  * What each key-admin operation is at the admin API (contract §6): one line per operation, its route and body. The
@@ -39,7 +40,11 @@ export const REMOTE_VERBS: RemoteVerbs = {
   setRotation: (call, name, every) => body(every === undefined ? call('DELETE', `${key(name)}/rotation`) : call('PUT', `${key(name)}/rotation`, { every })),
   attest: async (call, name, keyId) => {
     const attestation = await body<Awaited<ReturnType<KeyAdmin['attest']>>>(call('GET', `${key(name)}/attestation`));
-    return keyId === undefined ? attestation : { ...attestation, versions: attestation.versions.filter((v) => v.keyId === keyId) };
+    if (keyId === undefined) return attestation;
+    const versions = attestation.versions.filter((v) => v.keyId === keyId);
+    // The route attests every version; one that is not there is the local read's 404.
+    if (versions.length === 0) throw new RemoteNotFound(noVersionSentence(name, keyId));
+    return { ...attestation, versions };
   },
   emergencyBlock: (call) => body(call('GET', '/admin/api/emergency-block')),
   setEmergencyBlock: (call, on) => body(call(on ? 'PUT' : 'DELETE', '/admin/api/emergency-block')),
