@@ -193,6 +193,7 @@ describe('§10 dke --server: the CLI as a client of the admin API, signed in wit
     // Still within its time by the clock, but refused by the API (401): one refresh, then the call succeeds.
     writeFileSync(cacheFile(adminHome), JSON.stringify({ [server]: { ...renewed, accessToken: 'revoked' } }), { mode: 0o600 });
     assert.equal((await remote(adminHome, 'emergency', 'status')).status, 0);
+    assert.notEqual(cache(adminHome)[server]!.accessToken, 'revoked');
     assert.equal(statSync(cacheFile(adminHome)).mode & 0o777, 0o600);
   });
 
