@@ -109,6 +109,6 @@ export class AdminContext {
   }
 }
 
-function noVersionSentence(name: string, keyId: string): string {
+export function noVersionSentence(name: string, keyId: string): string {
   return `The key "${name}" has no version ${keyId}.`;
 }

@@ -1,6 +1,6 @@
 import type { Command, OptionValues } from 'commander';
 import type { KeyAdmin } from '../app/key-admin.js';
-import { withAdmin } from '../main/open-admin.js';
+import { withAdminHere } from './remote/remote-admin.js';
 import { print } from './output.js';
 
 /** What an admin verb does with the command line: one call to the key-admin service, and the text of its result. */
@@ -23,7 +23,7 @@ export function adminVerb<T>(command: Command, verb: AdminVerb<T>): Command {
     // Commander passes the declared arguments, then the options, then the command itself.
     const args = received.slice(0, -2) as string[];
     const options = received.at(-2) as OptionValues;
-    const result = await withAdmin(verb.hsm === true, ({ admin }) => verb.run(admin, args, options), undefined, { createStore: verb.createStore === true });
+    const result = await withAdminHere(verb.hsm === true, ({ admin }) => verb.run(admin, args, options), undefined, { createStore: verb.createStore === true });
     print(options.json === true, result, () => verb.text(result, args, options));
   });
 }

@@ -6,8 +6,8 @@ import { auditFilterFrom, exportFormatFrom, wholeNumberFrom, type AuditFilterWor
 import type { AuditEntryView } from '../app/admin-shapes.js';
 import { AUDIT_EXPORT_FORMATS, AUDIT_FILTERS, RequestInvalid, type AuditExportFormat } from '../app/admin-vocabulary.js';
 import { parseSince } from '../app/time-spans.js';
-import { verifyAuditTrail, withAdmin } from '../main/open-admin.js';
 import { auditJournalCommand } from './audit-journal-commands.js';
+import { verifyAuditTrailHere, withAdminHere } from './remote/remote-admin.js';
 import { EXIT_AUDIT_BROKEN } from './exit-codes.js';
 import { collect } from './options.js';
 import { print } from './output.js';
@@ -40,14 +40,14 @@ export function auditCommand(): Command {
         for (const excluded of ['json', 'limit', 'beforeSeq'] as const) {
           if (options[excluded] !== undefined) throw new RequestInvalid(`--format exports every matching entry; narrow it with the filters (--since, --until …), not with ${optionName(excluded)}.`);
         }
-        await withAdmin(false, ({ admin }) => writeExport(admin.auditExport(filter), format));
+        await withAdminHere(false, ({ admin }) => writeExport(admin.auditExport(filter), format));
         return;
       }
       const paging = {
         ...(options.limit !== undefined ? { limit: wholeNumberFrom(String(options.limit), '--limit', 1, LIMIT_MAX) } : {}),
         ...(options.beforeSeq !== undefined ? { beforeSeq: wholeNumberFrom(String(options.beforeSeq), '--before-seq', 1, Number.MAX_SAFE_INTEGER) } : {}),
       };
-      const { entries, next } = await withAdmin(false, ({ admin }) => admin.auditPage(filter, paging));
+      const { entries, next } = await withAdminHere(false, ({ admin }) => admin.auditPage(filter, paging));
       print(options.json === true, entries, () => {
         const lines = entries.map(
           (e) => `${e.seq} ${e.at} ${e.actor} ${e.action} ${e.keyName ?? '-'}/${e.keyId ?? '-'} ${e.outcome}${e.reason ? ` (${e.reason})` : ''}${e.details ? ` ${JSON.stringify(e.details)}` : ''}`,
@@ -66,7 +66,7 @@ export function auditCommand(): Command {
     .action(async (options, command: Command) => {
       // `--json` after `verify` is parsed by the parent `audit` command, which has the same option.
       const json = command.optsWithGlobals().json === true;
-      const result = await verifyAuditTrail(options.archive ?? []);
+      const result = await verifyAuditTrailHere(options.archive ?? []);
       print(json, result, () =>
         [
           result.ok
@@ -86,7 +86,7 @@ export function auditCommand(): Command {
     .action(async (options, command: Command) => {
       const json = command.optsWithGlobals().json === true;
       const before = parseSince(options.before, '--before');
-      const result = await withAdmin(false, ({ admin }) => admin.archiveAudit(before, resolve(options.to)));
+      const result = await withAdminHere(false, ({ admin }) => admin.archiveAudit(before, resolve(options.to)));
       print(json, result ?? { archived: 0 }, () =>
         result === undefined ? `No audit entry is older than ${before.toISOString()}; nothing was archived.` : `Archived entries ${result.first} to ${result.last} (${result.count}) into ${result.file}.`,
       );

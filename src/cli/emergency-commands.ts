@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { EmergencyBlockView } from '../app/key-admin-views.js';
-import { withAdmin } from '../main/open-admin.js';
+import { withAdminHere } from './remote/remote-admin.js';
 import { adminVerb } from './admin-verb.js';
 import { EXIT_NEEDS_CONFIRMATION } from './exit-codes.js';
 import { proposalText } from './key-state-commands.js';
@@ -31,7 +31,7 @@ export function emergencyCommand(): Command {
           process.exitCode = EXIT_NEEDS_CONFIRMATION;
           return;
         }
-        const view = await withAdmin(false, ({ admin }) => admin.setEmergencyBlock(on));
+        const view = await withAdminHere(false, ({ admin }) => admin.setEmergencyBlock(on));
         print(options.json === true, view, () => ('approval' in view ? proposalText(view.approval) : stateText(view)));
       });
   }

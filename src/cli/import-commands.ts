@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { AdminRefused } from '../app/admin-vocabulary.js';
 import { readPrivateKeyMaterial } from '../app/private-key-material.js';
 import { parseReferenceSettings } from '../app/reference-settings.js';
-import { withAdmin } from '../main/open-admin.js';
+import { withAdminHere } from './remote/remote-admin.js';
 import { allowListFrom, collect, USER_OPTION_HELP } from './options.js';
 import { print } from './output.js';
 
@@ -29,7 +29,7 @@ export function importKeyCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (name: string, options) => {
       const material = readPrivateKeyMaterial(readText(options.pkcs8), options.pkcs8);
-      const created = await withAdmin(true, ({ admin }) =>
+      const created = await withAdminHere(true, ({ admin }) =>
         admin.importKey(name, material, {
           ...(options.keyId !== undefined ? { keyId: options.keyId } : {}),
           allow: allowListFrom(options),
@@ -50,7 +50,7 @@ export function importReferenceCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (file: string, options) => {
       const settings = parseReferenceSettings(readText(file));
-      const report = await withAdmin(true, ({ admin }) => admin.migrateReference(settings, options.dryRun === true));
+      const report = await withAdminHere(true, ({ admin }) => admin.migrateReference(settings, options.dryRun === true));
       print(options.json === true, report, () => {
         const lines = report.steps.map(
           (s) =>

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { appliedView, type ApprovalView, type ImpactPreview, type StateChangeOutcome } from '../app/key-admin-views.js';
 import { AdminRefused, parseKeyState, SETTABLE_STATES, stateLabel, stateList } from '../app/admin-vocabulary.js';
-import { withAdmin } from '../main/open-admin.js';
+import { withAdminHere } from './remote/remote-admin.js';
 import { adminVerb } from './admin-verb.js';
 import { EXIT_NEEDS_CONFIRMATION } from './exit-codes.js';
 import { print } from './output.js';
@@ -62,7 +62,7 @@ export function addKeyStateCommands(keys: Command): void {
     .action(async (name: string, keyId: string, stateText: string, options) => {
       const state = parseKeyState(stateText);
       if (state === undefined) throw new AdminRefused(`"${stateText}" is not a key state; use ${stateList(SETTABLE_STATES)}.`);
-      const outcome = await withAdmin(true, ({ admin }) => admin.setState(name, keyId, state, options.yes === true));
+      const outcome = await withAdminHere(true, ({ admin }) => admin.setState(name, keyId, state, options.yes === true));
       report(outcome, options.json === true, `dke keys set-state ${name} ${keyId} ${state}`);
     });
 
@@ -74,7 +74,7 @@ export function addKeyStateCommands(keys: Command): void {
     .option('--yes', 'confirm: documents protected with this version can never be opened again')
     .option('--json', 'print JSON')
     .action(async (name: string, keyId: string, options) => {
-      const outcome = await withAdmin(true, ({ admin }) => admin.delete(name, keyId, options.yes === true));
+      const outcome = await withAdminHere(true, ({ admin }) => admin.delete(name, keyId, options.yes === true));
       report(outcome, options.json === true, `dke keys delete ${name} ${keyId}`);
     });
 
@@ -100,7 +100,7 @@ export function addKeyStateCommands(keys: Command): void {
     .option('--json', 'print JSON')
     .action(async (name: string, options) => {
       if ((options.every === undefined) === (options.off !== true)) throw new AdminRefused('Give exactly one of --every SPAN or --off.');
-      const view = await withAdmin(false, ({ admin }) => admin.setRotation(name, options.off === true ? undefined : (options.every as string)));
+      const view = await withAdminHere(false, ({ admin }) => admin.setRotation(name, options.off === true ? undefined : (options.every as string)));
       print(options.json === true, view, () => (view.rotation ? `${name} is rotated every ${view.rotation.every} (the service's scheduler does it, as "scheduler").` : `${name} has no scheduled rotation.`));
     });
 
@@ -111,7 +111,7 @@ export function addKeyStateCommands(keys: Command): void {
     .argument('[keyId]')
     .option('--json', 'print JSON')
     .action(async (name: string, keyId: string | undefined, options) => {
-      const attestation = await withAdmin(true, ({ admin }) => admin.attest(name, keyId));
+      const attestation = await withAdminHere(true, ({ admin }) => admin.attest(name, keyId));
       print(options.json === true, attestation, () =>
         attestation.versions
           .map((v) =>

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { AdminRefused, DEFAULT_INITIAL_STATE, INITIAL_STATES, type AllowList } from '../app/admin-vocabulary.js';
 import type { ReconcileReport } from '../app/key-reconcile.js';
-import { withAdmin } from '../main/open-admin.js';
+import { withAdminHere } from './remote/remote-admin.js';
 import { adminVerb } from './admin-verb.js';
 import { importKeyCommand } from './import-commands.js';
 import { addKeyStateCommands } from './key-state-commands.js';
@@ -75,7 +75,7 @@ export function keysCommand(): Command {
       .action(async (name: string, options) => {
         const entries = grantEntriesFrom(options);
         if (entries.length === 0) throw new AdminRefused(`Give at least one --user, --group or --role to ${command}.`);
-        const changes = await withAdmin(false, ({ admin }) => admin.changeGrants(command, name, entries));
+        const changes = await withAdminHere(false, ({ admin }) => admin.changeGrants(command, name, entries));
         const shaped = changes.map(({ kind, value, changed }) => ({ name, kind: kindOption(kind), value, changed }));
         print(options.json === true, shaped.length === 1 ? shaped[0] : shaped, () =>
           shaped

@@ -10,6 +10,8 @@ import { exitCodeFor } from './exit-codes.js';
 import { hsmCommand } from './hsm-commands.js';
 import { importReferenceCommand } from './import-commands.js';
 import { keysCommand } from './keys-commands.js';
+import { chooseAdminServer } from './remote/admin-server.js';
+import { loginCommands } from './remote/login-commands.js';
 import { commandOfStep } from './next-steps.js';
 import { serveCommand } from './serve-command.js';
 import { dbCommand, storeCommand } from './store-commands.js';
@@ -21,7 +23,11 @@ export function buildProgram(devCommands: readonly Command[] = []): Command {
     .showHelpAfterError()
     .configureOutput({ outputError: (text, write) => write(text) })
     .option('--verbose', 'say on stderr which key store each command uses')
-    .hook('preAction', (root) => setVerbose(root.opts().verbose === true));
+    .option('--server <url>', 'send the admin verbs to this admin API with your own sign-in (dke login), not to the local store and HSM (default: DKE_ADMIN_URL)')
+    .hook('preAction', (root) => {
+      setVerbose(root.opts().verbose === true);
+      chooseAdminServer(root.opts().server as string | undefined);
+    });
   program.addCommand(serveCommand());
   for (const command of devCommands) program.addCommand(command);
   program.addCommand(keysCommand());
@@ -33,6 +39,7 @@ export function buildProgram(devCommands: readonly Command[] = []): Command {
   program.addCommand(hsmCommand());
   program.addCommand(emergencyCommand());
   program.addCommand(approvalsCommand());
+  for (const command of loginCommands()) program.addCommand(command);
   return program;
 }
 

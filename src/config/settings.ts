@@ -40,6 +40,8 @@ const WITHOUT_DEFAULT = [
   'DKE_PKCS11_SESSIONS', // unset: sized for the token (UV_THREADPOOL_SIZE, capped by the token)
   'DKE_AUTH_AUDIENCE', 'DKE_AUTH_TENANT_IDS', 'DKE_AUTH_ISSUERS', 'DKE_AUTH_CLOUD', 'DKE_AUTH_METADATA_URL', 'DKE_AUTH_AUTHORIZATION_URL',
   'DKE_DATABASE_URL', 'DKE_ADMIN_PORT', 'DKE_ADMIN_AUDIENCE', 'DKE_ADMIN_CLIENT_ID', 'DKE_ADMIN_ACTOR', 'DKE_AUDIT_RETENTION',
+  // The CLI's own, on an operator's machine (config/admin-client.ts): `dke --server`'s default and a pipeline's secret.
+  'DKE_ADMIN_URL', 'DKE_ADMIN_CLIENT_SECRET_FILE',
   'DKE_METRICS_PORT', // unset: /metrics on the admin listener (when DKE_ADMIN_PORT is set), never on DKE_PORT
   // Outbound proxy for the OpenID metadata and signing keys, under the names every HTTP tool reads (lower case too).
   'HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY',

@@ -48,10 +48,13 @@ export function devCommand(): Command {
       // Loaded when used: every other `dke` command starts without the service's HTTP stack and the issuer.
       const { startService, stopOnSignals } = await import('../main/run-service.js');
       const { DEV_CONSOLE_USERS, DEV_TENANT_ID, DevTokenIssuer } = await import('./dev-token-issuer.js');
+      const { DEV_PIPELINE_APP } = await import('./dev-device-flow.js');
       const base = loadConfig();
       if (base.pkcs11.embedded) ensureDevToken(base.dataDir);
       const certificate = options.https === true ? ensureDevCertificate(base.dataDir) : undefined;
       const issuer = new DevTokenIssuer(DEV_TENANT_ID);
+      // `dke login` polls every second here (Entra asks for 5): a developer waits for nothing.
+      issuer.deviceFlow.pollSeconds = 1;
       await issuer.start(base.devIssuerPort);
       const config = devConfig(base, options, certificate, issuer);
       const audience = config.auth.audiences[0]!;
@@ -62,7 +65,7 @@ export function devCommand(): Command {
       const token = await issuer.issueToken({ audience, upn: DEMO_USER, lifetimeSeconds: DEV_TOKEN_SECONDS });
       const admin = DEV_CONSOLE_USERS.find((user) => user.roles.includes('DKE.Admin'))!;
       const adminToken = await issuer.issueToken({ audience: config.adminAudiences[0]!, upn: admin.upn, roles: admin.roles, lifetimeSeconds: DEV_TOKEN_SECONDS });
-      const tokenFiles = writeTokenFiles(config.dataDir, token, adminToken, admin.upn);
+      const tokenFiles = writeTokenFiles(config.dataDir, { user: token, admin: adminToken, pipeline: issuer.deviceFlow.pipelineSecret }, admin.upn, DEV_PIPELINE_APP.clientId);
       const publicKey = await running.service.protocol.publicKey(DEMO_KEY, audience);
       const consoleUrl = running.adminUrl === undefined ? undefined : `${running.adminUrl.replace(/\/api$/, '')}/`;
       process.stdout.write(
@@ -71,7 +74,7 @@ export function devCommand(): Command {
           token,
           kid: publicKey.key.kid,
           ciphertext: demoCiphertext(publicKey.key.n),
-          ...(consoleUrl !== undefined ? { consoleUrl } : {}),
+          ...(consoleUrl !== undefined ? { consoleUrl, adminServer: running.adminUrl!.replace(/\/admin\/api$/, '') } : {}),
           users: DEV_CONSOLE_USERS,
           tokenFiles,
           ...(certificate !== undefined ? { caFile: certificate.caFile } : {}),
@@ -114,12 +117,15 @@ async function ensureDemoKey(config: Config): Promise<void> {
   );
 }
 
-/** The two tokens as owner-only files in DKE_DATA_DIR/dev-tokens, for `dke doctor --token-file` and the admin API. */
-function writeTokenFiles(dataDir: string, userToken: string, adminToken: string, adminUpn: string): DevTokenFiles {
+/**
+ * The two tokens and the pipeline app's secret as owner-only files in DKE_DATA_DIR/dev-tokens, for `dke doctor
+ * --token-file`, the admin API and `DKE_ADMIN_CLIENT_SECRET_FILE`.
+ */
+function writeTokenFiles(dataDir: string, secrets: { user: string; admin: string; pipeline: string }, adminUpn: string, pipelineClientId: string): DevTokenFiles {
   const dir = join(dataDir, 'dev-tokens');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const files = { user: join(dir, 'user.jwt'), admin: join(dir, 'admin.jwt'), adminUpn };
-  for (const [file, token] of [[files.user, userToken], [files.admin, adminToken]] as const) {
+  const files = { user: join(dir, 'user.jwt'), admin: join(dir, 'admin.jwt'), pipelineSecret: join(dir, 'pipeline.secret'), adminUpn, pipelineClientId };
+  for (const [file, token] of [[files.user, secrets.user], [files.admin, secrets.admin], [files.pipelineSecret, secrets.pipeline]] as const) {
     writeFileSync(file, `${token}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
   }

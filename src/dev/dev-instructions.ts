@@ -9,6 +9,9 @@ export interface DevTokenFiles {
   readonly user: string;
   readonly admin: string;
   readonly adminUpn: string;
+  /** The client secret of the development pipeline app (dev-device-flow.ts DEV_PIPELINE_APP). */
+  readonly pipelineSecret: string;
+  readonly pipelineClientId: string;
 }
 
 export interface DevInstructions {
@@ -18,6 +21,8 @@ export interface DevInstructions {
   readonly kid: string;
   readonly ciphertext: string;
   readonly consoleUrl?: string;
+  /** The admin listener's URL, for `dke --server` (with the console). */
+  readonly adminServer?: string;
   readonly users: readonly { readonly upn: string; readonly roles: readonly string[] }[];
   readonly tokenFiles: DevTokenFiles;
   /** The development CA that issued the certificate, under `--https`. */
@@ -50,7 +55,7 @@ Console (sign in as ${dev.users.map((u) => `${u.upn} (${u.roles.join(', ')})`).j
 Admin API, with a DKE.Admin token for ${dev.tokenFiles.adminUpn} from the development issuer (valid 12 hours):
   T=$(cat ${dev.tokenFiles.admin})
   ${curl} -H "Authorization: Bearer $T" ${dev.consoleUrl}api/keys
-`;
+${dev.adminServer === undefined ? '' : cliSignInLines(dke, dev, doctorEnv, dev.adminServer)}`;
   return `
 dke-service is running on the DEVELOPMENT token with a DEVELOPMENT token issuer (never use either in production).
 ${trust}
@@ -67,6 +72,19 @@ Check it as Office meets it (${doctorNote}):
   ${doctorEnv}${dke} doctor ${keyUrl} --token-file ${dev.tokenFiles.user}
 ${consoleLines}
 The tokens above are for ${DEMO_USER} (also in ${dev.tokenFiles.user}) and ${dev.tokenFiles.adminUpn}, valid 12 hours; each start issues new ones. Stop with Ctrl+C.
+`;
+}
+
+/** `dke --server`: the device code sign-in as each development user, and a pipeline's client credential. */
+function cliSignInLines(dke: string, dev: DevInstructions, env: string, server: string): string {
+  return `
+The CLI through the admin API, as yourself: sign in with a device code, then open the page it prints, enter the code
+and pick ${dev.users.map((u) => u.upn).join(', ')} (each a button):
+  ${env}${dke} login --server ${server}
+  ${env}${dke} --server ${server} keys list
+  ${env}${dke} logout --server ${server}
+As a pipeline (client credentials of the development app ${dev.tokenFiles.pipelineClientId}, DKE.Admin):
+  ${env}DKE_ADMIN_CLIENT_ID=${dev.tokenFiles.pipelineClientId} DKE_ADMIN_CLIENT_SECRET_FILE=${dev.tokenFiles.pipelineSecret} ${dke} --server ${server} keys list
 `;
 }
 

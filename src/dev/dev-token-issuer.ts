@@ -2,6 +2,8 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { DevDeviceFlow, tokenAudience } from './dev-device-flow.js';
+import { escapeHtml, page, readForm, send, sendHtml } from './dev-http.js';
 
 /** A tenant id used only by the development issuer. */
 export const DEV_TENANT_ID = '00000000-0000-4000-8000-00000000d0e0';
@@ -18,7 +20,6 @@ export const DEV_CONSOLE_USERS: readonly { readonly upn: string; readonly roles:
 
 /** How long an authorization code may wait for its exchange (Entra: about 10 minutes; here one is plenty). */
 const CODE_LIFETIME_MS = 60_000;
-const FORM_BODY_LIMIT = 16_384;
 
 /** What the sign-in page was asked for; the token endpoint checks the exchange against it. */
 interface AuthorizationRequest {
@@ -70,9 +71,12 @@ export class DevTokenIssuer {
   readonly #requests = { metadata: 0, jwks: 0 };
   readonly #codes = new Map<string, IssuedCode>();
   readonly tenantId: string;
+  /** `dke login`'s device code sign-in, refresh tokens and a pipeline's client credentials (dev-device-flow.ts). */
+  readonly deviceFlow: DevDeviceFlow;
 
   constructor(tenantId: string = DEV_TENANT_ID) {
     this.tenantId = tenantId;
+    this.deviceFlow = new DevDeviceFlow({ authority: () => this.authority, users: DEV_CONSOLE_USERS, issueToken: (request) => this.issueToken({ ...request, roles: [...request.roles], extraClaims: request.extraClaims }) });
   }
 
   get metadataUrl(): string {
@@ -179,6 +183,13 @@ export class DevTokenIssuer {
       if (req.method === 'GET') return this.#signInPage(new URL(req.url ?? '/', this.#baseUrl).searchParams, res);
       if (req.method === 'POST') return void readForm(req).then((form) => this.#signIn(form, res), () => send(res, 413, { error: 'invalid_request' }));
     }
+    if (path === `/${this.tenantId}/oauth2/v2.0/deviceauth`) {
+      if (req.method === 'GET') return this.deviceFlow.verificationPage(new URL(req.url ?? '/', this.#baseUrl).searchParams, res);
+      if (req.method === 'POST') return void readForm(req).then((form) => this.deviceFlow.verify(form, res), () => send(res, 413, { error: 'invalid_request' }));
+    }
+    if (req.method === 'POST' && path === `/${this.tenantId}/oauth2/v2.0/devicecode`) {
+      return void readForm(req).then((form) => this.deviceFlow.start(form, res), () => send(res, 413, { error: 'invalid_request' }));
+    }
     if (req.method === 'POST' && path === `/${this.tenantId}/oauth2/v2.0/token`) {
       return void readForm(req).then((form) => this.#exchange(form, req, res), () => send(res, 413, { error: 'invalid_request' }));
     }
@@ -191,6 +202,7 @@ export class DevTokenIssuer {
         id_token_signing_alg_values_supported: ['RS256'],
         authorization_endpoint: `${this.authority}/oauth2/v2.0/authorize`,
         token_endpoint: `${this.authority}/oauth2/v2.0/token`,
+        device_authorization_endpoint: this.deviceFlow.deviceAuthorizationUrl,
       });
     }
     if (req.method === 'GET' && path === '/discovery/v2.0/keys') {
@@ -236,23 +248,22 @@ export class DevTokenIssuer {
   async #exchange(form: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
     // A single-page application calls this cross-origin, as Entra allows for SPA redirect URIs.
     const cors = { 'access-control-allow-origin': req.headers.origin ?? '*' };
+    if (form.get('grant_type') !== 'authorization_code') return this.deviceFlow.token(form, res, cors);
     const code = form.get('code') ?? '';
     const issued = this.#codes.get(code);
     this.#codes.delete(code);
     const verifier = form.get('code_verifier') ?? '';
     const problem =
-      form.get('grant_type') !== 'authorization_code'
-        ? 'unsupported grant_type'
-        : issued === undefined || issued.expiresAt < Date.now()
-          ? 'unknown, used or expired code'
-          : issued.clientId !== form.get('client_id') || issued.redirectUri !== form.get('redirect_uri')
-            ? 'client_id or redirect_uri differs from the authorization request'
-            : createHash('sha256').update(verifier).digest('base64url') !== issued.codeChallenge
-              ? 'code_verifier does not match the code_challenge'
-              : undefined;
+      issued === undefined || issued.expiresAt < Date.now()
+        ? 'unknown, used or expired code'
+        : issued.clientId !== form.get('client_id') || issued.redirectUri !== form.get('redirect_uri')
+          ? 'client_id or redirect_uri differs from the authorization request'
+          : createHash('sha256').update(verifier).digest('base64url') !== issued.codeChallenge
+            ? 'code_verifier does not match the code_challenge'
+            : undefined;
     if (problem !== undefined || issued === undefined) return send(res, 400, { error: 'invalid_grant', error_description: problem }, cors);
     // As Entra: a token for the resource of the `.default` scope asked for, with the user's assigned app roles.
-    const audience = issued.scope.split(' ').find((s) => s.endsWith('/.default'))?.slice(0, -'/.default'.length) ?? issued.clientId;
+    const audience = tokenAudience(issued.scope, issued.clientId);
     const accessToken = await this.issueToken({ audience, upn: issued.upn, roles: issued.roles, lifetimeSeconds: 3600 });
     send(res, 200, { token_type: 'Bearer', access_token: accessToken, expires_in: 3600, scope: issued.scope }, cors);
   }
@@ -272,40 +283,6 @@ function authorizationRequest(query: URLSearchParams): AuthorizationRequest | st
   }
   if (!['127.0.0.1', 'localhost', '[::1]'].includes(redirect.hostname)) return 'The development issuer redirects to loopback addresses only.';
   return { clientId: value('client_id'), redirectUri: value('redirect_uri'), codeChallenge: value('code_challenge'), scope: value('scope'), state: value('state') };
-}
-
-function readForm(req: IncomingMessage): Promise<URLSearchParams> {
-  return new Promise((resolve, reject) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => {
-      body += chunk;
-      if (body.length > FORM_BODY_LIMIT) {
-        reject(new Error('form too large'));
-        req.destroy();
-      }
-    });
-    req.on('end', () => resolve(new URLSearchParams(body)));
-    req.on('error', reject);
-  });
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function page(title: string, body: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>${escapeHtml(title)}</title></head><body><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
-}
-
-function sendHtml(res: ServerResponse, status: number, html: string): void {
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; img-src data:; form-action 'self' http://127.0.0.1:* http://localhost:*; frame-ancestors 'none'" });
-  res.end(html);
-}
-
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
 }
 
 /** A stable object id per user name, so repeated dev tokens name the same user. */

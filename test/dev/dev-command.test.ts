@@ -62,4 +62,16 @@ describe('dev: dke dev configures authentication for its issuer (issue 16)', fun
     assert.equal(checks.find((c) => c.name === 'decrypt')?.status, 'pass');
     assert.equal(result.status, 5);
   });
+
+  it('§10 prints how to sign in the CLI as each development user, and a pipeline credential that works with dke --server', async () => {
+    const server = / login --server (\S+)/.exec(stdout)?.[1];
+    assert.match(server ?? '', /^http:\/\/127\.0\.0\.1:\d+$/, stdout);
+    assert.match(stdout, /pick admin@contoso\.dev, approver@contoso\.dev, auditor@contoso\.dev \(each a button\)/);
+    const [, clientId, secretFile] = /DKE_ADMIN_CLIENT_ID=(\S+) DKE_ADMIN_CLIENT_SECRET_FILE=(\S+) /.exec(stdout) ?? [];
+    assert.ok(clientId !== undefined && secretFile !== undefined, stdout);
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('DKE_')));
+    const listed = await runCliAsync(['--server', server!, 'keys', 'list', '--json'], { ...env, DKE_ADMIN_CLIENT_ID: clientId, DKE_ADMIN_CLIENT_SECRET_FILE: secretFile });
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.deepEqual((JSON.parse(listed.stdout) as Array<{ name: string }>).map((key) => key.name), ['demo-key']);
+  });
 });

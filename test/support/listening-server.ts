@@ -9,9 +9,12 @@ export interface ListeningServer {
   close(): Promise<void>;
 }
 
-/** The test env's app behind the production `listen()` (TLS, JSON answers for HTTP errors) on 127.0.0.1:random. */
-export async function listenOnLoopback(env: TestEnv, overrides: Partial<Config> = {}): Promise<ListeningServer> {
-  const server = await listen(env.service.app, { ...env.config, port: 0, host: '127.0.0.1', ...overrides });
+/**
+ * The test env's app (or its admin app: `which`) behind the production `listen()` (TLS, JSON answers for HTTP errors)
+ * on 127.0.0.1:random.
+ */
+export async function listenOnLoopback(env: TestEnv, overrides: Partial<Config> = {}, which: 'app' | 'adminApp' = 'app'): Promise<ListeningServer> {
+  const server = await listen(env.service[which], { ...env.config, port: 0, host: '127.0.0.1', ...overrides });
   const address = server.address();
   return {
     server,

@@ -62,6 +62,8 @@ export interface TestEnvOptions {
   readonly dir?: string;
   readonly issuer?: DevTokenIssuer;
   readonly service?: ServiceOptions;
+  /** Parts of the configuration no setting names, given as built (the console's authority: the test issuer). */
+  readonly config?: (issuer: DevTokenIssuer) => Partial<Config>;
 }
 
 /**
@@ -87,7 +89,7 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
     DKE_DELETION_WINDOW: '0',
     ...options.settings,
   };
-  const config = parseSettings(settings);
+  const config = { ...parseSettings(settings), ...options.config?.(issuer) };
   // As `dke store init` would, in a directory without a store: the service itself never creates one (a PostgreSQL
   // store is migrated by the service at start).
   if (config.databaseUrl === undefined && !existsSync(storePath(config.dataDir))) openStoreDatabase(config.dataDir, { role: 'admin', create: true }).close();
