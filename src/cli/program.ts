@@ -10,6 +10,7 @@ import { exitCodeFor } from './exit-codes.js';
 import { hsmCommand } from './hsm-commands.js';
 import { importReferenceCommand } from './import-commands.js';
 import { keysCommand } from './keys-commands.js';
+import { policyCommand } from './policy-commands.js';
 import { commandOfStep } from './next-steps.js';
 import { serveCommand } from './serve-command.js';
 import { dbCommand, storeCommand } from './store-commands.js';
@@ -33,6 +34,7 @@ export function buildProgram(devCommands: readonly Command[] = []): Command {
   program.addCommand(hsmCommand());
   program.addCommand(emergencyCommand());
   program.addCommand(approvalsCommand());
+  program.addCommand(policyCommand());
   return program;
 }
 

@@ -1,5 +1,6 @@
 import type { KeyAdmin } from '../app/key-admin.js';
 import { backfillPublicKeys } from '../app/public-key-backfill.js';
+import { ensureStoredPolicy } from '../app/stored-policy.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../keys/ports.js';
 import type { KeyStore } from '../store/key-store.js';
@@ -21,6 +22,8 @@ export async function startServiceAdmin(config: Config, parts: KeyAdminParts & {
   let reconciledAtStart = false;
   const thisProcess = adminProcess({ ownStepsLive: () => reconciledAtStart });
   const adminAs = keyAdmins(config, parts, thisProcess);
+  // The first start on a store without a policy (one just upgraded) seeds it from this configuration (contract §10).
+  await ensureStoredPolicy(parts.store, config, 'dke-service');
   await reconcileAtStart(adminAs('dke-service'), parts.store, logger);
   reconciledAtStart = true;
   const missingPublicKeys = await backfillPublicKeys(parts.store, parts.vault).catch((error: unknown) => [`not tried: ${error instanceof Error ? error.message : String(error)}`]);

@@ -32,6 +32,9 @@ describe('§3 the embedded store upgrades in place (store/database)', () => {
     // As dke-service wrote it before issue 13: no change counter, user_version 5.
     const file = new Database(storePath(dir));
     file.exec('DROP TABLE store_version');
+    // …and without schema 7's admin policy and proposal bindings (issue 26).
+    file.exec('DROP TABLE admin_policy');
+    for (const [table, column] of [['key_versions', 'row_version'], ['approvals', 'bound_to'], ['approvals', 'proposed']]) file.exec(`ALTER TABLE ${table} DROP COLUMN ${column}`);
     file.pragma('user_version = 5');
     file.close();
     const opened = openSqliteStore(dir, { role: 'service' });
