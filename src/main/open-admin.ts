@@ -60,7 +60,7 @@ export async function openAdminContext(config: Config, withHsm: boolean, options
   }
   const parts = { store: new KeyStore(connection), vault: hsm?.vault ?? unavailableVault(), audit: new StoreAuditTrail(connection) };
   try {
-    await ensureStoredPolicy(parts.store, config, adminActor(config));
+    await ensureStoredPolicy(parts.store, config);
   } catch (error) {
     await hsm?.close();
     await connection.close();

@@ -23,7 +23,7 @@ export async function startServiceAdmin(config: Config, parts: KeyAdminParts & {
   const thisProcess = adminProcess({ ownStepsLive: () => reconciledAtStart });
   const adminAs = keyAdmins(config, parts, thisProcess);
   // The first start on a store without a policy (one just upgraded) seeds it from this configuration (contract §10).
-  await ensureStoredPolicy(parts.store, config, 'dke-service');
+  await ensureStoredPolicy(parts.store, config);
   await reconcileAtStart(adminAs('dke-service'), parts.store, logger);
   reconciledAtStart = true;
   const missingPublicKeys = await backfillPublicKeys(parts.store, parts.vault).catch((error: unknown) => [`not tried: ${error instanceof Error ? error.message : String(error)}`]);

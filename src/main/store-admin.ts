@@ -20,7 +20,7 @@ export async function initStore(config: Config = loadConfig()): Promise<{ readon
   const connection = await engine.open(config, { role: 'admin', create: true });
   try {
     // A new (or just upgraded) store gets its admin policy from this configuration, and only then (contract §10).
-    await ensureStoredPolicy(new KeyStore(connection), config, adminActor(config));
+    await ensureStoredPolicy(new KeyStore(connection), config);
   } finally {
     await connection.close();
   }

@@ -14,6 +14,7 @@ import { StoreAuditTrail } from '../../src/store/audit-trail.js';
 import { storePath } from '../../src/store/sqlite/database.js';
 import { KeyStore } from '../../src/store/key-store.js';
 import { SCHEMA_VERSION } from '../../src/store/schema.js';
+import { ensureStoredPolicy } from '../../src/app/stored-policy.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store-connection.js';
 
 const publicKey = { modulus: Buffer.alloc(256, 0x33), publicExponent: Buffer.from([1, 0, 1]) };
@@ -45,6 +46,11 @@ describe('§3 the embedded store upgrades in place (store/database)', () => {
       assert.equal(await store.change((tx) => tx.setEnabled('finance', 'v1', false, '2026-11-30T10:01:00.000Z')), true);
       assert.equal(store.findKey('finance')?.versions[0]?.enabled, false);
       assert.equal((await new StoreAuditTrail(opened).verify()).ok, true);
+      // Contract §10: the upgraded store gets its admin policy from the first configuration that opens it, only then.
+      assert.equal(store.policy(), undefined);
+      assert.equal(await ensureStoredPolicy(store, { approvalsRequired: 2, deletionWindowMs: 86_400_000 }), true);
+      assert.equal(await ensureStoredPolicy(store, { approvalsRequired: 1 }), false);
+      assert.deepEqual(store.policy(), { approvalsRequired: 2, deletionWindowDefaultMs: 86_400_000, deletionWindowMinimumMs: 0, rotationMinimumMs: 86_400_000, appOnlyMayApprove: false });
     } finally {
       await opened.close();
     }
