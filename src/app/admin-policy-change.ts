@@ -75,7 +75,9 @@ export class AdminPolicyChanges {
     if (problem !== undefined) throw await ctx.audit.refusal('set-policy', undefined, problem);
     if (samePolicy(current, next)) return policyView(current);
     const weaker = policyWeakenings(current, next);
-    if (weaker.length > 0 && ctx.needsApproval()) return { approval: await propose(ctx, 'set-policy', { proposed: { policy: next } }) };
+    if (weaker.length > 0 && ctx.needsApproval()) {
+      return { approval: await propose(ctx, 'set-policy', { proposed: { policy: next }, auditDetails: { ...policyAuditFields(next), weaker: weaker.join('; ') } }) };
+    }
     const changed = await ctx.deps.store.change(async (tx) => {
       const stored = await tx.policyNow();
       const written = stored === undefined ? await tx.seedPolicy(next) : samePolicy(stored, current) && (await tx.setPolicy(current, next));

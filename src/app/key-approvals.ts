@@ -13,6 +13,8 @@ export interface ProposalTarget {
   readonly keyId?: string;
   readonly state?: KeyState;
   readonly proposed?: ProposedChange;
+  /** What the propose entry of the audit trail adds, so an approver can read what the step would do. */
+  readonly auditDetails?: Readonly<Record<string, string | number | boolean>>;
 }
 
 /**
@@ -43,7 +45,7 @@ export async function propose(ctx: AdminContext, operation: Approval['operation'
     if (pending !== undefined) return pending;
     const boundTo = await bindingNow(tx, approval);
     await tx.addApproval(boundTo === undefined ? approval : { ...approval, boundTo });
-    await ctx.audit.within(tx).succeeded('propose', keyName, keyId, { approval: approval.id, operation, ...(state ? { to: state } : {}), expiresAt: approval.expiresAt });
+    await ctx.audit.within(tx).succeeded('propose', keyName, keyId, { approval: approval.id, operation, ...(state ? { to: state } : {}), ...target.auditDetails, expiresAt: approval.expiresAt });
     return undefined;
   });
   if (existing !== undefined) {

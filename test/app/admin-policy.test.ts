@@ -129,6 +129,9 @@ describe('§10 one admin authority: the policy in the store rules every path', (
     assert.deepEqual([again.status, again.body.existing], [409, pending.id]);
     const allowApps = await as(admin, api.put('/admin/api/policy').send({ appOnlyMayApprove: true })).expect(202);
     assert.equal(allowApps.body.approval.operation, 'set-policy');
+    // The approver reads what it would do in the propose entry of the audit trail.
+    const entry = (await env.service.audit.list()).find((e) => e.action === 'propose' && e.details?.approval === allowApps.body.approval.id)!;
+    assert.deepEqual([entry.details?.weaker, entry.details?.appOnlyMayApprove, entry.details?.approvalsRequired], ['app-only principals may approve', true, 2]);
     assert.equal((await approve(app, allowApps.body.approval.id)).body.error, 'app_only_approver');
     await approve(approver, allowApps.body.approval.id).expect(200);
     assert.equal((await policy()).appOnlyMayApprove, true);
