@@ -55,6 +55,10 @@ describe('§10 one admin authority: the policy in the store rules every path', (
     assert.deepEqual([refused.status, refused.body], [400, { error: 'refused', message: "A deletion window of 10m is shorter than the admin policy's minimum of 1h; delete with a window of 1h or more." }]);
     const rotation = await as(admin, api.put('/admin/api/keys/short-window/rotation').send({ every: '1d' }));
     assert.deepEqual([rotation.status, rotation.body.message], [400, 'A rotation period of "1d" is shorter than the minimum of 2d: each rotation makes a new key pair in the HSM. Use 2d or more, such as 90d.']);
+    // A schedule stored before the minimum was raised runs at the minimum: the scheduler's next rotation is 2d away.
+    await env.service.store.change((tx) => tx.setRotation('short-window', '1d'));
+    const shown = (await as(admin, api.get('/admin/api/keys/short-window')).expect(200)).body;
+    assert.equal(Date.parse(shown.rotation.nextAt) - Date.parse(shown.versions[0].createdAt), 2 * 86_400_000);
 
     // The scheduler: the version's own destroyAt has passed, the stored minimum (1 h after its delete) has not.
     const wait = Date.parse(scheduled.body.deletion.destroyAt) - Date.now() + 50;
@@ -109,6 +113,9 @@ describe('§10 one admin authority: the policy in the store rules every path', (
   it('the local CLI (configured with one approval) proposes as os:USER@HOST: --yes does not bypass the stored policy', async () => {
     const { keyId } = await env.admin.create('cli-guarded', { allow });
     const cli = (...args: string[]) => runCli(args, { ...env.cliEnv, DKE_APPROVALS_REQUIRED: '1' });
+    const shown = cli('policy', 'show', '--json');
+    assert.equal(shown.status, 0, shown.stderr);
+    assert.deepEqual(JSON.parse(shown.stdout), { approvalsRequired: 2, deletionWindow: { default: '7d', minimum: '1h' }, rotationMinimum: '2d', appOnlyMayApprove: false, deletionWindowMs: 604_800_000 });
     const proposed = cli('keys', 'set-state', 'cli-guarded', keyId, 'compromised', '--yes', '--json');
     assert.equal(proposed.status, 0, proposed.stderr);
     const approval = JSON.parse(proposed.stdout).approval;
