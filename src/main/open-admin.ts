@@ -29,7 +29,7 @@ export function adminActor(config: Pick<Config, 'adminActor'>): string {
  * the environment (DKE_ADMIN_ACTOR only names the caller in the trail), so one shell user cannot be two admins.
  */
 export function cliPrincipal(): string {
-  let user = 'unknown';
+  let user: string;
   try {
     user = userInfo().username;
   } catch {
