@@ -48,6 +48,29 @@ describe('§2, §3, §5 the PostgreSQL store (store/postgres-store-connection)',
     }
   });
 
+  it('a schema-6 database upgrades in place to the admin policy and bound proposals (issue 26), keeping its keys', async () => {
+    const url = await freshPostgresDatabase('from-six');
+    const made = await openPostgresStore(url, { stalenessMs: 1000 });
+    await new KeyStore(made).change((tx) => tx.addVersion({ name: 'kept', keyId: 'v1', state: 'active', origin: 'generated', publish: true, publicKey }, AT));
+    await made.close();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      // As dke-service wrote it before schema 7.
+      await client.query('DROP TABLE admin_policy');
+      await client.query('ALTER TABLE key_versions DROP COLUMN row_version');
+      await client.query('ALTER TABLE approvals DROP COLUMN bound_to, DROP COLUMN proposed');
+      await client.query("UPDATE store_meta SET value = '6' WHERE key = 'schema_version'");
+      const store = new KeyStore(await open(url));
+      assert.equal(store.findKey('kept')?.versions[0]?.state, 'active');
+      assert.equal(store.policy(), undefined, 'no policy until a configuration seeds it');
+      assert.deepEqual(await store.change((tx) => tx.versionMarker('kept', 'v1')), { state: 'active', rowVersion: 0 });
+      assert.equal((await client.query("SELECT value FROM store_meta WHERE key = 'schema_version'")).rows[0].value, String(SCHEMA_VERSION));
+    } finally {
+      await client.end();
+    }
+  });
+
   it('a schema newer than the code is refused with a sentence, never guessed at', async () => {
     const url = await freshPostgresDatabase('too-new');
     await (await openPostgresStore(url, { stalenessMs: 1000 })).close();
