@@ -4,8 +4,7 @@
  * lock); a schema newer than the code and an unreachable or wrong URL are refused with a sentence naming host and
  * database, never the password; a change reaches another instance within a second even when its notification is
  * lost; a schema-6 database upgrades in place (issue 26); while the database is down lookups answer from the last
- * state for the staleness limit, then 503, and every
- * change is refused at once with a sentence naming the database.
+ * state for the staleness limit, then 503, and every change is refused at once with a sentence naming the database.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'mocha';
