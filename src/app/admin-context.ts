@@ -2,7 +2,8 @@ import { allowListProblem } from '../keys/admin-inputs.js';
 import { AdminNotFound } from '../keys/errors.js';
 import type { AllowList, KeyRecord, KeyVersion } from '../keys/key-version.js';
 import { servedVersion } from '../keys/lifecycle.js';
-import type { AuditArchiver, AuditReader, AuditTrail, KeyStateStore, KeyVault, KeyVersionRef } from '../keys/ports.js';
+import { seededPolicy, type AdminPolicy } from '../keys/admin-policy.js';
+import type { Approval, AuditArchiver, AuditReader, AuditTrail, KeyStateStore, KeyVault, KeyVersionRef } from '../keys/ports.js';
 import { AdminAudit } from './admin-audit.js';
 import { cachedPublicKeyNotice } from './cached-public-key-notice.js';
 
@@ -18,14 +19,19 @@ export interface KeyAdminDeps {
   readonly intentLeaseMs?: number;
   /** Test seam (main/test-seams.ts): awaited after each step of an operation that touches the token. */
   readonly afterStep?: (step: string) => void | Promise<void>;
-  /** DKE_DELETION_WINDOW: how long a deleted version waits before its HSM objects are destroyed (0 or absent: at once). */
+  /**
+   * DKE_DELETION_WINDOW: seeds the stored policy's default deletion window when the store has no policy yet (contract
+   * §10); the stored policy rules afterwards.
+   */
   readonly deletionWindowMs?: number;
-  /** DKE_APPROVALS_REQUIRED: 2 makes irreversible steps and lifting the kill switch proposals for a second admin. */
+  /** DKE_APPROVALS_REQUIRED: seeds the stored policy's approvals, as deletionWindowMs. */
   readonly approvalsRequired?: 1 | 2;
   /** DKE_APPROVAL_TTL in ms: how long a proposal waits for its approval (default 24 h). */
   readonly approvalTtlMs?: number;
-  /** Who the caller is for the two-person rule: the token's oid on the admin API; absent: the actor (CLI). */
+  /** Who the caller is for the two-person rule: the token's oid on the admin API, `os:USER@HOST` on the local CLI. */
   readonly principal?: string;
+  /** The caller is an application, no person (an app-only token): it may propose but not approve (contract §10). */
+  readonly appOnly?: boolean;
   readonly now?: () => Date;
   /**
    * What the service last learnt of a version's private key in the token (true there, false gone, undefined not
@@ -47,8 +53,8 @@ export class AdminContext {
   readonly deps: KeyAdminDeps;
   readonly now: () => Date;
   readonly audit: AdminAudit;
-  /** True while an approved proposal runs (key-approvals.ts): its step is not proposed again. */
-  executingApproval = false;
+  /** The approved proposal running now (key-approvals.ts): its step is not proposed again. */
+  runningApproval: Approval | undefined;
 
   constructor(deps: KeyAdminDeps) {
     this.deps = deps;
@@ -61,9 +67,14 @@ export class AdminContext {
     return this.deps.principal ?? this.deps.actor;
   }
 
-  /** Does an irreversible step wait for a second admin (DKE_APPROVALS_REQUIRED=2, unless an approval runs it)? */
+  /** The admin policy in force: the store's (every instance sees a change within 1 s), the seed until it has one. */
+  policy(): AdminPolicy {
+    return this.deps.store.policy() ?? seededPolicy(this.deps);
+  }
+
+  /** Does a step wait for a second person (the stored policy's approvalsRequired 2, unless an approval runs it)? */
   needsApproval(): boolean {
-    return this.deps.approvalsRequired === 2 && !this.executingApproval;
+    return this.policy().approvalsRequired === 2 && this.runningApproval === undefined;
   }
 
   /** The key name's record; AdminNotFound (404) without an audit entry when there is none. */

@@ -86,19 +86,20 @@ export interface ImpactPreview {
 }
 
 /**
- * The admin policy in the shape of contract §10 (`GET /admin/api/policy`), read from this instance's settings until the
- * policy is kept in the store; the console names it in its confirmations. Spans as operators write them (`7d`).
+ * The admin policy in the shape of contract §10 (`GET /admin/api/policy`, `dke policy show --json`), as the store keeps
+ * it for every instance and path (keys/admin-policy.ts); the console names it in its confirmations. Spans as operators
+ * write them (`7d`).
  */
 export interface AdminPolicyView {
-  /** DKE_APPROVALS_REQUIRED: 2 makes permanent steps and lifting the emergency block proposals for a second admin. */
+  /** 2: permanent steps, lifting the emergency block and weakening the policy wait for a second person. */
   readonly approvalsRequired: 1 | 2;
-  /** DKE_DELETION_WINDOW (`0s`: a delete destroys at once); no shorter window is refused yet, so the minimum is `0s`. */
+  /** The default deletion window (`0s`: a delete destroys at once) and the shortest one a delete may ask for. */
   readonly deletionWindow: { readonly default: string; readonly minimum: string };
-  /** The shortest rotation period accepted (keys/admin-inputs.ts). */
+  /** The shortest rotation period accepted; the scheduler never rotates more often. */
   readonly rotationMinimum: string;
-  /** Whether an app-only token may approve a proposal: still true here (issue 26 makes approvers people). */
+  /** Whether an app-only token (no person) may approve a proposal. */
   readonly appOnlyMayApprove: boolean;
-  /** DKE_DELETION_WINDOW in ms, for the console's dates. */
+  /** The default deletion window in ms, for the console's dates. */
   readonly deletionWindowMs: number;
 }
 

@@ -25,9 +25,12 @@ export class EmergencyBlock {
     // Setting it never waits; lifting it needs a second admin when approvals are required (contract §6).
     if (!on && this.view().blocked && ctx.needsApproval()) return { approval: await propose(ctx, 'emergency-unblock') };
     const action = on ? 'emergency-block' : 'emergency-unblock';
+    // An approved lift lifts only the block it names (issue 26): one set again meanwhile stays.
+    const bound = ctx.runningApproval?.boundTo;
+    const liftOnlySince = bound !== undefined && 'blockSince' in bound ? bound.blockSince : undefined;
     // The switch and its audit entry commit together (issue 17's rule for every admin change).
     await ctx.deps.store.change(async (tx) => {
-      const changed = await tx.setEmergencyBlock(on ? { since: ctx.now().toISOString(), by: ctx.deps.actor } : undefined);
+      const changed = await tx.setEmergencyBlock(on ? { since: ctx.now().toISOString(), by: ctx.deps.actor } : undefined, liftOnlySince);
       await ctx.audit.within(tx).succeeded(action, undefined, undefined, { changed });
     });
     return this.view();

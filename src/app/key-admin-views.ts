@@ -27,11 +27,13 @@ export interface ViewFacts {
   readonly lastUses?: ReadonlyMap<string, string>;
   readonly service: ServiceFacts;
   readonly recentDecrypts?: RecentDecrypts;
+  /** The stored policy's rotation minimum: a shorter schedule runs at it (contract §10). */
+  readonly rotationMinimumMs?: number;
 }
 
 export function toView(record: KeyRecord, facts: ViewFacts): KeyView {
   const lastUses = facts.lastUses ?? new Map<string, string>();
-  const nextAt = nextRotationAt(record);
+  const nextAt = nextRotationAt(record, facts.rotationMinimumMs);
   return {
     name: record.name,
     ...statusFields(keyStatus(record, facts.service)),
@@ -69,7 +71,7 @@ export function appliedView(outcome: Extract<StateChangeOutcome, { applied: true
 
 
 export function approvalView(approval: Approval, now: Date): ApprovalView {
-  const { requestedByPrincipal: _principal, ...view } = approval;
+  const { requestedByPrincipal: _principal, boundTo: _boundTo, proposed: _proposed, ...view } = approval;
   // A pending proposal past its expiry is shown as expired before anyone tries it.
   return view.status === 'pending' && Date.parse(view.expiresAt) <= now.getTime() ? { ...view, status: 'expired' } : view;
 }

@@ -2,8 +2,8 @@ import type { AllowList, KeyState } from '../keys/key-version.js';
 import type { Approval, ArchiveCheck, ArchiveResult, AuditEntry, AuditFilter, AuditVerification } from '../keys/ports.js';
 import { AdminContext, type KeyAdminDeps } from './admin-context.js';
 import type { AdminPolicyView } from './admin-shapes.js';
-import { ROTATION_PERIOD_MINIMUM_MS } from '../keys/admin-inputs.js';
-import { spanWords } from '../keys/durations.js';
+import type { AdminPolicy } from '../keys/admin-policy.js';
+import { AdminPolicyChanges, policyView } from './admin-policy-change.js';
 import { AuditReads, type AuditPage } from './audit-reads.js';
 import { EmergencyBlock } from './emergency-block.js';
 import type { ApprovalView, CreatedVersion, EmergencyBlockView, ImpactPreview, KeyView, Proposed, StateChangeOutcome, VersionSummary } from './key-admin-views.js';
@@ -44,6 +44,7 @@ export class KeyAdmin {
   readonly #emergency: EmergencyBlock;
   readonly #reads: KeyReads;
   readonly #audit: AuditReads;
+  readonly #policy: AdminPolicyChanges;
 
   constructor(deps: KeyAdminDeps) {
     const ctx = new AdminContext(deps);
@@ -56,6 +57,7 @@ export class KeyAdmin {
     this.#emergency = new EmergencyBlock(ctx);
     this.#reads = new KeyReads(ctx);
     this.#audit = new AuditReads(ctx);
+    this.#policy = new AdminPolicyChanges(ctx);
   }
 
   /** Generates a new key name's first version inside the HSM and publishes it. */
@@ -120,9 +122,12 @@ export class KeyAdmin {
     return this.#lifecycle.setState(name, keyId, to, confirmed);
   }
 
-  /** Schedules (or, without a deletion window, does) the destruction of a version (key-deletion.ts). */
-  delete(name: string, keyId: string, confirmed: boolean): Promise<StateChangeOutcome> {
-    return this.#deletion.delete(name, keyId, confirmed);
+  /**
+   * Schedules (or, without a deletion window, does) the destruction of a version (key-deletion.ts), after the stored
+   * policy's default window or `windowMs` when given (never shorter than the policy's minimum).
+   */
+  delete(name: string, keyId: string, confirmed: boolean, windowMs?: number): Promise<StateChangeOutcome> {
+    return this.#deletion.delete(name, keyId, confirmed, windowMs);
   }
 
   /** Takes back a scheduled delete before its `destroyAt`: the version is exactly as it was before. */
@@ -145,17 +150,14 @@ export class KeyAdmin {
     return this.#reads.attest(name, keyId);
   }
 
-  /** What a confirmation in the console names: does a step wait for a second admin, how long does a delete wait. */
+  /** The stored admin policy (contract §10), as every instance and path sees it (`dke policy show`, GET policy). */
   policy(): AdminPolicyView {
-    const { approvalsRequired, deletionWindowMs } = this.#ctx.deps;
-    const windowMs = deletionWindowMs ?? 0;
-    return {
-      approvalsRequired: approvalsRequired ?? 1,
-      deletionWindow: { default: spanWords(windowMs), minimum: '0s' },
-      rotationMinimum: spanWords(ROTATION_PERIOD_MINIMUM_MS),
-      appOnlyMayApprove: true,
-      deletionWindowMs: windowMs,
-    };
+    return policyView(this.#ctx.policy());
+  }
+
+  /** Stricter applies at once; weaker waits for the approvals the policy in force requires (admin-policy-change.ts). */
+  setPolicy(change: Partial<AdminPolicy>): Promise<AdminPolicyView | Proposed> {
+    return this.#policy.set(change);
   }
 
   /** The kill switch as every instance sees it on its next request (contract §3 `dke emergency`, §6). */
@@ -242,10 +244,15 @@ export class KeyAdmin {
     switch (approval.operation) {
       case 'set-state':
         return this.setState(approval.keyName!, approval.keyId!, approval.state!, true);
-      case 'delete':
-        return this.delete(approval.keyName!, approval.keyId!, true);
+      case 'delete': {
+        const window = approval.proposed !== undefined && 'windowMs' in approval.proposed ? approval.proposed.windowMs : undefined;
+        return this.delete(approval.keyName!, approval.keyId!, true, window);
+      }
       case 'emergency-unblock':
         return this.setEmergencyBlock(false);
+      case 'set-policy':
+        if (approval.proposed === undefined || !('policy' in approval.proposed)) return Promise.reject(new TypeError('a set-policy proposal without its policy'));
+        return this.setPolicy(approval.proposed.policy);
     }
   }
 }

@@ -1,17 +1,32 @@
 import { randomUUID } from 'node:crypto';
-import { AdminConflict, AdminNotFound, SamePrincipal } from '../keys/errors.js';
+import { samePolicy } from '../keys/admin-policy.js';
+import { AdminConflict, AdminNotFound, AppOnlyApprover, DuplicateProposal, SamePrincipal } from '../keys/errors.js';
 import type { KeyState } from '../keys/key-version.js';
-import type { Approval } from '../keys/ports.js';
+import { stateLabel } from '../keys/lifecycle.js';
+import type { Approval, ApprovalBinding, ProposedChange, StoreTransaction } from '../keys/ports.js';
 import type { AdminContext } from './admin-context.js';
 import { approvalView, type ApprovalView } from './key-admin-views.js';
 
+/** What a proposal is about: the key version and target state, or the policy a `set-policy` would set. */
+export interface ProposalTarget {
+  readonly keyName?: string;
+  readonly keyId?: string;
+  readonly state?: KeyState;
+  readonly proposed?: ProposedChange;
+  /** What the propose entry of the audit trail adds, so an approver can read what the step would do. */
+  readonly auditDetails?: Readonly<Record<string, string | number | boolean>>;
+}
+
 /**
- * Records a proposal of the two-person rule (DKE_APPROVALS_REQUIRED=2) with its audit entry: the step waits for an
- * admin with another principal. The families whose steps need approval (key-lifecycle.ts, key-deletion.ts,
- * emergency-block.ts) call it instead of acting.
+ * Records a proposal of the two-person rule (the stored policy's approvalsRequired 2) with its audit entry: the step
+ * waits for an admin with another principal. The families whose steps need approval (key-lifecycle.ts,
+ * key-deletion.ts, emergency-block.ts, admin-policy-change.ts) call it instead of acting. Issue 26: the proposal is
+ * bound to the state it was made against (read in the same transaction), and a second pending proposal for the same
+ * step is refused with the id of the first.
  */
-export async function propose(ctx: AdminContext, operation: Approval['operation'], keyName?: string, keyId?: string, state?: KeyState): Promise<ApprovalView> {
+export async function propose(ctx: AdminContext, operation: Approval['operation'], target: ProposalTarget = {}): Promise<ApprovalView> {
   const now = ctx.now();
+  const { keyName, keyId, state, proposed } = target;
   const approval: Approval = {
     id: randomUUID(),
     operation,
@@ -23,18 +38,68 @@ export async function propose(ctx: AdminContext, operation: Approval['operation'
     requestedAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + (ctx.deps.approvalTtlMs ?? 86_400_000)).toISOString(),
     status: 'pending',
+    ...(proposed !== undefined ? { proposed } : {}),
   };
-  await ctx.deps.store.change(async (tx) => {
-    await tx.addApproval(approval);
-    await ctx.audit.within(tx).succeeded('propose', keyName, keyId, { approval: approval.id, operation, ...(state ? { to: state } : {}), expiresAt: approval.expiresAt });
+  const existing = await ctx.deps.store.change(async (tx) => {
+    const pending = await tx.pendingApprovalLike(approval, now.toISOString());
+    if (pending !== undefined) return pending;
+    const boundTo = await bindingNow(tx, approval);
+    await tx.addApproval(boundTo === undefined ? approval : { ...approval, boundTo });
+    await ctx.audit.within(tx).succeeded('propose', keyName, keyId, { approval: approval.id, operation, ...(state ? { to: state } : {}), ...target.auditDetails, expiresAt: approval.expiresAt });
+    return undefined;
   });
+  if (existing !== undefined) {
+    const sentence = `Proposal ${existing} for this step is already pending; approve or reject it instead of proposing it again.`;
+    await ctx.audit.refused('propose', keyName, keyId, sentence);
+    throw new DuplicateProposal(sentence, existing);
+  }
   return approvalView(approval, now);
+}
+
+/** What the proposal names of the state it acts on, read inside the transaction that records or approves it. */
+async function bindingNow(tx: StoreTransaction, approval: Approval): Promise<ApprovalBinding | undefined> {
+  switch (approval.operation) {
+    case 'set-state':
+    case 'delete': {
+      const version = await tx.versionMarker(approval.keyName!, approval.keyId!);
+      return version === undefined ? undefined : { version };
+    }
+    case 'emergency-unblock': {
+      const block = await tx.emergencyBlockNow();
+      return block === undefined ? undefined : { blockSince: block.since };
+    }
+    case 'set-policy': {
+      const policy = await tx.policyNow();
+      return policy === undefined ? undefined : { policy };
+    }
+  }
+}
+
+/** What changed since a proposal was made, in a sentence; undefined when its state is still the one it names. */
+function changeSince(bound: ApprovalBinding, now: ApprovalBinding | undefined, approval: Approval): string | undefined {
+  const id = approval.id;
+  if ('version' in bound) {
+    const current = now !== undefined && 'version' in now ? now.version : undefined;
+    if (current === undefined) return `Version ${approval.keyId} of "${approval.keyName}" is gone since proposal ${id} was made.`;
+    if (current.state !== bound.version.state) return `Version ${approval.keyId} of "${approval.keyName}" was ${stateLabel(bound.version.state)} when proposal ${id} was made and is ${stateLabel(current.state)} now; propose the step again.`;
+    if (current.rowVersion !== bound.version.rowVersion) return `Version ${approval.keyId} of "${approval.keyName}" changed since proposal ${id} was made; propose the step again.`;
+    return undefined;
+  }
+  if ('blockSince' in bound) {
+    const since = now !== undefined && 'blockSince' in now ? now.blockSince : undefined;
+    if (since === bound.blockSince) return undefined;
+    return since === undefined
+      ? `The emergency block set at ${bound.blockSince} that proposal ${id} would lift is lifted already.`
+      : `Proposal ${id} would lift the emergency block set at ${bound.blockSince}; the block in force now was set at ${since}, so propose lifting it again.`;
+  }
+  const policy = now !== undefined && 'policy' in now ? now.policy : undefined;
+  return policy !== undefined && samePolicy(policy, bound.policy) ? undefined : `The admin policy changed since proposal ${id} was made; propose the change again.`;
 }
 
 /** Runs an approved proposal's step as the approving admin would run it (KeyAdmin wires it to the families). */
 export type ApprovedStep = (approval: Approval) => Promise<unknown>;
 
-/** The two-person rule's decisions (contract §6; `dke approvals list|approve|reject`). */
+/** The two-person rule's decisions (contract §6, §10; `dke approvals list|approve|reject`). */
 export class KeyApprovals {
   readonly #ctx: AdminContext;
   readonly #run: ApprovedStep;
@@ -51,9 +116,11 @@ export class KeyApprovals {
   }
 
   /**
-   * A second admin approves a proposal: it must be pending and unexpired (409 otherwise) and come from another
-   * principal (403 same_principal). The step then runs as this admin would run it, re-checking the state table now;
-   * a step the table refuses by now marks the proposal failed and answers its refusal. Both people are audited.
+   * A second person approves a proposal: it must be pending and unexpired (409 otherwise), come from another
+   * principal (403 same_principal) that is a person unless the policy lets applications approve (403
+   * app_only_approver), and the state it was made against must still be the state now (409, the proposal failed).
+   * The step then runs as this admin would run it, re-checking the state table now; a step the table refuses by now
+   * marks the proposal failed and answers its refusal. Both people are audited.
    */
   async approve(id: string): Promise<{ approval: ApprovalView; result: unknown }> {
     const ctx = this.#ctx;
@@ -61,15 +128,20 @@ export class KeyApprovals {
     if (approval.requestedByPrincipal === ctx.principal) {
       throw await ctx.audit.refusal('approve', approval.keyName, `Proposal ${id} was made by you; another admin must approve it.`, approval.keyId, SamePrincipal);
     }
+    if (ctx.deps.appOnly === true && !ctx.policy().appOnlyMayApprove) {
+      const sentence = `Proposal ${id} must be approved by a person: this token is an application's (app-only), and the admin policy does not let applications approve.`;
+      throw await ctx.audit.refusal('approve', approval.keyName, sentence, approval.keyId, AppOnlyApprover);
+    }
     let result: unknown;
-    ctx.executingApproval = true;
+    ctx.runningApproval = approval;
     try {
+      await this.#assertStillBound(approval);
       result = await this.#run(approval);
     } catch (error) {
       await this.#decide(approval, 'failed', { reason: error instanceof Error ? error.message : 'unknown' });
       throw error;
     } finally {
-      ctx.executingApproval = false;
+      ctx.runningApproval = undefined;
     }
     await this.#decide(approval, 'approved');
     return { approval: await this.#approvalById(id), result };
@@ -80,6 +152,16 @@ export class KeyApprovals {
     const approval = await this.#pendingApproval('reject', id);
     await this.#decide(approval, 'rejected');
     return this.#approvalById(id);
+  }
+
+  /** 409 with what changed when the state a proposal names is no longer the state now (issue 26). */
+  async #assertStillBound(approval: Approval): Promise<void> {
+    const bound = approval.boundTo;
+    if (bound === undefined) return;
+    const ctx = this.#ctx;
+    const now = await ctx.deps.store.change((tx) => bindingNow(tx, approval));
+    const changed = changeSince(bound, now, approval);
+    if (changed !== undefined) throw await ctx.audit.refusal('approve', approval.keyName, changed, approval.keyId, AdminConflict);
   }
 
   async #approvalById(id: string): Promise<ApprovalView> {

@@ -1,5 +1,6 @@
 import { AdminConflict } from '../keys/errors.js';
-import type { KeyVersion } from '../keys/key-version.js';
+import { spanWords } from '../keys/durations.js';
+import type { DeletionSchedule, KeyVersion } from '../keys/key-version.js';
 import { DELETED_STATE, isDeletion, isTransitionAllowed, stateLabel } from '../keys/lifecycle.js';
 import type { StoreTransaction } from '../keys/ports.js';
 import type { AdminContext } from './admin-context.js';
@@ -24,15 +25,23 @@ export class KeyDeletion {
    * id answers 404 from then on and the audit trail still explains it. Only Pre-Active and Active versions.
    * Run again on a Destroyed version, it removes objects a failed earlier run may have left.
    */
-  async delete(name: string, keyId: string, confirmed: boolean): Promise<StateChangeOutcome> {
+  async delete(name: string, keyId: string, confirmed: boolean, window?: number): Promise<StateChangeOutcome> {
     const ctx = this.#ctx;
     const version = await ctx.requireVersion('delete', name, keyId);
     const retry = isDeletion(version.state);
     const check = deleteCheck(version);
     if (check !== undefined) throw await ctx.audit.refusal('delete', name, check.why, keyId, check.Refusal);
+    // Contract §10: the stored policy's default window, or one asked for that is not shorter than its minimum.
+    const { deletionWindowDefaultMs, deletionWindowMinimumMs } = ctx.policy();
+    const windowMs = window ?? deletionWindowDefaultMs;
+    if (!retry && windowMs < deletionWindowMinimumMs) {
+      const sentence = `A deletion window of ${spanWords(windowMs)} is shorter than the admin policy's minimum of ${spanWords(deletionWindowMinimumMs)}; delete with a window of ${spanWords(deletionWindowMinimumMs)} or more.`;
+      throw await ctx.audit.refusal('delete', name, sentence, keyId);
+    }
     if (!confirmed) return { applied: false, preview: await impactPreview(ctx, version, DELETED_STATE) };
-    if (!retry && ctx.needsApproval()) return { applied: false, approval: await propose(ctx, 'delete', name, keyId) };
-    const windowMs = ctx.deps.deletionWindowMs ?? 0;
+    if (!retry && ctx.needsApproval()) {
+      return { applied: false, approval: await propose(ctx, 'delete', { keyName: name, keyId, ...(window !== undefined ? { proposed: { windowMs } } : {}) }) };
+    }
     if (retry || windowMs === 0) return this.#destroyNow(version, 'delete');
     // The deletion window (contract §4): from now on the version neither decrypts nor is published; its state,
     // Enabled flag and publication stay as they are, so cancel-deletion restores it exactly.
@@ -74,7 +83,11 @@ export class KeyDeletion {
   async destroyDueVersions(): Promise<VersionSummary[]> {
     const ctx = this.#ctx;
     const now = ctx.now().toISOString();
-    const due = ctx.deps.store.listKeys().flatMap((record) => record.versions.filter((v) => v.deletion !== undefined && v.deletion.destroyAt <= now));
+    // Contract §10: nothing is destroyed sooner than the stored minimum window after its delete, even when it was
+    // scheduled before the minimum was raised.
+    const minimumMs = ctx.policy().deletionWindowMinimumMs;
+    const isDue = (deletion: DeletionSchedule): boolean => deletion.destroyAt <= now && Date.parse(deletion.requestedAt) + minimumMs <= Date.parse(now);
+    const due = ctx.deps.store.listKeys().flatMap((record) => record.versions.filter((v) => v.deletion !== undefined && isDue(v.deletion)));
     const destroyed: VersionSummary[] = [];
     for (const version of due) {
       if (!isDeletion(version.state) && !isTransitionAllowed(version.state, DELETED_STATE)) {

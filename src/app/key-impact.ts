@@ -52,7 +52,7 @@ export function deleteCheck(version: KeyVersion): StepCheck | undefined {
 export async function impactPreview(ctx: AdminContext, version: KeyVersion, to: KeyState): Promise<ImpactPreview> {
   const now = ctx.now().getTime();
   const since = new Date(now - IMPACT_WINDOW_DAYS * 86_400_000);
-  const windowMs = ctx.deps.deletionWindowMs ?? 0;
+  const windowMs = ctx.policy().deletionWindowDefaultMs;
   const cancellableUntil = isDeletion(to) && windowMs > 0 ? new Date(now + windowMs).toISOString() : undefined;
   return {
     name: version.name,

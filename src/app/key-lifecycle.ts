@@ -76,7 +76,7 @@ export class KeyLifecycle {
     const check = setStateCheck(version, to);
     if (check !== undefined) throw await ctx.audit.refusal('set-state', name, check.why, keyId, check.Refusal);
     if (isPermanentTransition(to) && !confirmed) return { applied: false, preview: await impactPreview(ctx, version, to) };
-    if (isPermanentTransition(to) && ctx.needsApproval()) return { applied: false, approval: await propose(ctx, 'set-state', name, keyId, to) };
+    if (isPermanentTransition(to) && ctx.needsApproval()) return { applied: false, approval: await propose(ctx, 'set-state', { keyName: name, keyId, state: to }) };
     const blocksServed = !STATE_RULES[to].publishable && ctx.isServed(name, keyId);
     let decryptClearedInToken: boolean | undefined;
     let intent: Intent | undefined;

@@ -38,6 +38,7 @@ export class KeyReads {
     const judged = servable === undefined ? undefined : ofRecord(servable);
     return {
       lastUses: await store.lastUses(record.name),
+      rotationMinimumMs: this.#ctx.policy().rotationMinimumMs,
       service: {
         emergencyBlock: store.emergencyBlock() !== undefined,
         ...(present !== undefined ? { privateKeyPresent: present } : {}),

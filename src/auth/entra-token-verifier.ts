@@ -73,7 +73,7 @@ export class EntraTokenVerifier implements TokenVerifier {
       // An app-only token names no user: the audit trail shows its application id instead.
       const appId = typeof claims.azp === 'string' ? claims.azp : typeof claims.appid === 'string' ? claims.appid : undefined;
       const auditName = reading.principal.auditName ?? (appId !== undefined ? `app:${appId.toLowerCase()}` : undefined);
-      return { ...reading.principal, ...(auditName !== undefined ? { auditName } : {}) };
+      return { ...reading.principal, ...(auditName !== undefined ? { auditName } : {}), ...(isAppOnly(claims) ? { appOnly: true } : {}) };
     }
     if (reading === undefined || reading.principal.auditName === undefined || claims.idtyp === 'app') {
       throw new TokenInvalid('A valid bearer token is required.', 'not a user token');
@@ -81,6 +81,17 @@ export class EntraTokenVerifier implements TokenVerifier {
     if (reading.groupOverage) this.#onGroupOverage?.(reading.principal.oid);
     return reading.principal;
   }
+}
+
+/**
+ * Does the token name an application rather than a person? Entra marks app-only tokens with `idtyp: "app"` (v2, and
+ * v1 with the optional claim); without it, a token with app roles and no delegated scope (`scp`) is one too: a user's
+ * token always carries the scopes it was consented for.
+ */
+export function isAppOnly(claims: JWTPayload): boolean {
+  if (claims.idtyp === 'app') return true;
+  if (claims.idtyp === 'user') return false;
+  return (typeof claims.scp !== 'string' || claims.scp.trim() === '') && Array.isArray(claims.roles);
 }
 
 /**

@@ -4,6 +4,7 @@ import { AdminRefused, parseKeyState, SETTABLE_STATES, stateLabel, stateList } f
 import { withAdminHere } from './remote/remote-admin.js';
 import { adminVerb } from './admin-verb.js';
 import { EXIT_NEEDS_CONFIRMATION } from './exit-codes.js';
+import { optionSpan } from './options.js';
 import { print } from './output.js';
 
 export function previewText(preview: ImpactPreview, command: string): string {
@@ -68,13 +69,15 @@ export function addKeyStateCommands(keys: Command): void {
 
   keys
     .command('delete')
-    .description('schedule the destruction of a Pre-Active or Active version (DKE_DELETION_WINDOW; 0: at once); the record stays as Destroyed (needs --yes)')
+    .description('schedule the destruction of a Pre-Active or Active version (the admin policy\'s deletion window; 0: at once); the record stays as Destroyed (needs --yes)')
     .argument('<name>')
     .argument('<keyId>')
+    .option('--window <span>', 'wait this long instead of the policy\'s default deletion window (not shorter than its minimum), such as 30d')
     .option('--yes', 'confirm: documents protected with this version can never be opened again')
     .option('--json', 'print JSON')
     .action(async (name: string, keyId: string, options) => {
-      const outcome = await withAdminHere(true, ({ admin }) => admin.delete(name, keyId, options.yes === true));
+      const windowMs = options.window === undefined ? undefined : optionSpan(String(options.window), '--window');
+      const outcome = await withAdminHere(true, ({ admin }) => admin.delete(name, keyId, options.yes === true, windowMs));
       report(outcome, options.json === true, `dke keys delete ${name} ${keyId}`);
     });
 

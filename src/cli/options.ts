@@ -1,4 +1,5 @@
 import type { AllowList } from '../app/admin-vocabulary.js';
+import { span } from '../app/admin-policy-change.js';
 
 /** Issue 18: the two user identifiers nobody but the tenant can choose. */
 export const USER_OPTION_HELP =
@@ -9,4 +10,9 @@ export const collect = (value: string, previous: string[] = []): string[] => [..
 
 export function allowListFrom(options: { allowUser?: string[]; allowGroup?: string[]; allowRole?: string[] }): AllowList {
   return { users: options.allowUser ?? [], groups: options.allowGroup ?? [], roles: options.allowRole ?? [] };
+}
+
+/** A span option (`--window 30d`) in ms; a refusal naming the option when it is not one. */
+export function optionSpan(value: string, option: string): number {
+  return span(value, option);
 }

@@ -12,6 +12,7 @@ import { importReferenceCommand } from './import-commands.js';
 import { keysCommand } from './keys-commands.js';
 import { chooseAdminServer } from './remote/admin-server.js';
 import { loginCommands } from './remote/login-commands.js';
+import { policyCommand } from './policy-commands.js';
 import { commandOfStep } from './next-steps.js';
 import { serveCommand } from './serve-command.js';
 import { dbCommand, storeCommand } from './store-commands.js';
@@ -40,6 +41,7 @@ export function buildProgram(devCommands: readonly Command[] = []): Command {
   program.addCommand(emergencyCommand());
   program.addCommand(approvalsCommand());
   for (const command of loginCommands()) program.addCommand(command);
+  program.addCommand(policyCommand());
   return program;
 }
 

@@ -1,10 +1,9 @@
 import type { Express, NextFunction, Request, Response } from 'express';
-import type { KeyAdmin } from '../app/key-admin.js';
 import type { ReadinessReport } from '../app/readiness.js';
 import type { HttpObserver, Logger, MetricsExposition, TokenVerifier } from '../keys/ports.js';
 import type { VaultDirectory } from '../keys/vaults.js';
 import { adminOpenApi } from './admin-openapi.js';
-import { adminRoutes } from './admin-routes.js';
+import { adminRoutes, type AdminRoutesOptions } from './admin-routes.js';
 import { answerErrors, guardedApp, type HttpSettings } from './app.js';
 import { bearerAuth } from './bearer-auth.js';
 import { consoleRoutes, type ConsoleOptions } from './console-routes.js';
@@ -14,7 +13,7 @@ export interface AdminAppDeps {
   readonly config: Pick<HttpSettings, 'trustProxy' | 'rateLimit' | 'auth'>;
   /** Verifies admin tokens: audience DKE_ADMIN_AUDIENCE, user or app-only (see VerifierProfile 'admin'). */
   readonly verifier: TokenVerifier;
-  readonly keyAdmin: (actor: string, principal: string) => KeyAdmin;
+  readonly keyAdmin: AdminRoutesOptions['keyAdmin'];
   readonly logger: Logger;
   readonly metrics: HttpObserver;
   /** Served at /metrics when DKE_METRICS_PORT does not have a listener of its own (contract §1). */

@@ -52,12 +52,12 @@ const KEY_ID = { name: 'keyId', in: 'path', required: true, schema: { type: 'str
 const COMMON_ERRORS = {
   '400': error('malformed body or parameter, or a step the rules refuse (`refused`)'),
   '401': error('no token, or a token that does not verify (`invalid_token`)'),
-  '403': error('the token carries neither app role needed (`forbidden`)'),
+  '403': error('the token carries neither app role needed (`forbidden`); an approval by the proposer (`same_principal`) or by an app-only token the policy does not let approve (`app_only_approver`)'),
   '429': error('too many failed authentications from this address (`rate_limited`)'),
 };
 const KEY_ERRORS = { '404': error('no such key name or version (`not_found`)') };
-const PROPOSED = { '202': { description: 'with DKE_APPROVALS_REQUIRED=2: a proposal waiting for another admin', ...json(ref('Proposed')) } };
-const CHANGE_ERRORS = { ...KEY_ERRORS, '409': error('the state table or a concurrent change refuses the step (`conflict`)'), '413': error('body over 64 KiB'), '415': error('body not declared as JSON') };
+const PROPOSED = { '202': { description: 'with a stored policy of two approvals: a proposal waiting for another person', ...json(ref('Proposed')) } };
+const CHANGE_ERRORS = { ...KEY_ERRORS, '409': error('the state table or a concurrent change refuses the step, or the same step already waits for approval (`conflict`, with `existing`: the pending proposal\'s id)'), '413': error('body over 64 KiB'), '415': error('body not declared as JSON') };
 
 function operation(summary: string, role: 'DKE.Auditor' | 'DKE.Admin', answer: Record<string, Schema>, extra: Schema = {}): Schema {
   return {
@@ -91,7 +91,11 @@ export function adminOpenApi(): Schema {
         Error: {
           type: 'object',
           required: ['error', 'message'],
-          properties: { error: { ...enumOf(ERROR_CODES), description: 'stable code' }, message: { type: 'string', description: 'a sentence safe to show' } },
+          properties: {
+            error: { ...enumOf(ERROR_CODES), description: 'stable code' },
+            message: { type: 'string', description: 'a sentence safe to show' },
+            existing: { type: 'string', description: 'a duplicate proposal (409): the id of the one already pending' },
+          },
         },
         AllowList: { type: 'object', properties: Object.fromEntries(GRANT_KINDS.map((kind) => [kind, { type: 'array', items: { type: 'string' } }])) },
         State: { ...enumOf(KEY_STATES), description: 'NIST SP 800-57 key state (contract §4)' },
@@ -239,10 +243,21 @@ export function adminOpenApi(): Schema {
           properties: {
             approvalsRequired: { type: 'integer', minimum: 1, maximum: 2 },
             deletionWindow: { type: 'object', required: ['default', 'minimum'], properties: strings(['default', 'minimum']), additionalProperties: false },
-            rotationMinimum: { type: 'string', description: 'the shortest rotation period accepted' },
-            appOnlyMayApprove: { type: 'boolean' },
+            rotationMinimum: { type: 'string', description: 'the shortest rotation period accepted; the scheduler never rotates more often' },
+            appOnlyMayApprove: { type: 'boolean', description: 'may an app-only token (no person) approve a proposal' },
             deletionWindowMs: { type: 'integer', description: 'the default deletion window in ms; 0: a delete destroys at once' },
           },
+        },
+        PolicyChange: {
+          type: 'object',
+          description: 'any part of Policy; what is left out stays as it is',
+          properties: {
+            approvalsRequired: { type: 'integer', minimum: 1, maximum: 2 },
+            deletionWindow: { type: 'object', properties: strings(['default', 'minimum']), additionalProperties: false },
+            rotationMinimum: { type: 'string', example: '1d' },
+            appOnlyMayApprove: { type: 'boolean' },
+          },
+          additionalProperties: false,
         },
         ConsoleSettings: {
           type: 'object',
@@ -314,9 +329,10 @@ export function adminOpenApi(): Schema {
       '/admin/api/keys/{name}/versions/{keyId}': {
         parameters: [NAME, KEY_ID],
         delete: operation(
-          'delete a Pre-Active or Active version: it stops decrypting and being published at once; its HSM objects are destroyed when DKE_DELETION_WINDOW has passed (at once when 0)',
+          'delete a Pre-Active or Active version: it stops decrypting and being published at once; its HSM objects are destroyed when the policy\'s deletion window has passed (at once when 0)',
           'DKE.Admin',
           { '200': { description: 'scheduled (with `deletion`) or destroyed', ...json(ref('Applied')) }, ...PROPOSED },
+          { parameters: [{ name: 'window', in: 'query', schema: { type: 'string', example: '30d' }, description: 'a deletion window other than the policy\'s default; one shorter than the policy\'s minimum is refused (400 `refused`)' }] },
         ),
       },
       '/admin/api/keys/{name}/versions/{keyId}/cancel-deletion': {
@@ -391,7 +407,7 @@ export function adminOpenApi(): Schema {
       },
       '/admin/api/approvals/{id}/approve': {
         parameters: [APPROVAL_ID],
-        post: operation('approve another admin\'s proposal: the step runs now, re-checked against the state table (403 same_principal for the proposer; 409 decided or expired)', 'DKE.Admin', {
+        post: operation('approve another admin\'s proposal: the step runs now, re-checked against the state table (403 same_principal for the proposer, app_only_approver for an app-only token unless the policy allows it; 409 decided, expired, or the state it was made against changed, which fails it)', 'DKE.Admin', {
           '200': { description: 'approved, with the step\'s result', ...json({ type: 'object', properties: { approval: ref('Approval'), result: { type: 'object' } } }) },
         }),
       },
@@ -415,9 +431,13 @@ export function adminOpenApi(): Schema {
         get: operation('beyond contract §6, for the console: the readiness checks of this instance (as /health/ready on the DKE port)', 'DKE.Auditor', { '200': { description: 'readiness', ...json(ref('Readiness')) } }),
       },
       '/admin/api/policy': {
-        get: operation('beyond contract §6, for the console\'s confirmations: whether permanent steps and lifting the emergency block wait for a second admin (DKE_APPROVALS_REQUIRED), and the deletion window (DKE_DELETION_WINDOW)', 'DKE.Auditor', {
+        get: operation('the admin policy kept in the store (contract §10), the same for every instance and path: approvals required, deletion windows, rotation minimum, whether app-only tokens may approve', 'DKE.Auditor', {
           '200': { description: 'policy', ...json(ref('Policy')) },
         }),
+        put: operation('change the admin policy: a change that makes nothing weaker applies at once; one that lowers the approvals, shortens a window or the rotation minimum, or lets app-only tokens approve needs the approvals the policy in force requires (202 with a `set-policy` proposal)', 'DKE.Admin', {
+          '200': { description: 'the policy now', ...json(ref('Policy')) },
+          ...PROPOSED,
+        }, body(ref('PolicyChange'))),
       },
       '/admin/config.json': {
         get: { summary: 'beyond contract §6: the console\'s sign-in settings (public client id, authority, token endpoint, scope); no token', responses: { '200': { description: 'settings', ...json(ref('ConsoleSettings')) } } },

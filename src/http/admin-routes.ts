@@ -13,6 +13,8 @@ import { AUDIT_ROUTES, sendFile, type FileAnswer } from './admin-audit-routes.js
 import { DECRYPT_BODY_LIMIT_BYTES } from './dke-routes.js';
 import { HttpError } from './error-responses.js';
 import { VAULT_ROUTES } from './vault-routes.js';
+import { POLICY_ROUTES } from './admin-policy-routes.js';
+import { span } from '../app/admin-policy-change.js';
 
 /** The app roles of the admin API (contract §6), as declared in the Entra app registration's `appRoles`. */
 export const ADMIN_ROLE = 'DKE.Admin';
@@ -104,7 +106,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     method: 'delete',
     path: '/admin/api/keys/{name}/versions/{keyId}',
     need: 'change',
-    handle: async (call) => applied(await call.admin.delete(param(call, 'name'), param(call, 'keyId'), true)),
+    handle: async (call) => applied(await call.admin.delete(param(call, 'name'), param(call, 'keyId'), true, deletionWindow(call.query))),
   },
   {
     method: 'post',
@@ -154,7 +156,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
     },
   },
   { method: 'get', path: '/admin/api/health', need: 'read', handle: ({ readiness }) => ok(readiness()) },
-  { method: 'get', path: '/admin/api/policy', need: 'read', handle: ({ admin }) => ok(admin.policy()) },
+  ...POLICY_ROUTES,
   { method: 'get', path: '/admin/api/approvals', need: 'read', handle: async ({ admin }) => ok(await admin.approvals()) },
   { method: 'post', path: '/admin/api/approvals/{id}/approve', need: 'change', handle: async (call) => ok(await call.admin.approve(param(call, 'id'))) },
   { method: 'post', path: '/admin/api/approvals/{id}/reject', need: 'change', handle: async (call) => ok(await call.admin.reject(param(call, 'id'))) },
@@ -164,7 +166,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
 export interface AdminRoutesOptions {
   readonly authenticate: express.RequestHandler;
   /** The key-admin service acting for this caller (its oid and name go to the audit trail; its oid is its principal). */
-  readonly keyAdmin: (actor: string, principal: string) => KeyAdmin;
+  readonly keyAdmin: (actor: string, caller: { readonly principal: string; readonly appOnly?: boolean }) => KeyAdmin;
   readonly openApi: unknown;
   readonly readiness: () => ReadinessReport;
   readonly vaults: VaultDirectory;
@@ -181,7 +183,7 @@ export function adminRoutes(options: AdminRoutesOptions): Router {
     const expressPath = route.path.replace(/\{(\w+)\}/g, ':$1');
     router[route.method](expressPath, requireJsonBody, options.authenticate, requireRole(route.need), readJson, async (req: Request, res: Response) => {
       const principal = res.locals.principal as Principal;
-      const admin = options.keyAdmin(`${principal.oid} (${principal.auditName ?? 'no name'})`, principal.oid);
+      const admin = options.keyAdmin(`${principal.oid} (${principal.auditName ?? 'no name'})`, { principal: principal.oid, ...(principal.appOnly === true ? { appOnly: true } : {}) });
       let answer: AdminAnswer | FileAnswer;
       try {
         answer = await route.handle({ admin, params: req.params as Record<string, string>, body: req.body as unknown, query: req.query, readiness: options.readiness, vaults: options.vaults });
@@ -289,6 +291,12 @@ function allowList(value: unknown): AllowList | undefined {
     return entries as string[];
   };
   return { users: strings('users'), groups: strings('groups'), roles: strings('roles') };
+}
+
+/** `?window=7d` on a delete: a window other than the policy's default (never shorter than its minimum). */
+function deletionWindow(query: Readonly<Record<string, unknown>>): number | undefined {
+  const window = queryString(query, 'window');
+  return window === undefined ? undefined : span(window, '"window"');
 }
 
 function queryString(query: Readonly<Record<string, unknown>>, name: string): string | undefined {

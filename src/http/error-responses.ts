@@ -1,4 +1,4 @@
-import { DkeError, RetryLater } from '../keys/errors.js';
+import { DkeError, DuplicateProposal, RetryLater } from '../keys/errors.js';
 import { ERROR_STATUSES } from '../keys/vocabulary.js';
 
 /** What the 401 challenge names: the first accepted audience and where Office gets a token. */
@@ -9,7 +9,7 @@ export interface ChallengeSettings {
 
 export interface ErrorResponse {
   readonly status: number;
-  readonly body: { error: string; message: string };
+  readonly body: { error: string; message: string; existing?: string };
   readonly headers: Readonly<Record<string, string>>;
 }
 
@@ -48,7 +48,8 @@ export function errorResponse(error: unknown, auth: ChallengeSettings): ErrorRes
     const headers: Record<string, string> = {};
     if (status === 401) Object.assign(headers, challengeHeaders(auth));
     if (error instanceof RetryLater) headers['Retry-After'] = String(error.retryAfterSeconds);
-    return { status, body: { error: error.code, message: error.message }, headers };
+    const existing = error instanceof DuplicateProposal && error.existing !== '' ? { existing: error.existing } : {};
+    return { status, body: { error: error.code, message: error.message, ...existing }, headers };
   }
   if (error instanceof HttpError) {
     const headers = error instanceof RateLimited ? challengeHeaders(auth) : {};

@@ -18,6 +18,8 @@ export interface Principal {
   /** Group object ids, lower case; empty when the token signalled group overage. */
   readonly groups: readonly string[];
   readonly roles: readonly string[];
+  /** An app-only token (a service principal, no person; admin API only): it may propose but not approve (contract §10). */
+  readonly appOnly?: boolean;
 }
 
 /** An Entra object id: a GUID. Any other user entry of an allow list is a UPN. */

@@ -26,11 +26,9 @@ const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export const ROLE_NAME_MAX_LENGTH = 120;
 
 /**
- * The shortest rotation period (issue 26: `"every":"1s"` made a new HSM key pair per key at every scheduler run). One
- * day until the stored policy's `rotationMinimum` (contract §10) replaces this constant.
+ * The shortest rotation period comes from the stored policy's `rotationMinimum` (contract §10, keys/admin-policy.ts;
+ * issue 26: `"every":"1s"` made a new HSM key pair per key at every scheduler run).
  */
-export const ROTATION_PERIOD_MINIMUM_MS = 86_400_000;
-const ROTATION_PERIOD_MINIMUM_TEXT = spanWords(ROTATION_PERIOD_MINIMUM_MS);
 
 /** A value as a sentence may show it: quoted, at most 140 characters, control characters escaped. */
 function shown(value: string): string {
@@ -87,18 +85,19 @@ export function allowListProblem(allow: AllowList | undefined): string | undefin
   return undefined;
 }
 
-/** Why `every` is no rotation period: not a span, or shorter than ROTATION_PERIOD_MINIMUM_MS. */
-export function rotationPeriodProblem(every: string): string | undefined {
+/** Why `every` is no rotation period: not a span, or shorter than the policy's minimum. */
+export function rotationPeriodProblem(every: string, minimumMs: number): string | undefined {
   const ms = spanMs(every);
   if (ms === undefined || ms === 0) return `${shown(every)} is not a rotation period; use a span such as 90d or 30d.`;
-  if (ms < ROTATION_PERIOD_MINIMUM_MS) {
-    return `A rotation period of ${shown(every.trim())} is shorter than the minimum of ${ROTATION_PERIOD_MINIMUM_TEXT}: each rotation makes a new key pair in the HSM. Use ${ROTATION_PERIOD_MINIMUM_TEXT} or more, such as 90d.`;
+  if (ms < minimumMs) {
+    const minimum = spanWords(minimumMs);
+    return `A rotation period of ${shown(every.trim())} is shorter than the minimum of ${minimum}: each rotation makes a new key pair in the HSM. Use ${minimum} or more, such as 90d.`;
   }
   return undefined;
 }
 
-/** The period the scheduler keeps: never shorter than the minimum, even for a schedule stored before it existed. */
-export function effectiveRotationPeriodMs(every: string): number | undefined {
+/** The period the scheduler keeps: never shorter than the policy's minimum, even for a schedule stored before it. */
+export function effectiveRotationPeriodMs(every: string, minimumMs: number): number | undefined {
   const ms = spanMs(every);
-  return ms === undefined || ms === 0 ? undefined : Math.max(ms, ROTATION_PERIOD_MINIMUM_MS);
+  return ms === undefined || ms === 0 ? undefined : Math.max(ms, minimumMs);
 }

@@ -171,6 +171,27 @@ export class AdminConflict extends AdminRefused {
   override readonly code: string = 'conflict';
 }
 
+/**
+ * A second proposal for a step that already waits for approval (issue 26); the admin API answers 409 `conflict` with
+ * the pending proposal's id in `existing`.
+ */
+export class DuplicateProposal extends AdminConflict {
+  readonly existing: string;
+
+  constructor(why: string, existing = '') {
+    super(why);
+    this.existing = existing;
+  }
+}
+
+/**
+ * An app-only token (a service principal, no person) approving while the policy does not let applications approve
+ * (contract §10); the admin API answers 403 `app_only_approver`.
+ */
+export class AppOnlyApprover extends AdminRefused {
+  override readonly code: string = 'app_only_approver';
+}
+
 /** A proposal approved by the admin who made it (two-person rule); the admin API answers 403 `same_principal`. */
 export class SamePrincipal extends AdminRefused {
   override readonly code: string = 'same_principal';

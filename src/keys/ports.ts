@@ -1,4 +1,5 @@
 import type { Principal } from './access-policy.js';
+import type { AdminPolicy } from './admin-policy.js';
 import type { AllowList, DeletionSchedule, KeyOrigin, KeyRecord, KeyState, RsaPublicKey } from './key-version.js';
 import type { ApprovalView, AuditEntry, AuditEvent, AuditVerification } from './admin-records.js';
 import type { ApprovalOperation, ApprovalStatus, AuditKind, AuditOutcome } from './vocabulary.js';
@@ -70,8 +71,30 @@ export type { ApprovalOperation, ApprovalStatus };
 
 /** A proposal as the store keeps it: what everyone is shown (admin-records.ts) and whom the approver must differ from. */
 export interface Approval extends ApprovalView {
-  /** The identity the approver must differ from: the token's oid on the admin API, the actor on the CLI. */
+  /** The identity the approver must differ from: the token's oid on the admin API, `os:USER@HOST` on the local CLI. */
   readonly requestedByPrincipal: string;
+  /** The state the proposal was made against (issue 26): approving after it changed fails. Absent on older ones. */
+  readonly boundTo?: ApprovalBinding;
+  /** What the step does beyond its target: the policy a `set-policy` sets, the window a `delete` waits. */
+  readonly proposed?: ProposedChange;
+}
+
+/** The rest of a proposed step (kept as JSON in the proposal's row). */
+export type ProposedChange = { readonly policy: AdminPolicy } | { readonly windowMs: number };
+
+/**
+ * What a proposal names of the state it was made against: a version's state and the row's write counter (set-state,
+ * delete), the emergency block's `since` (unblock), the policy in force (set-policy).
+ */
+export type ApprovalBinding =
+  | { readonly version: VersionMarker }
+  | { readonly blockSince: string }
+  | { readonly policy: AdminPolicy };
+
+/** A version's state and its row's write counter, read inside a transaction. */
+export interface VersionMarker {
+  readonly state: KeyState;
+  readonly rowVersion: number;
 }
 
 /** The kill switch (contract §3 `dke emergency`): while set, no version of any key decrypts or is published. */
@@ -109,8 +132,20 @@ export interface StoreTransaction {
   revoke(name: string, kind: keyof AllowList, value: string): Promise<boolean>;
   /** Sets (a span such as `90d`) or clears (undefined) the rotation schedule of a key name; false when it was so already. */
   setRotation(name: string, every: string | undefined): Promise<boolean>;
-  /** Sets (a block) or lifts (undefined) the kill switch; false when it already was so. */
-  setEmergencyBlock(block: EmergencyBlock | undefined): Promise<boolean>;
+  /** Sets (a block) or lifts (undefined) the kill switch, a lift only if it was set at `liftOnlySince` when given; false when nothing changed. */
+  setEmergencyBlock(block: EmergencyBlock | undefined, liftOnlySince?: string): Promise<boolean>;
+  /** The kill switch as committed now. */
+  emergencyBlockNow(): Promise<EmergencyBlock | undefined>;
+  /** A version's state and write counter as committed now. */
+  versionMarker(name: string, keyId: string): Promise<VersionMarker | undefined>;
+  /** The admin policy as committed now. */
+  policyNow(): Promise<AdminPolicy | undefined>;
+  /** Gives a store its first policy; false when it has one already (that one stays). */
+  seedPolicy(policy: AdminPolicy): Promise<boolean>;
+  /** Replaces the policy if it is still `expected` (compare-and-set); false when it changed meanwhile. */
+  setPolicy(expected: AdminPolicy, next: AdminPolicy): Promise<boolean>;
+  /** The id of a pending, unexpired proposal of the same step (operation, key, version, target), if there is one. */
+  pendingApprovalLike(approval: Pick<Approval, 'operation' | 'keyName' | 'keyId' | 'state' | 'proposed'>, now: string): Promise<string | undefined>;
   addApproval(approval: Approval): Promise<void>;
   /** Moves a proposal out of `pending` (compare-and-set); false when it was decided meanwhile. */
   decideApproval(id: string, status: Exclude<ApprovalStatus, 'pending'>, by: string, at: string): Promise<boolean>;
@@ -143,6 +178,8 @@ export interface KeyLookup {
 export interface KeyStateStore {
   /** The kill switch as last committed by any process. */
   emergencyBlock(): EmergencyBlock | undefined;
+  /** The admin policy as last committed by any process (contract §10); undefined until the store has one. */
+  policy(): AdminPolicy | undefined;
   findKey(name: string): KeyRecord | undefined;
   /**
    * The record of `name` and the kill switch, from one snapshot. Checked at this call by default, as every decrypt

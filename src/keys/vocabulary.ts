@@ -25,7 +25,7 @@ export const GRANT_FIELDS = ['user', 'group', 'role'] as const;
 export type GrantField = (typeof GRANT_FIELDS)[number];
 
 /** What waits for a second admin under DKE_APPROVALS_REQUIRED=2 (contract §6), and where a proposal stands. */
-export const APPROVAL_OPERATIONS = ['set-state', 'delete', 'emergency-unblock'] as const;
+export const APPROVAL_OPERATIONS = ['set-state', 'delete', 'emergency-unblock', 'set-policy'] as const;
 export type ApprovalOperation = (typeof APPROVAL_OPERATIONS)[number];
 export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'expired', 'failed'] as const;
 export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
@@ -95,6 +95,7 @@ export const ERROR_STATUSES = {
   access_denied: 403,
   key_not_usable: 403,
   same_principal: 403,
+  app_only_approver: 403,
   forbidden: 403,
   key_not_found: 404,
   not_found: 404,

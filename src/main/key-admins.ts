@@ -11,19 +11,27 @@ export type KeyAdminConfig = Pick<Config, 'publicKeyCacheHours' | 'deletionWindo
  */
 export type KeyAdminParts = Pick<KeyAdminDeps, 'store' | 'vault' | 'audit' | 'privateKeyPresent' | 'servable'>;
 
-/** Builds the KeyAdmin of one actor (the admin API adds the caller's principal for the two-person rule). */
-export type KeyAdminFactory = (actor: string, principal?: string) => KeyAdmin;
+/** Who a KeyAdmin acts for in the two-person rule: its principal, and whether it is an application (app-only token). */
+export interface KeyAdminCaller {
+  readonly principal?: string;
+  readonly appOnly?: boolean;
+}
+
+/** Builds the KeyAdmin of one actor (the admin API and the CLI add the caller's principal for the two-person rule). */
+export type KeyAdminFactory = (actor: string, caller?: KeyAdminCaller | string) => KeyAdmin;
 
 /**
  * The one place a KeyAdmin is built, for the service (its own reconcile and the scheduler), the admin API's callers
  * and every CLI command: the same parts, the same settings, the same process as owner of its intents.
  */
 export function keyAdmins(config: KeyAdminConfig, parts: KeyAdminParts, adminProcess: AdminProcess): KeyAdminFactory {
-  return (actor, principal) =>
-    new KeyAdmin({
+  return (actor, given) => {
+    const caller = typeof given === 'string' ? { principal: given } : (given ?? {});
+    return new KeyAdmin({
       ...parts,
       actor,
-      ...(principal !== undefined ? { principal } : {}),
+      ...(caller.principal !== undefined ? { principal: caller.principal } : {}),
+      ...(caller.appOnly === true ? { appOnly: true } : {}),
       publicKeyCacheHours: config.publicKeyCacheHours,
       deletionWindowMs: config.deletionWindowMs,
       approvalsRequired: config.approvalsRequired,
@@ -32,4 +40,5 @@ export function keyAdmins(config: KeyAdminConfig, parts: KeyAdminParts, adminPro
       ...(adminProcess.afterStep !== undefined ? { afterStep: adminProcess.afterStep } : {}),
       ...(adminProcess.intentLeaseMs !== undefined ? { intentLeaseMs: adminProcess.intentLeaseMs } : {}),
     });
+  };
 }

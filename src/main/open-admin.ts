@@ -1,10 +1,11 @@
-import { userInfo } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import type { KeyAdmin } from '../app/key-admin.js';
 import { loadConfig, type Config } from '../config/config.js';
 import type { OpenHsm } from '../hsm/open-hsm.js';
 import { StoreUnavailable } from '../keys/errors.js';
 import type { ArchiveCheck, AuditVerification, KeyVault } from '../keys/ports.js';
+import { ensureStoredPolicy } from '../app/stored-policy.js';
 import { StoreAuditTrail } from '../store/audit-trail.js';
 import { KeyStore } from '../store/key-store.js';
 import { adminProcess } from './admin-process.js';
@@ -18,14 +19,24 @@ export interface AdminContext {
   close(): Promise<void>;
 }
 
-/** Who runs a CLI command, for the audit trail: DKE_ADMIN_ACTOR when set (an admin identity), else the OS user. */
+/** Who runs a CLI command, for the audit trail: DKE_ADMIN_ACTOR when set (an admin identity), else the principal. */
 export function adminActor(config: Pick<Config, 'adminActor'>): string {
-  if (config.adminActor !== undefined) return config.adminActor;
+  return config.adminActor ?? cliPrincipal();
+}
+
+/**
+ * Who the local CLI is for the two-person rule (contract §10): `os:USER@HOST`, from the operating system, never from
+ * the environment (DKE_ADMIN_ACTOR only names the caller in the trail), so one shell user cannot be two admins.
+ */
+export function cliPrincipal(): string {
+  let user: string;
   try {
-    return `os:${userInfo().username}`;
+    user = userInfo().username;
   } catch {
-    return 'os:unknown';
+    // No passwd entry for this uid (a container's arbitrary uid): the uid stands for the user.
+    user = `uid${process.getuid?.() ?? ''}`;
   }
+  return `os:${user}@${hostname()}`;
 }
 
 /**
@@ -48,8 +59,15 @@ export async function openAdminContext(config: Config, withHsm: boolean, options
     throw error;
   }
   const parts = { store: new KeyStore(connection), vault: hsm?.vault ?? unavailableVault(), audit: new StoreAuditTrail(connection) };
+  try {
+    await ensureStoredPolicy(parts.store, config);
+  } catch (error) {
+    await hsm?.close();
+    await connection.close();
+    throw error;
+  }
   return {
-    admin: keyAdmins(config, parts, adminProcess())(adminActor(config)),
+    admin: keyAdmins(config, parts, adminProcess())(adminActor(config), { principal: cliPrincipal() }),
     close: async () => {
       await hsm?.close();
       await connection.close();

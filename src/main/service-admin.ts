@@ -1,5 +1,6 @@
 import type { KeyAdmin } from '../app/key-admin.js';
 import { backfillPublicKeys } from '../app/public-key-backfill.js';
+import { ensureStoredPolicy } from '../app/stored-policy.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../keys/ports.js';
 import type { KeyStore } from '../store/key-store.js';
@@ -20,6 +21,8 @@ export interface ServiceAdmin {
 export async function startServiceAdmin(config: Config, parts: KeyAdminParts & { readonly store: KeyStore }, logger: Logger): Promise<ServiceAdmin> {
   const thisProcess = adminProcess();
   const adminAs = keyAdmins(config, parts, thisProcess);
+  // The first start on a store without a policy (one just upgraded) seeds it from this configuration (contract §10).
+  await ensureStoredPolicy(parts.store, config);
   await reconcileAtStart(adminAs('dke-service'), parts.store, logger);
   const missingPublicKeys = await backfillPublicKeys(parts.store, parts.vault).catch((error: unknown) => [`not tried: ${error instanceof Error ? error.message : String(error)}`]);
   if (missingPublicKeys.length > 0) {

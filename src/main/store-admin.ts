@@ -2,6 +2,8 @@ import { resolve } from 'node:path';
 import { loadConfig, type Config } from '../config/config.js';
 import { AdminRefused } from '../keys/errors.js';
 import { dataDirEngine } from '../store/engines.js';
+import { ensureStoredPolicy } from '../app/stored-policy.js';
+import { KeyStore } from '../store/key-store.js';
 import { copyStore, type CopyResult } from '../store/store-copy.js';
 import type { BackupResult, RestoreResult } from '../store/store-engine.js';
 import { adminActor } from './open-admin.js';
@@ -16,7 +18,12 @@ export async function initStore(config: Config = loadConfig()): Promise<{ readon
   const path = engine.where(config);
   const existed = !engine.isMissing(config);
   const connection = await engine.open(config, { role: 'admin', create: true });
-  await connection.close();
+  try {
+    // A new (or just upgraded) store gets its admin policy from this configuration, and only then (contract §10).
+    await ensureStoredPolicy(new KeyStore(connection), config);
+  } finally {
+    await connection.close();
+  }
   return { path, created: !existed, location: connection.location };
 }
 

@@ -1,9 +1,11 @@
 import type { AllowList, KeyRecord, KeyVersion } from '../keys/key-version.js';
+import type { AdminPolicy } from '../keys/admin-policy.js';
 import type { EmergencyBlock } from '../keys/ports.js';
+import type { Selectable } from './kysely.js';
 import type { StoreTables } from './schema.js';
 
 type NameRow = Pick<StoreTables['key_names'], 'name' | 'published_key_id' | 'rotation_every'>;
-type VersionRow = StoreTables['key_versions'];
+type VersionRow = Selectable<StoreTables['key_versions']>;
 type GrantRow = StoreTables['grants'];
 
 /** What the decrypt and GET paths read: every key record and the kill switch, as of one store version. */
@@ -14,6 +16,8 @@ export interface StoreSnapshot {
   /** The records sorted by name (listKeys), built once per snapshot. */
   readonly sorted: readonly KeyRecord[];
   readonly block: EmergencyBlock | undefined;
+  /** The admin policy (contract §10); undefined until the store is given one (app/stored-policy.ts). */
+  readonly policy: AdminPolicy | undefined;
 }
 
 /**
@@ -26,6 +30,7 @@ export const SNAPSHOT_QUERIES = {
   versions: 'SELECT * FROM key_versions ORDER BY seq',
   grants: 'SELECT name, kind, value FROM grants ORDER BY value',
   block: 'SELECT since, "by" FROM emergency_block WHERE id = 1',
+  policy: 'SELECT * FROM admin_policy WHERE id = 1',
 } as const;
 
 export type SnapshotRows = { readonly [K in keyof typeof SNAPSHOT_QUERIES]: readonly unknown[] };
@@ -39,6 +44,33 @@ export function snapshotFrom(rows: SnapshotRows): StoreSnapshot {
     records,
     sorted: Object.freeze([...records.values()].sort((a, b) => a.name.localeCompare(b.name))),
     block: block === undefined ? undefined : Object.freeze({ since: block.since, by: block.by }),
+    policy: policyFrom(rows.policy[0] as PolicyRow | undefined),
+  };
+}
+
+type PolicyRow = StoreTables['admin_policy'];
+
+/** The policy row as the domain reads it (PostgreSQL answers BIGINT columns as strings). */
+export function policyFrom(row: PolicyRow | undefined): AdminPolicy | undefined {
+  if (row === undefined) return undefined;
+  return Object.freeze({
+    approvalsRequired: Number(row.approvals_required) === 2 ? 2 : 1,
+    deletionWindowDefaultMs: Number(row.deletion_window_default_ms),
+    deletionWindowMinimumMs: Number(row.deletion_window_minimum_ms),
+    rotationMinimumMs: Number(row.rotation_minimum_ms),
+    appOnlyMayApprove: Number(row.app_only_may_approve) === 1,
+  });
+}
+
+/** The row a policy is written as. */
+export function policyRow(policy: AdminPolicy): PolicyRow {
+  return {
+    id: 1,
+    approvals_required: policy.approvalsRequired,
+    deletion_window_default_ms: policy.deletionWindowDefaultMs,
+    deletion_window_minimum_ms: policy.deletionWindowMinimumMs,
+    rotation_minimum_ms: policy.rotationMinimumMs,
+    app_only_may_approve: policy.appOnlyMayApprove ? 1 : 0,
   };
 }
 

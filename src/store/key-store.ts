@@ -1,6 +1,7 @@
 import { sql } from './kysely.js';
+import type { AdminPolicy } from '../keys/admin-policy.js';
 import type { KeyRecord } from '../keys/key-version.js';
-import type { Approval, ApprovalStatus, EmergencyBlock, Intent, KeyLookup, KeyStateStore, StoreTransaction } from '../keys/ports.js';
+import type { Approval, ApprovalBinding, ApprovalStatus, ProposedChange, EmergencyBlock, Intent, KeyLookup, KeyStateStore, StoreTransaction } from '../keys/ports.js';
 import type { StoreConnection, TransactionOptions } from './store-connection.js';
 import { KyselyStoreTransaction, pendingIntents } from './store-transaction.js';
 
@@ -24,6 +25,10 @@ export class KeyStore implements KeyStateStore {
 
   emergencyBlock(): EmergencyBlock | undefined {
     return this.#connection.snapshots.current().block;
+  }
+
+  policy(): AdminPolicy | undefined {
+    return this.#connection.snapshots.current().policy;
   }
 
   findKey(name: string): KeyRecord | undefined {
@@ -71,6 +76,8 @@ export class KeyStore implements KeyStateStore {
       status: row.status as ApprovalStatus,
       ...(row.decided_by !== null ? { decidedBy: row.decided_by } : {}),
       ...(row.decided_at !== null ? { decidedAt: row.decided_at } : {}),
+      ...(row.bound_to !== null ? { boundTo: JSON.parse(row.bound_to) as ApprovalBinding } : {}),
+      ...(row.proposed !== null ? { proposed: JSON.parse(row.proposed) as ProposedChange } : {}),
     }));
   }
 

@@ -28,6 +28,8 @@ export interface StoreTables {
     deletion_requested_at: string | null;
     destroy_at: string | null;
     last_used_at: string | null;
+    /** Bumped by every write of the row (schema 7): a proposal names the value it was made against (issue 26). */
+    row_version: Generated<number>;
   };
   grants: { name: string; kind: 'users' | 'groups' | 'roles'; value: string };
   approvals: {
@@ -43,6 +45,18 @@ export interface StoreTables {
     status: string;
     decided_by: string | null;
     decided_at: string | null;
+    /** JSON: the state the proposal was made against (schema 7; key-approvals.ts); null for older proposals. */
+    bound_to: Generated<string | null>;
+    /** JSON: what a `set-policy` proposal would set (schema 7). */
+    proposed: Generated<string | null>;
+  };
+  admin_policy: {
+    id: number;
+    approvals_required: number;
+    deletion_window_default_ms: number;
+    deletion_window_minimum_ms: number;
+    rotation_minimum_ms: number;
+    app_only_may_approve: number;
   };
   job_leases: { job: string; owner: string; until: string };
   emergency_block: { id: number; since: string; by: string };
@@ -59,7 +73,8 @@ export const GENESIS_HASH = '0'.repeat(64);
 /**
  * The schema version this code writes. SQLite keeps it in `user_version`, PostgreSQL in `store_meta`. 3: the emergency
  * block; 4: job leases and the deletion window; 5: approvals (issue 14); 6: the change counter every instance watches
- * (issue 13); 8: the lease of each intent (issue 25).
+ * (issue 13); 7: the admin policy in the store, and proposals bound to the state they were made against (issue 26);
+ * 8: the lease of each intent (issue 25).
  */
 export const SCHEMA_VERSION = 8;
 
@@ -82,6 +97,24 @@ const MIGRATIONS: readonly Migration[] = [
       // compare it with the version their snapshot was read at (LISTEN/NOTIFY tells them early, a poll for sure).
       `CREATE TABLE IF NOT EXISTS store_version (id INTEGER PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL)`,
       `INSERT INTO store_version (id, version) VALUES (1, 1) ON CONFLICT (id) DO NOTHING`,
+    ],
+  },
+  {
+    version: 7,
+    statements: ({ bigInteger: big }) => [
+      // One row, shared by every instance and every path (contract §10); written by the first process that opens the
+      // store after this migration, from its configuration (app/stored-policy.ts), and afterwards only by admins.
+      `CREATE TABLE IF NOT EXISTS admin_policy (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        approvals_required INTEGER NOT NULL CHECK (approvals_required IN (1,2)),
+        deletion_window_default_ms ${big} NOT NULL,
+        deletion_window_minimum_ms ${big} NOT NULL,
+        rotation_minimum_ms ${big} NOT NULL,
+        app_only_may_approve INTEGER NOT NULL CHECK (app_only_may_approve IN (0,1))
+      )`,
+      `ALTER TABLE key_versions ADD COLUMN row_version ${big} NOT NULL DEFAULT 0`,
+      `ALTER TABLE approvals ADD COLUMN bound_to TEXT`,
+      `ALTER TABLE approvals ADD COLUMN proposed TEXT`,
     ],
   },
   {

@@ -5,7 +5,7 @@ import type { StoreTables } from './schema.js';
 import type { StoreConnection } from './store-connection.js';
 
 /** The tables copied as they are, parents first (grants and versions name their key). Job leases belong to processes. */
-const COPIED_TABLES = ['key_names', 'key_versions', 'grants', 'approvals', 'emergency_block', 'intents', 'audit', 'audit_archives'] as const satisfies readonly (keyof StoreTables)[];
+const COPIED_TABLES = ['key_names', 'key_versions', 'grants', 'approvals', 'admin_policy', 'emergency_block', 'intents', 'audit', 'audit_archives'] as const satisfies readonly (keyof StoreTables)[];
 
 export interface CopyResult {
   readonly keys: number;
@@ -39,6 +39,8 @@ export async function copyStore(source: StoreConnection, target: StoreConnection
         `${capitalised(target.location)} already holds ${keys > 0 ? `${keys} key names` : `${entries} audit entries`}; "dke db copy" fills only an empty database, and nothing was copied.`,
       );
     }
+    // The source's admin policy replaces the one the target was seeded with when it was migrated (contract §10).
+    if ((rows.admin_policy ?? []).length > 0) await trx.deleteFrom('admin_policy').execute();
     for (const table of COPIED_TABLES) {
       const all = rows[table] ?? [];
       // Chunks keep every INSERT under both engines' limits on bound parameters.

@@ -1,8 +1,9 @@
 import type { Transaction } from './kysely.js';
 import type { AllowList, DeletionSchedule, KeyRecord, KeyState, RsaPublicKey } from '../keys/key-version.js';
-import type { AddVersionResult, Approval, ApprovalStatus, AuditEvent, EmergencyBlock, Intent, NewIntent, NewKeyVersion, StoreTransaction } from '../keys/ports.js';
+import type { AdminPolicy } from '../keys/admin-policy.js';
+import type { AddVersionResult, Approval, ApprovalStatus, AuditEvent, EmergencyBlock, Intent, NewIntent, NewKeyVersion, StoreTransaction, VersionMarker } from '../keys/ports.js';
 import { appendAuditEntries } from './audit-entries.js';
-import { normaliseGrant, recordsFrom } from './key-records.js';
+import { normaliseGrant, policyFrom, policyRow, recordsFrom } from './key-records.js';
 import type { StoreTables } from './schema.js';
 
 /** Rows changed by an UPDATE or DELETE, as both engines report it. */
@@ -28,7 +29,62 @@ export class KyselyStoreTransaction implements StoreTransaction {
 
   /** An UPDATE of one version's row: every conditional change below adds its own WHERE on the state it read. */
   #updateVersion(name: string, keyId: string) {
-    return this.#trx.updateTable('key_versions').where('name', '=', name).where('key_id', '=', keyId);
+    // Every write of the row bumps its row_version: a proposal bound to the row sees any change (issue 26).
+    return this.#trx
+      .updateTable('key_versions')
+      .set((eb) => ({ row_version: eb('row_version', '+', 1) }))
+      .where('name', '=', name)
+      .where('key_id', '=', keyId);
+  }
+
+  async versionMarker(name: string, keyId: string): Promise<VersionMarker | undefined> {
+    const row = await this.#trx.selectFrom('key_versions').select(['state', 'row_version']).where('name', '=', name).where('key_id', '=', keyId).executeTakeFirst();
+    return row === undefined ? undefined : { state: row.state, rowVersion: Number(row.row_version) };
+  }
+
+  async emergencyBlockNow(): Promise<EmergencyBlock | undefined> {
+    return this.#trx.selectFrom('emergency_block').select(['since', 'by']).where('id', '=', 1).executeTakeFirst();
+  }
+
+  async policyNow(): Promise<AdminPolicy | undefined> {
+    return policyFrom(await this.#trx.selectFrom('admin_policy').selectAll().where('id', '=', 1).executeTakeFirst());
+  }
+
+  async seedPolicy(policy: AdminPolicy): Promise<boolean> {
+    const inserted = await this.#trx.insertInto('admin_policy').values(policyRow(policy)).onConflict((oc) => oc.column('id').doNothing()).returning('id').execute();
+    return inserted.length === 1;
+  }
+
+  async setPolicy(expected: AdminPolicy, next: AdminPolicy): Promise<boolean> {
+    const was = policyRow(expected);
+    const { id: _id, ...values } = policyRow(next);
+    const result = await this.#trx
+      .updateTable('admin_policy')
+      .set(values)
+      .where('id', '=', 1)
+      .where('approvals_required', '=', was.approvals_required)
+      .where('deletion_window_default_ms', '=', was.deletion_window_default_ms)
+      .where('deletion_window_minimum_ms', '=', was.deletion_window_minimum_ms)
+      .where('rotation_minimum_ms', '=', was.rotation_minimum_ms)
+      .where('app_only_may_approve', '=', was.app_only_may_approve)
+      .executeTakeFirst();
+    return changed(result) === 1;
+  }
+
+  async pendingApprovalLike(approval: Pick<Approval, 'operation' | 'keyName' | 'keyId' | 'state' | 'proposed'>, now: string): Promise<string | undefined> {
+    const row = await this.#trx
+      .selectFrom('approvals')
+      .select('id')
+      .where('status', '=', 'pending')
+      .where('expires_at', '>', now)
+      .where('operation', '=', approval.operation)
+      .where('key_name', 'is not distinct from', approval.keyName ?? null)
+      .where('key_id', 'is not distinct from', approval.keyId ?? null)
+      .where('target_state', 'is not distinct from', approval.state ?? null)
+      .where('proposed', 'is not distinct from', approval.proposed !== undefined ? JSON.stringify(approval.proposed) : null)
+      .orderBy('requested_at')
+      .executeTakeFirst();
+    return row?.id;
   }
 
   async findKey(name: string): Promise<KeyRecord | undefined> {
@@ -149,8 +205,11 @@ export class KyselyStoreTransaction implements StoreTransaction {
     return changed(result) === 1;
   }
 
-  async setEmergencyBlock(block: EmergencyBlock | undefined): Promise<boolean> {
-    if (block === undefined) return changed(await this.#trx.deleteFrom('emergency_block').executeTakeFirst()) === 1;
+  async setEmergencyBlock(block: EmergencyBlock | undefined, liftOnlySince?: string): Promise<boolean> {
+    if (block === undefined) {
+      const lift = this.#trx.deleteFrom('emergency_block');
+      return changed(await (liftOnlySince === undefined ? lift : lift.where('since', '=', liftOnlySince)).executeTakeFirst()) === 1;
+    }
     const inserted = await this.#trx
       .insertInto('emergency_block')
       .values({ id: 1, since: block.since, by: block.by })
@@ -176,6 +235,8 @@ export class KyselyStoreTransaction implements StoreTransaction {
         status: approval.status,
         decided_by: null,
         decided_at: null,
+        bound_to: approval.boundTo !== undefined ? JSON.stringify(approval.boundTo) : null,
+        proposed: approval.proposed !== undefined ? JSON.stringify(approval.proposed) : null,
       })
       .execute();
   }

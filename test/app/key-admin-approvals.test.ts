@@ -75,14 +75,14 @@ describe('§6 two-person approval (DKE_APPROVALS_REQUIRED=2)', () => {
     await as(admin, api.post(`/admin/api/keys/rejected/versions/${keyId}/disable`)).expect(200);
   });
 
-  it('the state table is re-checked when an approval runs: a step it refuses by then is 409 and the proposal failed', async () => {
+  it('a proposal is bound to the state it was made against: approved after that changed, it is 409 and failed (issue 26)', async () => {
     const { keyId } = await env.admin.create('raced', { allow });
     const deactivate = await propose('raced', keyId, 'deactivated');
     const compromise = await propose('raced', keyId, 'compromised');
     await as(approver, api.post(`/admin/api/approvals/${compromise.id}/approve`)).expect(200);
     const late = await as(approver, api.post(`/admin/api/approvals/${deactivate.id}/approve`));
     assert.deepEqual([late.status, late.body.error], [409, 'conflict']);
-    assert.match(late.body.message, /Compromised cannot become Deactivated/);
+    assert.equal(late.body.message, `Version ${keyId} of "raced" was Active when proposal ${deactivate.id} was made and is Compromised now; propose the step again.`);
     const listed = await as(admin, api.get('/admin/api/approvals')).expect(200);
     assert.equal(listed.body.find((a: { id: string }) => a.id === deactivate.id).status, 'failed');
   });
@@ -96,7 +96,7 @@ describe('§6 two-person approval (DKE_APPROVALS_REQUIRED=2)', () => {
     assert.equal((await as(admin, api.get('/admin/api/emergency-block'))).body.blocked, false);
   });
 
-  it('dke approvals list|approve|reject work on the same proposals, the CLI actor being the principal', async () => {
+  it('dke approvals list|approve|reject work on the same proposals, the CLI being the principal os:USER@HOST whatever DKE_ADMIN_ACTOR says', async () => {
     const { keyId } = await env.admin.create('by-cli', { allow });
     const approval = await propose('by-cli', keyId, 'compromised');
     const cli = (actor: string, ...args: string[]) => runCli(args, { ...env.cliEnv, DKE_ADMIN_ACTOR: actor });
@@ -107,9 +107,10 @@ describe('§6 two-person approval (DKE_APPROVALS_REQUIRED=2)', () => {
     const proposed = cli('oncall@contoso.dev', 'keys', 'delete', 'by-cli', keyId, '--yes', '--json');
     assert.equal(proposed.status, 0, proposed.stderr);
     const own = JSON.parse(proposed.stdout).approval.id as string;
-    const self = cli('oncall@contoso.dev', 'approvals', 'approve', own);
+    // Issue 26: another DKE_ADMIN_ACTOR in the same shell is the same person (os:USER@HOST), not a second admin.
+    const self = cli('someone-else@contoso.dev', 'approvals', 'approve', own);
     assert.equal(self.status, 2);
-    assert.match(self.stderr, /was made by you; another admin must approve it/);
+    assert.equal(self.stderr, `dke: Proposal ${own} was made by you; another admin must approve it.\n`);
     assert.equal(cli('oncall@contoso.dev', 'approvals', 'reject', own).status, 0);
     const ok = cli('second@contoso.dev', 'approvals', 'approve', approval.id);
     assert.equal(ok.status, 0, ok.stderr);

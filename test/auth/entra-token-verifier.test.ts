@@ -64,6 +64,16 @@ describe('auth/entra-token-verifier: Entra tokens as they arrive, and forgeries 
     });
   });
 
+  it('issue 26: on the admin profile an app-only token (idtyp app, or roles without scp) is marked appOnly; a user token is not', async () => {
+    const admin = new EntraTokenVerifier(config, keys, undefined, 'admin');
+    const app = { roles: ['DKE.Admin'], scp: undefined, upn: undefined, unique_name: undefined, azp: 'c0ffee00-0000-4000-8000-000000000001' };
+    assert.equal((await admin.verify(await signed(issuer, v1Claims(issuer, { ...app, idtyp: 'app' })))).appOnly, true);
+    assert.equal((await admin.verify(await signed(issuer, v1Claims(issuer, app)))).appOnly, true, 'no idtyp, roles and no scp');
+    const user = await admin.verify(await signed(issuer, v1Claims(issuer, { roles: ['DKE.Admin'] })));
+    assert.equal(user.appOnly, undefined);
+    assert.equal((await admin.verify(await signed(issuer, v1Claims(issuer, { ...app, idtyp: 'user' })))).appOnly, undefined, 'idtyp user wins');
+  });
+
   it('issue 3 valid: a v2 token (iss https://login.microsoftonline.com/{tid}/v2.0, preferred_username) passes, with no member UPN', async () => {
     const principal = await verifier.verify(await signed(issuer, v2Claims(issuer, { roles: ['DKE.Decrypt'] })));
     assert.equal(principal.memberUpn, undefined, 'preferred_username never decides access (issue 18)');

@@ -97,12 +97,12 @@ describe('issue 27: effective status, next rotation and recent decrypts in the a
       preview.effect,
       `Active → Destroyed: the version stops decrypting and being published at once, and the delete is cancellable until ${preview.cancellableUntil}, when its private key is destroyed in the HSM.`,
     );
-    // Contract §10's shape, from this instance's settings until the policy is kept in the store.
+    // Contract §10's shape, as the store keeps it (seeded from this instance's settings when the store got it).
     assert.deepEqual((await api('/policy').expect(200)).body, {
       approvalsRequired: 1,
       deletionWindow: { default: '7d', minimum: '0s' },
       rotationMinimum: '1d',
-      appOnlyMayApprove: true,
+      appOnlyMayApprove: false,
       deletionWindowMs: WEEK_MS,
     });
   });

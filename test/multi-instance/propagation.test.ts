@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
 import { adminCall, decryptBody, decryptStatus, propagated, publishedKey, startCluster, type Cluster, type Instance } from '../support/cluster.js';
+import { TEST_ADMIN_AUDIENCE } from '../support/test-env.js';
 
 const LIMIT_MS = 1_000;
 
@@ -107,5 +108,23 @@ describe('§5 several instances on one PostgreSQL: propagation and racing change
       (e) => e.action === 'set-state' && e.keyName === 'raced' && e.outcome === 'succeeded',
     );
     assert.equal(written.length, 1, 'one transition written');
+  });
+
+  it('the admin policy (contract §10): raised at A, B enforces it within 1 s; lowering it at B waits for a second person at A', async () => {
+    const policyAtB = async () => (await adminCall(b, admin, 'GET', '/policy')) as { approvalsRequired: number };
+    assert.equal((await policyAtB()).approvalsRequired, 1, 'seeded by "db migrate" from its configuration');
+    await change('policy approvalsRequired 2', () => adminCall(a, admin, 'PUT', '/policy', { approvalsRequired: 2 }), async () => (await policyAtB()).approvalsRequired === 2);
+    const created = await cluster.cli(['keys', 'create', 'two-person', '--json']);
+    const guarded = (JSON.parse(created.stdout) as { keyId: string }).keyId;
+    const proposed = await fetch(`${b.adminUrl}/keys/two-person/versions/${guarded}/state`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ state: 'compromised' }),
+    });
+    assert.equal(proposed.status, 202, 'B proposes instead of acting');
+    await proposed.arrayBuffer();
+    const lowering = (await adminCall(b, admin, 'PUT', '/policy', { approvalsRequired: 1 })) as { approval: { id: string } };
+    const approver = await cluster.issuer.issueToken({ audience: TEST_ADMIN_AUDIENCE, upn: 'approver@contoso.dev', roles: ['DKE.Admin'] });
+    await change('policy lowered by a second person', () => adminCall(a, approver, 'POST', `/approvals/${lowering.approval.id}/approve`), async () => (await policyAtB()).approvalsRequired === 1);
   });
 });

@@ -3,8 +3,8 @@
  * issue 13) on the run's real, throwaway PostgreSQL: instances starting together migrate one at a time (advisory
  * lock); a schema newer than the code and an unreachable or wrong URL are refused with a sentence naming host and
  * database, never the password; a change reaches another instance within a second even when its notification is
- * lost; while the database is down lookups answer from the last state for the staleness limit, then 503, and every
- * change is refused at once with a sentence naming the database.
+ * lost; a schema-6 database upgrades in place (issue 26); while the database is down lookups answer from the last
+ * state for the staleness limit, then 503, and every change is refused at once with a sentence naming the database.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'mocha';
@@ -46,6 +46,27 @@ describe('§2, §3, §5 the PostgreSQL store (store/postgres-store-connection)',
     } finally {
       await client.end();
     }
+  });
+
+  it('a schema-6 database upgrades in place to the admin policy and bound proposals (issue 26), keeping its keys', async () => {
+    const url = await freshPostgresDatabase('from-six');
+    const made = await openPostgresStore(url, { stalenessMs: 1000 });
+    await new KeyStore(made).change((tx) => tx.addVersion({ name: 'kept', keyId: 'v1', state: 'active', origin: 'generated', publish: true, publicKey }, AT));
+    await made.close();
+    // As dke-service wrote it before schema 7.
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(
+      "DROP TABLE admin_policy; ALTER TABLE key_versions DROP COLUMN row_version; ALTER TABLE approvals DROP COLUMN bound_to, DROP COLUMN proposed; UPDATE store_meta SET value = '6' WHERE key = 'schema_version'",
+    );
+    await client.end();
+    const store = new KeyStore(await open(url));
+    assert.equal(store.findKey('kept')?.versions[0]?.state, 'active');
+    assert.equal(store.policy(), undefined, 'no policy until a configuration seeds it');
+    // The new column is there, and every write of the row counts.
+    assert.deepEqual(await store.change((tx) => tx.versionMarker('kept', 'v1')), { state: 'active', rowVersion: 0 });
+    await store.change((tx) => tx.setEnabled('kept', 'v1', false, AT));
+    assert.deepEqual(await store.change((tx) => tx.versionMarker('kept', 'v1')), { state: 'active', rowVersion: 1 });
   });
 
   it('a schema newer than the code is refused with a sentence, never guessed at', async () => {

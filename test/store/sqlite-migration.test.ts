@@ -14,6 +14,7 @@ import { StoreAuditTrail } from '../../src/store/audit-trail.js';
 import { storePath } from '../../src/store/sqlite/database.js';
 import { KeyStore } from '../../src/store/key-store.js';
 import { SCHEMA_VERSION } from '../../src/store/schema.js';
+import { ensureStoredPolicy } from '../../src/app/stored-policy.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store-connection.js';
 
 const publicKey = { modulus: Buffer.alloc(256, 0x33), publicExponent: Buffer.from([1, 0, 1]) };
@@ -35,6 +36,9 @@ describe('§3 the embedded store upgrades in place (store/database)', () => {
     const file = new Database(storePath(dir));
     file.exec('DROP TABLE store_version');
     file.exec('ALTER TABLE intents DROP COLUMN lease_until');
+    // …and without schema 7's admin policy and proposal bindings (issue 26).
+    file.exec('DROP TABLE admin_policy');
+    for (const [table, column] of [['key_versions', 'row_version'], ['approvals', 'bound_to'], ['approvals', 'proposed']]) file.exec(`ALTER TABLE ${table} DROP COLUMN ${column}`);
     file.pragma('user_version = 5');
     file.close();
     const opened = openSqliteStore(dir, { role: 'service' });
@@ -47,6 +51,11 @@ describe('§3 the embedded store upgrades in place (store/database)', () => {
       assert.equal((await new StoreAuditTrail(opened).verify()).ok, true);
       // Issue 25: an intent of the old store has no lease, so any instance takes it over at once.
       assert.deepEqual((await store.pendingIntents()).map((i) => [i.owner, i.leaseUntil]), [['old-host:1', '']]);
+      // Contract §10: the upgraded store gets its admin policy from the first configuration that opens it, only then.
+      assert.equal(store.policy(), undefined);
+      assert.equal(await ensureStoredPolicy(store, { approvalsRequired: 2, deletionWindowMs: 86_400_000 }), true);
+      assert.equal(await ensureStoredPolicy(store, { approvalsRequired: 1 }), false);
+      assert.deepEqual(store.policy(), { approvalsRequired: 2, deletionWindowDefaultMs: 86_400_000, deletionWindowMinimumMs: 0, rotationMinimumMs: 86_400_000, appOnlyMayApprove: false });
     } finally {
       await opened.close();
     }

@@ -36,7 +36,9 @@ describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS 
     await env.admin.create('finance-restricted', {});
     // Decrypt activity for the chart: two allowed, one refused (a user without a grant).
     for (const upn of [USER, USER, 'mallory@contoso.dev']) await decryptAs(env, upn, KEY, keyId, Buffer.from('x'));
-    const config = parseSettings({ ...(env.cliEnv as RawSettings), DKE_PORT: '0', DKE_HOST: '127.0.0.1', DKE_ADMIN_PORT: '0' });
+    // Issue 26: the console's instance is configured with one approval, but the policy the store was given at its first
+    // start (two) rules every instance: its configuration no longer decides.
+    const config = parseSettings({ ...(env.cliEnv as RawSettings), DKE_APPROVALS_REQUIRED: '1', DKE_PORT: '0', DKE_HOST: '127.0.0.1', DKE_ADMIN_PORT: '0' });
     // As `dke dev`: the console signs in at the development issuer.
     running = await startService({ ...config, consoleSignIn: { clientId: 'dke-dev-console', authority: env.issuer.authority } }, createLogger('error', new PassThrough()));
     consoleUrl = `${running.adminUrl!.replace(/\/api$/, '')}/`;
@@ -131,6 +133,11 @@ describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS 
 
     await page.getByRole('link', { name: 'Approvals' }).click();
     await page.getByText('You proposed this: another admin must approve it.').waitFor();
+    // Contract §10: the page shows the stored policy.
+    assert.equal(
+      (await page.getByRole('region', { name: 'Policy' }).innerText()).replace(/\s+/g, ' ').trim(),
+      'Policy Approvals required 2 Deletion window 0s by default, at least 0s Rotation minimum 1d App-only tokens may approve no',
+    );
     assert.equal(await page.getByRole('button', { name: /^Approve proposal/ }).isDisabled(), true);
     // The service refuses it too, whatever a page offers (contract §6: 403 same_principal).
     const [proposal] = (await env.admin.approvals()).filter((a) => a.status === 'pending');

@@ -116,7 +116,7 @@ function SignedIn({ session, labelBase, route, onSignOut }: { session: Session; 
         <EmergencyBanner {...blockProps} />
         {route.page === 'keys' && <KeysPage labelBase={labelBase} canChange={canChange} policy={policy.data} block={block.data} onBlockChanged={block.reload} />}
         {route.page === 'key' && <KeyPage name={route.name} labelBase={labelBase} canChange={canChange} policy={policy.data} block={block.data} />}
-        {route.page === 'approvals' && <ApprovalsPage canChange={canChange} onBlockChanged={block.reload} />}
+        {route.page === 'approvals' && <ApprovalsPage canChange={canChange} policy={policy.data} onBlockChanged={block.reload} />}
         {route.page === 'audit' && <AuditPage />}
         {route.page === 'health' && <HealthPage />}
       </main>

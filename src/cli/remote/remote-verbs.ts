@@ -2,6 +2,7 @@ import { noVersionSentence } from '../../app/admin-context.js';
 import type { KeyAdmin } from '../../app/key-admin.js';
 import type { StateChangeOutcome } from '../../app/key-admin-views.js';
 import { PERMANENT_STATES, RequestInvalid } from '../../app/admin-vocabulary.js';
+import { deletionWindowQuery, policyChangeBody } from '../../app/admin-policy-change.js';
 import { RemoteNotFound, type AdminCall } from './admin-client.js';
 
 /**
@@ -35,7 +36,8 @@ export const REMOTE_VERBS: RemoteVerbs = {
   // The API has no preview step: without --yes, a permanent step shows the impact the console shows (a read).
   setState: (call, name, keyId, to, confirmed) =>
     !confirmed && PERMANENT_STATES.includes(to) ? preview(call, name, keyId, to) : outcome(call('POST', `${version(name, keyId)}/state`, { state: to })),
-  delete: (call, name, keyId, confirmed) => (confirmed ? outcome(call('DELETE', version(name, keyId))) : preview(call, name, keyId, 'destroyed')),
+  delete: (call, name, keyId, confirmed, windowMs) =>
+    confirmed ? outcome(call('DELETE', `${version(name, keyId)}${windowMs === undefined ? '' : `?${deletionWindowQuery(windowMs)}`}`)) : preview(call, name, keyId, 'destroyed'),
   cancelDeletion: (call, name, keyId) => body(call('POST', `${version(name, keyId)}/cancel-deletion`)),
   setRotation: (call, name, every) => body(every === undefined ? call('DELETE', `${key(name)}/rotation`) : call('PUT', `${key(name)}/rotation`, { every })),
   attest: async (call, name, keyId) => {
@@ -52,6 +54,7 @@ export const REMOTE_VERBS: RemoteVerbs = {
   approve: (call, id) => body(call('POST', `/admin/api/approvals/${encodeURIComponent(id)}/approve`)),
   reject: (call, id) => body(call('POST', `/admin/api/approvals/${encodeURIComponent(id)}/reject`)),
   policy: (call) => body(call('GET', '/admin/api/policy')),
+  setPolicy: (call, change) => body(call('PUT', '/admin/api/policy', policyChangeBody(change))),
   auditPage: (call, filter, paging = {}) => auditPages(call, filter, paging),
   auditExport: (call, filter) => auditLines(call, filter),
   verifyAudit: (call, archives = []) => {

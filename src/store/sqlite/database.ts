@@ -98,7 +98,9 @@ function migrate(db: StoreDatabase, path: string, create: boolean): void {
     if (!hadKeys && !create) {
       throw new StoreRefused(`The store ${path} holds no dke tables: it looks replaced. Restore it from a backup ("dke store restore FILE") or create it with "dke store init".`);
     }
-    for (const migration of migrationsFrom(Math.min(version, 4), SQLITE_COLUMNS)) {
+    // Versions before 5 were SQLite's own and are folded into 5 (every statement of 5 may run again); from 5 on, each
+    // migration runs once: an ALTER TABLE … ADD COLUMN of a later version cannot run twice.
+    for (const migration of migrationsFrom(version >= 5 ? version : 4, SQLITE_COLUMNS)) {
       for (const statement of migration.statements) db.exec(statement);
       if (migration.version === 5) {
         addLaterColumns(db);

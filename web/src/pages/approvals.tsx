@@ -4,13 +4,14 @@ import { currentSession } from '../sign-in';
 import { LIFT_LINE } from '../emergency';
 import { impactLines, loadImpact } from '../impact';
 import { ConfirmDialog, DataTable, ErrorText, Loading, StateBadge, Time, describe, shortId, useLoad, type ConfirmRequest } from '../ui';
-import { DELETED_STATE, stateLabel, type ApprovalView as Approval } from '../vocabulary';
+import { DELETED_STATE, stateLabel, type AdminPolicyView, type ApprovalView as Approval } from '../vocabulary';
 
 /** The audit trail names an admin `oid (name)`: the proposer is the signed-in user when the oid is theirs. */
 export const proposedBy = (approval: Approval, oid: string): boolean => oid !== '' && approval.requestedBy.startsWith(`${oid} `);
 
 function what(approval: Approval) {
   if (approval.operation === 'emergency-unblock') return <span>lift the emergency block</span>;
+  if (approval.operation === 'set-policy') return <span>weaken the admin policy</span>;
   const version = approval.keyId ? <code title={approval.keyId}>{shortId(approval.keyId)}</code> : null;
   return approval.operation === 'delete' ? (
     <span>
@@ -31,6 +32,7 @@ async function approvalLines(approval: Approval): Promise<string[]> {
   if (approval.operation === 'emergency-unblock') {
     return [LIFT_LINE];
   }
+  if (approval.operation === 'set-policy') return ['The admin policy becomes weaker for every instance and path; the audit trail\'s propose entry names the change.'];
   const to = approval.operation === 'delete' ? DELETED_STATE : approval.state;
   if (approval.keyName === undefined || approval.keyId === undefined || to === undefined) return [];
   return impactLines(await loadImpact(approval.keyName, approval.keyId, to));
@@ -39,11 +41,34 @@ async function approvalLines(approval: Approval): Promise<string[]> {
 /** The step in words, for the confirmation's title. */
 function approvalTitle(approval: Approval): string {
   if (approval.operation === 'emergency-unblock') return 'lift the emergency block';
+  if (approval.operation === 'set-policy') return 'weaken the admin policy';
   const version = `${approval.keyName ?? ''} version ${shortId(approval.keyId ?? '')}`;
   return approval.operation === 'delete' ? `delete ${version}` : `${version} → ${approval.state ? stateLabel(approval.state) : '?'}`;
 }
 
-export function ApprovalsPage({ canChange, onBlockChanged }: { canChange: boolean; onBlockChanged: () => void }) {
+/** The stored admin policy (contract §10), read-only: `dke policy set` or PUT /admin/api/policy change it. */
+function PolicySummary({ policy }: { policy: AdminPolicyView | undefined }) {
+  if (policy === undefined) return null;
+  return (
+    <section aria-labelledby="policy-title">
+      <h2 id="policy-title">Policy</h2>
+      <dl class="policy">
+        <dt>Approvals required</dt>
+        <dd>{policy.approvalsRequired}</dd>
+        <dt>Deletion window</dt>
+        <dd>
+          {policy.deletionWindow.default} by default, at least {policy.deletionWindow.minimum}
+        </dd>
+        <dt>Rotation minimum</dt>
+        <dd>{policy.rotationMinimum}</dd>
+        <dt>App-only tokens may approve</dt>
+        <dd>{policy.appOnlyMayApprove ? 'yes' : 'no'}</dd>
+      </dl>
+    </section>
+  );
+}
+
+export function ApprovalsPage({ canChange, policy, onBlockChanged }: { canChange: boolean; policy: AdminPolicyView | undefined; onBlockChanged: () => void }) {
   const approvals = useLoad(() => api<Approval[]>('GET', '/approvals').then((r) => r.body), []);
   const [notice, setNotice] = useState<string>();
   const [error, setError] = useState<string>();
@@ -74,7 +99,8 @@ export function ApprovalsPage({ canChange, onBlockChanged }: { canChange: boolea
   return (
     <section aria-labelledby="approvals-title">
       <h1 id="approvals-title">Approvals</h1>
-      <p>With DKE_APPROVALS_REQUIRED=2, deactivating, compromising or deleting a version and lifting the emergency block wait for a second, different admin.</p>
+      <p>With a policy of two approvals, deactivating, compromising or deleting a version, lifting the emergency block and weakening the policy wait for a second, different person.</p>
+      <PolicySummary policy={policy} />
       <ErrorText text={approvals.error ?? error} />
       <p class="status" role="status">
         {notice ?? ''}
