@@ -53,11 +53,11 @@ describe('§2, §3, §5 the PostgreSQL store (store/postgres-store-connection)',
     const made = await openPostgresStore(url, { stalenessMs: 1000 });
     await new KeyStore(made).change((tx) => tx.addVersion({ name: 'kept', keyId: 'v1', state: 'active', origin: 'generated', publish: true, publicKey }, AT));
     await made.close();
-    // As dke-service wrote it before schema 7.
+    // As dke-service wrote it at schema 6: without schema 7's policy and bindings, nor schema 8's intent leases.
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     await client.query(
-      "DROP TABLE admin_policy; ALTER TABLE key_versions DROP COLUMN row_version; ALTER TABLE approvals DROP COLUMN bound_to, DROP COLUMN proposed; UPDATE store_meta SET value = '6' WHERE key = 'schema_version'",
+      "DROP TABLE admin_policy; ALTER TABLE key_versions DROP COLUMN row_version; ALTER TABLE approvals DROP COLUMN bound_to, DROP COLUMN proposed; ALTER TABLE intents DROP COLUMN lease_until; UPDATE store_meta SET value = '6' WHERE key = 'schema_version'",
     );
     await client.end();
     const store = new KeyStore(await open(url));
