@@ -175,6 +175,14 @@ describe('§10 dke --server: the CLI as a client of the admin API, signed in wit
       assert.deepEqual(await admin.attest('remote-key', keyId), JSON.parse(JSON.stringify(await env.admin.attest('remote-key', keyId))));
       await assert.rejects(admin.attest('remote-key', 'no-such-version'), { message: 'The key "remote-key" has no version no-such-version.' });
       await assert.rejects(admin.reconcile(true), { message: "This command has no admin API route: run it on the service's host, without --server (or DKE_ADMIN_URL)." });
+      // The stored policy (contract §10) through PUT /admin/api/policy: stricter applies at once, weaker is proposed.
+      assert.deepEqual(await admin.policy(), JSON.parse(JSON.stringify(env.admin.policy())));
+      assert.deepEqual(await admin.setPolicy({ rotationMinimumMs: 2 * 86_400_000 }), JSON.parse(JSON.stringify(env.admin.policy())));
+      assert.equal(env.admin.policy().rotationMinimum, '2d');
+      const weaker = await admin.setPolicy({ rotationMinimumMs: 86_400_000 });
+      assert.ok('approval' in weaker, 'a weaker policy waits for a second person');
+      assert.deepEqual([weaker.approval.operation, weaker.approval.status, env.admin.policy().rotationMinimum], ['set-policy', 'pending', '2d']);
+      await env.admin.reject(weaker.approval.id);
     } finally {
       if (saved === undefined) delete process.env.XDG_CONFIG_HOME;
       else process.env.XDG_CONFIG_HOME = saved;
