@@ -22,7 +22,11 @@ export async function startServiceAdmin(config: Config, parts: KeyAdminParts & {
   const thisProcess = adminProcess();
   const adminAs = keyAdmins(config, parts, thisProcess);
   // The first start on a store without a policy (one just upgraded) seeds it from this configuration (contract §10).
-  await ensureStoredPolicy(parts.store, config);
+  // A database that does not answer yet must not stop the start (contract §5: the service runs and says so in its
+  // readiness); until a later start or any CLI command seeds it, this instance reads its configuration as the policy.
+  await ensureStoredPolicy(parts.store, config).catch((error: unknown) =>
+    logger.warn('the admin policy could not be seeded into the store; this instance uses its configuration until the store has one', { reason: error instanceof Error ? error.message : String(error) }),
+  );
   await reconcileAtStart(adminAs('dke-service'), parts.store, logger);
   const missingPublicKeys = await backfillPublicKeys(parts.store, parts.vault).catch((error: unknown) => [`not tried: ${error instanceof Error ? error.message : String(error)}`]);
   if (missingPublicKeys.length > 0) {
