@@ -34,6 +34,8 @@ export interface KeyAdminDeps {
   readonly privateKeyPresent?: (ref: KeyVersionRef) => boolean | undefined;
   /** What the provenance guard judged of a version (false: refused as exportable); absent where nothing judges. */
   readonly servable?: (ref: KeyVersionRef) => boolean | undefined;
+  /** Told once this process set or lifted the emergency block: the service re-reads the token's record at once (issue 25). */
+  readonly emergencyBlockChanged?: () => Promise<void>;
   /** DKE_PUBLIC_KEY_CACHE_HOURS, for the notice given when the served version is blocked (default 24). */
   readonly publicKeyCacheHours?: number;
 }

@@ -25,11 +25,30 @@ export class EmergencyBlock {
     // Setting it never waits; lifting it needs a second admin when approvals are required (contract §6).
     if (!on && this.view().blocked && ctx.needsApproval()) return { approval: await propose(ctx, 'emergency-unblock') };
     const action = on ? 'emergency-block' : 'emergency-unblock';
+    const block = on ? { since: ctx.now().toISOString(), by: ctx.deps.actor } : undefined;
+    // Issue 25: the token's record first, so an instance cut off from the database sees the block within 1 s, and a
+    // step interrupted between the two leaves a block standing, never a lift (the store's block holds on its own).
+    const anchoredOnToken = await this.#anchor(block);
     // The switch and its audit entry commit together (issue 17's rule for every admin change).
     await ctx.deps.store.change(async (tx) => {
-      const changed = await tx.setEmergencyBlock(on ? { since: ctx.now().toISOString(), by: ctx.deps.actor } : undefined);
-      await ctx.audit.within(tx).succeeded(action, undefined, undefined, { changed });
+      const changed = await tx.setEmergencyBlock(block);
+      await ctx.audit.within(tx).succeeded(action, undefined, undefined, { changed, anchoredOnToken });
     });
+    await ctx.deps.emergencyBlockChanged?.();
     return this.view();
+  }
+
+  /**
+   * Setting never waits for the token (an unreachable HSM must not stop the kill switch: the store's block holds). A
+   * lift whose record stays on the token would lift nothing, so it is refused with the reason.
+   */
+  async #anchor(block: { since: string; by: string } | undefined): Promise<boolean> {
+    try {
+      return await this.#ctx.deps.vault.anchorEmergencyBlock(block);
+    } catch (error) {
+      if (block !== undefined) return false;
+      const why = error instanceof Error ? error.message : 'unknown error';
+      throw await this.#ctx.audit.refusal('emergency-unblock', undefined, `The token's record of the emergency block could not be removed (${why}); the block stays on every instance. Retry when the HSM answers.`);
+    }
   }
 }

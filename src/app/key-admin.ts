@@ -1,5 +1,5 @@
 import type { AllowList, KeyState } from '../keys/key-version.js';
-import type { Approval, ArchiveCheck, ArchiveResult, AuditEntry, AuditFilter, AuditVerification } from '../keys/ports.js';
+import type { AnchoredState, Approval, ArchiveCheck, ArchiveResult, AuditEntry, AuditFilter, AuditVerification, KeyVersionRef } from '../keys/ports.js';
 import { AdminContext, type KeyAdminDeps } from './admin-context.js';
 import type { AdminPolicyView } from './admin-shapes.js';
 import { ROTATION_PERIOD_MINIMUM_MS } from '../keys/admin-inputs.js';
@@ -18,6 +18,7 @@ import { reconcile, type ReconcileReport } from './key-reconcile.js';
 import { KeyRotationSchedule } from './key-rotation-schedule.js';
 import type { PrivateKeyMaterial } from './private-key-material.js';
 import { migrateReference, type MigrationReport } from './reference-migration.js';
+import { applyTokenRecords } from './restore-conflicts.js';
 import type { ReferenceSettings } from './reference-settings.js';
 
 export type { KeyAdminDeps } from './admin-context.js';
@@ -203,6 +204,11 @@ export class KeyAdmin {
   /** `dke keys reconcile [--dry-run]` and the service at start: see key-reconcile.ts. */
   reconcile(dryRun: boolean): Promise<ReconcileReport> {
     return reconcile({ ...this.#ctx.deps, now: this.#ctx.now }, this.#ctx.audit, dryRun);
+  }
+
+  /** Issue 25: the permanent states the token records and the store lost, re-applied and audited (restore-conflicts.ts). */
+  applyTokenRecords(behind: readonly AnchoredState[]): Promise<KeyVersionRef[]> {
+    return applyTokenRecords(this.#ctx, behind);
   }
 
   /** `dke audit` and `GET /admin/api/audit`: a page of the filtered entries, newest first (audit-reads.ts). */

@@ -29,6 +29,8 @@ export interface ReadinessProbes {
    * keep verifying, so an Entra metadata outage must not take every instance out of the load balancer.
    */
   readonly issuerKeys: () => string | { readonly warning: string } | undefined;
+  /** Issue 25: what is not anchored on the token, or disagrees with it (token-anchor.ts); a warning at most. */
+  readonly tokenRecords?: () => { readonly warning: string } | undefined;
   /** Versions an unfinished admin step is creating or destroying (not a disagreement between store and token). */
   readonly pendingVersions?: () => Promise<readonly { name: string; keyId: string }[]>;
 }
@@ -69,6 +71,7 @@ export class Readiness {
     checks.store = result(await attemptAsync(this.#probes.store));
     checks.keyRecords = result(typeof hsmProblem === 'string' ? 'skipped: the HSM is not ready' : await this.#storeMatchesToken());
     checks.issuerKeys = result(this.#probes.issuerKeys());
+    if (this.#probes.tokenRecords !== undefined) checks.tokenRecords = result(this.#probes.tokenRecords());
     this.#report = { ready: Object.values(checks).every((c) => c.status !== 'fail'), checks };
     return this.#report;
   }

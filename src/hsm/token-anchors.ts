@@ -1,4 +1,5 @@
 import { KEY_STATES, type KeyState } from '../keys/key-version.js';
+import { permanenceRank } from '../keys/lifecycle.js';
 import type { AnchoredAuditHead, AnchoredState, EmergencyBlock, KeyVersionRef } from '../keys/ports.js';
 import type { HsmConnection } from './hsm-connection.js';
 import { TokenRecords } from './token-records.js';
@@ -6,8 +7,6 @@ import { TokenRecords } from './token-records.js';
 const STATE_PREFIX = 'state:';
 const BLOCK = 'emergency-block';
 const AUDIT_HEAD = 'audit-head';
-/** How far each permanent state is along its road: a version's furthest recorded state is the one that holds. */
-const STATE_ORDER: Readonly<Partial<Record<KeyState, number>>> = { deactivated: 1, compromised: 2, destroyed: 3 };
 
 /**
  * The records of issue 25 on one token (contract §5, "the HSM anchors what must never be undone"): one record per
@@ -39,7 +38,8 @@ export class TokenAnchors {
       if (anchored === undefined) continue;
       const key = `${anchored.ref.name}\u0000${anchored.ref.keyId}`;
       const known = furthest.get(key);
-      if (known === undefined || (STATE_ORDER[anchored.state] ?? 0) > (STATE_ORDER[known.state] ?? 0)) furthest.set(key, anchored);
+      // A version's furthest recorded state is the one that holds.
+      if (known === undefined || permanenceRank(anchored.state) > permanenceRank(known.state)) furthest.set(key, anchored);
     }
     return [...furthest.values()];
   }
@@ -76,7 +76,7 @@ export class TokenAnchors {
 function asAnchoredState(value: unknown): AnchoredState | undefined {
   if (!isRecord(value) || typeof value.name !== 'string' || typeof value.keyId !== 'string' || typeof value.at !== 'string') return undefined;
   const state = KEY_STATES.find((s) => s === value.state);
-  return state === undefined || STATE_ORDER[state] === undefined ? undefined : { ref: { name: value.name, keyId: value.keyId }, state, at: value.at };
+  return state === undefined || permanenceRank(state) === 0 ? undefined : { ref: { name: value.name, keyId: value.keyId }, state, at: value.at };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

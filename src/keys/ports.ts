@@ -269,6 +269,8 @@ export interface AuditReader {
   find(query: AuditQuery): Promise<AuditEntry[]>;
   /** Checks the hash chain from its anchor to the head kept apart from the entries. */
   verify(): Promise<AuditVerification>;
+  /** The head kept apart from the entries, and the hash of entry `seq` while it is stored (issue 25's anchored head). */
+  headAndEntry(seq: number): Promise<{ readonly head: { readonly seq: number; readonly hash: string }; readonly entryHash: string | undefined }>;
 }
 
 /** Proves a bearer token and says who holds it. Implemented by `auth/`; the HTTP layer only calls it. */

@@ -4,6 +4,7 @@ import { PrivateKeyPresence } from '../app/private-key-presence.js';
 import type { KeyAdmin } from '../app/key-admin.js';
 import { ProvenanceGuard } from '../app/provenance-guard.js';
 import { Readiness } from '../app/readiness.js';
+import type { TokenAnchor } from '../app/token-anchor.js';
 import type { SchedulerRun } from '../app/scheduler.js';
 import type { OpenIdKeySource } from '../auth/openid-key-source.js';
 import { assertCanAuthenticate, assertSeparateAdminAudience, type Config } from '../config/config.js';
@@ -17,6 +18,7 @@ import type { ServiceStore } from '../store/store-engine.js';
 import { startServiceAdmin } from './service-admin.js';
 import { createServiceApps } from './service-apps.js';
 import { openVerifiers, type ServiceVerifiers } from './service-auth.js';
+import { anchorOnToken } from './service-anchor.js';
 import { openServiceHsm } from './service-hsm.js';
 import { BackgroundTimers, checkReadiness, keepAuditRetention, recheckPrivateKeys, runScheduler } from './service-jobs.js';
 import { openServiceStore } from './service-store.js';
@@ -101,13 +103,22 @@ async function serveFrom(opened: Opened): Promise<Service> {
   const presence = new PrivateKeyPresence(hsm.vault);
   // What the provenance guard judged of a version, the admin views' status tells too ("Refused: could have left the HSM").
   const guard = new ProvenanceGuard(hsm.vault, config.allowExportableKeys);
-  const admin = await startServiceAdmin(config, { store, vault: hsm.vault, audit, privateKeyPresent: (ref) => presence.known(ref), servable: (ref) => guard.known(ref) }, logger);
+  // Set once the token anchor exists (it acts through this admin): this instance's own block change is seen at once.
+  const anchorLink = { blockChanged: async (): Promise<void> => undefined };
+  const admin = await startServiceAdmin(
+    config,
+    { store, vault: hsm.vault, audit, privateKeyPresent: (ref) => presence.known(ref), servable: (ref) => guard.known(ref), emergencyBlockChanged: () => anchorLink.blockChanged() },
+    logger,
+  );
   const verifiers = await openVerifiers(config, logger, metrics);
-  const protocol = new DkeProtocol({ store, vault: hsm.vault, audit, guard, presence, observer: metrics, publicKeyCacheHours: config.publicKeyCacheHours });
-  metrics.watchPool(() => hsm.pool);
   const timers = new BackgroundTimers();
+  // Issue 25: what the token records holds before the first request is answered.
+  const anchor = await anchorOnToken(timers, { store, vault: hsm.vault, audit, admin }, logger);
+  anchorLink.blockChanged = () => anchor.pollBlock().catch(() => undefined);
+  const protocol = new DkeProtocol({ store, vault: hsm.vault, audit, guard, presence, anchor, observer: metrics, publicKeyCacheHours: config.publicKeyCacheHours });
+  metrics.watchPool(() => hsm.pool);
   recheckPrivateKeys(timers, protocol, logger, options.privateKeyRecheckMs);
-  const readiness = serviceReadiness(opened, store, verifiers);
+  const readiness = serviceReadiness(opened, store, verifiers, anchor);
   opened.readinessLink.recheck = () => {
     readiness.check().catch((error: unknown) => logger.error('readiness check failed', { error: String(error) }));
   };
@@ -130,6 +141,8 @@ async function serveFrom(opened: Opened): Promise<Service> {
     close: async () => {
       timers.stop();
       await scheduler.idle();
+      // The head as it is at shutdown, anchored on the token (issue 25).
+      await anchor.anchorAuditHead().catch(() => undefined);
       await hsm.close();
       await storage.close();
     },
@@ -137,8 +150,9 @@ async function serveFrom(opened: Opened): Promise<Service> {
 }
 
 /** Readiness (contract §1): the token, the versions the store expects in it, the store, the issuer's keys. */
-function serviceReadiness({ hsm, storage }: Opened, store: KeyStore, verifiers: ServiceVerifiers): Readiness {
+function serviceReadiness({ hsm, storage }: Opened, store: KeyStore, verifiers: ServiceVerifiers, anchor: TokenAnchor): Readiness {
   return new Readiness(store, hsm.vault, {
+    tokenRecords: () => anchor.readinessWarning(),
     hsm: () => hsmProblem(hsm.connection),
     // While the database does not answer, the comparison goes on without the unfinished steps (the store check says why).
     pendingVersions: () => store.pendingIntents().catch(() => []),

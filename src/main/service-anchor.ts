@@ -1,0 +1,46 @@
+import { TokenAnchor } from '../app/token-anchor.js';
+import type { KeyVault, Logger } from '../keys/ports.js';
+import type { StoreAuditTrail } from '../store/audit-trail.js';
+import type { KeyStore } from '../store/key-store.js';
+import type { ServiceAdmin } from './service-admin.js';
+import type { BackgroundTimers } from './service-jobs.js';
+
+/** How often the token's record of the emergency block is read: contract §5 wants a block enforced within 1 s. */
+export const BLOCK_POLL_MS = 250;
+/** How often the permanent states are compared with the store and the audit head is anchored ("every few seconds"). */
+export const ANCHOR_INTERVAL_MS = 2_000;
+
+/**
+ * Issue 25: the token's records checked at start (before the first request) and then in the background, each job
+ * never running twice at once. Failures are logged at debug level: the token and store checks of readiness say more.
+ */
+export async function anchorOnToken(
+  timers: BackgroundTimers,
+  parts: { readonly store: KeyStore; readonly vault: KeyVault; readonly audit: StoreAuditTrail; readonly admin: ServiceAdmin },
+  logger: Logger,
+): Promise<TokenAnchor> {
+  const restorer = parts.admin.adminAs('token-anchor');
+  const anchor = new TokenAnchor({ ...parts, applyRecords: (behind) => restorer.applyTokenRecords(behind), logger });
+  const pollBlock = serialised(() => anchor.pollBlock(), 'emergency block record', logger);
+  const reconcile = serialised(async () => {
+    await anchor.reconcile();
+    await anchor.anchorAuditHead();
+  }, 'token records', logger);
+  await Promise.all([pollBlock(), reconcile()]);
+  timers.every(BLOCK_POLL_MS, () => void pollBlock());
+  timers.every(ANCHOR_INTERVAL_MS, () => void reconcile());
+  return anchor;
+}
+
+/** A background job that skips a tick while its previous run is still going, and logs instead of throwing. */
+function serialised(work: () => Promise<void>, what: string, logger: Logger): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  return () => {
+    running ??= work()
+      .catch((error: unknown) => void logger.debug(`${what} not checked this time`, { error: error instanceof Error ? error.message : String(error) }))
+      .finally(() => {
+        running = undefined;
+      });
+    return running;
+  };
+}
