@@ -31,6 +31,8 @@ export interface ReadinessProbes {
   readonly issuerKeys: () => string | { readonly warning: string } | undefined;
   /** Issue 25: what is not anchored on the token, or disagrees with it (token-anchor.ts); a warning at most. */
   readonly tokenRecords?: () => { readonly warning: string } | undefined;
+  /** Versions the token records as permanently out of use: refused whatever the store says, so never self-tested. */
+  readonly refusedByToken?: (ref: { name: string; keyId: string }) => boolean;
   /** Versions an unfinished admin step is creating or destroying (not a disagreement between store and token). */
   readonly pendingVersions?: () => Promise<readonly { name: string; keyId: string }[]>;
 }
@@ -103,7 +105,7 @@ export class Readiness {
     const busy: string[] = [];
     for (const record of this.#store.listKeys()) {
       const version = servedVersion(record);
-      if (version === undefined) continue;
+      if (version === undefined || this.#probes.refusedByToken?.(version) === true) continue;
       try {
         const ok = await decryptsRoundTrip(this.#vault, version, await this.#vault.publicKey(version));
         if (!ok) failures.push(`${version.name}/${version.keyId}: decrypted value differs`);

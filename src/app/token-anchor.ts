@@ -45,6 +45,11 @@ export class TokenAnchor implements TokenAnchorView {
     return this.#anchored.has(refKey(ref));
   }
 
+  /** Versions the token records as permanent that the store does not show so yet (a disagreement of that version only). */
+  uncorrected(): KeyVersionRef[] {
+    return this.#uncorrected.map((state) => state.ref);
+  }
+
   /** The token's record of the emergency block, read now (a failed read keeps the last one known). */
   async pollBlock(): Promise<void> {
     this.#block = await this.#deps.vault.anchoredEmergencyBlock();

@@ -152,10 +152,12 @@ async function serveFrom(opened: Opened): Promise<Service> {
 /** Readiness (contract §1): the token, the versions the store expects in it, the store, the issuer's keys. */
 function serviceReadiness({ hsm, storage }: Opened, store: KeyStore, verifiers: ServiceVerifiers, anchor: TokenAnchor): Readiness {
   return new Readiness(store, hsm.vault, {
-    tokenRecords: () => anchor.readinessWarning(),
     hsm: () => hsmProblem(hsm.connection),
-    // While the database does not answer, the comparison goes on without the unfinished steps (the store check says why).
-    pendingVersions: () => store.pendingIntents().catch(() => []),
+    // While the database does not answer, the comparison goes on without the unfinished steps (the store check says
+    // why); a version the token records as permanent while the store lags is that version's fault only (issue 25).
+    pendingVersions: async () => [...(await store.pendingIntents().catch(() => [])), ...anchor.uncorrected()],
+    tokenRecords: () => anchor.readinessWarning(),
+    refusedByToken: (ref) => anchor.refuses(ref),
     store: () => storage.readiness(),
     issuerKeys: () => {
       // A failed or stale key set is refetched from here too, so a recovered issuer is seen without traffic.

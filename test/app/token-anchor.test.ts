@@ -16,6 +16,7 @@ import { storePath } from '../../src/store/sqlite/database.js';
 import { decryptAs, versionJwk } from '../support/decrypt-client.js';
 import { FaultPlan } from '../support/fault-injection.js';
 import { runCli } from '../support/run-cli.js';
+import { until } from '../support/until.js';
 import { makeTestToken, startTestEnv, TEST_ADMIN_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
 const USER = 'alice@contoso.dev';
@@ -64,6 +65,18 @@ describe('issue 25: a store restored from before a compromise (embedded store, r
       conflicts.map((e) => [e.actor, e.keyName, e.keyId, e.outcome, e.details?.from, e.details?.to]),
       [['token-anchor', 'restored-key', keyId, 'succeeded', 'active', 'compromised']],
     );
+  });
+
+  it('a store set back under a running instance: refused at once, readiness stays ready, corrected and audited within seconds', async () => {
+    const conflicts = async () => (await env!.service.audit.list()).filter((e) => e.action === 'restore-conflict').length;
+    const earlier = await conflicts();
+    await env!.service.store.change((tx) => tx.setState('restored-key', keyId, 'compromised', 'active', new Date().toISOString()));
+    await env!.http.get('/restored-key').expect(404);
+    assert.equal((await decryptAs(env!, USER, 'restored-key', keyId, Buffer.from('set back'), jwk)).status, 403);
+    const report = await env!.service.readiness.check();
+    assert.equal(report.ready, true, JSON.stringify(report.checks));
+    await until(() => env!.service.store.findKey('restored-key')?.versions[0]?.state === 'compromised', 'the store corrected', 4_000);
+    assert.equal(await conflicts(), earlier + 1);
   });
 
   it('readiness stays ready and warns that the trail is behind the head anchored on the token', async () => {
