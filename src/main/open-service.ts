@@ -113,7 +113,7 @@ async function serveFrom(opened: Opened): Promise<Service> {
   const verifiers = await openVerifiers(config, logger, metrics);
   const timers = new BackgroundTimers();
   // Issue 25: what the token records holds before the first request is answered.
-  const anchor = await anchorOnToken(timers, { store, vault: hsm.vault, audit, admin }, logger);
+  const anchor = await anchorOnToken(timers, { store, vault: hsm.vault, pool: () => hsm.pool, audit, admin }, logger);
   anchorLink.blockChanged = () => anchor.pollBlock().catch(() => undefined);
   const protocol = new DkeProtocol({ store, vault: hsm.vault, audit, guard, presence, anchor, observer: metrics, publicKeyCacheHours: config.publicKeyCacheHours });
   metrics.watchPool(() => hsm.pool);

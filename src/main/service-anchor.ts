@@ -1,4 +1,5 @@
 import { TokenAnchor } from '../app/token-anchor.js';
+import type { SessionPool } from '../hsm/session-pool.js';
 import type { KeyVault, Logger } from '../keys/ports.js';
 import type { StoreAuditTrail } from '../store/audit-trail.js';
 import type { KeyStore } from '../store/key-store.js';
@@ -14,11 +15,7 @@ export const ANCHOR_INTERVAL_MS = 2_000;
  * Issue 25: the token's records checked at start (before the first request) and then in the background, each job
  * never running twice at once. Failures are logged at debug level: the token and store checks of readiness say more.
  */
-export async function anchorOnToken(
-  timers: BackgroundTimers,
-  parts: { readonly store: KeyStore; readonly vault: KeyVault; readonly audit: StoreAuditTrail; readonly admin: ServiceAdmin },
-  logger: Logger,
-): Promise<TokenAnchor> {
+export async function anchorOnToken(timers: BackgroundTimers, parts: AnchorParts, logger: Logger): Promise<TokenAnchor> {
   const restorer = parts.admin.adminAs('token-anchor');
   const anchor = new TokenAnchor({ ...parts, applyRecords: (behind) => restorer.applyTokenRecords(behind), logger });
   const pollBlock = serialised(() => anchor.pollBlock(), 'emergency block record', logger);
@@ -27,9 +24,24 @@ export async function anchorOnToken(
     await anchor.anchorAuditHead();
   }, 'token records', logger);
   await Promise.all([pollBlock(), reconcile()]);
-  timers.every(BLOCK_POLL_MS, () => void pollBlock());
-  timers.every(ANCHOR_INTERVAL_MS, () => void reconcile());
+  // Off the hot path: a tick never queues for a session ahead of a decrypt; while every session is busy it is skipped.
+  const sessionFree = (): boolean => {
+    const pool = parts.pool();
+    return pool.waiting === 0 && pool.inUse < pool.size;
+  };
+  timers.every(BLOCK_POLL_MS, () => void (sessionFree() && pollBlock()));
+  timers.every(ANCHOR_INTERVAL_MS, () => void (sessionFree() && reconcile()));
   return anchor;
+}
+
+/** What the token anchor works on: the store, the token (and its session pool), the trail, and the admin it acts as. */
+export interface AnchorParts {
+  readonly store: KeyStore;
+  readonly vault: KeyVault;
+  /** The pool now (a token reset replaces it). */
+  readonly pool: () => Pick<SessionPool, 'size' | 'inUse' | 'waiting'>;
+  readonly audit: StoreAuditTrail;
+  readonly admin: ServiceAdmin;
 }
 
 /** A background job that skips a tick while its previous run is still going, and logs instead of throwing. */
