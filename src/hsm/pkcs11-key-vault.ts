@@ -3,7 +3,7 @@ import type { KeyState } from '../keys/key-version.js';
 import type { AnchoredAuditHead, AnchoredState, EmergencyBlock, KeyEvidence, KeyVault, KeyVersionRef, RsaPublicKey, TokenKeyObject } from '../keys/ports.js';
 import type { SessionDecryptor } from './decrypt-thread-pool.js';
 import type { HsmConnection } from './hsm-connection.js';
-import { bitLength, readAttribute, readBoolean, readRsaPublicKey } from './object-attributes.js';
+import { bitLength, findAllObjects, readAttribute, readBoolean, readRsaPublicKey } from './object-attributes.js';
 import { pkcs11, RSA_OAEP_SHA256, type Handle, type Template } from './pkcs11.js';
 import type { Pkcs11Token } from './pkcs11-token.js';
 import {
@@ -233,18 +233,7 @@ export class Pkcs11KeyVault implements KeyVault {
   }
 
   #findAll(session: Handle, template: Template): Handle[] {
-    const module = this.#token.module;
-    module.C_FindObjectsInit(session, template);
-    try {
-      const handles: Handle[] = [];
-      for (;;) {
-        const batch = module.C_FindObjects(session, 64);
-        if (batch.length === 0) return handles;
-        handles.push(...batch);
-      }
-    } finally {
-      module.C_FindObjectsFinal(session);
-    }
+    return findAllObjects(this.#token.module, session, template);
   }
 
   #readPublicKey(session: Handle, handle: Handle): RsaPublicKey {

@@ -1,6 +1,6 @@
 import { classifyCkr, ckrName } from './ckr-classes.js';
 import type { HsmConnection } from './hsm-connection.js';
-import { readAttribute } from './object-attributes.js';
+import { findAllObjects, readAttribute } from './object-attributes.js';
 import { pkcs11, type Handle, type Pkcs11Module, type Template } from './pkcs11.js';
 
 /** Every record of the service starts its label so; no key object does (those are `dke:`, rsa-key-templates.ts). */
@@ -120,20 +120,8 @@ export class TokenRecords {
     }
   }
 
-  /** C_FindObjectsInit is always paired with C_FindObjectsFinal, or the session stays busy with the search. */
   #find(session: Handle, template: Template): Handle[] {
-    const module = this.#module;
-    module.C_FindObjectsInit(session, template);
-    try {
-      const handles: Handle[] = [];
-      for (;;) {
-        const batch = module.C_FindObjects(session, 64);
-        if (batch.length === 0) return handles;
-        handles.push(...batch);
-      }
-    } finally {
-      module.C_FindObjectsFinal(session);
-    }
+    return findAllObjects(this.#module, session, template);
   }
 }
 
