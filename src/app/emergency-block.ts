@@ -10,9 +10,9 @@ export class EmergencyBlock {
     this.#ctx = ctx;
   }
 
-  /** The switch as every instance sees it on its next request. */
+  /** The switch as every instance sees it on its next request: the store's, or the token's record of it (issue 25). */
   view(): EmergencyBlockView {
-    const block = this.#ctx.deps.store.emergencyBlock();
+    const block = this.#ctx.deps.store.emergencyBlock() ?? this.#ctx.deps.anchoredBlock?.();
     return block === undefined ? { blocked: false } : { blocked: true, since: block.since, by: block.by };
   }
 

@@ -41,6 +41,11 @@ export class TokenAnchor implements TokenAnchorView {
     return this.#block !== undefined;
   }
 
+  /** The emergency block as the token last said. */
+  block(): EmergencyBlock | undefined {
+    return this.#block;
+  }
+
   refuses(ref: KeyVersionRef): boolean {
     return this.#anchored.has(refKey(ref));
   }

@@ -10,7 +10,7 @@ import type { OpenIdKeySource } from '../auth/openid-key-source.js';
 import { assertCanAuthenticate, assertSeparateAdminAudience, type Config } from '../config/config.js';
 import { hsmProblem } from '../hsm/login-state.js';
 import type { OpenHsm, OpenHsmOptions } from '../hsm/open-hsm.js';
-import type { ArchiveResult, Logger } from '../keys/ports.js';
+import type { ArchiveResult, EmergencyBlock, Logger } from '../keys/ports.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
 import type { StoreAuditTrail } from '../store/audit-trail.js';
 import { KeyStore } from '../store/key-store.js';
@@ -104,10 +104,10 @@ async function serveFrom(opened: Opened): Promise<Service> {
   // What the provenance guard judged of a version, the admin views' status tells too ("Refused: could have left the HSM").
   const guard = new ProvenanceGuard(hsm.vault, config.allowExportableKeys);
   // Set once the token anchor exists (it acts through this admin): this instance's own block change is seen at once.
-  const anchorLink = { blockChanged: async (): Promise<void> => undefined };
+  const anchorLink: { blockChanged: () => Promise<void>; block: () => EmergencyBlock | undefined } = { blockChanged: async () => undefined, block: () => undefined };
   const admin = await startServiceAdmin(
     config,
-    { store, vault: hsm.vault, audit, privateKeyPresent: (ref) => presence.known(ref), servable: (ref) => guard.known(ref), emergencyBlockChanged: () => anchorLink.blockChanged() },
+    { store, vault: hsm.vault, audit, privateKeyPresent: (ref) => presence.known(ref), servable: (ref) => guard.known(ref), emergencyBlockChanged: () => anchorLink.blockChanged(), anchoredBlock: () => anchorLink.block() },
     logger,
   );
   const verifiers = await openVerifiers(config, logger, metrics);
@@ -115,6 +115,7 @@ async function serveFrom(opened: Opened): Promise<Service> {
   // Issue 25: what the token records holds before the first request is answered.
   const anchor = await anchorOnToken(timers, { store, vault: hsm.vault, pool: () => hsm.pool, audit, admin }, logger);
   anchorLink.blockChanged = () => anchor.pollBlock().catch(() => undefined);
+  anchorLink.block = () => anchor.block();
   const protocol = new DkeProtocol({ store, vault: hsm.vault, audit, guard, presence, anchor, observer: metrics, publicKeyCacheHours: config.publicKeyCacheHours });
   metrics.watchPool(() => hsm.pool);
   recheckPrivateKeys(timers, protocol, logger, options.privateKeyRecheckMs);

@@ -103,6 +103,38 @@ describe('issue 25: a store restored from before a compromise (embedded store, r
   });
 });
 
+describe('issue 25: the token keeps what a restored store lost (embedded store, real NSS token)', () => {
+  let env: TestEnv;
+  before(async () => {
+    env = await startTestEnv();
+  });
+  after(() => env?.close());
+
+  it('Destroyed: the key objects go, the record stays', async () => {
+    const keyId = (await env.admin.create('gone-key', { allow })).keyId;
+    await env.admin.delete('gone-key', keyId, true);
+    const vault = env.service.hsm.vault;
+    assert.deepEqual((await vault.listKeyObjects()).filter((o) => o.ref.name === 'gone-key'), []);
+    assert.deepEqual(
+      (await vault.anchoredStates()).filter((s) => s.ref.name === 'gone-key').map((s) => [s.ref.keyId, s.state]),
+      [[keyId, 'destroyed']],
+    );
+  });
+
+  it('an emergency block the store lost (restored from before it) still refuses, is shown, and lifts', async () => {
+    const keyId = (await env.admin.create('blocked-key', { allow })).keyId;
+    await env.admin.setEmergencyBlock(true);
+    await env.service.store.change((tx) => tx.setEmergencyBlock(undefined));
+    assert.equal(env.service.store.emergencyBlock(), undefined);
+    assert.equal((await decryptAs(env, USER, 'blocked-key', keyId, Buffer.from('x'))).status, 403);
+    await env.http.get('/blocked-key').expect(404);
+    assert.equal(env.admin.emergencyBlock().blocked, true);
+    await env.admin.setEmergencyBlock(false);
+    assert.deepEqual(env.admin.emergencyBlock(), { blocked: false });
+    assert.equal((await decryptAs(env, USER, 'blocked-key', keyId, Buffer.from('y'))).status, 200);
+  });
+});
+
 describe('issue 25: a token that keeps no records (both kinds refused)', () => {
   let env: TestEnv;
   before(async () => {
