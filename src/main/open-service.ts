@@ -57,6 +57,8 @@ export interface ServiceOptions {
    * hands the scheduler's lease to another process sets it beyond its own length, so this instance cannot take it back.
    */
   readonly schedulerIntervalMs?: number;
+  /** Test seam: how often the token's records are compared and the audit head anchored (ANCHOR_INTERVAL_MS in ./service-anchor.ts). */
+  readonly tokenAnchorIntervalMs?: number;
 }
 
 /** What the first steps of openService opened, which every later step builds on (and which a failure closes). */
@@ -113,7 +115,7 @@ async function serveFrom(opened: Opened): Promise<Service> {
   const verifiers = await openVerifiers(config, logger, metrics);
   const timers = new BackgroundTimers();
   // Issue 25: what the token records holds before the first request is answered.
-  const anchor = await anchorOnToken(timers, { store, vault: hsm.vault, pool: () => hsm.pool, audit, admin }, logger);
+  const anchor = await anchorOnToken(timers, { store, vault: hsm.vault, pool: () => hsm.pool, audit, admin }, logger, options.tokenAnchorIntervalMs);
   anchorLink.blockChanged = () => anchor.pollBlock().catch(() => undefined);
   anchorLink.block = () => anchor.block();
   const protocol = new DkeProtocol({ store, vault: hsm.vault, audit, guard, presence, anchor, observer: metrics, publicKeyCacheHours: config.publicKeyCacheHours });

@@ -15,7 +15,7 @@ export const ANCHOR_INTERVAL_MS = 2_000;
  * Issue 25: the token's records checked at start (before the first request) and then in the background, each job
  * never running twice at once. Failures are logged at debug level: the token and store checks of readiness say more.
  */
-export async function anchorOnToken(timers: BackgroundTimers, parts: AnchorParts, logger: Logger): Promise<TokenAnchor> {
+export async function anchorOnToken(timers: BackgroundTimers, parts: AnchorParts, logger: Logger, intervalMs = ANCHOR_INTERVAL_MS): Promise<TokenAnchor> {
   const restorer = parts.admin.adminAs('token-anchor');
   const anchor = new TokenAnchor({ ...parts, applyRecords: (behind) => restorer.applyTokenRecords(behind), logger });
   const pollBlock = serialised(() => anchor.pollBlock(), 'emergency block record', logger);
@@ -30,7 +30,7 @@ export async function anchorOnToken(timers: BackgroundTimers, parts: AnchorParts
     return pool.waiting === 0 && pool.inUse < pool.size;
   };
   timers.every(BLOCK_POLL_MS, () => void (sessionFree() && pollBlock()));
-  timers.every(ANCHOR_INTERVAL_MS, () => void (sessionFree() && reconcile()));
+  timers.every(intervalMs, () => void (sessionFree() && reconcile()));
   return anchor;
 }
 
