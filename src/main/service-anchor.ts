@@ -8,8 +8,13 @@ import type { BackgroundTimers } from './service-jobs.js';
 
 /** How often the token's record of the emergency block is read: contract §5 wants a block enforced within 1 s. */
 export const BLOCK_POLL_MS = 250;
-/** How often the permanent states are compared with the store and the audit head is anchored ("every few seconds"). */
+/** How often the permanent states the token records are compared with the store. */
 export const ANCHOR_INTERVAL_MS = 2_000;
+/**
+ * How often the audit head is anchored ("every few seconds"): creating a token object is synchronous in pkcs11js, on
+ * the event loop (about 12 ms on NSS softoken here), so it is not done at every comparison.
+ */
+export const HEAD_ANCHOR_MS = 5_000;
 
 /**
  * Issue 25: the token's records checked at start (before the first request) and then in the background, each job
@@ -19,8 +24,11 @@ export async function anchorOnToken(timers: BackgroundTimers, parts: AnchorParts
   const restorer = parts.admin.adminAs('token-anchor');
   const anchor = new TokenAnchor({ ...parts, applyRecords: (behind) => restorer.applyTokenRecords(behind), logger });
   const pollBlock = serialised(() => anchor.pollBlock(), 'emergency block record', logger);
+  let headAnchoredAt = 0;
   const reconcile = serialised(async () => {
     await anchor.reconcile();
+    if (Date.now() - headAnchoredAt < HEAD_ANCHOR_MS) return;
+    headAnchoredAt = Date.now();
     await anchor.anchorAuditHead();
   }, 'token records', logger);
   await Promise.all([pollBlock(), reconcile()]);
