@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
 import supertest from 'supertest';
@@ -119,6 +119,19 @@ describe('issue 25: the token keeps what a restored store lost (embedded store, 
       (await vault.anchoredStates()).filter((s) => s.ref.name === 'gone-key').map((s) => [s.ref.keyId, s.state]),
       [[keyId, 'destroyed']],
     );
+  });
+
+  it('a compromise whose command died after its intent is finished by the reconcile, its record written on the token', async () => {
+    const keyId = (await env.admin.create('died-key', { allow })).keyId;
+    // The intent of a command on this host whose process is gone (no pid is that high), written before its token step.
+    const owner = `${hostname()}:2147483646`;
+    await env.service.store.change((tx) =>
+      tx.beginIntent({ action: 'set-state', name: 'died-key', keyId, actor: 'os:gone', owner, createdAt: new Date().toISOString(), details: { from: 'active', to: 'compromised' } }),
+    );
+    await env.admin.reconcile(false);
+    assert.equal(env.service.store.findKey('died-key')?.versions[0]?.state, 'compromised');
+    const anchored = (await env.service.hsm.vault.anchoredStates()).filter((s) => s.ref.name === 'died-key');
+    assert.deepEqual(anchored.map((s) => [s.ref.keyId, s.state]), [[keyId, 'compromised']]);
   });
 
   it('an emergency block the store lost (restored from before it) still refuses, is shown, and lifts', async () => {
