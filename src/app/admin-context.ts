@@ -3,7 +3,7 @@ import { AdminNotFound } from '../keys/errors.js';
 import type { AllowList, KeyRecord, KeyVersion } from '../keys/key-version.js';
 import { servedVersion } from '../keys/lifecycle.js';
 import { seededPolicy, type AdminPolicy } from '../keys/admin-policy.js';
-import type { Approval, AuditArchiver, AuditReader, AuditTrail, KeyStateStore, KeyVault, KeyVersionRef } from '../keys/ports.js';
+import type { Approval, AuditArchiver, AuditReader, AuditTrail, EmergencyBlock, KeyStateStore, KeyVault, KeyVersionRef } from '../keys/ports.js';
 import { AdminAudit } from './admin-audit.js';
 import { cachedPublicKeyNotice } from './cached-public-key-notice.js';
 
@@ -40,6 +40,10 @@ export interface KeyAdminDeps {
   readonly privateKeyPresent?: (ref: KeyVersionRef) => boolean | undefined;
   /** What the provenance guard judged of a version (false: refused as exportable); absent where nothing judges. */
   readonly servable?: (ref: KeyVersionRef) => boolean | undefined;
+  /** The emergency block as the token records it (issue 25): shown even when a restored store lost it. Absent: the CLI. */
+  readonly anchoredBlock?: () => EmergencyBlock | undefined;
+  /** Told once this process set or lifted the emergency block: the service re-reads the token's record at once (issue 25). */
+  readonly emergencyBlockChanged?: () => Promise<void>;
   /** DKE_PUBLIC_KEY_CACHE_HOURS, for the notice given when the served version is blocked (default 24). */
   readonly publicKeyCacheHours?: number;
 }

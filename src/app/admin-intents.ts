@@ -94,6 +94,15 @@ export function unrecordedStepSentence(intent: Intent): string {
   }
 }
 
+/**
+ * Issue 25, inside a permanent step's token step: the state is also recorded on the token beside the key (it stays when
+ * the key objects go), so a store restored from before the step can never bring the version back (token-anchor.ts).
+ * A token that keeps no records does not stop the step: readiness names what is not anchored.
+ */
+export async function anchorPermanentState(ctx: AdminContext, ref: KeyVersionRef, state: KeyState): Promise<void> {
+  await ctx.deps.vault.anchorState({ name: ref.name, keyId: ref.keyId }, state, ctx.now().toISOString());
+}
+
 /** Did the transaction that writes an intent write it (rather than answer why not)? */
 export function isIntent(written: Intent | TransactionRefusal): written is Intent {
   return typeof written !== 'string' && 'id' in written;

@@ -1,5 +1,6 @@
 import type { ArchiveCheck, ArchiveResult, AuditEntry, AuditFilter, AuditVerification } from '../keys/ports.js';
 import type { AdminContext } from './admin-context.js';
+import { checkAnchoredHead } from './anchored-audit-head.js';
 
 /** Entries per read of an export. */
 const EXPORT_BATCH = 500;
@@ -48,10 +49,15 @@ export class AuditReads {
     }
   }
 
-  /** `dke audit verify`: a removed, edited, reordered or truncated entry breaks the hash chain against its head. A read. */
+  /**
+   * `dke audit verify`: a removed, edited, reordered or truncated entry breaks the hash chain against its head, and a
+   * trail behind the head the token anchored (issue 25) fails too. A read.
+   */
   async verify(archives: readonly string[] = []): Promise<AuditVerification & { readonly archives?: readonly ArchiveCheck[] }> {
-    const { audit } = this.#ctx.deps;
-    const chain = await audit.verify();
+    const { audit, vault } = this.#ctx.deps;
+    const verified = await audit.verify();
+    const behind = verified.ok ? await checkAnchoredHead(audit, vault) : undefined;
+    const chain = behind === undefined ? verified : { ...verified, ok: false, ...behind };
     const checks = archives.length === 0 ? undefined : await audit.checkArchives(archives);
     const failed = checks?.find((c) => !c.ok);
     const result =

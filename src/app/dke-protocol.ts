@@ -28,9 +28,18 @@ export interface DkeProtocolDeps {
   readonly observer?: ProtocolObserver;
   /** Refuses versions whose evidence says they could have left the HSM; absent: every version is served. */
   readonly guard?: ProvenanceGuard;
+  /** What the token records (issue 25): its emergency block and permanent states hold whatever the store says. */
+  readonly anchor?: TokenAnchorView;
   /** Shared with the key views' status (main/open-service.ts); absent: the protocol keeps its own. */
   readonly presence?: PrivateKeyPresence;
   readonly now?: () => Date;
+}
+
+/** The token's records as the protocol asks them on every request: in memory, refreshed off the hot path (token-anchor.ts). */
+export interface TokenAnchorView {
+  blocked(): boolean;
+  /** Does the token record a permanent state (Deactivated, Compromised, Destroyed) for this version? */
+  refuses(ref: KeyVersionRef): boolean;
 }
 
 /** The two DKE protocol operations of contract §1: the public key (GET) and decrypt (POST). */
@@ -61,9 +70,11 @@ export class DkeProtocol {
     try {
       const { record, block } = this.#deps.store.lookup(name, PUBLISHED_STATE_MAX_AGE_MS);
       // The kill switch: nothing is published while it is on, exactly as for a disabled version (404).
-      if (block !== undefined) throw new KeyNotFound('emergency block');
+      if (block !== undefined || this.#deps.anchor?.blocked() === true) throw new KeyNotFound('emergency block');
       const kept = record === undefined ? undefined : this.#answers.get(record);
       const answer = kept !== undefined && this.#presence.known(kept.version) === true ? kept : await this.#publishedAnswer(name, record);
+      // A store restored to before a permanent step still names the version; the token's record does not (issue 25).
+      if (this.#deps.anchor?.refuses(answer.version) === true) throw new KeyNotFound(`the token records ${name}/${answer.version.keyId} as permanently out of use`);
       const body = answer.body(baseUrl, this.#now);
       this.#deps.observer?.publicKey(name, 'served');
       return body;
@@ -123,7 +134,8 @@ export class DkeProtocol {
       if (!isAllowed(principal, record.allow)) throw new AccessDenied(`${principal.oid} not on the allow list of ${name}`);
       // 4. The version is Enabled and Active (403), and the kill switch is off (the same 403: no new oracle).
       if (!canDecrypt(version)) throw new KeyNotUsable(`state ${version.state}, enabled ${version.enabled}`);
-      if (block !== undefined) throw new KeyNotUsable('emergency block');
+      if (block !== undefined || this.#deps.anchor?.blocked() === true) throw new KeyNotUsable('emergency block');
+      if (this.#deps.anchor?.refuses(version) === true) throw new KeyNotUsable('the token records a permanent state');
       // 5. Validate the body against the modulus kept in the record (400).
       const ciphertext = parseDecryptRequest(body, (await this.#publicKeyOf(version)).modulus);
       // Beyond the contract: a version the token says could have left the HSM never decrypts (403, as step 4).

@@ -1,5 +1,5 @@
 import { isKeyState } from '../keys/key-version.js';
-import { DELETED_STATE } from '../keys/lifecycle.js';
+import { DELETED_STATE, permanenceRank } from '../keys/lifecycle.js';
 import type { Intent, KeyStateStore, KeyVault } from '../keys/ports.js';
 import type { AdminAudit } from './admin-audit.js';
 import { holdingLease, leaseEnd } from './intent-lease.js';
@@ -76,6 +76,8 @@ async function resolve(deps: TakeoverDeps, audit: AdminAudit, intent: Intent, fr
   }
   const token: Record<string, boolean> =
     intent.action === 'delete' ? { objectsDestroyed: await deps.vault.destroy(intent) } : { decryptClearedInToken: await deps.vault.forbidDecrypt(intent) };
+  // Issue 25: the step's record on the token, which its command may have died before writing.
+  if (permanenceRank(target) > 0) await deps.vault.anchorState({ name: intent.name, keyId: intent.keyId }, target, deps.now().toISOString());
   const written = await deps.store.change(async (tx) => {
     const changed = await tx.setState(intent.name, intent.keyId, fromState, target, deps.now().toISOString());
     await audit.within(tx).succeeded('reconcile', intent.name, intent.keyId, {

@@ -1,5 +1,5 @@
 import type { AllowList, KeyState } from '../keys/key-version.js';
-import type { Approval, ArchiveCheck, ArchiveResult, AuditEntry, AuditFilter, AuditVerification } from '../keys/ports.js';
+import type { AnchoredState, Approval, ArchiveCheck, ArchiveResult, AuditEntry, AuditFilter, AuditVerification, KeyVersionRef } from '../keys/ports.js';
 import { AdminContext, type KeyAdminDeps } from './admin-context.js';
 import type { AdminPolicyView } from './admin-shapes.js';
 import type { AdminPolicy } from '../keys/admin-policy.js';
@@ -20,6 +20,7 @@ import { takeOverUnfinishedSteps, type TakenOverStep, type TakeoverDeps } from '
 import { KeyRotationSchedule } from './key-rotation-schedule.js';
 import type { PrivateKeyMaterial } from './private-key-material.js';
 import { migrateReference, type MigrationReport } from './reference-migration.js';
+import { applyTokenRecords } from './restore-conflicts.js';
 import type { ReferenceSettings } from './reference-settings.js';
 
 export type { KeyAdminDeps } from './admin-context.js';
@@ -217,6 +218,11 @@ export class KeyAdmin {
   #takeoverDeps(): TakeoverDeps {
     const { store, vault, owner, intentLeaseMs } = this.#ctx.deps;
     return { store, vault, owner: owner ?? 'unknown', leaseMs: intentLeaseMs ?? DEFAULT_INTENT_LEASE_MS, now: this.#ctx.now };
+  }
+
+  /** Issue 25: the permanent states the token records and the store lost, re-applied and audited (restore-conflicts.ts). */
+  applyTokenRecords(behind: readonly AnchoredState[]): Promise<KeyVersionRef[]> {
+    return applyTokenRecords(this.#ctx, behind);
   }
 
   /** `dke audit` and `GET /admin/api/audit`: a page of the filtered entries, newest first (audit-reads.ts). */

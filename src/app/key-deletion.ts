@@ -4,7 +4,7 @@ import type { DeletionSchedule, KeyVersion } from '../keys/key-version.js';
 import { DELETED_STATE, isDeletion, isTransitionAllowed, stateLabel } from '../keys/lifecycle.js';
 import type { StoreTransaction } from '../keys/ports.js';
 import type { AdminContext } from './admin-context.js';
-import { changedSince, completeStateChange, tokenStepUnderIntent } from './admin-intents.js';
+import { anchorPermanentState, changedSince, completeStateChange, tokenStepUnderIntent } from './admin-intents.js';
 import { propose } from './key-approvals.js';
 import type { StateChangeOutcome, VersionSummary } from './key-admin-views.js';
 import { deleteCheck, impactPreview } from './key-impact.js';
@@ -115,8 +115,13 @@ export class KeyDeletion {
     const finishSchedule = async (tx: StoreTransaction): Promise<void> => {
       if (version.deletion !== undefined) await tx.finishDeletion(name, keyId);
     };
+    const destroyAndAnchor = async (): Promise<boolean> => {
+      const destroyed = await ctx.deps.vault.destroy(version);
+      await anchorPermanentState(ctx, version, DELETED_STATE);
+      return destroyed;
+    };
     if (isDeletion(version.state)) {
-      const objectsDestroyed = await ctx.deps.vault.destroy(version);
+      const objectsDestroyed = await destroyAndAnchor();
       await ctx.deps.store.change(async (tx) => {
         await ctx.audit.within(tx).succeeded(action, name, keyId, { from: version.state, to: DELETED_STATE, objectsDestroyed });
         await finishSchedule(tx);
@@ -127,7 +132,7 @@ export class KeyDeletion {
     const { intent, token: objectsDestroyed } = await tokenStepUnderIntent(
       ctx,
       { action: 'delete', ref: version, details: { from: version.state, to: DELETED_STATE }, check: (tx) => changedSince(tx, version), label: action },
-      () => ctx.deps.vault.destroy(version),
+      destroyAndAnchor,
     );
     await completeStateChange(ctx, intent, version, DELETED_STATE, action, { objectsDestroyed }, finishSchedule);
     const notice = ctx.cachedKeyNotice(blocksServed, name, keyId);

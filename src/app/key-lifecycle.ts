@@ -5,7 +5,7 @@ import type { Intent, StoreTransaction } from '../keys/ports.js';
 import { canToggleEnabled, clearsDecryptInToken, DEFAULT_INITIAL_STATE, INITIAL_STATES, isPermanentTransition, STATE_RULES, stateList } from '../keys/lifecycle.js';
 import { keyIdProblem, keyNameProblem } from '../keys/names.js';
 import type { AdminContext } from './admin-context.js';
-import { addVersionRefusal, changedSince, completeStateChange, type IntentStep, nameExistsRefusal, recordAfterTokenStep, rollBackCreation, tokenStepUnderIntent } from './admin-intents.js';
+import { addVersionRefusal, anchorPermanentState, changedSince, completeStateChange, type IntentStep, nameExistsRefusal, recordAfterTokenStep, rollBackCreation, tokenStepUnderIntent } from './admin-intents.js';
 import { propose } from './key-approvals.js';
 import { grantAllowList } from './key-grants.js';
 import type { CreatedVersion, StateChangeOutcome, VersionSummary } from './key-admin-views.js';
@@ -83,7 +83,11 @@ export class KeyLifecycle {
     if (clearsDecryptInToken(to)) {
       // Issue 17: intent, then the token step, then state + audit + end of intent in one transaction.
       const step: IntentStep = { action: 'set-state', ref: version, details: { from: version.state, to }, check: (tx) => changedSince(tx, version) };
-      ({ intent, token: decryptClearedInToken } = await tokenStepUnderIntent(ctx, step, () => ctx.deps.vault.forbidDecrypt(version)));
+      ({ intent, token: decryptClearedInToken } = await tokenStepUnderIntent(ctx, step, async () => {
+        const cleared = await ctx.deps.vault.forbidDecrypt(version);
+        await anchorPermanentState(ctx, version, to);
+        return cleared;
+      }));
     }
     await completeStateChange(ctx, intent, version, to, 'set-state', decryptClearedInToken !== undefined ? { decryptClearedInToken } : {});
     return {

@@ -31,6 +31,10 @@ export interface ReadinessProbes {
    * keep verifying, so an Entra metadata outage must not take every instance out of the load balancer.
    */
   readonly issuerKeys: () => string | { readonly warning: string } | undefined;
+  /** Issue 25: what is not anchored on the token, or disagrees with it (token-anchor.ts); a warning at most. */
+  readonly tokenRecords?: () => { readonly warning: string } | undefined;
+  /** Versions the token records as permanently out of use: refused whatever the store says, so never self-tested. */
+  readonly refusedByToken?: (ref: { name: string; keyId: string }) => boolean;
   /** Versions an unfinished admin step is creating or destroying (not a disagreement between store and token). */
   readonly pendingVersions?: () => Promise<readonly { name: string; keyId: string }[]>;
   /** The local outage journal of a database store (none for the embedded store). */
@@ -84,6 +88,7 @@ export class Readiness {
     checks.issuerKeys = result(this.#probes.issuerKeys());
     if (this.#probes.outageJournal !== undefined) checks.auditJournal = result(outageJournalWarning(this.#probes.outageJournal()));
     if (this.#probes.clock !== undefined) checks.clock = result(await this.#probes.clock());
+    if (this.#probes.tokenRecords !== undefined) checks.tokenRecords = result(this.#probes.tokenRecords());
     this.#report = { ready: Object.values(checks).every((c) => c.status !== 'fail'), checks };
     return this.#report;
   }
@@ -116,7 +121,7 @@ export class Readiness {
     const refused: string[] = [];
     for (const record of this.#store.listKeys()) {
       const version = servedVersion(record);
-      if (version === undefined) continue;
+      if (version === undefined || this.#probes.refusedByToken?.(version) === true) continue;
       try {
         const ok = await decryptsRoundTrip(this.#vault, version, await this.#vault.publicKey(version));
         if (!ok) failures.push(`${version.name}/${version.keyId}: decrypted value differs`);

@@ -31,7 +31,7 @@ export function emergencyCommand(): Command {
           process.exitCode = EXIT_NEEDS_CONFIRMATION;
           return;
         }
-        const view = await withAdminHere(false, ({ admin }) => admin.setEmergencyBlock(on));
+        const view = await withAdminHere('if-reachable', ({ admin }) => admin.setEmergencyBlock(on));
         print(options.json === true, view, () => ('approval' in view ? proposalText(view.approval) : stateText(view)));
       });
   }

@@ -1,5 +1,5 @@
 import type { RsaPublicKey } from '../keys/ports.js';
-import { pkcs11, type Handle, type Pkcs11Module } from './pkcs11.js';
+import { pkcs11, type Handle, type Pkcs11Module, type Template } from './pkcs11.js';
 
 /** One attribute of a token object, or undefined when the token will not say (CKR_ATTRIBUTE_TYPE_INVALID or _SENSITIVE). */
 export function readAttribute(module: Pkcs11Module, session: Handle, handle: Handle, type: number): Buffer | undefined {
@@ -34,4 +34,19 @@ export function stripLeadingZeros(value: Buffer): Buffer {
 export function bitLength(value: Buffer): number {
   const trimmed = stripLeadingZeros(value);
   return (trimmed.length - 1) * 8 + (32 - Math.clz32(trimmed[0] ?? 0));
+}
+
+/** Every object a template matches; C_FindObjectsInit is always paired with C_FindObjectsFinal, or the session stays busy. */
+export function findAllObjects(module: Pkcs11Module, session: Handle, template: Template): Handle[] {
+  module.C_FindObjectsInit(session, template);
+  try {
+    const handles: Handle[] = [];
+    for (;;) {
+      const batch = module.C_FindObjects(session, 64);
+      if (batch.length === 0) return handles;
+      handles.push(...batch);
+    }
+  } finally {
+    module.C_FindObjectsFinal(session);
+  }
 }

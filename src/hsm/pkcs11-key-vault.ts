@@ -1,8 +1,9 @@
 import { KeyAlreadyInToken, KeyNotFound } from '../keys/errors.js';
-import type { KeyEvidence, KeyVault, KeyVersionRef, RsaPublicKey, TokenKeyObject } from '../keys/ports.js';
+import type { KeyState } from '../keys/key-version.js';
+import type { AnchoredAuditHead, AnchoredState, EmergencyBlock, KeyEvidence, KeyVault, KeyVersionRef, RsaPublicKey, TokenKeyObject } from '../keys/ports.js';
 import type { SessionDecryptor } from './decrypt-thread-pool.js';
 import type { HsmConnection } from './hsm-connection.js';
-import { bitLength, readAttribute, readBoolean, readRsaPublicKey } from './object-attributes.js';
+import { bitLength, findAllObjects, readAttribute, readBoolean, readRsaPublicKey } from './object-attributes.js';
 import { pkcs11, RSA_OAEP_SHA256, type Handle, type Template } from './pkcs11.js';
 import type { Pkcs11Token } from './pkcs11-token.js';
 import {
@@ -14,6 +15,7 @@ import {
   publicKeyTemplate,
 } from './rsa-key-templates.js';
 import { unwrapRsaPrivateKey } from './rsa-key-import.js';
+import { TokenAnchors } from './token-anchors.js';
 
 /**
  * The KeyVault on a PKCS#11 token: every operation takes a pooled session (HsmConnection, which also turns CKR codes
@@ -24,11 +26,13 @@ export class Pkcs11KeyVault implements KeyVault {
   readonly #connection: HsmConnection;
   readonly #privateHandles = new Map<string, Handle>();
   readonly #publicKeys = new Map<string, RsaPublicKey>();
+  readonly #anchors: TokenAnchors;
   #threads: SessionDecryptor | undefined;
 
   constructor(connection: HsmConnection) {
     this.#token = connection.token;
     this.#connection = connection;
+    this.#anchors = new TokenAnchors(connection);
   }
 
   async generateKeyPair(ref: KeyVersionRef): Promise<RsaPublicKey> {
@@ -166,6 +170,34 @@ export class Pkcs11KeyVault implements KeyVault {
     });
   }
 
+  anchorState(ref: KeyVersionRef, state: KeyState, at: string): Promise<boolean> {
+    return this.#anchors.recordState(ref, state, at);
+  }
+
+  anchoredStates(): Promise<AnchoredState[]> {
+    return this.#anchors.states();
+  }
+
+  anchorEmergencyBlock(block: EmergencyBlock | undefined): Promise<boolean> {
+    return this.#anchors.recordBlock(block);
+  }
+
+  anchoredEmergencyBlock(): Promise<EmergencyBlock | undefined> {
+    return this.#anchors.block();
+  }
+
+  anchorAuditHead(head: AnchoredAuditHead): Promise<boolean> {
+    return this.#anchors.recordAuditHead(head);
+  }
+
+  anchoredAuditHead(): Promise<AnchoredAuditHead | undefined> {
+    return this.#anchors.auditHead();
+  }
+
+  anchorProblem(): string | undefined {
+    return this.#anchors.problem();
+  }
+
   /** Drops cached handles of a version (after delete, or when the token was reset). */
   forget(ref?: KeyVersionRef): void {
     if (ref === undefined) {
@@ -201,18 +233,7 @@ export class Pkcs11KeyVault implements KeyVault {
   }
 
   #findAll(session: Handle, template: Template): Handle[] {
-    const module = this.#token.module;
-    module.C_FindObjectsInit(session, template);
-    try {
-      const handles: Handle[] = [];
-      for (;;) {
-        const batch = module.C_FindObjects(session, 64);
-        if (batch.length === 0) return handles;
-        handles.push(...batch);
-      }
-    } finally {
-      module.C_FindObjectsFinal(session);
-    }
+    return findAllObjects(this.#token.module, session, template);
   }
 
   #readPublicKey(session: Handle, handle: Handle): RsaPublicKey {

@@ -161,6 +161,15 @@ export function stateList(states: readonly string[]): string {
 /** The states a permanent step leads to: the only ones the impact preview answers for. */
 export const PERMANENT_STATES: readonly KeyState[] = KEY_STATES.filter((state) => STATE_RULES[state].permanent);
 
+/**
+ * How far along its road a state is, for what the token records (issue 25): 0 for the states a version can leave
+ * again, then Deactivated, Compromised, Destroyed. A store whose version is at a lower rank than the token's record
+ * was restored from before the permanent step.
+ */
+export function permanenceRank(state: KeyState): number {
+  return STATE_RULES[state].permanent ? (state === 'deactivated' ? 1 : state === 'compromised' ? 2 : 3) : 0;
+}
+
 /** The state `delete` moves a version into. */
 export const DELETED_STATE: KeyState = 'destroyed';
 

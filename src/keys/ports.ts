@@ -40,6 +40,36 @@ export interface KeyVault {
   hasPrivateKey(ref: KeyVersionRef): Promise<boolean>;
   /** Every key version the token holds an object of this service for (labelled `dke:<name>/<keyId>`). */
   listKeyObjects(): Promise<TokenKeyObject[]>;
+  /**
+   * Issue 25: records a permanent state (Deactivated, Compromised, Destroyed) on the token beside the key, in the token
+   * step; it stays when the key objects go. False when the token keeps no records (`anchorProblem` says why).
+   */
+  anchorState(ref: KeyVersionRef, state: KeyState, at: string): Promise<boolean>;
+  /** The permanent states the token records, the furthest per version. */
+  anchoredStates(): Promise<AnchoredState[]>;
+  /** Writes (a block) or removes (undefined) the emergency block's record on the token. */
+  anchorEmergencyBlock(block: EmergencyBlock | undefined): Promise<boolean>;
+  /** The emergency block as the token records it: one search by label, cheap enough to poll. */
+  anchoredEmergencyBlock(): Promise<EmergencyBlock | undefined>;
+  /** Records the audit head on the token when it is past the one recorded (only forward); true when it moved. */
+  anchorAuditHead(head: AnchoredAuditHead): Promise<boolean>;
+  anchoredAuditHead(): Promise<AnchoredAuditHead | undefined>;
+  /** A sentence naming what is not anchored when the token refused records; undefined while they are kept. */
+  anchorProblem(): string | undefined;
+}
+
+/** A permanent state as the token records it (issue 25). */
+export interface AnchoredState {
+  readonly ref: KeyVersionRef;
+  readonly state: KeyState;
+  readonly at: string;
+}
+
+/** The audit trail's head (sequence and hash) as the token records it, and when it was recorded. */
+export interface AnchoredAuditHead {
+  readonly seq: number;
+  readonly hash: string;
+  readonly at: string;
 }
 
 /** What the token holds of one key version. */
@@ -288,6 +318,8 @@ export interface AuditReader {
   find(query: AuditQuery): Promise<AuditEntry[]>;
   /** Checks the hash chain from its anchor to the head kept apart from the entries. */
   verify(): Promise<AuditVerification>;
+  /** The head kept apart from the entries, and the hash of entry `seq` while it is stored (issue 25's anchored head). */
+  headAndEntry(seq: number): Promise<{ readonly head: { readonly seq: number; readonly hash: string }; readonly entryHash: string | undefined }>;
 }
 
 /** Proves a bearer token and says who holds it. Implemented by `auth/`; the HTTP layer only calls it. */

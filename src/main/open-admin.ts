@@ -39,11 +39,16 @@ export function cliPrincipal(): string {
   return `os:${user}@${hostname()}`;
 }
 
+/** Whether a command opens the token: `if-reachable` for those that use its records (issue 25) but work without it. */
+export type WithHsm = boolean | 'if-reachable';
+
 /**
  * Opens the same store and HSM as the service, through the same code, for one CLI command. `withHsm: false` serves
- * commands that only read the store (list, show, audit), so they work while the token is unreachable.
+ * commands that only read the store (list, show, audit), so they work while the token is unreachable; `if-reachable`
+ * those that also keep or read the token's records (the emergency block, `audit verify`) but must not fail without it.
  */
-export async function openAdminContext(config: Config, withHsm: boolean, options: { readonly createStore?: boolean } = {}): Promise<AdminContext> {
+
+export async function openAdminContext(config: Config, withHsm: WithHsm, options: { readonly createStore?: boolean } = {}): Promise<AdminContext> {
   const engine = configuredEngine(config);
   if (verboseCommands) process.stderr.write(`dke: key store ${engine.where(config)}\n`);
   const isNew = options.createStore === true && engine.isMissing(config);
@@ -53,10 +58,12 @@ export async function openAdminContext(config: Config, withHsm: boolean, options
   if (isNew) process.stderr.write(`dke: created a new key store at ${engine.where(config)}\n`);
   let hsm: OpenHsm | undefined;
   try {
-    hsm = withHsm ? openConfiguredHsm(config) : undefined;
+    hsm = withHsm !== false ? openConfiguredHsm(config) : undefined;
   } catch (error) {
-    await connection.close();
-    throw error;
+    if (withHsm !== 'if-reachable') {
+      await connection.close();
+      throw error;
+    }
   }
   const parts = { store: new KeyStore(connection), vault: hsm?.vault ?? unavailableVault(), audit: new StoreAuditTrail(connection) };
   try {
@@ -89,7 +96,7 @@ export interface AdminOptions {
 
 /** Runs one admin action with the store (and the HSM when needed) open, and always closes them. */
 export async function withAdmin<T>(
-  withHsm: boolean,
+  withHsm: WithHsm,
   work: (context: AdminContext) => Promise<T> | T,
   config: Config = loadConfig(),
   options: AdminOptions = {},
@@ -118,9 +125,10 @@ export async function verifyAuditTrail(archives: readonly string[] = [], config:
   const files = archives.map((file) => resolve(file));
   const engine = configuredEngine(config);
   // A missing embedded store, or a database that cannot be reached, is a refusal (exit 2), not a broken chain.
-  if (!engine.readFailureIsDamage(config)) return withAdmin(false, ({ admin }) => admin.verifyAudit(files), config);
+  // Issue 25: the token's anchored head is compared too, when the token can be reached.
+  if (!engine.readFailureIsDamage(config)) return withAdmin('if-reachable', ({ admin }) => admin.verifyAudit(files), config);
   try {
-    return await withAdmin(false, ({ admin }) => admin.verifyAudit(files), config);
+    return await withAdmin('if-reachable', ({ admin }) => admin.verifyAudit(files), config);
   } catch (error) {
     const detail = error instanceof StoreUnavailable ? error.detail : engine.describeError(error);
     return { ok: false, problem: `the store cannot be read: ${detail}` };

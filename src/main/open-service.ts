@@ -5,12 +5,13 @@ import { PrivateKeyPresence } from '../app/private-key-presence.js';
 import type { KeyAdmin } from '../app/key-admin.js';
 import { ProvenanceGuard } from '../app/provenance-guard.js';
 import { Readiness } from '../app/readiness.js';
+import type { TokenAnchor } from '../app/token-anchor.js';
 import type { SchedulerRun } from '../app/scheduler.js';
 import type { OpenIdKeySource } from '../auth/openid-key-source.js';
 import { assertCanAuthenticate, assertSeparateAdminAudience, type Config } from '../config/config.js';
 import { hsmProblem } from '../hsm/login-state.js';
 import type { OpenHsm, OpenHsmOptions } from '../hsm/open-hsm.js';
-import type { ArchiveResult, Logger } from '../keys/ports.js';
+import type { ArchiveResult, EmergencyBlock, Logger } from '../keys/ports.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
 import type { StoreAuditTrail } from '../store/audit-trail.js';
 import { KeyStore } from '../store/key-store.js';
@@ -18,6 +19,7 @@ import type { ServiceStore } from '../store/store-engine.js';
 import { startServiceAdmin } from './service-admin.js';
 import { createServiceApps } from './service-apps.js';
 import { openVerifiers, type ServiceVerifiers } from './service-auth.js';
+import { anchorOnToken } from './service-anchor.js';
 import { openServiceHsm } from './service-hsm.js';
 import { BackgroundTimers, checkReadiness, keepAuditRetention, recheckPrivateKeys, runScheduler, takeOverUnfinishedSteps } from './service-jobs.js';
 import { openServiceStore } from './service-store.js';
@@ -58,6 +60,8 @@ export interface ServiceOptions {
   readonly schedulerIntervalMs?: number;
   /** Test seam: how often unfinished steps whose lease passed are taken over (default TAKEOVER_INTERVAL_MS there). */
   readonly takeoverIntervalMs?: number;
+  /** Test seam: how often the token's records are compared and the audit head anchored (ANCHOR_INTERVAL_MS in ./service-anchor.ts). */
+  readonly tokenAnchorIntervalMs?: number;
 }
 
 /** What the first steps of openService opened, which every later step builds on (and which a failure closes). */
@@ -104,14 +108,24 @@ async function serveFrom(opened: Opened): Promise<Service> {
   const presence = new PrivateKeyPresence(hsm.vault);
   // What the provenance guard judged of a version, the admin views' status tells too ("Refused: could have left the HSM").
   const guard = new ProvenanceGuard(hsm.vault, config.allowExportableKeys);
-  const admin = await startServiceAdmin(config, { store, vault: hsm.vault, audit, privateKeyPresent: (ref) => presence.known(ref), servable: (ref) => guard.known(ref) }, logger);
+  // Set once the token anchor exists (it acts through this admin): this instance's own block change is seen at once.
+  const anchorLink: { blockChanged: () => Promise<void>; block: () => EmergencyBlock | undefined } = { blockChanged: async () => undefined, block: () => undefined };
+  const admin = await startServiceAdmin(
+    config,
+    { store, vault: hsm.vault, audit, privateKeyPresent: (ref) => presence.known(ref), servable: (ref) => guard.known(ref), emergencyBlockChanged: () => anchorLink.blockChanged(), anchoredBlock: () => anchorLink.block() },
+    logger,
+  );
   const verifiers = await openVerifiers(config, logger, metrics);
-  const protocol = new DkeProtocol({ store, vault: hsm.vault, audit, guard, presence, observer: metrics, publicKeyCacheHours: config.publicKeyCacheHours });
+  const timers = new BackgroundTimers();
+  // Issue 25: what the token records holds before the first request is answered.
+  const anchor = await anchorOnToken(timers, { store, vault: hsm.vault, pool: () => hsm.pool, audit, admin }, logger, options.tokenAnchorIntervalMs);
+  anchorLink.blockChanged = () => anchor.pollBlock().catch(() => undefined);
+  anchorLink.block = () => anchor.block();
+  const protocol = new DkeProtocol({ store, vault: hsm.vault, audit, guard, presence, anchor, observer: metrics, publicKeyCacheHours: config.publicKeyCacheHours });
   metrics.watchPool(() => hsm.pool);
   if (storage.outageJournal !== undefined) metrics.watchOutageJournal(storage.outageJournal);
-  const timers = new BackgroundTimers();
   recheckPrivateKeys(timers, protocol, logger, options.privateKeyRecheckMs);
-  const readiness = serviceReadiness(opened, store, verifiers, protocol);
+  const readiness = serviceReadiness(opened, store, verifiers, { protocol, anchor });
   opened.readinessLink.recheck = () => {
     readiness.check().catch((error: unknown) => logger.error('readiness check failed', { error: String(error) }));
   };
@@ -136,6 +150,8 @@ async function serveFrom(opened: Opened): Promise<Service> {
       timers.stop();
       await scheduler.idle();
       await takeover.idle();
+      // The head as it is at shutdown, anchored on the token (issue 25).
+      await anchor.anchorAuditHead().catch(() => undefined);
       await hsm.close();
       await storage.close();
     },
@@ -143,14 +159,17 @@ async function serveFrom(opened: Opened): Promise<Service> {
 }
 
 /** Readiness (contract §1): the token, the versions the store expects in it, the store, the issuer's keys. */
-function serviceReadiness({ hsm, storage, config }: Opened, store: KeyStore, verifiers: ServiceVerifiers, protocol: DkeProtocol): Readiness {
+function serviceReadiness({ hsm, storage, config }: Opened, store: KeyStore, verifiers: ServiceVerifiers, { protocol, anchor }: { protocol: DkeProtocol; anchor: TokenAnchor }): Readiness {
   return new Readiness(store, hsm.vault, {
     // A shared database has a clock of its own to compare with; the embedded store has none (no `clock` check then).
     ...(config.databaseUrl !== undefined ? { clock: () => clockSkewProblem(() => store.databaseTime(), config.auth.clockSkewSeconds) } : {}),
     versionRefused: (ref, missing) => protocol.versionRefusedByToken(ref, missing),
     hsm: () => hsmProblem(hsm.connection),
-    // While the database does not answer, the comparison goes on without the unfinished steps (the store check says why).
-    pendingVersions: () => store.pendingIntents().catch(() => []),
+    // While the database does not answer, the comparison goes on without the unfinished steps (the store check says
+    // why); a version the token records as permanent while the store lags is that version's fault only (issue 25).
+    pendingVersions: async () => [...(await store.pendingIntents().catch(() => [])), ...anchor.uncorrected()],
+    tokenRecords: () => anchor.readinessWarning(),
+    refusedByToken: (ref) => anchor.refuses(ref),
     store: () => storage.readiness(),
     ...(storage.outageJournal !== undefined ? { outageJournal: storage.outageJournal } : {}),
     issuerKeys: () => {

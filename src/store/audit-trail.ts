@@ -159,6 +159,17 @@ export class StoreAuditTrail implements AuditTrail, DurableAuditTrail, AuditRead
     return rows.map((row) => ({ keyName: row.keyName, outcome: row.outcome as DecryptTally['outcome'], reason: row.reason ?? 'unknown', count: Number(row.count) }));
   }
 
+  /** The head as the store keeps it, and the hash of entry `seq` while it is stored: what the token anchors (issue 25). */
+  async headAndEntry(seq: number): Promise<{ readonly head: { readonly seq: number; readonly hash: string }; readonly entryHash: string | undefined }> {
+    return this.#connection
+      .transaction(async (trx) => {
+        const head = await trx.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirst();
+        const entry = await trx.selectFrom('audit').select('hash').where('seq', '=', seq).executeTakeFirst();
+        return { head: { seq: head === undefined ? 0 : Number(head.seq), hash: head?.hash ?? GENESIS_HASH }, entryHash: entry?.hash };
+      })
+      .catch((error: unknown) => Promise.reject(this.#connection.translate(error)));
+  }
+
   /** Reads head and entries in one transaction (one consistent view) and checks the chain against the head. */
   async verify(): Promise<AuditVerification> {
     const { head, rows } = await this.#connection.transaction(async (trx) => ({

@@ -23,7 +23,7 @@ describe('§1 /health', () => {
   it('GET /health/ready names each check and passes with the token logged in and the self-test good', async () => {
     const res = await env.http.get('/health/ready').expect(200);
     assert.equal(res.body.status, 'ready');
-    assert.deepEqual(Object.keys(res.body.checks).sort(), ['hsm', 'issuerKeys', 'keyRecords', 'selfTest', 'store']);
+    assert.deepEqual(Object.keys(res.body.checks).sort(), ['hsm', 'issuerKeys', 'keyRecords', 'selfTest', 'store', 'tokenRecords']);
     for (const check of Object.values(res.body.checks) as { status: string }[]) assert.equal(check.status, 'pass');
   });
 

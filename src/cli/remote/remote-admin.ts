@@ -29,7 +29,7 @@ export function remoteKeyAdmin(server: string): KeyAdmin {
  * Where the admin verbs run their key-admin call (contract §10): through the admin API chosen with `--server` or
  * DKE_ADMIN_URL, with the operator's own token; else, as always, with the local store (and HSM) open.
  */
-export function withAdminHere<T>(withHsm: boolean, work: (context: Pick<AdminContext, 'admin'>) => Promise<T> | T, ...local: Parameters<typeof withAdmin> extends [unknown, unknown, ...infer Rest] ? Rest : never): Promise<T> {
+export function withAdminHere<T>(withHsm: Parameters<typeof withAdmin>[0], work: (context: Pick<AdminContext, 'admin'>) => Promise<T> | T, ...local: Parameters<typeof withAdmin> extends [unknown, unknown, ...infer Rest] ? Rest : never): Promise<T> {
   const server = adminServer();
   if (server === undefined) return withAdmin(withHsm, work, ...local);
   return Promise.resolve(work({ admin: remoteKeyAdmin(server) }));
