@@ -1,5 +1,6 @@
 import { allowListProblem } from '../keys/admin-inputs.js';
-import { AdminNotFound } from '../keys/errors.js';
+import { AdminConflict, AdminNotFound, AdminRefused } from '../keys/errors.js';
+import { DEFAULT_VAULT, vaultForNewKey, type VaultNames } from '../keys/vaults.js';
 import type { AllowList, KeyRecord, KeyVersion } from '../keys/key-version.js';
 import { servedVersion } from '../keys/lifecycle.js';
 import type { AuditArchiver, AuditReader, AuditTrail, KeyStateStore, KeyVault, KeyVersionRef } from '../keys/ports.js';
@@ -34,6 +35,8 @@ export interface KeyAdminDeps {
   readonly privateKeyPresent?: (ref: KeyVersionRef) => boolean | undefined;
   /** What the provenance guard judged of a version (false: refused as exportable); absent where nothing judges. */
   readonly servable?: (ref: KeyVersionRef) => boolean | undefined;
+  /** The vaults this instance configures (contract §9); absent: the one vault `default`. */
+  readonly vaults?: VaultNames;
   /** DKE_PUBLIC_KEY_CACHE_HOURS, for the notice given when the served version is blocked (default 24). */
   readonly publicKeyCacheHours?: number;
 }
@@ -96,6 +99,16 @@ export class AdminContext {
     if (problem !== undefined) throw await this.audit.refusal(action, name, problem);
   }
 
+  /** The vault a new version of `name` goes to: the named one or the default; an unknown or inactive one is refused (audited as `action`). */
+  async vaultForNewKey(action: string, name: string, named: string | undefined): Promise<string> {
+    try {
+      return vaultForNewKey(this.deps.vaults ?? ONE_VAULT, named);
+    } catch (error) {
+      if (!(error instanceof AdminRefused)) throw error;
+      throw await this.audit.refusal(action, name, error.message, undefined, error instanceof AdminConflict ? AdminConflict : AdminNotFound);
+    }
+  }
+
   /** Is this the version GET /{name} serves right now (published, Active, Enabled)? */
   isServed(name: string, keyId: string): boolean {
     const record = this.deps.store.findKey(name);
@@ -108,6 +121,8 @@ export class AdminContext {
     return notice === undefined ? {} : { notice };
   }
 }
+
+const ONE_VAULT: VaultNames = { default: DEFAULT_VAULT, statuses: new Map([[DEFAULT_VAULT, 'active']]) };
 
 function noVersionSentence(name: string, keyId: string): string {
   return `The key "${name}" has no version ${keyId}.`;

@@ -50,6 +50,12 @@ export async function tokenStepUnderIntent<T>(
   return { intent: begun, token };
 }
 
+/** The version an intent is about, in the vault it names (create, rotate and import write theirs into `details`). */
+export function intentRef(intent: Intent): KeyVersionRef {
+  const { vault } = intent.details;
+  return { name: intent.name, keyId: intent.keyId, ...(typeof vault === 'string' ? { vault } : {}) };
+}
+
 /** Did the transaction that writes an intent write it (rather than answer why not)? */
 export function isIntent(written: Intent | TransactionRefusal): written is Intent {
   return typeof written !== 'string' && 'id' in written;
@@ -126,7 +132,7 @@ export async function completeStateChange(
  * A key the token held before (KeyAlreadyInToken) is not ours to destroy: it is left as it is.
  */
 export async function rollBackCreation(ctx: AdminContext, intent: Intent, cause: unknown): Promise<void> {
-  if (!(cause instanceof KeyAlreadyInToken)) await ctx.deps.vault.destroy(intent);
+  if (!(cause instanceof KeyAlreadyInToken)) await ctx.deps.vault.destroy(intentRef(intent));
   await ctx.deps.store.change(async (tx) => {
     await ctx.audit.within(tx).refused(intent.action, intent.name, intent.keyId, cause instanceof Error ? cause.message : 'unknown error');
     await tx.finishIntent(intent.id);

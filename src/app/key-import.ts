@@ -25,6 +25,8 @@ export interface ImportOptions {
   readonly publish?: boolean;
   /** Where the key came from, for the audit trail (a file name, "appsettings.json TestKeys[2]"). Never key material. */
   readonly source: string;
+  /** The vault whose token takes the key (contract §9), already checked by the caller; absent: `default`. */
+  readonly vault?: string;
 }
 
 /**
@@ -45,7 +47,8 @@ export async function importKey(deps: KeyImportDeps, audit: AdminAudit, name: st
     const intent = await deps.store.change(async (tx): Promise<Intent | TransactionRefusal> => {
       const refusal =
         (await unfinishedStepOn(tx, name)) ?? ((await tx.findKey(name))?.versions.some((v) => v.keyId === keyId) ? addVersionRefusal(name, keyId, 'version-exists') : undefined);
-      return refusal ?? tx.beginIntent({ action: 'import', name, keyId, actor: audit.actor, owner: deps.owner ?? 'unknown', createdAt: now() });
+      const details = options.vault !== undefined ? { details: { vault: options.vault } } : {};
+      return refusal ?? tx.beginIntent({ action: 'import', name, keyId, actor: audit.actor, owner: deps.owner ?? 'unknown', createdAt: now(), ...details });
     });
     if (!isIntent(intent)) throw new AdminRefused(intent);
     try {
@@ -77,7 +80,7 @@ async function importUnderIntent(
   now: () => string,
 ): Promise<CreatedVersion> {
   const { name, keyId } = intent;
-  const ref = { name, keyId };
+  const ref = { name, keyId, ...(options.vault !== undefined ? { vault: options.vault } : {}) };
   await deps.vault.importPrivateKey(ref, material.pkcs8Der, material.publicKey);
   material.wipe();
   try {
@@ -94,6 +97,7 @@ async function importUnderIntent(
           origin: 'imported',
           publish: options.publish ?? 'if-new-name',
           publicKey: material.publicKey,
+          ...(options.vault !== undefined ? { vault: options.vault } : {}),
         },
         now(),
       );

@@ -2,6 +2,7 @@ import { isKeyState } from '../keys/key-version.js';
 import { DELETED_STATE } from '../keys/lifecycle.js';
 import type { Intent, KeyStateStore, KeyVault, KeyVersionRef } from '../keys/ports.js';
 import type { AdminAudit } from './admin-audit.js';
+import { intentRef } from './admin-intents.js';
 import { compareStoreWithToken } from './store-token-consistency.js';
 
 export interface ReconcileDeps {
@@ -71,7 +72,7 @@ export async function reconcile(deps: ReconcileDeps, audit: AdminAudit, dryRun: 
 
 async function resolve(deps: ReconcileDeps, audit: AdminAudit, intent: Intent): Promise<string> {
   if (intent.action === 'create' || intent.action === 'rotate' || intent.action === 'import') {
-    const objectsDestroyed = await deps.vault.destroy(intent);
+    const objectsDestroyed = await deps.vault.destroy(intentRef(intent));
     await deps.store.change(async (tx) => {
       await audit.within(tx).succeeded('reconcile', intent.name, intent.keyId, { intent: intent.action, intentActor: intent.actor, result: 'rolled back', objectsDestroyed });
       await tx.finishIntent(intent.id);

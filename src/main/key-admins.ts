@@ -9,7 +9,7 @@ export type KeyAdminConfig = Pick<Config, 'publicKeyCacheHours' | 'deletionWindo
  * What a KeyAdmin works on: the store, the token (or a stand-in that refuses), the audit trail; in the service, what
  * the DKE protocol last learnt of each published version's private key.
  */
-export type KeyAdminParts = Pick<KeyAdminDeps, 'store' | 'vault' | 'audit' | 'privateKeyPresent' | 'servable'>;
+export type KeyAdminParts = Pick<KeyAdminDeps, 'store' | 'vault' | 'vaults' | 'audit' | 'privateKeyPresent' | 'servable'>;
 
 /** Builds the KeyAdmin of one actor (the admin API adds the caller's principal for the two-person rule). */
 export type KeyAdminFactory = (actor: string, principal?: string) => KeyAdmin;

@@ -28,6 +28,7 @@ export interface StoreTables {
     deletion_requested_at: string | null;
     destroy_at: string | null;
     last_used_at: string | null;
+    vault: string;
   };
   grants: { name: string; kind: 'users' | 'groups' | 'roles'; value: string };
   approvals: {
@@ -59,9 +60,9 @@ export const GENESIS_HASH = '0'.repeat(64);
 /**
  * The schema version this code writes. SQLite keeps it in `user_version`, PostgreSQL in `store_meta`. 3: the emergency
  * block; 4: job leases and the deletion window; 5: approvals (issue 14); 6: the change counter every instance watches
- * (issue 13).
+ * (issue 13); 9: the vault of each version (contract §9).
  */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 9;
 
 /**
  * One migration: the statements that bring a store from `version - 1` to `version`. Version 5 creates every table of
@@ -83,6 +84,13 @@ const MIGRATIONS: readonly Migration[] = [
       `CREATE TABLE IF NOT EXISTS store_version (id INTEGER PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL)`,
       `INSERT INTO store_version (id, version) VALUES (1, 1) ON CONFLICT (id) DO NOTHING`,
     ],
+  },
+  {
+    version: 9,
+    // Contract §9: every version records the vault whose token holds it; the versions of a store from before vaults
+    // were made in the one token of the DKE_PKCS11_* settings, the vault `default`.
+    // IF NOT EXISTS: PostgreSQL's words; the SQLite runner checks the column itself (addMissingColumn, sqlite/database.ts).
+    statements: () => [`ALTER TABLE key_versions ADD COLUMN IF NOT EXISTS vault TEXT NOT NULL DEFAULT 'default'`],
   },
 ];
 

@@ -3,6 +3,7 @@ import type { AllowList, DeletionSchedule, KeyRecord, KeyState, RsaPublicKey } f
 import type { AddVersionResult, Approval, ApprovalStatus, AuditEvent, EmergencyBlock, Intent, NewIntent, NewKeyVersion, StoreTransaction } from '../keys/ports.js';
 import { appendAuditEntries } from './audit-entries.js';
 import { normaliseGrant, recordsFrom } from './key-records.js';
+import { DEFAULT_VAULT } from '../keys/vaults.js';
 import type { StoreTables } from './schema.js';
 
 /** Rows changed by an UPDATE or DELETE, as both engines report it. */
@@ -70,6 +71,7 @@ export class KyselyStoreTransaction implements StoreTransaction {
         deletion_requested_at: null,
         destroy_at: null,
         last_used_at: null,
+        vault: version.vault ?? DEFAULT_VAULT,
       })
       .execute();
     if (version.publish === true || (version.publish === 'if-new-name' && !exists)) await this.setPublished(version.name, version.keyId);

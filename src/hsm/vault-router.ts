@@ -1,0 +1,107 @@
+import { HsmUnavailable } from '../keys/errors.js';
+import type { KeyEvidence, KeyVault, KeyVersionRef, RsaPublicKey, TokenKeyObject } from '../keys/ports.js';
+
+/** One vault's token as the router reaches it: its KeyVault, and whether its connection answers now. */
+export interface RoutedVault {
+  readonly vault: KeyVault;
+  readonly isUp: () => boolean;
+}
+
+/**
+ * The KeyVault of several vaults (contract §9): each operation goes to the token of the version's vault, named by the
+ * ref (a KeyVersion read from the store carries it) or, for a bare name and id (an intent), the vault the store
+ * records for it, else the default vault. On the decrypt path that is one property read and one Map lookup. A vault
+ * this instance does not configure answers 503 (HsmUnavailable), as a vault that is down does: its keys wait for it.
+ */
+export class VaultRouter implements KeyVault {
+  readonly #vaults: ReadonlyMap<string, RoutedVault>;
+  readonly #default: string;
+  #storedVault: (ref: KeyVersionRef) => string | undefined = () => undefined;
+
+  constructor(vaults: ReadonlyMap<string, RoutedVault>, defaultVault: string) {
+    this.#vaults = vaults;
+    this.#default = defaultVault;
+  }
+
+  /** Where a ref without its vault is looked up (the store's snapshot; set once the store is open). */
+  lookUpVaultsIn(storedVault: (ref: KeyVersionRef) => string | undefined): void {
+    this.#storedVault = storedVault;
+  }
+
+  generateKeyPair(ref: KeyVersionRef): Promise<RsaPublicKey> {
+    return this.#route(ref).generateKeyPair(ref);
+  }
+
+  importPrivateKey(ref: KeyVersionRef, pkcs8Der: Buffer, publicKey: RsaPublicKey): Promise<void> {
+    return this.#route(ref).importPrivateKey(ref, pkcs8Der, publicKey);
+  }
+
+  publicKey(ref: KeyVersionRef): Promise<RsaPublicKey> {
+    return this.#route(ref).publicKey(ref);
+  }
+
+  decrypt(ref: KeyVersionRef, ciphertext: Buffer): Promise<Buffer> {
+    return this.#route(ref).decrypt(ref, ciphertext);
+  }
+
+  destroy(ref: KeyVersionRef): Promise<boolean> {
+    return this.#route(ref).destroy(ref);
+  }
+
+  attest(ref: KeyVersionRef): Promise<KeyEvidence> {
+    return this.#route(ref).attest(ref);
+  }
+
+  forbidDecrypt(ref: KeyVersionRef): Promise<boolean> {
+    return this.#route(ref).forbidDecrypt(ref);
+  }
+
+  hasPrivateKey(ref: KeyVersionRef): Promise<boolean> {
+    return this.#route(ref).hasPrivateKey(ref);
+  }
+
+  /** Every vault's objects, each ref naming its vault; a vault that does not answer fails the whole listing. */
+  async listKeyObjects(): Promise<TokenKeyObject[]> {
+    const lists = await Promise.all([...this.#vaults].map(async ([name, { vault }]) => inVault(name, await vault.listKeyObjects())));
+    return lists.flat();
+  }
+
+  /** The objects of the vaults that answer; a vault that is down, or fails to list, is named instead. */
+  async listReachableKeyObjects(): Promise<{ objects: TokenKeyObject[]; unreachable: string[] }> {
+    const objects: TokenKeyObject[] = [];
+    const unreachable: string[] = [];
+    await Promise.all(
+      [...this.#vaults].map(async ([name, { vault, isUp }]) => {
+        if (!isUp()) return unreachable.push(name);
+        try {
+          objects.push(...inVault(name, await vault.listKeyObjects()));
+        } catch (error) {
+          if (!(error instanceof HsmUnavailable) || isUp()) throw error;
+          unreachable.push(name);
+        }
+        return undefined;
+      }),
+    );
+    return { objects, unreachable: unreachable.sort() };
+  }
+
+  unreachableVaults(): string[] {
+    return [...this.#vaults].filter(([, { isUp }]) => !isUp()).map(([name]) => name);
+  }
+
+  #route(ref: KeyVersionRef): KeyVault {
+    const name = ref.vault ?? this.#storedVault(ref) ?? this.#default;
+    return this.#vaults.get(name)?.vault ?? unavailableVault(`the version ${ref.name}/${ref.keyId} is in the vault "${name}", which this instance does not configure (DKE_VAULTS)`);
+  }
+}
+
+/** A KeyVault whose every operation answers 503 with `detail` (a vault that could not be opened, or is not configured). */
+export function unavailableVault(detail: string): KeyVault {
+  return new Proxy({} as KeyVault, {
+    get: () => () => Promise.reject(new HsmUnavailable(detail, 60)),
+  });
+}
+
+function inVault(vault: string, objects: readonly TokenKeyObject[]): TokenKeyObject[] {
+  return objects.map((o) => ({ ...o, ref: { ...o.ref, vault } }));
+}
