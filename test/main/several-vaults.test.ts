@@ -13,9 +13,11 @@ import { after, before, describe, it } from 'mocha';
 import supertest from 'supertest';
 import { parseSettings } from '../../src/config/config.js';
 import { findSoftokn, nssLibraryParameters, EMBEDDED_TOKEN_LABEL } from '../../src/config/embedded-token.js';
+import { runDoctor } from '../../src/doctor/run-doctor.js';
 import { withAdmin } from '../../src/main/open-admin.js';
 import { decryptAs } from '../support/decrypt-client.js';
 import { FaultPlan } from '../support/fault-injection.js';
+import { listenOnLoopback } from '../support/listening-server.js';
 import { openCryptokiToken } from '../support/probe-tokens.js';
 import { makeTestToken, startTestEnv, TEST_ADMIN_AUDIENCE, type TestEnv } from '../support/test-env.js';
 
@@ -46,6 +48,8 @@ describe('§9 several vaults: two PKCS#11 modules in one service, each vault fai
   let admin: ReturnType<typeof supertest>;
   let adminToken: string;
   let legacyOld: string;
+  /** A key whose published version stays in "ock". */
+  let archive: string;
   let fresh: string;
   const ockFaults = new FaultPlan();
   const nssFaults = new FaultPlan();
@@ -58,7 +62,12 @@ describe('§9 several vaults: two PKCS#11 modules in one service, each vault fai
     const base = { DKE_DATA_DIR: join(dir, 'data'), DKE_DELETION_WINDOW: '0' };
     // Made while "ock" was the active HSM: through the CLI's own code path, before the service starts.
     const whileActive = parseSettings({ ...base, DKE_VAULTS: writeVaults(dir, 'vaults-before.json', ock, 'active') });
-    legacyOld = (await withAdmin(true, ({ admin: keys }) => keys.create('legacy', { allow: ALLOW, vault: 'ock' }), whileActive, { createStore: true })).keyId;
+    [legacyOld, archive] = await withAdmin(
+      true,
+      async ({ admin: keys }) => [(await keys.create('legacy', { allow: ALLOW, vault: 'ock' })).keyId, (await keys.create('archive', { allow: ALLOW, vault: 'ock' })).keyId],
+      whileActive,
+      { createStore: true },
+    );
     env = await startTestEnv({
       dir,
       settings: { DKE_VAULTS: writeVaults(dir, 'vaults.json', ock, 'inactive') },
@@ -73,7 +82,9 @@ describe('§9 several vaults: two PKCS#11 modules in one service, each vault fai
     ockFaults.clear();
     nssFaults.clear();
     // openCryptoki's token outlives the test: what it made there goes.
-    await env?.service.vaults.router.destroy({ name: 'legacy', keyId: legacyOld, vault: 'ock' }).catch(() => false);
+    for (const [name, keyId] of [['legacy', legacyOld], ['archive', archive]] as const) {
+      await env?.service.vaults.router.destroy({ name, keyId, vault: 'ock' }).catch(() => false);
+    }
     await env?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -152,6 +163,16 @@ describe('§9 several vaults: two PKCS#11 modules in one service, each vault fai
     const metrics = await admin.get('/metrics').expect(200);
     assert.match(metrics.text, /^dke_vault_up\{vault="ock"\} 0$/m);
     assert.match(metrics.text, /^dke_vault_up\{vault="nss"\} 1$/m);
+    // dke doctor, on a key served from "ock": its decrypt's 503 is explained by the readiness that names the vault.
+    const listening = await listenOnLoopback(env);
+    try {
+      const checks = await runDoctor({ url: `http://127.0.0.1:${listening.port}/archive`, token: await env.token({ upn: USER }) });
+      const key = checks.find((c) => c.name === 'public-key');
+      assert.equal(key?.detail, `GET http://127.0.0.1:${listening.port}/archive answered 503 (hsm_unavailable): the service cannot reach this key's HSM now`, JSON.stringify(checks));
+      assert.match(key?.fix ?? '', /^The HSM is not available: \/health\/ready says of the HSM \(warn\): the vault "ock" does not answer: /);
+    } finally {
+      await listening.close();
+    }
 
     ockFaults.clear();
     await env.service.vaults.list[1]!.hsm.connection.recover('the test gave the token back');
