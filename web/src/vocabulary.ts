@@ -32,6 +32,7 @@ export type {
   RecentDecrypts,
   VersionSummary,
 } from '../../src/app/admin-shapes.js';
+export type { VaultList, VaultView } from '../../src/keys/vaults.js';
 
 /** The colours of the console's badges (style.css `.tone-*`). */
 export const BADGE_TONES = ['good', 'caution', 'muted', 'bad'] as const;
