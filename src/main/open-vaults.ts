@@ -11,16 +11,17 @@ export interface OpenVault extends VaultSettings {
   readonly hsm: OpenHsm;
 }
 
-/** Every vault of the instance (contract §9), and the KeyVault that routes each version to its vault's token. */
-export interface OpenVaults {
+/**
+ * Every vault of the instance (contract §9), and the KeyVault that routes each version to its vault's token; its
+ * decrypt threads start, and its tokens close, vault by vault.
+ */
+export interface OpenVaults extends Pick<OpenHsm, 'startDecryptThreads' | 'close'> {
   readonly default: string;
   readonly list: readonly OpenVault[];
   readonly names: VaultNames;
   readonly router: VaultRouter;
   /** The default vault's token. */
   readonly defaultHsm: OpenHsm;
-  startDecryptThreads(): Promise<void>;
-  close(): Promise<void>;
 }
 
 export interface OpenVaultsOptions {

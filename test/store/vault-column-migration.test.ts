@@ -30,15 +30,19 @@ async function olderStore(open: () => Promise<StoreConnection>, back: () => Prom
   await back();
 }
 
-/** Opened by this code: the old versions are in `default`, a new one in the vault it names. */
+/** Opened by this code: the old versions are in `default`, a new one in the vault it names; then closed. */
 async function assertUpgraded(connection: StoreConnection): Promise<void> {
   const store = new KeyStore(connection);
-  assert.deepEqual(store.findKey('finance')?.versions.map((v) => [v.keyId, v.vault, v.state]), [
-    ['v1', 'default', 'active'],
-    ['v2', 'default', 'pre-active'],
-  ]);
-  assert.equal(await store.change((tx) => tx.addVersion({ name: 'finance', keyId: 'v3', state: 'active', origin: 'generated', publish: false, publicKey, vault: 'eu' }, AT)), 'added');
-  assert.equal(store.findKey('finance')?.versions.find((v) => v.keyId === 'v3')?.vault, 'eu');
+  try {
+    assert.deepEqual(store.findKey('finance')?.versions.map((v) => [v.keyId, v.vault, v.state]), [
+      ['v1', 'default', 'active'],
+      ['v2', 'default', 'pre-active'],
+    ]);
+    assert.equal(await store.change((tx) => tx.addVersion({ name: 'finance', keyId: 'v3', state: 'active', origin: 'generated', publish: false, publicKey, vault: 'eu' }, AT)), 'added');
+    assert.equal(store.findKey('finance')?.versions.find((v) => v.keyId === 'v3')?.vault, 'eu');
+  } finally {
+    await connection.close();
+  }
 }
 
 describe('§9 a store from before vaults upgrades in place: its versions belong to the vault default', () => {
@@ -56,12 +60,8 @@ describe('§9 a store from before vaults upgrades in place: its versions belong 
       },
     );
     const opened = openSqliteStore(dir, { role: 'service' });
-    try {
-      assert.equal(opened.file.pragma('user_version', { simple: true }), SCHEMA_VERSION);
-      await assertUpgraded(opened);
-    } finally {
-      await opened.close();
-    }
+    assert.equal(opened.file.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    await assertUpgraded(opened);
   });
 
   it('PostgreSQL: a schema-6 database gains the column, its versions in default', async () => {
@@ -76,11 +76,6 @@ describe('§9 a store from before vaults upgrades in place: its versions belong 
         await client.end();
       },
     );
-    const opened = await openPostgresStore(url, { stalenessMs: 1000 });
-    try {
-      await assertUpgraded(opened);
-    } finally {
-      await opened.close();
-    }
+    await assertUpgraded(await openPostgresStore(url, { stalenessMs: 1000 }));
   });
 });

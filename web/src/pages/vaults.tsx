@@ -1,6 +1,6 @@
 import { api } from '../api';
 import { Badge, DataTable, ErrorText, Loading, Time, useLoad } from '../ui';
-import type { KeyView, ReadinessView, VaultList } from '../vocabulary';
+import { VAULT_STATUS_BADGES, type KeyView, type ReadinessView, type VaultList } from '../vocabulary';
 
 /** Versions per vault (every state), from the key list: what each vault's HSM holds for this service. */
 function versionsPerVault(keys: readonly KeyView[]): Map<string, number> {
@@ -38,7 +38,7 @@ export function VaultsPage() {
                 {vault.name} {vault.name === vaults.data!.default && <span class="badge published">Default for new keys</span>}
               </th>
               <td>
-                <Badge kind={vault.status === 'active' ? 'pass' : 'warn'}>{vault.status}</Badge>
+                <Badge kind={VAULT_STATUS_BADGES[vault.status]}>{vault.status}</Badge>
               </td>
               <td class="wrap">
                 <Badge kind={vault.connection.state === 'up' ? 'pass' : 'fail'}>{vault.connection.state}</Badge>
