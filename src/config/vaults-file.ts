@@ -53,9 +53,15 @@ export function readVaultsFile(path: string, shared: Pkcs11Config): VaultsConfig
   }
   const vaults = list.map((entry, index) => vaultSettings(path, entry, index, shared));
   const names = new Set<string>();
-  for (const { name } of vaults) {
+  const libraries = new Map<string, string>();
+  for (const { name, pkcs11 } of vaults) {
     if (names.has(name)) throw new ConfigError(`${path}: the vault name "${name}" is used twice; every vault needs a name of its own.`);
     names.add(name);
+    // A module is initialised once per process: the recovery of one vault (C_Finalize, C_Initialize) would end the
+    // sessions of another vault on the same module under it.
+    const sharing = libraries.get(pkcs11.library);
+    if (sharing !== undefined) throw new ConfigError(`${path}: the vaults "${sharing}" and "${name}" name the same library ${pkcs11.library}; each vault needs a PKCS#11 module of its own in this version.`);
+    libraries.set(pkcs11.library, name);
   }
   const chosen = file.default ?? (vaults.length === 1 ? vaults[0]!.name : undefined);
   if (typeof chosen !== 'string') throw new ConfigError(`${path}: say with "default" which of the vaults (${[...names].join(', ')}) takes new keys.`);

@@ -65,6 +65,7 @@ describe('§9 the vaults file (DKE_VAULTS)', () => {
       ['{not json', `The vaults file ${path} (DKE_VAULTS) is not valid JSON.`],
       [{ default: 'eu', vaults: [] }, `The vaults file ${path} must hold {"default": NAME, "vaults": [...]} with at least one vault.`],
       [{ default: 'eu', vaults: [EU, { ...EU, library: '/other.so' }] }, `${path}: the vault name "eu" is used twice; every vault needs a name of its own.`],
+      [{ default: 'eu', vaults: [EU, { ...US, library: '/eu.so' }] }, `${path}: the vaults "eu" and "us" name the same library /eu.so; each vault needs a PKCS#11 module of its own in this version.`],
       [{ default: 'asia', vaults: [EU, US] }, `${path}: the default vault "asia" is not one of the vaults (eu, us).`],
       [{ vaults: [EU, US] }, `${path}: say with "default" which of the vaults (eu, us) takes new keys.`],
       [{ default: 'us', vaults: [EU, US] }, `${path}: the default vault "us" is inactive, so new keys could go nowhere; make another vault the default.`],
