@@ -12,7 +12,7 @@ export type { ProbeReport };
 export type ProbedLibrary = NamedModule;
 
 /** `dke hsm probe [--vault NAME]`: the token of a configured vault (default: the default vault; contract §9). */
-export function probeConfiguredVault(vault?: string, config: Config = loadConfig()): Promise<ProbeReport> {
+export async function probeConfiguredVault(vault?: string, config: Config = loadConfig()): Promise<ProbeReport> {
   const vaults = vaultsOf(config);
   const name = vault ?? vaults.default;
   assertKnownVault(vaultNames(vaults), name);

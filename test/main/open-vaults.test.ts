@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'mocha';
 import { parseSettings } from '../../src/config/config.js';
-import { HsmConfigurationError, HsmUnavailable } from '../../src/keys/errors.js';
+import { AdminNotFound, HsmConfigurationError, HsmUnavailable } from '../../src/keys/errors.js';
+import { probeConfiguredVault } from '../../src/main/hsm-probe.js';
 import { openVaults } from '../../src/main/open-vaults.js';
 import { vaultsProblem } from '../../src/main/service-vaults.js';
 import { makeTestToken } from '../support/test-env.js';
@@ -48,6 +49,14 @@ describe('§9 a vault whose module cannot be loaded fails alone (main/open-vault
     } finally {
       await vaults.close();
     }
+  });
+
+  it('dke hsm probe --vault NAME probes that vault\'s token; an unknown name is refused with the vaults there are', async () => {
+    const config = parseSettings({ DKE_DATA_DIR: join(dir, 'data'), DKE_VAULTS: join(dir, 'vaults.json') });
+    const report = await probeConfiguredVault('here', config);
+    assert.notEqual(report.verdict, 'fail', JSON.stringify(report));
+    assert.equal((await probeConfiguredVault('gone', config)).verdict, 'fail');
+    await assert.rejects(probeConfiguredVault('eu', config), (error: Error) => error instanceof AdminNotFound && error.message === 'There is no vault "eu"; this instance has "here", "gone".');
   });
 
   it('alone, as the DKE_PKCS11_* token, the same module stops the start with its sentence', () => {

@@ -124,6 +124,11 @@ describe('§9 several vaults: two PKCS#11 modules in one service, each vault fai
         ['ock', 'inactive', env.service.vaults.list[1]!.pkcs11.library, 2, 'up'],
       ],
     );
+    // The probe of one vault runs on that vault's own token (openCryptoki's here), beside its pool.
+    const probe = await admin.post('/admin/api/vaults/ock/probe').set('Authorization', `Bearer ${adminToken}`).expect(200);
+    assert.notEqual(probe.body.verdict, 'fail', JSON.stringify(probe.body));
+    assert.match(probe.body.checks.find((c: { name: string }) => c.name === 'token')?.detail ?? '', /dke-test/, JSON.stringify(probe.body.checks));
+    await admin.post('/admin/api/vaults/eu/probe').set('Authorization', `Bearer ${adminToken}`).expect(404);
   });
 
   it('an inactive vault takes no new key (409 with its sentence, nothing made), an unknown vault is 404', async () => {
