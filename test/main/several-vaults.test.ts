@@ -13,10 +13,13 @@ import { after, before, describe, it } from 'mocha';
 import supertest from 'supertest';
 import { parseSettings } from '../../src/config/config.js';
 import { findSoftokn, nssLibraryParameters, EMBEDDED_TOKEN_LABEL } from '../../src/config/embedded-token.js';
+import { readPrivateKeyMaterial } from '../../src/app/private-key-material.js';
 import { runDoctor } from '../../src/doctor/run-doctor.js';
+import { AdminConflict } from '../../src/keys/errors.js';
 import { withAdmin } from '../../src/main/open-admin.js';
 import { decryptAs } from '../support/decrypt-client.js';
 import { FaultPlan } from '../support/fault-injection.js';
+import { rsaPem } from '../support/key-material.js';
 import { listenOnLoopback } from '../support/listening-server.js';
 import { openCryptokiToken } from '../support/probe-tokens.js';
 import { makeTestToken, startTestEnv, TEST_ADMIN_AUDIENCE, type TestEnv } from '../support/test-env.js';
@@ -142,6 +145,17 @@ describe('§9 several vaults: two PKCS#11 modules in one service, each vault fai
     assert.equal(env.service.store.findKey('refused'), undefined);
     assert.equal((await env.admin.show('legacy')).versions.length, 1);
     assert.deepEqual(await env.service.store.pendingIntents(), []);
+  });
+
+  it('an import goes to the default vault unless told; into the inactive one it is refused', async () => {
+    const { pem } = rsaPem();
+    const imported = await env.admin.importKey('brought', readPrivateKeyMaterial(pem, 'brought.pem'), { allow: ALLOW, source: 'brought.pem' });
+    assert.equal(await vaultOf('brought', imported.keyId), 'nss');
+    assert.equal(await decrypts('brought', imported.keyId), 200);
+    await assert.rejects(
+      env.admin.importKey('brought', readPrivateKeyMaterial(pem, 'brought.pem'), { source: 'brought.pem', vault: 'ock' }),
+      (error: Error) => error instanceof AdminConflict && error.message.startsWith('The vault "ock" is inactive'),
+    );
   });
 
   it('a key rotated into the new vault: the new version is made in "nss", the old one keeps decrypting from "ock"', async () => {
