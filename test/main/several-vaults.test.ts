@@ -14,6 +14,7 @@ import supertest from 'supertest';
 import { parseSettings } from '../../src/config/config.js';
 import { findSoftokn, nssLibraryParameters, EMBEDDED_TOKEN_LABEL } from '../../src/config/embedded-token.js';
 import { readPrivateKeyMaterial } from '../../src/app/private-key-material.js';
+import { parseReferenceSettings } from '../../src/app/reference-settings.js';
 import { runDoctor } from '../../src/doctor/run-doctor.js';
 import { AdminConflict } from '../../src/keys/errors.js';
 import { withAdmin } from '../../src/main/open-admin.js';
@@ -147,11 +148,21 @@ describe('§9 several vaults: two PKCS#11 modules in one service, each vault fai
     assert.deepEqual(await env.service.store.pendingIntents(), []);
   });
 
-  it('an import goes to the default vault unless told; into the inactive one it is refused', async () => {
+  it('an import (and import-reference) goes to the default vault unless told; into the inactive one it is refused', async () => {
     const { pem } = rsaPem();
     const imported = await env.admin.importKey('brought', readPrivateKeyMaterial(pem, 'brought.pem'), { allow: ALLOW, source: 'brought.pem' });
     assert.equal(await vaultOf('brought', imported.keyId), 'nss');
     assert.equal(await decrypts('brought', imported.keyId), 200);
+    const reference = rsaPem(2048, 65537, 'pkcs1');
+    const bare = (text: string): string => text.split('\n').filter((line) => line !== '' && !line.startsWith('-----')).join('');
+    const appsettings = {
+      AzureAd: { Instance: 'https://login.microsoftonline.com/' },
+      JwtAudience: 'https://dke.test.example',
+      TestKeys: [{ Name: 'referenced', Id: 'ref-1', AuthorizedEmailAddress: [USER], PublicPem: bare(reference.publicKey.export({ type: 'spki', format: 'pem' }).toString()), PrivatePem: bare(reference.pem) }],
+    };
+    await env.admin.migrateReference(parseReferenceSettings(JSON.stringify(appsettings)), false);
+    assert.equal(await vaultOf('referenced', 'ref-1'), 'nss');
+    assert.equal(await decrypts('referenced', 'ref-1'), 200);
     await assert.rejects(
       env.admin.importKey('brought', readPrivateKeyMaterial(pem, 'brought.pem'), { source: 'brought.pem', vault: 'ock' }),
       (error: Error) => error instanceof AdminConflict && error.message.startsWith('The vault "ock" is inactive'),
