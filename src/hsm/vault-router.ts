@@ -66,8 +66,12 @@ export class VaultRouter implements KeyVault {
     return lists.flat();
   }
 
-  /** The objects of the vaults that answer; a vault that is down, or fails to list, is named instead. */
+  /**
+   * The objects of the vaults that answer; a vault that is down, or fails to list, is named instead. One vault alone is
+   * the one token of before vaults: listed as listKeyObjects lists it (its failure is the readiness's failure).
+   */
   async listReachableKeyObjects(): Promise<{ objects: TokenKeyObject[]; unreachable: string[] }> {
+    if (this.#vaults.size === 1) return { objects: await this.listKeyObjects(), unreachable: [] };
     const objects: TokenKeyObject[] = [];
     const unreachable: string[] = [];
     await Promise.all(
@@ -85,7 +89,9 @@ export class VaultRouter implements KeyVault {
     return { objects, unreachable: unreachable.sort() };
   }
 
+  /** The vaults whose token does not answer now; none for one vault alone, whose readiness is that of its token. */
   unreachableVaults(): string[] {
+    if (this.#vaults.size === 1) return [];
     return [...this.#vaults].filter(([, { isUp }]) => !isUp()).map(([name]) => name);
   }
 
