@@ -2,7 +2,9 @@ import { isKeyState } from '../keys/key-version.js';
 import { DELETED_STATE } from '../keys/lifecycle.js';
 import type { Intent, KeyStateStore, KeyVault, KeyVersionRef } from '../keys/ports.js';
 import type { AdminAudit } from './admin-audit.js';
+import { HsmUnavailable } from '../keys/errors.js';
 import { intentRef } from './admin-intents.js';
+import { reachableTokenView } from './vault-readiness.js';
 import { compareStoreWithToken } from './store-token-consistency.js';
 
 export interface ReconcileDeps {
@@ -33,6 +35,8 @@ export interface ReconcileReport {
   readonly unknownObjects: readonly KeyVersionRef[];
   /** Active or Pre-Active versions whose private key is not in the token. */
   readonly missingPrivateKeys: readonly KeyVersionRef[];
+  /** Vaults whose token did not answer (contract §9): not compared, and their unfinished steps left for a later run. */
+  readonly unreachableVaults?: readonly string[];
 }
 
 /**
@@ -55,10 +59,11 @@ export async function reconcile(deps: ReconcileDeps, audit: AdminAudit, dryRun: 
       startedAt: intent.createdAt,
       resolution: intent.action === 'set-state' || intent.action === 'delete' ? 'finish' : 'roll back',
     };
-    steps.push(dryRun ? step : { ...step, outcome: await resolve(deps, audit, intent) });
+    steps.push(dryRun ? step : { ...step, outcome: await resolveInItsVault(deps, audit, intent) });
   }
   const live = pending.filter((i) => !stale.includes(i));
-  const { missingPrivateKeys, unknownObjects } = compareStoreWithToken(deps.store.listKeys(), await deps.vault.listKeyObjects(), live);
+  const { records, objects, unreachable } = await reachableTokenView(deps.vault, deps.store.listKeys());
+  const { missingPrivateKeys, unknownObjects } = compareStoreWithToken(records, objects, live);
   if (!dryRun) {
     await audit.succeeded('reconcile', undefined, undefined, {
       stepsResolved: steps.length,
@@ -67,7 +72,17 @@ export async function reconcile(deps: ReconcileDeps, audit: AdminAudit, dryRun: 
       missingPrivateKeys: missingPrivateKeys.length,
     });
   }
-  return { dryRun, steps, inProgress: live.length, unknownObjects, missingPrivateKeys };
+  return { dryRun, steps, inProgress: live.length, unknownObjects, missingPrivateKeys, ...(unreachable.length > 0 ? { unreachableVaults: unreachable } : {}) };
+}
+
+/** A step whose vault's token does not answer is left as it is (its intent stays) for a run once it does. */
+async function resolveInItsVault(deps: ReconcileDeps, audit: AdminAudit, intent: Intent): Promise<string> {
+  try {
+    return await resolve(deps, audit, intent);
+  } catch (error) {
+    if (!(error instanceof HsmUnavailable)) throw error;
+    return 'left unfinished: the HSM of its vault does not answer now; run "dke keys reconcile" again once it does';
+  }
 }
 
 async function resolve(deps: ReconcileDeps, audit: AdminAudit, intent: Intent): Promise<string> {

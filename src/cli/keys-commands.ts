@@ -127,5 +127,6 @@ function reconcileText(report: ReconcileReport): string {
   if (report.inProgress > 0) lines.push(`${report.inProgress} step(s) of commands still running were left alone.`);
   for (const ref of report.unknownObjects) lines.push(`The token holds ${ref.name}/${ref.keyId}, which no record knows.`);
   for (const ref of report.missingPrivateKeys) lines.push(`The private key of ${ref.name}/${ref.keyId} is missing from the token.`);
+  for (const vault of report.unreachableVaults ?? []) lines.push(`The vault "${vault}" does not answer: its token was not compared with the records.`);
   return lines.join('\n');
 }

@@ -7,7 +7,7 @@
 // Office-style ciphertexts, real signed tokens.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
 import supertest from 'supertest';
@@ -204,8 +204,22 @@ describe('§9 several vaults: two PKCS#11 modules in one service, each vault fai
       await listening.close();
     }
 
+    // The reconcile works per vault: a dead command's step in "ock" waits for it, the tokens that answer are compared.
+    const deadOwner = `${hostname()}:4194303`;
+    await env.service.store.change((tx) =>
+      tx.beginIntent({ action: 'set-state', name: 'archive', keyId: archive, actor: 'a-dead-cli', owner: deadOwner, createdAt: new Date().toISOString(), details: { from: 'active', to: 'deactivated' } }),
+    );
+    const report = await env.admin.reconcile(false);
+    assert.deepEqual(report.steps.map((step) => step.outcome), ['left unfinished: the HSM of its vault does not answer now; run "dke keys reconcile" again once it does']);
+    assert.deepEqual(report.unreachableVaults, ['ock']);
+    assert.deepEqual(report.missingPrivateKeys, []);
+    assert.equal((await env.service.store.pendingIntents()).length, 1);
+
     ockFaults.clear();
     await env.service.vaults.list[1]!.hsm.connection.recover('the test gave the token back');
+    assert.equal((await env.admin.reconcile(false)).steps[0]?.outcome !== undefined, true);
+    assert.deepEqual(await env.service.store.pendingIntents(), []);
+    assert.equal((await env.admin.show('archive')).versions[0]?.state, 'deactivated');
     assert.equal(await decrypts('legacy', legacyOld), 200);
     await env.service.readiness.check();
     assert.equal((await env.http.get('/health/ready').expect(200)).body.checks.hsm.status, 'pass');
