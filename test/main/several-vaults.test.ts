@@ -118,6 +118,17 @@ describe('§9 several vaults: two PKCS#11 modules in one service, each vault fai
     assert.doesNotMatch(ready.body.checks.keyRecords.detail ?? '', new RegExp(`missing|${legacyOld}|${fresh}`));
   });
 
+  it('the emergency block is one for every vault: no decrypt in either while it holds, both again once lifted', async () => {
+    await env.admin.setEmergencyBlock(true);
+    try {
+      for (const [name, keyId] of [['legacy', legacyOld], ['fresh', fresh]] as const) assert.notEqual(await decrypts(name, keyId), 200, `${name} decrypted under the block`);
+    } finally {
+      await env.admin.setEmergencyBlock(false);
+    }
+    assert.equal(await decrypts('legacy', legacyOld), 200);
+    assert.equal(await decrypts('fresh', fresh), 200);
+  });
+
   it('GET /admin/api/vaults lists both vaults with their module, status and connection', async () => {
     const res = await admin.get('/admin/api/vaults').set('Authorization', `Bearer ${adminToken}`).expect(200);
     assert.equal(res.body.default, 'nss');
