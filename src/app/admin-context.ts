@@ -1,5 +1,6 @@
 import { allowListProblem } from '../keys/admin-inputs.js';
-import { AdminNotFound } from '../keys/errors.js';
+import { AdminConflict, AdminNotFound, AdminRefused } from '../keys/errors.js';
+import { DEFAULT_VAULT, vaultForNewKey, type VaultNames } from '../keys/vaults.js';
 import type { AllowList, KeyRecord, KeyVersion } from '../keys/key-version.js';
 import { servedVersion } from '../keys/lifecycle.js';
 import { seededPolicy, type AdminPolicy } from '../keys/admin-policy.js';
@@ -44,6 +45,8 @@ export interface KeyAdminDeps {
   readonly anchoredBlock?: () => EmergencyBlock | undefined;
   /** Told once this process set or lifted the emergency block: the service re-reads the token's record at once (issue 25). */
   readonly emergencyBlockChanged?: () => Promise<void>;
+  /** The vaults this instance configures (contract §9); absent: the one vault `default`. */
+  readonly vaults?: VaultNames;
   /** DKE_PUBLIC_KEY_CACHE_HOURS, for the notice given when the served version is blocked (default 24). */
   readonly publicKeyCacheHours?: number;
 }
@@ -111,6 +114,16 @@ export class AdminContext {
     if (problem !== undefined) throw await this.audit.refusal(action, name, problem);
   }
 
+  /** The vault a new version of `name` goes to: the named one or the default; an unknown or inactive one is refused (audited as `action`). */
+  async vaultForNewKey(action: string, name: string, named: string | undefined): Promise<string> {
+    try {
+      return vaultForNewKey(this.deps.vaults ?? ONE_VAULT, named);
+    } catch (error) {
+      if (!(error instanceof AdminRefused)) throw error;
+      throw await this.audit.refusal(action, name, error.message, undefined, error instanceof AdminConflict ? AdminConflict : AdminNotFound);
+    }
+  }
+
   /** Is this the version GET /{name} serves right now (published, Active, Enabled)? */
   isServed(name: string, keyId: string): boolean {
     const record = this.deps.store.findKey(name);
@@ -123,6 +136,8 @@ export class AdminContext {
     return notice === undefined ? {} : { notice };
   }
 }
+
+const ONE_VAULT: VaultNames = { default: DEFAULT_VAULT, statuses: new Map([[DEFAULT_VAULT, 'active']]) };
 
 export function noVersionSentence(name: string, keyId: string): string {
   return `The key "${name}" has no version ${keyId}.`;

@@ -100,7 +100,13 @@ export function unrecordedStepSentence(intent: Intent): string {
  * A token that keeps no records does not stop the step: readiness names what is not anchored.
  */
 export async function anchorPermanentState(ctx: AdminContext, ref: KeyVersionRef, state: KeyState): Promise<void> {
-  await ctx.deps.vault.anchorState({ name: ref.name, keyId: ref.keyId }, state, ctx.now().toISOString());
+  await ctx.deps.vault.anchorState(ref, state, ctx.now().toISOString());
+}
+
+/** The version an intent is about, in the vault it names (create, rotate and import write theirs into `details`). */
+export function intentRef(intent: Intent): KeyVersionRef {
+  const { vault } = intent.details;
+  return { name: intent.name, keyId: intent.keyId, ...(typeof vault === 'string' ? { vault } : {}) };
 }
 
 /** Did the transaction that writes an intent write it (rather than answer why not)? */
@@ -180,7 +186,7 @@ export async function completeStateChange(
  * A key the token held before (KeyAlreadyInToken) is not ours to destroy: it is left as it is.
  */
 export async function rollBackCreation(ctx: AdminContext, intent: Intent, cause: unknown): Promise<void> {
-  if (!(cause instanceof KeyAlreadyInToken)) await ctx.deps.vault.destroy(intent);
+  if (!(cause instanceof KeyAlreadyInToken)) await ctx.deps.vault.destroy(intentRef(intent));
   await ctx.deps.store.change(async (tx) => {
     await ctx.audit.within(tx).refused(intent.action, intent.name, intent.keyId, cause instanceof Error ? cause.message : 'unknown error');
     await tx.finishIntent(intent.id);

@@ -39,6 +39,8 @@ export interface KeyVersionView {
   readonly enabled: boolean;
   readonly published: boolean;
   readonly origin: KeyOrigin;
+  /** The vault whose HSM holds the version's key pair (contract §9). */
+  readonly vault: string;
   readonly createdAt: string;
   readonly deletion?: DeletionSchedule;
   /** The last successful decrypt, from the audit trail. */

@@ -1,7 +1,9 @@
+import { HsmUnavailable } from '../keys/errors.js';
 import { isKeyState } from '../keys/key-version.js';
 import { DELETED_STATE, permanenceRank } from '../keys/lifecycle.js';
 import type { Intent, KeyStateStore, KeyVault } from '../keys/ports.js';
 import type { AdminAudit } from './admin-audit.js';
+import { intentRef } from './admin-intents.js';
 import { holdingLease, leaseEnd } from './intent-lease.js';
 
 export interface TakeoverDeps {
@@ -39,10 +41,23 @@ export async function takeOverUnfinishedSteps(deps: TakeoverDeps, audit: AdminAu
     const taken = await deps.store.change((tx) => tx.takeOverIntent(intent, deps.owner, now.toISOString(), leaseEnd(now, deps.leaseMs)));
     if (!taken) continue;
     const ours: Intent = { ...intent, owner: deps.owner, leaseUntil: leaseEnd(now, deps.leaseMs) };
-    const outcome = await holdingLease(deps.store, ours, deps.leaseMs, deps.now, () => resolve(deps, audit, ours, intent.owner));
+    const outcome = await holdingLease(deps.store, ours, deps.leaseMs, deps.now, () => resolveInItsVault(deps, audit, ours, intent.owner));
     done.push({ intent, outcome });
   }
   return done;
+}
+
+/**
+ * A step whose vault's token does not answer (contract §9) is left as it is: its lease passes again and the next
+ * takeover, by any instance, resolves it once the vault answers.
+ */
+async function resolveInItsVault(deps: TakeoverDeps, audit: AdminAudit, intent: Intent, from: string): Promise<string> {
+  try {
+    return await resolve(deps, audit, intent, from);
+  } catch (error) {
+    if (!(error instanceof HsmUnavailable)) throw error;
+    return 'left unfinished: the HSM of its vault does not answer now; it is finished once it does (by any instance, or "dke keys reconcile" again)';
+  }
 }
 
 /** Is this step finished when taken over (the version moves on), rather than rolled back (it never existed)? */
@@ -58,7 +73,7 @@ export function finishesWhenTakenOver(intent: Pick<Intent, 'action'>): boolean {
 async function resolve(deps: TakeoverDeps, audit: AdminAudit, intent: Intent, from: string): Promise<string> {
   const takenOver = { intentActor: intent.actor, takenOverBy: deps.owner, takenOverFrom: from };
   if (!finishesWhenTakenOver(intent)) {
-    const objectsDestroyed = await deps.vault.destroy(intent);
+    const objectsDestroyed = await deps.vault.destroy(intentRef(intent));
     await deps.store.change(async (tx) => {
       await audit.within(tx).succeeded('reconcile', intent.name, intent.keyId, { intent: intent.action, ...takenOver, result: 'rolled back', objectsDestroyed });
       await tx.finishIntent(intent.id);

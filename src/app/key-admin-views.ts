@@ -47,6 +47,7 @@ export function toView(record: KeyRecord, facts: ViewFacts): KeyView {
       ...statusFields(versionStatus(v, facts.service)),
       published: v.keyId === record.publishedKeyId,
       origin: v.origin,
+      vault: v.vault,
       createdAt: v.createdAt,
       ...(v.deletion !== undefined ? { deletion: v.deletion } : {}),
       ...(lastUses.has(v.keyId) ? { lastUsedAt: lastUses.get(v.keyId)! } : {}),

@@ -67,19 +67,21 @@ export class KeyAdmin {
   }
 
   /** A new Active version generated in the HSM becomes the published one; older versions keep decrypting. */
-  rotate(name: string): Promise<CreatedVersion> {
-    return this.#lifecycle.rotate(name);
+  rotate(name: string, options: Pick<CreateKeyOptions, 'vault'> = {}): Promise<CreatedVersion> {
+    return this.#lifecycle.rotate(name, options);
   }
 
   /** Bring your own key (`dke keys import`): see key-import.ts. */
   async importKey(name: string, material: PrivateKeyMaterial, options: ImportOptions): Promise<CreatedVersion> {
+    let vault: string;
     try {
       await this.#ctx.assertAllowEntries('import', name, options.allow);
+      vault = await this.#ctx.vaultForNewKey('import', name, options.vault);
     } catch (error) {
       material.wipe();
       throw error;
     }
-    return importKey(this.#ctx.deps, this.#ctx.audit, name, material, options);
+    return importKey(this.#ctx.deps, this.#ctx.audit, name, material, { ...options, vault });
   }
 
   /** `dke import-reference`: see reference-migration.ts. Grants go through `grant`, so they are audited too. */

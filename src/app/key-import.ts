@@ -4,6 +4,7 @@ import type { AllowList } from '../keys/key-version.js';
 import { DEFAULT_INITIAL_STATE } from '../keys/lifecycle.js';
 import { keyIdProblem, keyNameProblem } from '../keys/names.js';
 import type { Intent, KeyStateStore, KeyVault } from '../keys/ports.js';
+import { DEFAULT_VAULT, type VaultNames } from '../keys/vaults.js';
 import type { AdminAudit } from './admin-audit.js';
 import { addVersionRefusal, isIntent, unfinishedStepOn, type TransactionRefusal } from './admin-intents.js';
 import { DEFAULT_INTENT_LEASE_MS, holdingLease, leaseEnd } from './intent-lease.js';
@@ -15,6 +16,8 @@ import { decryptsRoundTrip } from './software-rsa.js';
 export interface KeyImportDeps {
   readonly store: KeyStateStore;
   readonly vault: KeyVault;
+  /** The vaults of the instance: an import without a vault named goes to the default one. */
+  readonly vaults?: VaultNames;
   readonly owner?: string;
   readonly intentLeaseMs?: number;
   readonly now?: () => Date;
@@ -27,6 +30,8 @@ export interface ImportOptions {
   readonly publish?: boolean;
   /** Where the key came from, for the audit trail (a file name, "appsettings.json TestKeys[2]"). Never key material. */
   readonly source: string;
+  /** The vault whose token takes the key (contract §9), already checked by the caller; absent: the default vault. */
+  readonly vault?: string;
 }
 
 /**
@@ -49,7 +54,7 @@ export async function importKey(deps: KeyImportDeps, audit: AdminAudit, name: st
     const intent = await deps.store.change(async (tx): Promise<Intent | TransactionRefusal> => {
       const refusal =
         (await unfinishedStepOn(tx, name)) ?? ((await tx.findKey(name))?.versions.some((v) => v.keyId === keyId) ? addVersionRefusal(name, keyId, 'version-exists') : undefined);
-      return refusal ?? tx.beginIntent({ action: 'import', name, keyId, actor: audit.actor, owner: deps.owner ?? 'unknown', createdAt: now(), leaseUntil: leaseEnd(clock(), leaseMs) });
+      return refusal ?? tx.beginIntent({ action: 'import', name, keyId, actor: audit.actor, owner: deps.owner ?? 'unknown', createdAt: now(), leaseUntil: leaseEnd(clock(), leaseMs), details: { vault: vaultOf(deps, options) } });
     });
     if (!isIntent(intent)) throw new AdminRefused(intent);
     try {
@@ -81,7 +86,8 @@ async function importUnderIntent(
   now: () => string,
 ): Promise<CreatedVersion> {
   const { name, keyId } = intent;
-  const ref = { name, keyId };
+  const vault = vaultOf(deps, options);
+  const ref = { name, keyId, vault };
   await deps.vault.importPrivateKey(ref, material.pkcs8Der, material.publicKey);
   material.wipe();
   try {
@@ -98,6 +104,7 @@ async function importUnderIntent(
           origin: 'imported',
           publish: options.publish ?? 'if-new-name',
           publicKey: material.publicKey,
+          vault,
         },
         now(),
       );
@@ -114,4 +121,9 @@ async function importUnderIntent(
     await deps.vault.destroy(ref).catch(() => false);
     throw error;
   }
+}
+
+/** The vault an import goes to: the one named (checked by the caller), else the instance's default vault. */
+function vaultOf(deps: KeyImportDeps, options: ImportOptions): string {
+  return options.vault ?? deps.vaults?.default ?? DEFAULT_VAULT;
 }

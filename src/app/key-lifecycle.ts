@@ -16,6 +16,8 @@ export interface CreateKeyOptions {
   readonly state?: KeyState;
   readonly allow?: AllowList;
   readonly keyId?: string;
+  /** The vault whose token makes the key pair (contract §9); default: the instance's default vault. */
+  readonly vault?: string;
 }
 
 /**
@@ -41,9 +43,9 @@ export class KeyLifecycle {
   }
 
   /** A new Active version generated in the HSM becomes the published one; older versions keep decrypting. */
-  async rotate(name: string): Promise<CreatedVersion> {
+  async rotate(name: string, options: Pick<CreateKeyOptions, 'vault'> = {}): Promise<CreatedVersion> {
     await this.#ctx.requireKey(name);
-    return this.#generateVersion(name, {}, 'rotate');
+    return this.#generateVersion(name, options, 'rotate');
   }
 
   /** The reversible block (contract §4): never revives a Deactivated, Compromised or Destroyed version. */
@@ -110,7 +112,8 @@ export class KeyLifecycle {
     await ctx.assertAllowEntries(action, name, options.allow);
     const state = options.state ?? DEFAULT_INITIAL_STATE;
     if (!INITIAL_STATES.includes(state)) throw await ctx.audit.refusal(action, name, `A new version starts ${stateList(INITIAL_STATES)}, not ${state}.`);
-    const ref = { name, keyId };
+    const vault = await ctx.vaultForNewKey(action, name, options.vault);
+    const ref = { name, keyId, vault };
     const check = async (tx: StoreTransaction) => {
       const exists = (await tx.findKey(name)) !== undefined;
       if (action === 'create' && exists) return addVersionRefusal(name, keyId, 'name-exists');
@@ -119,7 +122,7 @@ export class KeyLifecycle {
     };
     const { intent, token: publicKey } = await tokenStepUnderIntent(
       ctx,
-      { action, ref, details: { state }, check },
+      { action, ref, details: { state, vault }, check },
       () => ctx.deps.vault.generateKeyPair(ref),
       (begun, error) => rollBackCreation(ctx, begun, error),
     );
@@ -132,12 +135,13 @@ export class KeyLifecycle {
           origin: 'generated',
           publish: true,
           publicKey,
+          vault,
           nameMustBe: action === 'create' ? 'new' : 'existing',
         },
         ctx.now().toISOString(),
       );
       if (added === 'added') {
-        await ctx.audit.within(tx).succeeded(action, name, keyId, { state, origin: 'generated' });
+        await ctx.audit.within(tx).succeeded(action, name, keyId, { state, origin: 'generated', vault });
         if (action === 'create') await grantAllowList(tx, ctx.audit, name, options.allow, 'create');
         await tx.finishIntent(intent.id);
       }

@@ -1,6 +1,7 @@
 import type { Intent, KeyVersionRef } from '../keys/ports.js';
 import type { AdminAudit } from './admin-audit.js';
 import { finishesWhenTakenOver, leaseHasPassed, takeOverUnfinishedSteps, type TakeoverDeps } from './intent-takeover.js';
+import { reachableTokenView } from './vault-readiness.js';
 import { compareStoreWithToken } from './store-token-consistency.js';
 
 /** What the reconcile does (or, with --dry-run, would do) with one unfinished step. */
@@ -24,6 +25,8 @@ export interface ReconcileReport {
   readonly unknownObjects: readonly KeyVersionRef[];
   /** Active or Pre-Active versions whose private key is not in the token. */
   readonly missingPrivateKeys: readonly KeyVersionRef[];
+  /** Vaults whose token did not answer (contract §9): not compared, and their unfinished steps left for a later run. */
+  readonly unreachableVaults?: readonly string[];
 }
 
 /**
@@ -47,7 +50,8 @@ export async function reconcile(deps: TakeoverDeps, audit: AdminAudit, dryRun: b
     ? expired.map(describe)
     : (await takeOverUnfinishedSteps(deps, audit, expired)).map(({ intent, outcome }) => ({ ...describe(intent), outcome }));
   const live = dryRun ? pending.filter((i) => !expired.includes(i)) : await deps.store.pendingIntents();
-  const { missingPrivateKeys, unknownObjects } = compareStoreWithToken(deps.store.listKeys(), await deps.vault.listKeyObjects(), live);
+  const { records, objects, unreachable } = await reachableTokenView(deps.vault, deps.store.listKeys());
+  const { missingPrivateKeys, unknownObjects } = compareStoreWithToken(records, objects, live);
   if (!dryRun) {
     await audit.succeeded('reconcile', undefined, undefined, {
       stepsResolved: steps.length,
@@ -56,5 +60,5 @@ export async function reconcile(deps: TakeoverDeps, audit: AdminAudit, dryRun: b
       missingPrivateKeys: missingPrivateKeys.length,
     });
   }
-  return { dryRun, steps, inProgress: live.length, unknownObjects, missingPrivateKeys };
+  return { dryRun, steps, inProgress: live.length, unknownObjects, missingPrivateKeys, ...(unreachable.length > 0 ? { unreachableVaults: unreachable } : {}) };
 }

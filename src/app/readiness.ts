@@ -5,6 +5,7 @@ import type { KeyStateStore, KeyVault, KeyVersionRef } from '../keys/ports.js';
 import type { ClockProblem } from './clock-skew-check.js';
 import { decryptsRoundTrip } from './software-rsa.js';
 import { compareStoreWithToken, refList } from './store-token-consistency.js';
+import { inUnreachableVault, reachableTokenView } from './vault-readiness.js';
 
 export interface CheckResult {
   /** warn: working, but an operator should look (it does not take the instance out of the load balancer). */
@@ -19,8 +20,8 @@ export interface ReadinessReport {
 }
 
 export interface ReadinessProbes {
-  /** Is the token open and logged in? A sentence when not (a throw counts as not). */
-  readonly hsm: () => Promise<string | undefined>;
+  /** Is the token open and logged in? A sentence when not (a throw counts as not); a warning while some vaults answer and others not. */
+  readonly hsm: () => Promise<string | { readonly warning: string } | undefined>;
   /**
    * Can the store be written? A sentence when not (a throw counts as not); a warning while the service answers from
    * its last snapshot of an unreachable database, within DKE_STATE_STALENESS_SECONDS (contract §5).
@@ -101,8 +102,8 @@ export class Readiness {
    */
   async #storeMatchesToken(): Promise<Problem> {
     try {
-      const records = this.#store.listKeys();
-      const { missingPrivateKeys, missingServable, unknownObjects } = compareStoreWithToken(records, await this.#vault.listKeyObjects(), (await this.#probes.pendingVersions?.()) ?? []);
+      const { records, objects } = await reachableTokenView(this.#vault, this.#store.listKeys());
+      const { missingPrivateKeys, missingServable, unknownObjects } = compareStoreWithToken(records, objects, (await this.#probes.pendingVersions?.()) ?? []);
       const missing = `the private key of ${refList(missingPrivateKeys)} is missing from the token; run "dke keys reconcile"`;
       for (const ref of missingServable) this.#probes.versionRefused?.(ref, true);
       const unknown = `the token holds key objects that no record knows (${refList(unknownObjects)}); run "dke keys reconcile --dry-run"`;
@@ -119,9 +120,10 @@ export class Readiness {
     const failures: string[] = [];
     const busy: string[] = [];
     const refused: string[] = [];
+    const unreachable = inUnreachableVault(this.#vault);
     for (const record of this.#store.listKeys()) {
       const version = servedVersion(record);
-      if (version === undefined || this.#probes.refusedByToken?.(version) === true) continue;
+      if (version === undefined || unreachable(version) || this.#probes.refusedByToken?.(version) === true) continue;
       try {
         const ok = await decryptsRoundTrip(this.#vault, version, await this.#vault.publicKey(version));
         if (!ok) failures.push(`${version.name}/${version.keyId}: decrypted value differs`);

@@ -21,7 +21,7 @@ export function hsmCommand(): Command {
   hsm
     .command('probe')
     .description('check that an HSM can serve dke-service (a temporary key is made and destroyed) and say what to ask the vendor')
-    .option('--vault <name>', 'the configured vault to probe (default: "default", the DKE_PKCS11_* settings)')
+    .option('--vault <name>', 'the configured vault to probe (default: the default vault; without DKE_VAULTS "default", the DKE_PKCS11_* settings)')
     .option('--library <path>', 'probe this PKCS#11 module instead of the configured one')
     .option('--library-parameters <text>', 'with --library: the string its C_Initialize takes')
     .option('--token-label <label>', 'with --library: the token, by label')

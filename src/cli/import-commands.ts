@@ -4,7 +4,7 @@ import { AdminRefused } from '../app/admin-vocabulary.js';
 import { readPrivateKeyMaterial } from '../app/private-key-material.js';
 import { parseReferenceSettings } from '../app/reference-settings.js';
 import { withAdminHere } from './remote/remote-admin.js';
-import { allowListFrom, collect, USER_OPTION_HELP } from './options.js';
+import { allowListFrom, collect, USER_OPTION_HELP, VAULT_OPTION_HELP } from './options.js';
 import { print } from './output.js';
 
 function readText(path: string): string {
@@ -26,6 +26,7 @@ export function importKeyCommand(): Command {
     .option('--allow-group <objectId>', 'Entra group allowed to decrypt (repeatable)', collect)
     .option('--allow-role <role>', 'app role allowed to decrypt (repeatable)', collect)
     .option('--publish', 'publish the imported version (default: only when the key name is new)')
+    .option('--vault <name>', VAULT_OPTION_HELP)
     .option('--json', 'print JSON')
     .action(async (name: string, options) => {
       const material = readPrivateKeyMaterial(readText(options.pkcs8), options.pkcs8);
@@ -34,6 +35,7 @@ export function importKeyCommand(): Command {
           ...(options.keyId !== undefined ? { keyId: options.keyId } : {}),
           allow: allowListFrom(options),
           ...(options.publish === true ? { publish: true } : {}),
+          ...(options.vault !== undefined ? { vault: options.vault } : {}),
           source: options.pkcs8,
         }),
       );

@@ -5,7 +5,7 @@ import { withAdminHere } from './remote/remote-admin.js';
 import { adminVerb } from './admin-verb.js';
 import { importKeyCommand } from './import-commands.js';
 import { addKeyStateCommands } from './key-state-commands.js';
-import { allowListFrom, collect, USER_OPTION_HELP } from './options.js';
+import { allowListFrom, collect, USER_OPTION_HELP, VAULT_OPTION_HELP } from './options.js';
 import { keyViewText, print } from './output.js';
 
 /** `dke keys …` (contract §3). */
@@ -20,11 +20,12 @@ export function keysCommand(): Command {
       .addOption(new Option('--state <state>', 'initial state').choices([...INITIAL_STATES]).default(DEFAULT_INITIAL_STATE))
       .option('--allow-user <upnOrOid>', USER_OPTION_HELP, collect)
       .option('--allow-group <objectId>', 'Entra group object id allowed to decrypt (repeatable)', collect)
-      .option('--allow-role <role>', 'app role value allowed to decrypt (repeatable)', collect),
+      .option('--allow-role <role>', 'app role value allowed to decrypt (repeatable)', collect)
+      .option('--vault <name>', VAULT_OPTION_HELP),
     {
       hsm: true,
       createStore: true,
-      run: (admin, [name], options) => admin.create(name, { state: options.state, allow: allowListFrom(options) }),
+      run: (admin, [name], options) => admin.create(name, { state: options.state, allow: allowListFrom(options), ...(options.vault !== undefined ? { vault: options.vault as string } : {}) }),
       text: (created) => `Created ${created.name} with key id ${created.keyId} (${created.state}).\n${created.keyId}`,
     },
   );
@@ -39,9 +40,9 @@ export function keysCommand(): Command {
     text: (view) => keyViewText(view),
   });
 
-  adminVerb(keys.command('rotate').description('generate a new Active version in the HSM and publish it; older versions keep decrypting').argument('<name>'), {
+  adminVerb(keys.command('rotate').description('generate a new Active version in the HSM and publish it; older versions keep decrypting').argument('<name>').option('--vault <name>', VAULT_OPTION_HELP), {
     hsm: true,
-    run: (admin, [name]) => admin.rotate(name),
+    run: (admin, [name], options) => admin.rotate(name, options.vault !== undefined ? { vault: options.vault as string } : {}),
     text: (created) => `Rotated ${created.name}: version ${created.keyId} is now published.\n${created.keyId}`,
   });
 
@@ -126,5 +127,6 @@ function reconcileText(report: ReconcileReport): string {
   if (report.inProgress > 0) lines.push(`${report.inProgress} step(s) of commands still running were left alone.`);
   for (const ref of report.unknownObjects) lines.push(`The token holds ${ref.name}/${ref.keyId}, which no record knows.`);
   for (const ref of report.missingPrivateKeys) lines.push(`The private key of ${ref.name}/${ref.keyId} is missing from the token.`);
+  for (const vault of report.unreachableVaults ?? []) lines.push(`The vault "${vault}" does not answer: its token was not compared with the records.`);
   return lines.join('\n');
 }

@@ -2,6 +2,9 @@ import type { AllowList } from '../app/admin-vocabulary.js';
 import { span } from '../app/admin-policy-change.js';
 
 /** Issue 18: the two user identifiers nobody but the tenant can choose. */
+/** `--vault` of create, rotate and import (contract §9). */
+export const VAULT_OPTION_HELP = 'the vault whose HSM makes the key (default: the default vault of DKE_VAULTS, or "default")';
+
 export const USER_OPTION_HELP =
   'user allowed to decrypt: object id (oid, a GUID; the only way for guests) or the UPN of a member of an allowed tenant (repeatable)';
 

@@ -14,7 +14,7 @@ export function keyViewText(view: KeyView): string {
   const versions = view.versions
     .map(
       (v) =>
-        `  ${v.published ? '*' : ' '} ${v.keyId}  ${stateLabel(v.state).padEnd(11)} ${v.enabled ? 'enabled ' : 'DISABLED'}  ${v.origin.padEnd(9)} ${v.createdAt}` +
+        `  ${v.published ? '*' : ' '} ${v.keyId}  ${stateLabel(v.state).padEnd(11)} ${v.enabled ? 'enabled ' : 'DISABLED'}  ${v.origin.padEnd(9)} vault ${v.vault}  ${v.createdAt}` +
         `  last use ${v.lastUsedAt ?? 'never'}  status: ${statusLabel(statusOf(v))}` +
         `${v.deletion ? `  DELETION SCHEDULED: destroyed at ${v.deletion.destroyAt} unless cancelled` : ''}`,
     )

@@ -5,8 +5,9 @@ import { fileURLToPath } from 'node:url';
 import type { AuthConfig, EntraCloud, OutboundProxyConfig } from '../auth/auth-settings.js';
 import type { Pkcs11Config } from '../hsm/pkcs11-settings.js';
 import { spanMs } from '../keys/durations.js';
-import { DkeError } from '../keys/errors.js';
 import { Secret } from '../keys/secret.js';
+import { ConfigError, readPinFile } from './config-error.js';
+import { readVaultsFile, type VaultsConfig } from './vaults-file.js';
 import { DEFAULTS, LIBUV_DEFAULT_THREADS, SETTING_NAMES, type DefaultedSetting, type SettingName } from './settings.js';
 import { embeddedTokenSettings } from './embedded-token.js';
 import { CLOUD_NAMES, cloudNamed, cloudOfUrl, PUBLIC_CLOUD } from './entra-clouds.js';
@@ -64,6 +65,8 @@ export interface Config {
   readonly auditRetentionMs?: number;
   /** Port of `dke dev`'s development token issuer (0: any free port). */
   readonly devIssuerPort: number;
+  /** DKE_VAULTS (contract §9): the vaults of its file; unset: the one vault `default` of `pkcs11` (see vaultsOf). */
+  readonly vaults?: VaultsConfig;
 }
 
 /**
@@ -76,10 +79,7 @@ export interface ConsoleSignIn {
   readonly authority: string;
 }
 
-/** A setting is malformed or missing; the sentence names it. */
-export class ConfigError extends DkeError {
-  readonly code = 'config_invalid';
-}
+export { ConfigError };
 
 /** Settings by variable name; PORT and UV_THREADPOOL_SIZE are read too (set by hosting platforms and Node itself). */
 export type RawSettings = Partial<Record<SettingName | 'UV_THREADPOOL_SIZE', string>>;
@@ -178,6 +178,8 @@ export function parseSettings(raw: RawSettings): Config {
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('DKE_DATABASE_URL must be a postgres:// (or postgresql://) URL.');
   }
+  const pkcs11 = parsePkcs11(raw, dataDir, setting);
+  const vaultsFile = nonEmpty(raw.DKE_VAULTS);
 
   return {
     port: parsePort(setting('DKE_PORT')),
@@ -186,7 +188,8 @@ export function parseSettings(raw: RawSettings): Config {
     ...(publicBaseUrl ? { publicBaseUrl: publicBaseUrl.replace(/\/+$/, '') } : {}),
     basePath: parseBasePath(setting('DKE_BASE_PATH')),
     trustProxy: parseTrustProxy(setting('DKE_TRUST_PROXY')),
-    pkcs11: parsePkcs11(raw, dataDir, setting),
+    pkcs11,
+    ...(vaultsFile !== undefined ? { vaults: readVaultsFile(resolve(vaultsFile), pkcs11) } : {}),
     auth: {
       audiences: list(raw.DKE_AUTH_AUDIENCE),
       tenantIds: list(raw.DKE_AUTH_TENANT_IDS).map((t) => t.toLowerCase()),
@@ -361,14 +364,6 @@ export function namedModuleSettings(named: NamedModule, configured: Pkcs11Config
     decryptThreads: configured.decryptThreads,
     simulatedDelayMs: 0,
   };
-}
-
-function readPinFile(path: string): string {
-  try {
-    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
-  } catch {
-    throw new ConfigError(`The PIN file ${path} cannot be read.`);
-  }
 }
 
 function parsePort(value: string): number | string {

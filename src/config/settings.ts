@@ -38,6 +38,7 @@ const WITHOUT_DEFAULT = [
   'DKE_TLS_CERT', 'DKE_TLS_KEY', 'DKE_PUBLIC_BASE_URL',
   'DKE_PKCS11_LIBRARY', 'DKE_PKCS11_LIBRARY_PARAMETERS', 'DKE_PKCS11_TOKEN_LABEL', 'DKE_PKCS11_SLOT', 'DKE_PKCS11_PIN', 'DKE_PKCS11_PIN_FILE',
   'DKE_PKCS11_SESSIONS', // unset: sized for the token (UV_THREADPOOL_SIZE, capped by the token)
+  'DKE_VAULTS', // unset: the one vault `default` of the DKE_PKCS11_* settings (contract §9)
   'DKE_AUTH_AUDIENCE', 'DKE_AUTH_TENANT_IDS', 'DKE_AUTH_ISSUERS', 'DKE_AUTH_CLOUD', 'DKE_AUTH_METADATA_URL', 'DKE_AUTH_AUTHORIZATION_URL',
   'DKE_DATABASE_URL', 'DKE_ADMIN_PORT', 'DKE_ADMIN_AUDIENCE', 'DKE_ADMIN_CLIENT_ID', 'DKE_ADMIN_ACTOR', 'DKE_AUDIT_RETENTION',
   // The CLI's own, on an operator's machine (config/admin-client.ts): `dke --server`'s default and a pipeline's secret.

@@ -5,6 +5,7 @@ import { allClouds, cloudOfUrl } from '../config/entra-clouds.js';
 import { fail, pass, warn, type DoctorCheck } from './checks.js';
 import { describeError, header, jsonBody, probe, type ProbeResponse } from './http-probe.js';
 import type { ServedKey } from './key-checks.js';
+import { hsmFix, hsmReadiness } from './readiness-probe.js';
 
 /** What the service's defaults accept; the doctor cannot read a remote configuration, so its sentences say "default". */
 const DEFAULT_SKEW_SECONDS = 300;
@@ -194,5 +195,7 @@ async function decryptCheck(token: string, key: ServedKey, claims: JWTPayload, c
   if (answer.status === 403) {
     return fail('decrypt', `version ${key.keyId} of ${keyName} may not decrypt (403 ${String(body?.error)}): disabled, not Active, or not trusted`, `Look at dke keys show ${keyName}: enable the version, or rotate to a new one.`);
   }
-  return fail('decrypt', `decrypt answered ${answer.status}${typeof body?.message === 'string' ? `: ${body.message}` : ''}`, answer.status === 503 ? 'Check /health/ready of the service: the HSM is not available.' : 'Read the service log for this request id.');
+  const detail = `decrypt answered ${answer.status}${typeof body?.message === 'string' ? `: ${body.message}` : ''}`;
+  if (answer.status !== 503) return fail('decrypt', detail, 'Read the service log for this request id.');
+  return fail('decrypt', detail, hsmFix(await hsmReadiness(key.url)));
 }

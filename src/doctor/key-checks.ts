@@ -1,4 +1,5 @@
 import { fail, pass, warn, type DoctorCheck } from './checks.js';
+import { hsmFix, hsmReadiness } from './readiness-probe.js';
 import { describeError, jsonBody, probe, type ProbeResponse } from './http-probe.js';
 
 /** The published key as the service served it, and the URL that served it. */
@@ -28,6 +29,7 @@ export async function checkPublicKey(given: URL, now: Date): Promise<{ checks: D
   }
   const checks: DoctorCheck[] = [];
   let servedUrl = given.href;
+  if (answer.status === 503 && jsonBody(answer)?.error === 'hsm_unavailable') return { checks: [await hsmUnavailable(given)] };
   if (keyOf(answer) === undefined) {
     const found = await workingVariant(given);
     if (found === undefined) return { checks: [notServed(given, answer)] };
@@ -146,6 +148,12 @@ async function workingVariant(given: URL): Promise<Variant | undefined> {
     }
   }
   return undefined;
+}
+
+/** The service is there but cannot reach this key's HSM now: its readiness says why (with vaults, which one). */
+async function hsmUnavailable(given: URL): Promise<DoctorCheck> {
+  const readiness = await hsmReadiness(given.href);
+  return fail('public-key', `GET ${given.href} answered 503 (hsm_unavailable): the service cannot reach this key's HSM now`, hsmFix(readiness));
 }
 
 function notServed(given: URL, answer: ProbeResponse): DoctorCheck {

@@ -86,6 +86,12 @@ export class HsmConnection {
     }
   }
 
+  /** The token could not even be opened (its module or its token is missing): no operation runs, and it says why. */
+  refuse(sentence: string): void {
+    this.#enter('misconfigured', sentence);
+    this.#events.onMisconfigured?.(sentence);
+  }
+
   /**
    * Runs `work` on a pooled session; a transient fault triggers one recovery and one retry. Every PKCS#11 error is
    * classified here, once, and leaves as the domain's error (domainErrorFor).

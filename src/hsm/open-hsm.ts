@@ -25,6 +25,11 @@ export interface OpenHsmOptions {
   readonly events?: HsmEvents;
   /** The service keeps running, not ready, when the token refuses its configuration (PIN); the CLI fails instead. */
   readonly tolerateMisconfiguration?: boolean;
+  /**
+   * With several vaults (contract §9) a vault whose module or token cannot even be opened fails alone: its connection
+   * stays misconfigured with the sentence, and the other vaults serve. Alone, that token stops the start as before.
+   */
+  readonly tolerateUnopenedToken?: boolean;
   /** Test seams: wrap the pkcs11js module and the decrypt threads to inject faults. */
   readonly wrapModule?: (module: Pkcs11Module) => Pkcs11Module;
   readonly wrapDecryptor?: (decryptor: SessionDecryptor) => SessionDecryptor;
@@ -45,18 +50,21 @@ export function openHsm(config: Pkcs11Config, options: OpenHsmOptions = {}): Ope
       options.events?.onReset?.();
     },
   };
-  let connection: HsmConnection;
+  let connection: HsmConnection | undefined;
   try {
     token.open();
     connection = new HsmConnection(token, poolSize(config, token), config.queueTimeoutMs, events);
     connection.connect();
   } catch (error) {
-    const keepRunning = options.tolerateMisconfiguration === true && error instanceof HsmConfigurationError && token.isOpen;
-    if (!keepRunning) {
+    const tolerated = token.isOpen ? options.tolerateMisconfiguration : options.tolerateUnopenedToken;
+    if (tolerated !== true || !(error instanceof HsmConfigurationError)) {
       token.close();
       throw error;
     }
-    connection ??= new HsmConnection(token, 1, config.queueTimeoutMs, events);
+    if (connection === undefined) {
+      connection = new HsmConnection(token, 1, config.queueTimeoutMs, events);
+      connection.refuse(error.message);
+    }
   }
   vault = new Pkcs11KeyVault(connection);
   const openedVault = vault;

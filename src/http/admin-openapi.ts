@@ -142,6 +142,7 @@ export function adminOpenApi(): Schema {
                   statusUntil: { type: 'string', format: 'date-time' },
                   published: { type: 'boolean' },
                   origin: enumOf(KEY_ORIGINS),
+                  vault: { type: 'string', description: 'the vault whose HSM holds the key pair' },
                   createdAt: { type: 'string', format: 'date-time' },
                   deletion: ref('Deletion'),
                   lastUsedAt: { type: 'string', format: 'date-time', description: 'last successful decrypt' },
@@ -315,7 +316,7 @@ export function adminOpenApi(): Schema {
         post: operation('create a key name: RSA-2048 generated in the HSM, published', 'DKE.Admin', { '201': { description: 'created', ...json(ref('Version')) } }, body({
           type: 'object',
           required: ['name'],
-          properties: { name: { type: 'string' }, state: enumOf(INITIAL_STATES), allow: ref('AllowList') },
+          properties: { name: { type: 'string' }, state: enumOf(INITIAL_STATES), allow: ref('AllowList'), vault: { type: 'string', description: 'the vault whose HSM makes the key pair (default: the default vault); an inactive vault is 409' } },
         })),
       },
       '/admin/api/keys/{name}': {
@@ -324,7 +325,10 @@ export function adminOpenApi(): Schema {
       },
       '/admin/api/keys/{name}/rotate': {
         parameters: [NAME],
-        post: operation('a new Active version becomes the published one', 'DKE.Admin', { '201': { description: 'the new version', ...json(ref('Version')) } }),
+        post: operation('a new Active version becomes the published one', 'DKE.Admin', { '201': { description: 'the new version', ...json(ref('Version')) } }, { requestBody: { required: false, ...json({
+          type: 'object',
+          properties: { vault: { type: 'string', description: 'the vault whose HSM makes the new version (default: the default vault); older versions keep decrypting from theirs; an inactive vault is 409' } },
+        }) } }),
       },
       '/admin/api/keys/{name}/versions/{keyId}': {
         parameters: [NAME, KEY_ID],

@@ -74,10 +74,20 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
       const parsedState = state === undefined ? DEFAULT_INITIAL_STATE : parseKeyState(state);
       if (parsedState === undefined || !INITIAL_STATES.includes(parsedState)) throw new RequestInvalid(`"state" must be ${stateList(INITIAL_STATES)}.`);
       const allow = allowList(fields.allow);
-      return created(await admin.create(name, { state: parsedState, ...(allow ? { allow } : {}) }));
+      const vault = optionalString(fields, 'vault');
+      return created(await admin.create(name, { state: parsedState, ...(allow ? { allow } : {}), ...(vault !== undefined ? { vault } : {}) }));
     },
   },
-  { method: 'post', path: '/admin/api/keys/{name}/rotate', need: 'change', handle: async (call) => created(await call.admin.rotate(param(call, 'name'))) },
+  {
+    method: 'post',
+    path: '/admin/api/keys/{name}/rotate',
+    need: 'change',
+    // The body is optional: `{"vault": NAME}` makes the new version in that vault (contract §9).
+    handle: async (call) => {
+      const vault = call.body === undefined ? undefined : optionalString(bodyObject(call.body), 'vault');
+      return created(await call.admin.rotate(param(call, 'name'), vault !== undefined ? { vault } : {}));
+    },
+  },
   {
     method: 'post',
     path: '/admin/api/keys/{name}/versions/{keyId}/enable',

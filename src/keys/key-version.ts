@@ -19,6 +19,8 @@ export interface KeyVersion {
   readonly origin: KeyOrigin;
   readonly createdAt: string;
   readonly stateChangedAt: string;
+  /** The vault (contract §9) whose token holds this version's key pair; `default` for every version of a store from before vaults. */
+  readonly vault: string;
   /**
    * Kept at creation or import, so the decrypt path validates a body and GET answers without asking the token.
    * Undefined only for a record from before it was kept whose token could not be read yet (see public-key-backfill.ts).

@@ -10,6 +10,8 @@ export type { RsaPublicKey };
 export interface KeyVersionRef {
   readonly name: string;
   readonly keyId: string;
+  /** The vault whose token holds it (contract §9); absent: the vault the store records for it, else the default vault. */
+  readonly vault?: string;
 }
 
 /** PKCS#11 evidence about a private key, read from the token itself. `undefined`: the token would not say. */
@@ -40,6 +42,13 @@ export interface KeyVault {
   hasPrivateKey(ref: KeyVersionRef): Promise<boolean>;
   /** Every key version the token holds an object of this service for (labelled `dke:<name>/<keyId>`). */
   listKeyObjects(): Promise<TokenKeyObject[]>;
+  /**
+   * Several vaults (contract §9): the objects of the vaults that answer now, and the names of those that do not, in
+   * one pass (readiness compares only what it could list). Absent: one token, listKeyObjects answers for it.
+   */
+  listReachableKeyObjects?(): Promise<{ readonly objects: TokenKeyObject[]; readonly unreachable: readonly string[] }>;
+  /** The vaults whose token does not answer now (their versions answer 503); absent: one token. */
+  unreachableVaults?(): readonly string[];
   /**
    * Issue 25: records a permanent state (Deactivated, Compromised, Destroyed) on the token beside the key, in the token
    * step; it stays when the key objects go. False when the token keeps no records (`anchorProblem` says why).
@@ -89,6 +98,8 @@ export interface NewKeyVersion {
   /** Granted on the key name, whether it is new or not (grants are never dropped). */
   readonly allow?: AllowList;
   readonly publicKey: RsaPublicKey;
+  /** The vault whose token holds the key pair (contract §9); absent: `default`. */
+  readonly vault?: string;
   /** Checked inside the write transaction: `new` for create, `existing` for rotate; absent: either (import). */
   readonly nameMustBe?: 'new' | 'existing';
 }

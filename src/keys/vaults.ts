@@ -1,18 +1,40 @@
-import { AdminNotFound } from './errors.js';
+import { AdminConflict, AdminNotFound } from './errors.js';
 import type { CheckStatus, HsmState, VaultStatus } from './vocabulary.js';
 
 /**
- * Vaults (contract §9): the HSM partitions the service reaches. Until several are configured there is one, named
- * `default`: the token of the DKE_PKCS11_* settings.
+ * Vaults (contract §9): the HSM partitions the service reaches, each a PKCS#11 token of its own. Without DKE_VAULTS
+ * there is one, named `default`: the token of the DKE_PKCS11_* settings, where every version of an older store is.
  */
 export const DEFAULT_VAULT = 'default';
 
-/** Refuses every vault name but `default` (contract §9: several vaults are not configured yet). */
-export function assertKnownVault(name: string): void {
-  if (name === DEFAULT_VAULT) return;
-  throw new AdminNotFound(
-    `There is no vault "${name.slice(0, 140)}": multiple vaults are not configured, so the one vault is "${DEFAULT_VAULT}" (the DKE_PKCS11_* settings).`,
-  );
+/** A vault's name: letters, digits, ".", "_" and "-", at most 64, starting with a letter or digit. */
+export function isVaultName(name: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name);
+}
+
+/** The vaults an instance configures, by name, and the one that takes new keys unless told otherwise. */
+export interface VaultNames {
+  readonly default: string;
+  readonly statuses: ReadonlyMap<string, VaultStatus>;
+}
+
+/** Refuses a vault name the instance does not configure (AdminNotFound: 404 on the admin API, exit 2 on the CLI). */
+export function assertKnownVault(vaults: VaultNames, name: string): void {
+  if (vaults.statuses.has(name)) return;
+  throw new AdminNotFound(`There is no vault "${name.slice(0, 140)}"; this instance has ${[...vaults.statuses.keys()].map((v) => `"${v}"`).join(', ')}.`);
+}
+
+/**
+ * The vault a new version goes to (create, rotate, import): the named one or the default; refused when unknown, or
+ * inactive (contract §9: an inactive vault takes no new keys, its versions keep decrypting).
+ */
+export function vaultForNewKey(vaults: VaultNames, named: string | undefined): string {
+  const name = named ?? vaults.default;
+  assertKnownVault(vaults, name);
+  if (vaults.statuses.get(name) === 'inactive') {
+    throw new AdminConflict(`The vault "${name}" is inactive: it takes no new keys (its versions keep decrypting); choose an active vault with --vault or "vault".`);
+  }
+  return name;
 }
 
 /** One check of `dke hsm probe` (contract §9): what was tried on the token, and how it went in one sentence. */

@@ -2,7 +2,8 @@ import { encryptOaepSha256 } from '../app/software-rsa.js';
 import { loadConfig, namedModuleSettings, type Config, type NamedModule } from '../config/config.js';
 import type { HsmConnection } from '../hsm/hsm-connection.js';
 import { probeConnectedToken, probeModule } from '../hsm/token-probe.js';
-import { assertKnownVault, DEFAULT_VAULT, type ProbeReport } from '../keys/vaults.js';
+import { vaultNames, vaultsOf } from '../config/vaults-file.js';
+import { assertKnownVault, type ProbeReport } from '../keys/vaults.js';
 import { configuredToken } from './open-hsm.js';
 
 export type { ProbeReport };
@@ -10,10 +11,13 @@ export type { ProbeReport };
 /** A module named on the command line instead of the configured one (`dke hsm probe --library …`). */
 export type ProbedLibrary = NamedModule;
 
-/** `dke hsm probe [--vault NAME]`: the configured token (the DKE_PKCS11_* settings, the vault `default`). */
-export function probeConfiguredVault(vault: string = DEFAULT_VAULT, config?: Config): Promise<ProbeReport> {
-  assertKnownVault(vault);
-  return probeModule(configuredToken(config ?? loadConfig()), encryptOaepSha256);
+/** `dke hsm probe [--vault NAME]`: the token of a configured vault (default: the default vault; contract §9). */
+export async function probeConfiguredVault(vault?: string, config: Config = loadConfig()): Promise<ProbeReport> {
+  const vaults = vaultsOf(config);
+  const name = vault ?? vaults.default;
+  assertKnownVault(vaultNames(vaults), name);
+  const settings = config.vaults === undefined ? configuredToken(config) : vaults.vaults.find((v) => v.name === name)!.pkcs11;
+  return probeModule(settings, encryptOaepSha256);
 }
 
 /**
@@ -24,7 +28,7 @@ export function probeLibrary(probed: ProbedLibrary, config: Config = loadConfig(
   return probeModule(namedModuleSettings(probed, config.pkcs11), encryptOaepSha256);
 }
 
-/** The probe of the service's own token, for the admin API (contract §9: `POST /admin/api/vaults/default/probe`). */
+/** The probe of one of the service's own tokens, for the admin API (contract §9: `POST /admin/api/vaults/{name}/probe`). */
 export function probeServiceToken(connection: HsmConnection): Promise<ProbeReport> {
   return probeConnectedToken(connection, encryptOaepSha256);
 }

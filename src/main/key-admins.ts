@@ -9,7 +9,7 @@ export type KeyAdminConfig = Pick<Config, 'publicKeyCacheHours' | 'deletionWindo
  * What a KeyAdmin works on: the store, the token (or a stand-in that refuses), the audit trail; in the service, what
  * the DKE protocol last learnt of each published version's private key.
  */
-export type KeyAdminParts = Pick<KeyAdminDeps, 'store' | 'vault' | 'audit' | 'privateKeyPresent' | 'servable' | 'emergencyBlockChanged' | 'anchoredBlock'>;
+export type KeyAdminParts = Pick<KeyAdminDeps, 'store' | 'vault' | 'vaults' | 'audit' | 'privateKeyPresent' | 'servable' | 'emergencyBlockChanged' | 'anchoredBlock'>;
 
 /** Who a KeyAdmin acts for in the two-person rule: its principal, and whether it is an application (app-only token). */
 export interface KeyAdminCaller {

@@ -2,7 +2,7 @@ import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import type { KeyAdmin } from '../app/key-admin.js';
 import { loadConfig, type Config } from '../config/config.js';
-import type { OpenHsm } from '../hsm/open-hsm.js';
+import { vaultNames, vaultsOf } from '../config/vaults-file.js';
 import { StoreUnavailable } from '../keys/errors.js';
 import type { ArchiveCheck, AuditVerification, KeyVault } from '../keys/ports.js';
 import { ensureStoredPolicy } from '../app/stored-policy.js';
@@ -10,7 +10,7 @@ import { StoreAuditTrail } from '../store/audit-trail.js';
 import { KeyStore } from '../store/key-store.js';
 import { adminProcess } from './admin-process.js';
 import { keyAdmins } from './key-admins.js';
-import { openConfiguredHsm } from './open-hsm.js';
+import { openVaults, type OpenVaults } from './open-vaults.js';
 import { configuredEngine } from './open-store.js';
 
 /** The key-admin service for one CLI command, on the store (and the token when asked), and how to close them. */
@@ -56,16 +56,19 @@ export async function openAdminContext(config: Config, withHsm: WithHsm, options
   const connection = await engine.open(config, { role: 'admin', create: options.createStore === true });
   // Issue 16: a store made as a side effect of a command is named, so a relative DKE_DATA_DIR cannot surprise anyone.
   if (isNew) process.stderr.write(`dke: created a new key store at ${engine.where(config)}\n`);
-  let hsm: OpenHsm | undefined;
+  let hsm: OpenVaults | undefined;
   try {
-    hsm = withHsm !== false ? openConfiguredHsm(config) : undefined;
+    hsm = withHsm !== false ? openVaults(config) : undefined;
   } catch (error) {
     if (withHsm !== 'if-reachable') {
       await connection.close();
       throw error;
     }
   }
-  const parts = { store: new KeyStore(connection), vault: hsm?.vault ?? unavailableVault(), audit: new StoreAuditTrail(connection) };
+  const store = new KeyStore(connection);
+  // An intent names a version without its vault (the reconcile): the store's record says where it is.
+  hsm?.router.lookUpVaultsIn((ref) => store.findKey(ref.name)?.versions.find((v) => v.keyId === ref.keyId)?.vault);
+  const parts = { store, vault: hsm?.router ?? unavailableVault(), vaults: vaultNames(vaultsOf(config)), audit: new StoreAuditTrail(connection) };
   try {
     await ensureStoredPolicy(parts.store, config);
   } catch (error) {

@@ -9,7 +9,6 @@ import type { TokenAnchor } from '../app/token-anchor.js';
 import type { SchedulerRun } from '../app/scheduler.js';
 import type { OpenIdKeySource } from '../auth/openid-key-source.js';
 import { assertCanAuthenticate, assertSeparateAdminAudience, type Config } from '../config/config.js';
-import { hsmProblem } from '../hsm/login-state.js';
 import type { OpenHsm, OpenHsmOptions } from '../hsm/open-hsm.js';
 import type { ArchiveResult, EmergencyBlock, Logger } from '../keys/ports.js';
 import { ServiceMetrics } from '../metrics/service-metrics.js';
@@ -20,10 +19,11 @@ import { startServiceAdmin } from './service-admin.js';
 import { createServiceApps } from './service-apps.js';
 import { openVerifiers, type ServiceVerifiers } from './service-auth.js';
 import { anchorOnToken } from './service-anchor.js';
-import { openServiceHsm } from './service-hsm.js';
+import type { OpenVaults } from './open-vaults.js';
+import { openServiceVaults } from './service-hsm.js';
 import { BackgroundTimers, checkReadiness, keepAuditRetention, recheckPrivateKeys, runScheduler, takeOverUnfinishedSteps } from './service-jobs.js';
 import { openServiceStore } from './service-store.js';
-import { serviceVaults } from './service-vaults.js';
+import { serviceVaults, vaultsProblem } from './service-vaults.js';
 
 export interface Service {
   readonly app: Express;
@@ -31,7 +31,10 @@ export interface Service {
   readonly adminApp: Express;
   /** /metrics on DKE_METRICS_PORT, when that is set (else on the admin app; never on the DKE port). */
   readonly metricsApp?: Express;
+  /** The default vault's token (the DKE_PKCS11_* token without DKE_VAULTS). */
   readonly hsm: OpenHsm;
+  /** Every vault's token, and the KeyVault that routes each version to its vault (contract §9). */
+  readonly vaults: OpenVaults;
   readonly store: KeyStore;
   readonly audit: StoreAuditTrail;
   readonly readiness: Readiness;
@@ -51,6 +54,8 @@ export interface Service {
 export interface ServiceOptions {
   /** Test seams for fault injection (see test/support/fault-injection.ts). */
   readonly hsm?: Pick<OpenHsmOptions, 'wrapModule' | 'wrapDecryptor'>;
+  /** Test seams for fault injection into one vault's token, by vault name (contract §9). */
+  readonly vaults?: Readonly<Record<string, Pick<OpenHsmOptions, 'wrapModule' | 'wrapDecryptor'>>>;
   /** Test seam: the private-key recheck's interval (default PRIVATE_KEY_RECHECK_MS in ./service-jobs.ts). */
   readonly privateKeyRecheckMs?: number;
   /**
@@ -70,7 +75,7 @@ interface Opened {
   readonly logger: Logger;
   readonly options: ServiceOptions;
   readonly metrics: ServiceMetrics;
-  readonly hsm: OpenHsm;
+  readonly vaults: OpenVaults;
   readonly storage: ServiceStore;
   /** Lets the store's failures and recoveries show in readiness at once, once readiness exists. */
   readonly readinessLink: { recheck: () => void };
@@ -85,44 +90,43 @@ export async function openService(config: Config, logger: Logger, options: Servi
   assertCanAuthenticate(config.auth);
   assertSeparateAdminAudience(config);
   const metrics = new ServiceMetrics();
-  const hsm = openServiceHsm(config, logger, metrics, options.hsm);
+  const vaults = openServiceVaults(config, logger, metrics, { ...(options.hsm ? { hsm: options.hsm } : {}), ...(options.vaults ? { vaults: options.vaults } : {}) });
   const readinessLink = { recheck: (): void => undefined };
   let storage: ServiceStore | undefined;
   try {
-    await hsm.startDecryptThreads();
+    await vaults.startDecryptThreads();
     storage = await openServiceStore(config, logger, () => readinessLink.recheck());
-    return await serveFrom({ config, logger, options, metrics, hsm, storage, readinessLink });
+    return await serveFrom({ config, logger, options, metrics, vaults, storage, readinessLink });
   } catch (error) {
     await storage?.close();
-    await hsm.close();
+    await vaults.close();
     throw error;
   }
 }
 
 /** The application on the opened token and store: admin, token verifiers, protocol, readiness, jobs, the two apps. */
 async function serveFrom(opened: Opened): Promise<Service> {
-  const { config, logger, options, metrics, hsm, storage } = opened;
+  const { config, logger, options, metrics, vaults, storage } = opened;
   const { audit } = storage;
   const store = new KeyStore(storage.connection);
+  const vault = vaults.router;
+  // An intent names a version without its vault: the store's record says where it is.
+  vault.lookUpVaultsIn((ref) => store.findKey(ref.name)?.versions.find((v) => v.keyId === ref.keyId)?.vault);
   // What GET learns of a private key's presence in the token, the admin views' status tells ("Not in the HSM").
-  const presence = new PrivateKeyPresence(hsm.vault);
+  const presence = new PrivateKeyPresence(vault);
   // What the provenance guard judged of a version, the admin views' status tells too ("Refused: could have left the HSM").
-  const guard = new ProvenanceGuard(hsm.vault, config.allowExportableKeys);
+  const guard = new ProvenanceGuard(vault, config.allowExportableKeys);
   // Set once the token anchor exists (it acts through this admin): this instance's own block change is seen at once.
   const anchorLink: { blockChanged: () => Promise<void>; block: () => EmergencyBlock | undefined } = { blockChanged: async () => undefined, block: () => undefined };
-  const admin = await startServiceAdmin(
-    config,
-    { store, vault: hsm.vault, audit, privateKeyPresent: (ref) => presence.known(ref), servable: (ref) => guard.known(ref), emergencyBlockChanged: () => anchorLink.blockChanged(), anchoredBlock: () => anchorLink.block() },
-    logger,
-  );
+  const parts = { store, vault, vaults: vaults.names, audit, privateKeyPresent: presence.known.bind(presence), servable: guard.known.bind(guard) };
+  const admin = await startServiceAdmin(config, { ...parts, emergencyBlockChanged: () => anchorLink.blockChanged(), anchoredBlock: () => anchorLink.block() }, logger);
   const verifiers = await openVerifiers(config, logger, metrics);
   const timers = new BackgroundTimers();
   // Issue 25: what the token records holds before the first request is answered.
-  const anchor = await anchorOnToken(timers, { store, vault: hsm.vault, pool: () => hsm.pool, audit, admin }, logger, options.tokenAnchorIntervalMs);
+  const anchor = await anchorOnToken(timers, { store, vault, pool: () => vaults.defaultHsm.pool, audit, admin }, logger, options.tokenAnchorIntervalMs);
   anchorLink.blockChanged = () => anchor.pollBlock().catch(() => undefined);
   anchorLink.block = () => anchor.block();
-  const protocol = new DkeProtocol({ store, vault: hsm.vault, audit, guard, presence, anchor, observer: metrics, publicKeyCacheHours: config.publicKeyCacheHours });
-  metrics.watchPool(() => hsm.pool);
+  const protocol = new DkeProtocol({ store, vault, audit, guard, presence, anchor, observer: metrics, publicKeyCacheHours: config.publicKeyCacheHours });
   if (storage.outageJournal !== undefined) metrics.watchOutageJournal(storage.outageJournal);
   recheckPrivateKeys(timers, protocol, logger, options.privateKeyRecheckMs);
   const readiness = serviceReadiness(opened, store, verifiers, { protocol, anchor });
@@ -133,10 +137,11 @@ async function serveFrom(opened: Opened): Promise<Service> {
   await checkReadiness(timers, readiness, logger);
   const scheduler = runScheduler(timers, store, admin, logger, options.schedulerIntervalMs);
   const takeover = takeOverUnfinishedSteps(timers, admin, logger, () => opened.readinessLink.recheck(), options.takeoverIntervalMs);
-  const apps = createServiceApps(config, { protocol, readiness, verifiers, adminAs: admin.adminAs, metrics, vaults: serviceVaults(config, hsm) }, logger);
+  const apps = createServiceApps(config, { protocol, readiness, verifiers, adminAs: admin.adminAs, metrics, vaults: serviceVaults(vaults) }, logger);
   return {
     ...apps,
-    hsm,
+    hsm: vaults.defaultHsm,
+    vaults,
     store,
     audit,
     readiness,
@@ -152,19 +157,19 @@ async function serveFrom(opened: Opened): Promise<Service> {
       await takeover.idle();
       // The head as it is at shutdown, anchored on the token (issue 25).
       await anchor.anchorAuditHead().catch(() => undefined);
-      await hsm.close();
+      await vaults.close();
       await storage.close();
     },
   };
 }
 
 /** Readiness (contract §1): the token, the versions the store expects in it, the store, the issuer's keys. */
-function serviceReadiness({ hsm, storage, config }: Opened, store: KeyStore, verifiers: ServiceVerifiers, { protocol, anchor }: { protocol: DkeProtocol; anchor: TokenAnchor }): Readiness {
-  return new Readiness(store, hsm.vault, {
+function serviceReadiness({ vaults, storage, config }: Opened, store: KeyStore, verifiers: ServiceVerifiers, { protocol, anchor }: { protocol: DkeProtocol; anchor: TokenAnchor }): Readiness {
+  return new Readiness(store, vaults.router, {
     // A shared database has a clock of its own to compare with; the embedded store has none (no `clock` check then).
     ...(config.databaseUrl !== undefined ? { clock: () => clockSkewProblem(() => store.databaseTime(), config.auth.clockSkewSeconds) } : {}),
     versionRefused: (ref, missing) => protocol.versionRefusedByToken(ref, missing),
-    hsm: () => hsmProblem(hsm.connection),
+    hsm: () => vaultsProblem(vaults),
     // While the database does not answer, the comparison goes on without the unfinished steps (the store check says
     // why); a version the token records as permanent while the store lags is that version's fault only (issue 25).
     pendingVersions: async () => [...(await store.pendingIntents().catch(() => [])), ...anchor.uncorrected()],

@@ -8,6 +8,13 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25
  * Prometheus metrics of the service (issue 7), on a registry of its own. Labels carry key names only for keys that
  * exist and outcomes from a fixed set, never user names, tokens or key ids, so callers cannot grow the series.
  */
+/** One vault as its gauges read it. */
+export interface VaultGaugeReading {
+  readonly vault: string;
+  readonly up: boolean;
+  readonly pool: SessionPoolStats;
+}
+
 export class ServiceMetrics implements ProtocolObserver, HttpObserver, MetricsExposition {
   readonly registry = new Registry();
   readonly #decrypts = new Counter({ name: 'dke_decrypts_total', help: 'Decrypt requests by key name and outcome', labelNames: ['key', 'outcome'] as const, registers: [this.registry] });
@@ -15,6 +22,7 @@ export class ServiceMetrics implements ProtocolObserver, HttpObserver, MetricsEx
   readonly #hsmDecryptSeconds = new Histogram({ name: 'dke_hsm_decrypt_duration_seconds', help: 'Time in the HSM per decrypt: waiting for a session, then C_DecryptInit and C_Decrypt', labelNames: ['outcome'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly #publicKeys = new Counter({ name: 'dke_public_key_requests_total', help: 'GET /{keyName} requests by key name and outcome', labelNames: ['key', 'outcome'] as const, registers: [this.registry] });
   readonly #hsmErrors = new Counter({ name: 'dke_hsm_errors_total', help: 'PKCS#11 errors by class (request, transient, configuration, unknown)', labelNames: ['class'] as const, registers: [this.registry] });
+  readonly #vaultErrors = new Counter({ name: 'dke_vault_errors_total', help: 'PKCS#11 errors by vault and class', labelNames: ['vault', 'class'] as const, registers: [this.registry] });
   readonly #jwksRefreshes = new Counter({ name: 'dke_jwks_refreshes_total', help: 'Refreshes of the token issuer keys by result', labelNames: ['result'] as const, registers: [this.registry] });
   readonly #httpSeconds = new Histogram({ name: 'dke_http_request_duration_seconds', help: 'HTTP requests by route and status class', labelNames: ['route', 'status'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
 
@@ -49,6 +57,33 @@ export class ServiceMetrics implements ProtocolObserver, HttpObserver, MetricsEx
         this.set(journal().undrained);
       },
     });
+  }
+
+  /**
+   * Per vault (contract §9), read when scraped: whether its token answers (1) or not (0), and its pool. The
+   * dke_hsm_sessions gauges above stay the totals over every vault.
+   */
+  watchVaults(vaults: () => readonly VaultGaugeReading[]): void {
+    const gauge = (name: string, help: string, read: (v: VaultGaugeReading) => number): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['vault'] as const,
+        registers: [this.registry],
+        collect() {
+          for (const reading of vaults()) this.set({ vault: reading.vault }, read(reading));
+        },
+      });
+    };
+    gauge('dke_vault_up', 'Whether the token of the vault answers (1) or not (0)', (v) => (v.up ? 1 : 0));
+    gauge('dke_vault_sessions', 'HSM sessions in the vault\'s pool', (v) => v.pool.size);
+    gauge('dke_vault_sessions_in_use', 'HSM sessions of the vault running an operation', (v) => v.pool.inUse);
+  }
+
+  /** A PKCS#11 error of one vault's token, by class: counted in total (dke_hsm_errors_total) and for its vault. */
+  vaultError(vault: string, errorClass: HsmErrorClass): void {
+    this.#hsmErrors.inc({ class: errorClass });
+    this.#vaultErrors.inc({ vault, class: errorClass });
   }
 
   decrypt(keyName: string | undefined, outcome: string, seconds: number): void {

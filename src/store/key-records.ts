@@ -2,6 +2,7 @@ import type { AllowList, KeyRecord, KeyVersion } from '../keys/key-version.js';
 import type { AdminPolicy } from '../keys/admin-policy.js';
 import type { EmergencyBlock } from '../keys/ports.js';
 import type { Selectable } from './kysely.js';
+import { DEFAULT_VAULT } from '../keys/vaults.js';
 import type { StoreTables } from './schema.js';
 
 type NameRow = Pick<StoreTables['key_names'], 'name' | 'published_key_id' | 'rotation_every'>;
@@ -103,6 +104,8 @@ function toVersion(row: VersionRow): KeyVersion {
     origin: row.origin,
     createdAt: row.created_at,
     stateChangedAt: row.state_changed_at,
+    // A row read before this process migrated its store (an older snapshot) has no vault yet: it is in `default`.
+    vault: row.vault ?? DEFAULT_VAULT,
     ...(row.public_modulus !== null && row.public_exponent !== null
       ? { publicKey: { modulus: Buffer.from(row.public_modulus), publicExponent: Buffer.from(row.public_exponent) } }
       : {}),

@@ -30,6 +30,7 @@ export interface StoreTables {
     last_used_at: string | null;
     /** Bumped by every write of the row (schema 7): a proposal names the value it was made against (issue 26). */
     row_version: Generated<number>;
+    vault: string;
   };
   grants: { name: string; kind: 'users' | 'groups' | 'roles'; value: string };
   approvals: {
@@ -74,9 +75,9 @@ export const GENESIS_HASH = '0'.repeat(64);
  * The schema version this code writes. SQLite keeps it in `user_version`, PostgreSQL in `store_meta`. 3: the emergency
  * block; 4: job leases and the deletion window; 5: approvals (issue 14); 6: the change counter every instance watches
  * (issue 13); 7: the admin policy in the store, and proposals bound to the state they were made against (issue 26);
- * 8: the lease of each intent (issue 25).
+ * 8: the lease of each intent (issue 25); 9: the vault of each version (contract §9).
  */
-export const SCHEMA_VERSION = 8;
+export const SCHEMA_VERSION = 9;
 
 /**
  * One migration: the statements that bring a store from `version - 1` to `version`. Version 5 creates every table of
@@ -125,6 +126,13 @@ const MIGRATIONS: readonly Migration[] = [
       // it is taken over at once.
       `ALTER TABLE intents ADD COLUMN lease_until TEXT NOT NULL DEFAULT ''`,
     ],
+  },
+  {
+    version: 9,
+    // Contract §9: every version records the vault whose token holds it; the versions of a store from before vaults
+    // were made in the one token of the DKE_PKCS11_* settings, the vault `default`.
+    // IF NOT EXISTS: PostgreSQL's words; the SQLite runner checks the column itself (addMissingColumn, sqlite/database.ts).
+    statements: () => [`ALTER TABLE key_versions ADD COLUMN IF NOT EXISTS vault TEXT NOT NULL DEFAULT 'default'`],
   },
 ];
 

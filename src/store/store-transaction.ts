@@ -4,6 +4,7 @@ import type { AdminPolicy } from '../keys/admin-policy.js';
 import type { AddVersionResult, Approval, ApprovalStatus, AuditEvent, EmergencyBlock, Intent, NewIntent, NewKeyVersion, StoreTransaction, VersionMarker } from '../keys/ports.js';
 import { appendAuditEntries } from './audit-entries.js';
 import { normaliseGrant, policyFrom, policyRow, recordsFrom } from './key-records.js';
+import { DEFAULT_VAULT } from '../keys/vaults.js';
 import type { StoreTables } from './schema.js';
 
 /** Rows changed by an UPDATE or DELETE, as both engines report it. */
@@ -126,6 +127,7 @@ export class KyselyStoreTransaction implements StoreTransaction {
         deletion_requested_at: null,
         destroy_at: null,
         last_used_at: null,
+        vault: version.vault ?? DEFAULT_VAULT,
       })
       .execute();
     if (version.publish === true || (version.publish === 'if-new-name' && !exists)) await this.setPublished(version.name, version.keyId);

@@ -110,7 +110,7 @@ describe('§9 dke hsm probe (real CLI process, real tokens)', () => {
 
   it('refuses (exit 2, one sentence, nothing probed) another vault, and options that go with --library without it', () => {
     refuses([
-      [['--vault', 'eu'], 'dke: There is no vault "eu": multiple vaults are not configured, so the one vault is "default" (the DKE_PKCS11_* settings).\n'],
+      [['--vault', 'eu'], 'dke: There is no vault "eu"; this instance has "default".\n'],
       [['--token-label', 'x', '--pin-file', 'f'], 'dke: --token-label, --pin-file go with --library; without it the configured HSM is probed.\n'],
       [['--library', '/x.so', '--vault', 'default', '--slot', '0'], 'dke: Give --vault or --library, not both.\n'],
     ]);

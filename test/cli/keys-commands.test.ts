@@ -36,7 +36,8 @@ describe('§3 dke keys create | list | show (real CLI process, same token and st
     assert.deepEqual(view.allow, { users: ['alice@contoso.dev'], groups: ['6f1e0000-0000-4000-8000-0000000000e1'], roles: [] });
     assert.equal(view.versions.length, 1);
     // The contract's fields, and the effective status beside them (issue 27: extra fields are allowed).
-    assert.deepEqual(Object.keys(view.versions[0]).sort(), ['createdAt', 'enabled', 'keyId', 'origin', 'published', 'state', 'status']);
+    assert.deepEqual(Object.keys(view.versions[0]).sort(), ['createdAt', 'enabled', 'keyId', 'origin', 'published', 'state', 'status', 'vault']);
+    assert.equal(view.versions[0].vault, 'default');
     assert.equal(view.versions[0].status, 'serving');
     assert.equal(view.versions[0].published, true);
     assert.equal(view.versions[0].origin, 'generated');

@@ -97,11 +97,11 @@ describe('§9 admin API: GET /admin/api/vaults and POST /admin/api/vaults/{name}
     assert.deepEqual(second!.body, first!.body);
   });
 
-  it('another vault name is 404 not_found with the sentence that several vaults are not configured', async () => {
+  it('another vault name is 404 not_found with the sentence naming the vaults this instance has', async () => {
     const res = await admin.post('/admin/api/vaults/eu/probe').set('Authorization', `Bearer ${auditor}`).expect(404);
     assert.deepEqual(res.body, {
       error: 'not_found',
-      message: 'There is no vault "eu": multiple vaults are not configured, so the one vault is "default" (the DKE_PKCS11_* settings).',
+      message: 'There is no vault "eu"; this instance has "default".',
     });
   });
 });

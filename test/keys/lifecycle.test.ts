@@ -39,6 +39,7 @@ const version = (state: KeyState, enabled = true, keyId = 'k'): KeyVersion => ({
   origin: 'generated',
   createdAt: '',
   stateChangedAt: '',
+  vault: 'default',
 });
 
 describe('§4 key states (keys/lifecycle)', () => {

@@ -256,6 +256,14 @@ describe('§7 console in a real browser (Chromium, dev issuer sign-in, real NSS 
     const csv = readFileSync((await download.path())!, 'utf8');
     assert.equal(csv.trimEnd().split('\r\n').length, shown + 1, 'a header row and the entries shown');
 
+    // Contract §9: the Vaults page, one vault "default" here (the DKE_PKCS11_* token), holding this test's versions.
+    await page.getByRole('link', { name: 'Vaults' }).click();
+    const vault = page.getByRole('row', { name: /^default/ });
+    await vault.waitFor();
+    assert.match(await vault.innerText(), /Default for new keys\s+active\s+up/);
+    await page.getByText(/Last self-test of the served versions/).waitFor();
+    assert.deepEqual(await seriousViolations(page), []);
+
     await page.getByRole('link', { name: 'Health' }).click();
     await page.getByRole('row', { name: /hsm/ }).waitFor();
     assert.match(await page.getByText(/This instance is/).innerText(), /ready/);

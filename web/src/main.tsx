@@ -5,6 +5,7 @@ import { AuditPage } from './pages/audit';
 import { HealthPage } from './pages/health';
 import { KeyPage } from './pages/key';
 import { KeysPage } from './pages/keys';
+import { VaultsPage } from './pages/vaults';
 import { api } from './api';
 import { EmergencyBanner } from './emergency';
 import { loadPolicy } from './impact';
@@ -14,12 +15,12 @@ import type { EmergencyBlockView } from './vocabulary';
 
 const ADMIN_ROLE = 'DKE.Admin';
 
-type Route = { page: 'keys' } | { page: 'key'; name: string } | { page: 'approvals' } | { page: 'audit' } | { page: 'health' };
+type Route = { page: 'keys' } | { page: 'key'; name: string } | { page: 'approvals' } | { page: 'audit' } | { page: 'vaults' } | { page: 'health' };
 
 function routeOf(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/');
   if (parts[0] === 'keys' && parts[1]) return { page: 'key', name: decodeURIComponent(parts[1]) };
-  if (parts[0] === 'approvals' || parts[0] === 'audit' || parts[0] === 'health') return { page: parts[0] };
+  if (parts[0] === 'approvals' || parts[0] === 'audit' || parts[0] === 'vaults' || parts[0] === 'health') return { page: parts[0] };
   return { page: 'keys' };
 }
 
@@ -37,6 +38,7 @@ const NAV = [
   { page: 'keys', href: '#/keys', label: 'Keys' },
   { page: 'approvals', href: '#/approvals', label: 'Approvals' },
   { page: 'audit', href: '#/audit', label: 'Audit' },
+  { page: 'vaults', href: '#/vaults', label: 'Vaults' },
   { page: 'health', href: '#/health', label: 'Health' },
 ] as const;
 
@@ -118,6 +120,7 @@ function SignedIn({ session, labelBase, route, onSignOut }: { session: Session; 
         {route.page === 'key' && <KeyPage name={route.name} labelBase={labelBase} canChange={canChange} policy={policy.data} block={block.data} />}
         {route.page === 'approvals' && <ApprovalsPage canChange={canChange} policy={policy.data} onBlockChanged={block.reload} />}
         {route.page === 'audit' && <AuditPage />}
+        {route.page === 'vaults' && <VaultsPage />}
         {route.page === 'health' && <HealthPage />}
       </main>
     </>

@@ -9,7 +9,7 @@
  * Written with `.js` specifiers and no DOM, so the drift test (compiled for Node) imports this very file.
  */
 import { canToggleEnabled, DELETED_STATE, hasObjectsInToken, isDeletion, isPermanentTransition, STATE_RULES, stateLabel } from '../../src/keys/lifecycle.js';
-import type { EffectiveStatus, KeyState } from '../../src/keys/vocabulary.js';
+import type { CheckStatus, EffectiveStatus, KeyState, VaultStatus } from '../../src/keys/vocabulary.js';
 
 export { canToggleEnabled, DELETED_STATE, hasObjectsInToken, isDeletion, isPermanentTransition, stateLabel };
 export { statusLabel, type StatusOf } from '../../src/keys/effective-status.js';
@@ -32,6 +32,10 @@ export type {
   RecentDecrypts,
   VersionSummary,
 } from '../../src/app/admin-shapes.js';
+export type { VaultList, VaultView } from '../../src/keys/vaults.js';
+
+/** Each vault status's badge (contract §9): an inactive vault, which takes no new keys, is worth a look. */
+export const VAULT_STATUS_BADGES: Readonly<Record<VaultStatus, CheckStatus>> = { active: 'pass', inactive: 'warn' };
 
 /** The colours of the console's badges (style.css `.tone-*`). */
 export const BADGE_TONES = ['good', 'caution', 'muted', 'bad'] as const;

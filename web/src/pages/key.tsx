@@ -126,7 +126,7 @@ export function KeyPage(props: { name: string; labelBase: string; canChange: boo
             </button>
           </div>
           <h2>Versions</h2>
-          <DataTable label={`Versions of ${name}`} columns={['Key id', 'Status', 'Created', 'Last use', 'Deletion', 'Actions']}>
+          <DataTable label={`Versions of ${name}`} columns={['Key id', 'Status', 'Vault', 'Created', 'Last use', 'Deletion', 'Actions']}>
                 {[...data.versions].reverse().map((version) => (
                   <VersionRow key={version.keyId} version={version} canChange={canChange} onSetState={setState} onAttempt={attempt} name={name} />
                 ))}
@@ -182,6 +182,7 @@ function VersionRow({ name, version, canChange, onSetState, onAttempt }: { name:
       <td>
         <StatusBadge status={version.status} until={version.statusUntil} /> <VersionFacts version={version} />
       </td>
+      <td>{version.vault}</td>
       <td>
         <Time at={version.createdAt} />
       </td>
