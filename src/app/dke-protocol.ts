@@ -1,8 +1,8 @@
 import type { Principal } from '../keys/access-policy.js';
 import { isAllowed } from '../keys/access-policy.js';
 import { AccessDenied, DkeError, KeyNotFound, KeyNotUsable, StoreUnavailable } from '../keys/errors.js';
-import type { KeyRecord, KeyVersion, RsaPublicKey } from '../keys/key-version.js';
-import { canDecrypt, findLiveVersion, servedVersion } from '../keys/lifecycle.js';
+import type { KeyRecord, KeyState, KeyVersion, RsaPublicKey } from '../keys/key-version.js';
+import { canDecrypt, DELETED_STATE, findLiveVersion, servedVersion } from '../keys/lifecycle.js';
 import { isValidKeyId, isValidKeyName } from '../keys/names.js';
 import type { DurableAuditTrail, KeyStateStore, KeyVault, KeyVersionRef, ProtocolObserver } from '../keys/ports.js';
 import { parseDecryptRequest } from './decrypt-request.js';
@@ -40,6 +40,8 @@ export interface TokenAnchorView {
   blocked(): boolean;
   /** Does the token record a permanent state (Deactivated, Compromised, Destroyed) for this version? */
   refuses(ref: KeyVersionRef): boolean;
+  /** That permanent state, if the token records one. */
+  recorded(ref: KeyVersionRef): KeyState | undefined;
 }
 
 /** The two DKE protocol operations of contract §1: the public key (GET) and decrypt (POST). */
@@ -135,7 +137,10 @@ export class DkeProtocol {
       // 4. The version is Enabled and Active (403), and the kill switch is off (the same 403: no new oracle).
       if (!canDecrypt(version)) throw new KeyNotUsable(`state ${version.state}, enabled ${version.enabled}`);
       if (block !== undefined || this.#deps.anchor?.blocked() === true) throw new KeyNotUsable('emergency block');
-      if (this.#deps.anchor?.refuses(version) === true) throw new KeyNotUsable('the token records a permanent state');
+      // A version the token records as Destroyed answers as Destroyed does (404), before the store has caught up.
+      const recorded = this.#deps.anchor?.recorded(version);
+      if (recorded === DELETED_STATE) throw new KeyNotFound(`the token records ${name}/${keyId} as destroyed`);
+      if (recorded !== undefined) throw new KeyNotUsable('the token records a permanent state');
       // 5. Validate the body against the modulus kept in the record (400).
       const ciphertext = parseDecryptRequest(body, (await this.#publicKeyOf(version)).modulus);
       // Beyond the contract: a version the token says could have left the HSM never decrypts (403, as step 4).

@@ -42,10 +42,14 @@ export async function takeOverUnfinishedSteps(deps: TakeoverDeps, audit: AdminAu
     if (!taken) continue;
     const ours: Intent = { ...intent, owner: deps.owner, leaseUntil: leaseEnd(now, deps.leaseMs) };
     const outcome = await holdingLease(deps.store, ours, deps.leaseMs, deps.now, () => resolveInItsVault(deps, audit, ours, intent.owner));
+    // Left for its vault: the lease ends now, so the next takeover (any instance, or a reconcile) may try at once.
+    if (outcome === VAULT_DOWN_OUTCOME) await deps.store.renewIntentLease(ours.id, deps.owner, deps.now().toISOString()).catch(() => false);
     done.push({ intent, outcome });
   }
   return done;
 }
+
+const VAULT_DOWN_OUTCOME = 'left unfinished: the HSM of its vault does not answer now; it is finished once it does (by any instance, or "dke keys reconcile" again)';
 
 /**
  * A step whose vault's token does not answer (contract §9) is left as it is: its lease passes again and the next
@@ -56,7 +60,7 @@ async function resolveInItsVault(deps: TakeoverDeps, audit: AdminAudit, intent: 
     return await resolve(deps, audit, intent, from);
   } catch (error) {
     if (!(error instanceof HsmUnavailable)) throw error;
-    return 'left unfinished: the HSM of its vault does not answer now; it is finished once it does (by any instance, or "dke keys reconcile" again)';
+    return VAULT_DOWN_OUTCOME;
   }
 }
 

@@ -1,3 +1,4 @@
+import type { KeyState } from '../keys/key-version.js';
 import type { AnchoredState, AuditReader, EmergencyBlock, KeyStateStore, KeyVault, KeyVersionRef, Logger } from '../keys/ports.js';
 import { anchoredHeadProblem } from './anchored-audit-head.js';
 import type { TokenAnchorView } from './dke-protocol.js';
@@ -48,6 +49,10 @@ export class TokenAnchor implements TokenAnchorView {
 
   refuses(ref: KeyVersionRef): boolean {
     return this.#anchored.has(refKey(ref));
+  }
+
+  recorded(ref: KeyVersionRef): KeyState | undefined {
+    return this.#anchored.get(refKey(ref))?.state;
   }
 
   /** Versions the token records as permanent that the store does not show so yet (a disagreement of that version only). */

@@ -45,6 +45,16 @@ async function assertUpgraded(connection: StoreConnection): Promise<void> {
   }
 }
 
+/** What schemas 7 to 9 added, taken away again: a store as dke-service wrote it at schema 6. */
+const SINCE_SCHEMA_6 = [
+  'DROP TABLE admin_policy',
+  'ALTER TABLE key_versions DROP COLUMN row_version',
+  'ALTER TABLE approvals DROP COLUMN bound_to',
+  'ALTER TABLE approvals DROP COLUMN proposed',
+  'ALTER TABLE intents DROP COLUMN lease_until',
+  'ALTER TABLE key_versions DROP COLUMN vault',
+];
+
 describe('§9 a store from before vaults upgrades in place: its versions belong to the vault default', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dke-vault-migrate-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,7 +64,8 @@ describe('§9 a store from before vaults upgrades in place: its versions belong 
       async () => openSqliteStore(dir, { role: 'admin', create: true }),
       async () => {
         const file = new Database(storePath(dir));
-        file.exec('ALTER TABLE key_versions DROP COLUMN vault');
+        // As schema 6 left it: without 7's policy and bindings, 8's intent leases and 9's vault.
+        for (const statement of SINCE_SCHEMA_6) file.exec(statement);
         file.pragma('user_version = 6');
         file.close();
       },
@@ -64,6 +75,26 @@ describe('§9 a store from before vaults upgrades in place: its versions belong 
     await assertUpgraded(opened);
   });
 
+  it('SQLite: a schema-8 store runs migration 9 alone (no earlier ALTER TABLE again), its versions in default', async () => {
+    const later = mkdtempSync(join(tmpdir(), 'dke-vault-migrate-8-'));
+    try {
+      await olderStore(
+        async () => openSqliteStore(later, { role: 'admin', create: true }),
+        async () => {
+          const file = new Database(storePath(later));
+          file.exec('ALTER TABLE key_versions DROP COLUMN vault');
+          file.pragma('user_version = 8');
+          file.close();
+        },
+      );
+      const opened = openSqliteStore(later, { role: 'service' });
+      assert.equal(opened.file.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+      await assertUpgraded(opened);
+    } finally {
+      rmSync(later, { recursive: true, force: true });
+    }
+  });
+
   it('PostgreSQL: a schema-6 database gains the column, its versions in default', async () => {
     const url = await freshPostgresDatabase('vault-column');
     await olderStore(
@@ -71,7 +102,7 @@ describe('§9 a store from before vaults upgrades in place: its versions belong 
       async () => {
         const client = new pg.Client({ connectionString: url });
         await client.connect();
-        await client.query('ALTER TABLE key_versions DROP COLUMN vault');
+        for (const statement of SINCE_SCHEMA_6) await client.query(statement);
         await client.query("UPDATE store_meta SET value = '6' WHERE key = 'schema_version'");
         await client.end();
       },
