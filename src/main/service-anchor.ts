@@ -8,8 +8,6 @@ import type { BackgroundTimers } from './service-jobs.js';
 
 /** How often the token's record of the emergency block is read: contract §5 wants a block enforced within 1 s. */
 export const BLOCK_POLL_MS = 250;
-/** How old the last read of the block may grow under load before a read queues for a session anyway. */
-const BLOCK_STALE_MS = 500;
 /** How often the permanent states the token records are compared with the store. */
 export const ANCHOR_INTERVAL_MS = 2_000;
 /**
@@ -25,11 +23,7 @@ export const HEAD_ANCHOR_MS = 5_000;
 export async function anchorOnToken(timers: BackgroundTimers, parts: AnchorParts, logger: Logger, intervalMs = ANCHOR_INTERVAL_MS): Promise<TokenAnchor> {
   const restorer = parts.admin.adminAs('token-anchor');
   const anchor = new TokenAnchor({ ...parts, applyRecords: (behind) => restorer.applyTokenRecords(behind), logger });
-  let blockReadAt = Date.now();
-  const pollBlock = serialised(async () => {
-    await anchor.pollBlock();
-    blockReadAt = Date.now();
-  }, 'emergency block record', logger);
+  const pollBlock = serialised(() => anchor.pollBlock(), 'emergency block record', logger);
   let headAnchoredAt = 0;
   const reconcile = serialised(async () => {
     await anchor.reconcile();
@@ -43,9 +37,8 @@ export async function anchorOnToken(timers: BackgroundTimers, parts: AnchorParts
     const pool = parts.pool();
     return pool.waiting === 0 && pool.inUse < pool.size;
   };
-  // Except the block's read once the last one is BLOCK_STALE_MS old: under a peak that keeps every session busy it
-  // queues with the decrypts (one small search per half second), so the block still arrives within 1 s.
-  timers.every(BLOCK_POLL_MS, () => void ((sessionFree() || Date.now() - blockReadAt >= BLOCK_STALE_MS) && pollBlock()));
+  // (So a block reaches an instance cut off from the database within 1 s unless every session stays busy meanwhile.)
+  timers.every(BLOCK_POLL_MS, () => void (sessionFree() && pollBlock()));
   timers.every(intervalMs, () => void (sessionFree() && reconcile()));
   return anchor;
 }
