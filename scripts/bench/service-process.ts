@@ -25,7 +25,12 @@ const CLOCK_TICKS_PER_SECOND = 100;
  * "listening" log line and a 200 from /health/ready.
  */
 export async function startServiceProcess(env: NodeJS.ProcessEnv, options: ServiceProcessOptions = {}): Promise<ServiceProcess> {
-  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), 'dist/cli.js', 'serve'], {
+  // Under the profiler, tsc's unbundled entry (kept beside the bundle by scripts/bundle-libraries.mjs): the same code,
+  // but each sample keeps its module's path, which the per-part breakdown (cost-breakdown.ts) sorts by. The bundle
+  // differs only in how the modules load at start, which the breakdown leaves out.
+  const profiled = options.nodeArgs?.some((arg) => arg.startsWith('--cpu-prof')) === true;
+  const entry = profiled ? 'dist/cli.unbundled.js' : 'dist/cli.js';
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), entry, 'serve'], {
     env: { ...env, DKE_PORT: '0', DKE_HOST: '127.0.0.1' },
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     stdio: ['ignore', 'pipe', 'pipe'],
