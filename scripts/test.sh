@@ -41,8 +41,9 @@ parallel=()
 [ "$jobs" = 1 ] || parallel=(--parallel --jobs "$jobs")
 # The longest files first, then the rest in name order: the workers take files in this order, so a 30 s file taken
 # last no longer makes the run's tail. Any order is valid: every test holds alone.
-longest=(store/audit-kill9 web/console app/key-reconcile cli/key-state-commands multi-instance/database-outage
-  cli/db-commands doctor/doctor store/store-backup cli/keys-commands http/fuzz main/run-service store/store-identity)
+longest=(app/key-reconcile store/audit-kill9 web/console cli/remote-admin cli/key-state-commands multi-instance/outage-journal
+  doctor/doctor http/served-host multi-instance/propagation cli/db-commands http/fuzz app/scheduler multi-instance/database-outage
+  multi-instance/unfinished-steps store/store-backup main/postgres-service store/store-identity cli/keys-commands main/run-service)
 files=()
 for name in "${longest[@]}"; do [ -f "$out/test/$name.test.js" ] && files+=("$out/test/$name.test.js"); done
 while IFS= read -r file; do
