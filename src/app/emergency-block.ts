@@ -33,10 +33,10 @@ export class EmergencyBlock {
     // step interrupted between the two leaves a block standing, never a lift (the store's block holds on its own).
     const anchoredOnToken = await this.#anchor(block);
     // The switch and its audit entry commit together (issue 17's rule for every admin change).
-    let changed = false;
-    await ctx.deps.store.change(async (tx) => {
-      changed = await tx.setEmergencyBlock(block, liftOnlySince);
-      await ctx.audit.within(tx).succeeded(action, undefined, undefined, { changed, anchoredOnToken });
+    const changed = await ctx.deps.store.change(async (tx) => {
+      const written = await tx.setEmergencyBlock(block, liftOnlySince);
+      await ctx.audit.within(tx).succeeded(action, undefined, undefined, { changed: written, anchoredOnToken });
+      return written;
     });
     // A bound lift that found another block standing lifted nothing: that block's record goes back on the token.
     const standing = ctx.deps.store.emergencyBlock();

@@ -1,6 +1,6 @@
 import { HsmUnavailable } from '../keys/errors.js';
 import type { KeyState } from '../keys/key-version.js';
-import type { AnchoredAuditHead, AnchoredState, EmergencyBlock, KeyEvidence, KeyVault, KeyVersionRef, RsaPublicKey, TokenKeyObject } from '../keys/ports.js';
+import type { AnchoredAuditHead, AnchoredState, EmergencyBlock, KeyEvidence, KeyStateStore, KeyVault, KeyVersionRef, RsaPublicKey, TokenKeyObject } from '../keys/ports.js';
 
 /** One vault's token as the router reaches it: its KeyVault, and whether its connection answers now. */
 export interface RoutedVault {
@@ -17,7 +17,7 @@ export interface RoutedVault {
 export class VaultRouter implements KeyVault {
   readonly #vaults: ReadonlyMap<string, RoutedVault>;
   readonly #default: string;
-  #storedVault: (ref: KeyVersionRef) => string | undefined = () => undefined;
+  #store: Pick<KeyStateStore, 'findKey'> | undefined;
 
   constructor(vaults: ReadonlyMap<string, RoutedVault>, defaultVault: string) {
     this.#vaults = vaults;
@@ -25,8 +25,8 @@ export class VaultRouter implements KeyVault {
   }
 
   /** Where a ref without its vault is looked up (the store's snapshot; set once the store is open). */
-  lookUpVaultsIn(storedVault: (ref: KeyVersionRef) => string | undefined): void {
-    this.#storedVault = storedVault;
+  lookUpVaultsIn(store: Pick<KeyStateStore, 'findKey'>): void {
+    this.#store = store;
   }
 
   generateKeyPair(ref: KeyVersionRef): Promise<RsaPublicKey> {
@@ -149,7 +149,7 @@ export class VaultRouter implements KeyVault {
   }
 
   #route(ref: KeyVersionRef): KeyVault {
-    const name = ref.vault ?? this.#storedVault(ref) ?? this.#default;
+    const name = ref.vault ?? this.#store?.findKey(ref.name)?.versions.find((v) => v.keyId === ref.keyId)?.vault ?? this.#default;
     return this.#vaults.get(name)?.vault ?? unavailableVault(`the version ${ref.name}/${ref.keyId} is in the vault "${name}", which this instance does not configure (DKE_VAULTS)`);
   }
 }

@@ -67,7 +67,7 @@ export async function openAdminContext(config: Config, withHsm: WithHsm, options
   }
   const store = new KeyStore(connection);
   // An intent names a version without its vault (the reconcile): the store's record says where it is.
-  hsm?.router.lookUpVaultsIn((ref) => store.findKey(ref.name)?.versions.find((v) => v.keyId === ref.keyId)?.vault);
+  hsm?.router.lookUpVaultsIn(store);
   const parts = { store, vault: hsm?.router ?? unavailableVault(), vaults: vaultNames(vaultsOf(config)), audit: new StoreAuditTrail(connection) };
   try {
     await ensureStoredPolicy(parts.store, config);

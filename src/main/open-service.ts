@@ -111,7 +111,7 @@ async function serveFrom(opened: Opened): Promise<Service> {
   const store = new KeyStore(storage.connection);
   const vault = vaults.router;
   // An intent names a version without its vault: the store's record says where it is.
-  vault.lookUpVaultsIn((ref) => store.findKey(ref.name)?.versions.find((v) => v.keyId === ref.keyId)?.vault);
+  vault.lookUpVaultsIn(store);
   // What GET learns of a private key's presence in the token, the admin views' status tells ("Not in the HSM").
   const presence = new PrivateKeyPresence(vault);
   // What the provenance guard judged of a version, the admin views' status tells too ("Refused: could have left the HSM").
