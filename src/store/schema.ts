@@ -131,8 +131,7 @@ const MIGRATIONS: readonly Migration[] = [
     version: 9,
     // Contract §9: every version records the vault whose token holds it; the versions of a store from before vaults
     // were made in the one token of the DKE_PKCS11_* settings, the vault `default`.
-    // IF NOT EXISTS: PostgreSQL's words; the SQLite runner checks the column itself (addMissingColumn, sqlite/database.ts).
-    statements: () => [`ALTER TABLE key_versions ADD COLUMN IF NOT EXISTS vault TEXT NOT NULL DEFAULT 'default'`],
+    statements: () => [`ALTER TABLE key_versions ADD COLUMN vault TEXT NOT NULL DEFAULT 'default'`],
   },
 ];
 

@@ -14,7 +14,7 @@ import { KeyStore } from '../../src/store/key-store.js';
 import { openPostgresStore, type PostgresStoreConnection } from '../../src/store/postgres/postgres-store-connection.js';
 import { SCHEMA_VERSION } from '../../src/store/schema.js';
 import { freshPostgresDatabase, resumePostgres, suspendPostgres } from '../support/postgres.js';
-import { within } from '../support/store-engines.js';
+import { SINCE_SCHEMA_6, within } from '../support/store-engines.js';
 
 const AT = '2026-11-30T10:00:00.000Z';
 const publicKey = { modulus: Buffer.alloc(256, 0x5c), publicExponent: Buffer.from([1, 0, 1]) };
@@ -53,12 +53,11 @@ describe('§2, §3, §5 the PostgreSQL store (store/postgres-store-connection)',
     const made = await openPostgresStore(url, { stalenessMs: 1000 });
     await new KeyStore(made).change((tx) => tx.addVersion({ name: 'kept', keyId: 'v1', state: 'active', origin: 'generated', publish: true, publicKey }, AT));
     await made.close();
-    // As dke-service wrote it at schema 6: without schema 7's policy and bindings, nor schema 8's intent leases.
+    // As dke-service wrote it at schema 6.
     const client = new pg.Client({ connectionString: url });
     await client.connect();
-    await client.query(
-      "DROP TABLE admin_policy; ALTER TABLE key_versions DROP COLUMN row_version; ALTER TABLE approvals DROP COLUMN bound_to, DROP COLUMN proposed; ALTER TABLE intents DROP COLUMN lease_until; UPDATE store_meta SET value = '6' WHERE key = 'schema_version'",
-    );
+    for (const statement of SINCE_SCHEMA_6) await client.query(statement);
+    await client.query("UPDATE store_meta SET value = '6' WHERE key = 'schema_version'");
     await client.end();
     const store = new KeyStore(await open(url));
     assert.equal(store.findKey('kept')?.versions[0]?.state, 'active');

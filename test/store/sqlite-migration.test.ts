@@ -16,6 +16,7 @@ import { KeyStore } from '../../src/store/key-store.js';
 import { SCHEMA_VERSION } from '../../src/store/schema.js';
 import { ensureStoredPolicy } from '../../src/app/stored-policy.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store-connection.js';
+import { SINCE_SCHEMA_6 } from '../support/store-engines.js';
 
 const publicKey = { modulus: Buffer.alloc(256, 0x33), publicExponent: Buffer.from([1, 0, 1]) };
 
@@ -35,10 +36,8 @@ describe('§3 the embedded store upgrades in place (store/database)', () => {
     // As dke-service wrote it before issue 13: no change counter, user_version 5; before issue 25, intents had no lease.
     const file = new Database(storePath(dir));
     file.exec('DROP TABLE store_version');
-    file.exec('ALTER TABLE intents DROP COLUMN lease_until');
-    // …and without schema 7's admin policy and proposal bindings (issue 26).
-    file.exec('DROP TABLE admin_policy');
-    for (const [table, column] of [['key_versions', 'row_version'], ['approvals', 'bound_to'], ['approvals', 'proposed']]) file.exec(`ALTER TABLE ${table} DROP COLUMN ${column}`);
+    // …nor what schemas 7 to 9 added (the admin policy and bindings of issue 26, leases of issue 25, vaults).
+    for (const statement of SINCE_SCHEMA_6) file.exec(statement);
     file.pragma('user_version = 5');
     file.close();
     const opened = openSqliteStore(dir, { role: 'service' });

@@ -15,6 +15,7 @@ import { storePath } from '../../src/store/sqlite/database.js';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store-connection.js';
 import type { StoreConnection } from '../../src/store/store-connection.js';
 import { freshPostgresDatabase } from '../support/postgres.js';
+import { SINCE_SCHEMA_6 } from '../support/store-engines.js';
 
 const AT = '2026-11-30T10:00:00.000Z';
 const publicKey = { modulus: Buffer.alloc(256, 0x41), publicExponent: Buffer.from([1, 0, 1]) };
@@ -44,16 +45,6 @@ async function assertUpgraded(connection: StoreConnection): Promise<void> {
     await connection.close();
   }
 }
-
-/** What schemas 7 to 9 added, taken away again: a store as dke-service wrote it at schema 6. */
-const SINCE_SCHEMA_6 = [
-  'DROP TABLE admin_policy',
-  'ALTER TABLE key_versions DROP COLUMN row_version',
-  'ALTER TABLE approvals DROP COLUMN bound_to',
-  'ALTER TABLE approvals DROP COLUMN proposed',
-  'ALTER TABLE intents DROP COLUMN lease_until',
-  'ALTER TABLE key_versions DROP COLUMN vault',
-];
 
 describe('§9 a store from before vaults upgrades in place: its versions belong to the vault default', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dke-vault-migrate-'));

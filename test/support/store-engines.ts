@@ -61,3 +61,16 @@ export async function within(withinMs: number, check: () => void): Promise<void>
     }
   }
 }
+
+/**
+ * What schemas 7 to 9 added, taken away again (statements both engines run): a store as dke-service wrote it at
+ * schema 6, for the tests that upgrade one in place. A new schema version adds its undoing here.
+ */
+export const SINCE_SCHEMA_6: readonly string[] = [
+  'DROP TABLE admin_policy',
+  'ALTER TABLE key_versions DROP COLUMN row_version',
+  'ALTER TABLE approvals DROP COLUMN bound_to',
+  'ALTER TABLE approvals DROP COLUMN proposed',
+  'ALTER TABLE intents DROP COLUMN lease_until',
+  'ALTER TABLE key_versions DROP COLUMN vault',
+];

@@ -101,7 +101,7 @@ function migrate(db: StoreDatabase, path: string, create: boolean): void {
     // Versions before 5 were SQLite's own and are folded into 5 (every statement of 5 may run again); from 5 on, each
     // migration runs once: an ALTER TABLE … ADD COLUMN of a later version cannot run twice.
     for (const migration of migrationsFrom(version >= 5 ? version : 4, SQLITE_COLUMNS)) {
-      for (const statement of migration.statements) execMigration(db, statement);
+      for (const statement of migration.statements) db.exec(statement);
       if (migration.version === 5) {
         addLaterColumns(db);
         db.prepare('INSERT OR IGNORE INTO store_meta (key, value) VALUES (?, ?), (?, ?)').run('store_id', randomUUID(), 'created_at', new Date().toISOString());
@@ -136,15 +136,6 @@ export function describeSqliteError(error: unknown): string {
     return typeof code === 'string' && code.startsWith('SQLITE_') ? `${error.message} (${code})` : error.message;
   }
   return String(error);
-}
-
-/** SQLite has no `ADD COLUMN IF NOT EXISTS`: such a statement runs only when the table lacks the column. */
-function execMigration(db: StoreDatabase, statement: string): void {
-  const adds = /^ALTER TABLE (\w+) ADD COLUMN IF NOT EXISTS (\w+) /.exec(statement);
-  if (adds === null) return void db.exec(statement);
-  const [, table, column] = adds;
-  const columns = (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
-  if (!columns.includes(column!)) db.exec(statement.replace(' IF NOT EXISTS', ''));
 }
 
 /**
