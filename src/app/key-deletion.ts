@@ -78,7 +78,9 @@ export class KeyDeletion {
    * The scheduler's half of the deletion window: every version whose `destroyAt` has come is destroyed in the HSM and
    * recorded Destroyed (action `destroy`), through the same crash-consistent steps as an immediate delete. A run that
    * died half-way is finished by the next: a version already Destroyed only has its leftovers removed and its
-   * schedule closed; an intent left behind is the reconcile's (the caller runs it first).
+   * schedule closed; an intent left behind is the reconcile's (the caller runs it first). A key name whose step is
+   * still in progress (its holder, or an instance that took it over, is finishing it) is left for the next pass, so
+   * that one key's step never stops the destruction of the others.
    */
   async destroyDueVersions(): Promise<VersionSummary[]> {
     const ctx = this.#ctx;
@@ -87,7 +89,11 @@ export class KeyDeletion {
     // scheduled before the minimum was raised.
     const minimumMs = ctx.policy().deletionWindowMinimumMs;
     const isDue = (deletion: DeletionSchedule): boolean => deletion.destroyAt <= now && Date.parse(deletion.requestedAt) + minimumMs <= Date.parse(now);
-    const due = ctx.deps.store.listKeys().flatMap((record) => record.versions.filter((v) => v.deletion !== undefined && isDue(v.deletion)));
+    const inProgress = new Set((await ctx.deps.store.pendingIntents()).map((intent) => intent.name));
+    const due = ctx.deps.store
+      .listKeys()
+      .filter((record) => !inProgress.has(record.name))
+      .flatMap((record) => record.versions.filter((v) => v.deletion !== undefined && isDue(v.deletion)));
     const destroyed: VersionSummary[] = [];
     for (const version of due) {
       if (!isDeletion(version.state) && !isTransitionAllowed(version.state, DELETED_STATE)) {
