@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 npm run build --silent
 rm -rf build-bench
-npx tsc -p tsconfig.test.json --outDir build-bench
+node node_modules/typescript-native/bin/tsc -p tsconfig.test.json --outDir build-bench
 script=run-bench
 if [ "${1:-}" = profile ]; then script=profile-decrypt; shift; fi
 node "build-bench/scripts/bench/$script.js" "$@"

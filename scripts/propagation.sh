@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh --test
 rm -rf build-propagation
-npx tsc -p tsconfig.test.json --outDir build-propagation
+node node_modules/typescript-native/bin/tsc -p tsconfig.test.json --outDir build-propagation
 NSS_MAX_MP_PBE_ITERATION_COUNT=1 node build-propagation/scripts/propagation/measure-propagation.js "$@"
