@@ -36,6 +36,17 @@ interface IssuedCode extends AuthorizationRequest {
   readonly expiresAt: number;
 }
 
+/** An RS256 key pair an issuer signs with. */
+export interface SigningKeyPair {
+  readonly privateKey: CryptoKey;
+  readonly publicKey: CryptoKey;
+}
+
+/** A fresh RS256 pair (its public half is exported as a JWK, hence extractable). */
+export function newSigningKeyPair(): Promise<SigningKeyPair> {
+  return generateKeyPair('RS256', { extractable: true });
+}
+
 interface SigningKey {
   readonly kid: string;
   readonly privateKey: CryptoKey;
@@ -74,8 +85,17 @@ export class DevTokenIssuer {
   /** `dke login`'s device code sign-in, refresh tokens and a pipeline's client credentials (dev-device-flow.ts). */
   readonly deviceFlow: DevDeviceFlow;
 
-  constructor(tenantId: string = DEV_TENANT_ID) {
+  /** The first signing key's pair, when the caller brings one (see the constructor). */
+  readonly #firstKeyPair: Promise<SigningKeyPair> | undefined;
+
+  /**
+   * `firstKeyPair`: the pair the first signing key uses instead of a fresh one. A test run starts a hundred issuers,
+   * and an RSA-2048 generation costs about 0.15 s of CPU each; each issuer still gets a `kid` of its own, so another
+   * issuer's token is refused as a token from an unknown key.
+   */
+  constructor(tenantId: string = DEV_TENANT_ID, firstKeyPair?: Promise<SigningKeyPair>) {
     this.tenantId = tenantId;
+    this.#firstKeyPair = firstKeyPair;
     this.deviceFlow = new DevDeviceFlow({ authority: () => this.authority, users: DEV_CONSOLE_USERS, issueToken: (request) => this.issueToken({ ...request, roles: [...request.roles], extraClaims: request.extraClaims }) });
   }
 
@@ -126,7 +146,7 @@ export class DevTokenIssuer {
 
   /** Adds a new signing key and signs with it from now on; `keep` old keys stay published (as Entra overlaps keys). */
   async rotateKey(keep = 1): Promise<SigningKey> {
-    const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+    const { privateKey, publicKey } = this.#keys.length === 0 && this.#firstKeyPair !== undefined ? await this.#firstKeyPair : await newSigningKeyPair();
     const kid = randomUUID();
     const publicJwk = { ...(await exportJWK(publicKey)), kid, use: 'sig', alg: 'RS256' };
     const key = { kid, privateKey, publicJwk };

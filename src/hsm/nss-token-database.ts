@@ -30,12 +30,18 @@ export function nssTokenExists(tokenDir: string): boolean {
   return existsSync(join(tokenDir, 'key4.db')) && existsSync(join(tokenDir, 'pin.txt'));
 }
 
+/** Whether certutil was found, asked once per process (each answer costs a process start). */
+let certutilFound: boolean | undefined;
+
 function hasCertutil(): boolean {
+  if (certutilFound === true) return true;
   try {
     execFileSync('certutil', ['-H'], { stdio: 'ignore' });
-    return true;
+    certutilFound = true;
   } catch (error) {
-    // certutil -H exits non-zero after printing help; only a missing binary is ENOENT.
-    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+    // certutil -H exits non-zero after printing help; only a missing binary is ENOENT (asked again next time: it may
+    // be installed meanwhile).
+    certutilFound = (error as NodeJS.ErrnoException).code !== 'ENOENT';
   }
+  return certutilFound;
 }

@@ -6,7 +6,7 @@ import { encryptLikeOffice } from './office-client.js';
 import { freshPostgresDatabase } from './postgres.js';
 import { CLI_PATH, runCliAsync, type CliResult } from './run-cli.js';
 import { startServeProcess, type ServeProcess } from './serve-process.js';
-import { makeTestToken, TEST_ADMIN_AUDIENCE, TEST_AUDIENCE } from './test-env.js';
+import { makeTestToken, TEST_ADMIN_AUDIENCE, TEST_AUDIENCE, testIssuer } from './test-env.js';
 
 /** One `dke serve` process of a cluster, with its admin listener. */
 export interface Instance {
@@ -40,7 +40,7 @@ export interface Cluster {
 
 export async function startCluster(label: string): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'dke-cluster-'));
-  const issuer = new DevTokenIssuer();
+  const issuer = testIssuer();
   await issuer.start();
   const databaseUrl = await freshPostgresDatabase(label);
   const env: NodeJS.ProcessEnv = {
@@ -53,6 +53,8 @@ export async function startCluster(label: string): Promise<Cluster> {
     DKE_ADMIN_AUDIENCE: TEST_ADMIN_AUDIENCE,
     DKE_DELETION_WINDOW: '0',
     DKE_LOG_LEVEL: 'info',
+    // As in ./test-env.ts: two sessions and decrypt threads per instance, not four.
+    DKE_PKCS11_SESSIONS: '2',
   };
   const instances: Instance[] = [];
   return {

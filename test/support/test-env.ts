@@ -1,11 +1,11 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import supertest from 'supertest';
 import { parseSettings, type Config } from '../../src/config/config.js';
 import { findSoftokn, nssLibraryParameters, EMBEDDED_TOKEN_LABEL } from '../../src/config/embedded-token.js';
-import { DevTokenIssuer, type DevTokenOptions } from '../../src/dev/dev-token-issuer.js';
+import { DevTokenIssuer, newSigningKeyPair, type DevTokenOptions, type SigningKeyPair } from '../../src/dev/dev-token-issuer.js';
 import { createNssToken } from '../../src/hsm/nss-token-database.js';
 import { createLogger } from '../../src/log/logger.js';
 import { openService, type Service, type ServiceOptions } from '../../src/main/open-service.js';
@@ -26,10 +26,15 @@ export interface TestToken {
   readonly settings: Record<string, string>;
 }
 
-/** A fresh NSS softoken database protected by TEST_PIN, reached as a configured PKCS#11 module (the production path). */
+/**
+ * A fresh NSS softoken database protected by TEST_PIN, reached as a configured PKCS#11 module (the production path).
+ * The first of a process is made by createNssToken (certutil); later ones are copies of it, as a fresh database
+ * holds nothing but its PIN: a copy costs no process start.
+ */
 export function makeTestToken(parentDir: string): TestToken {
   const dir = join(parentDir, 'token');
-  const { pinFile } = createNssToken(dir, TEST_PIN);
+  copyToken((templateToken ??= emptyTokenTemplate()), dir);
+  const pinFile = join(dir, 'pin.txt');
   return {
     dir,
     settings: {
@@ -39,6 +44,36 @@ export function makeTestToken(parentDir: string): TestToken {
       DKE_PKCS11_PIN_FILE: pinFile,
     },
   };
+}
+
+/** The empty token the process's test tokens are copied from (removed when the process exits). */
+let templateToken: string | undefined;
+
+function emptyTokenTemplate(): string {
+  const parent = mkdtempSync(join(tmpdir(), 'dke-token-template-'));
+  process.once('exit', () => rmSync(parent, { recursive: true, force: true }));
+  const dir = join(parent, 'token');
+  createNssToken(dir, TEST_PIN);
+  return dir;
+}
+
+function copyToken(from: string, to: string): void {
+  mkdirSync(to, { recursive: true, mode: 0o700 });
+  for (const name of readdirSync(from)) {
+    const content = readFileSync(join(from, name));
+    // NSS's module list names its own folder (configdir='sql:…'): the copy names the copy.
+    const text = name === 'pkcs11.txt' ? Buffer.from(content.toString('utf8').replaceAll(from, to)) : content;
+    writeFileSync(join(to, name), text, { mode: 0o600 });
+  }
+}
+
+/** One RS256 pair per test process for the issuers the helpers start; each issuer still has a `kid` of its own. */
+let issuerKeyPair: Promise<SigningKeyPair> | undefined;
+
+/** A development issuer whose first key is the process's shared pair (an RSA generation less per test service). */
+export function testIssuer(tenantId?: string): DevTokenIssuer {
+  issuerKeyPair ??= newSigningKeyPair();
+  return new DevTokenIssuer(tenantId, issuerKeyPair);
 }
 
 export interface TestEnv {
@@ -74,7 +109,7 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'dke-test-'));
   const tokenSettings = options.dir ? existingTokenSettings(dir) : makeTestToken(dir).settings;
   const ownIssuer = options.issuer === undefined;
-  const issuer = options.issuer ?? new DevTokenIssuer();
+  const issuer = options.issuer ?? testIssuer();
   if (ownIssuer) await issuer.start();
   const settings: Record<string, string> = {
     ...tokenSettings,
@@ -87,6 +122,9 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
     DKE_LOG_LEVEL: 'debug',
     // Tests of the deletion window set their own; elsewhere a delete destroys at once, as before the window existed.
     DKE_DELETION_WINDOW: '0',
+    // Two sessions, each with its decrypt thread, instead of libuv's four: a thread costs about 80 ms of CPU to start,
+    // and a test service rarely has more than two decrypts in flight. Tests of the pool set their own.
+    DKE_PKCS11_SESSIONS: '2',
     ...options.settings,
   };
   const config = { ...parseSettings(settings), ...options.config?.(issuer) };
