@@ -1,6 +1,7 @@
 /**
  * Contract §1 decrypt, HSM step (src/hsm/decrypt-thread-pool.ts, issue 5): C_DecryptInit and C_Decrypt run on worker
- * threads, one per session, on the real token, and a token error comes back with its numeric CKR.
+ * threads (one at first, more as load asks, up to one per session), on the real token, and a token error comes back
+ * with its numeric CKR.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +18,7 @@ import { openHsm, type OpenHsm } from '../../src/hsm/open-hsm.js';
 import { pkcs11 } from '../../src/hsm/pkcs11.js';
 import { findTemplate } from '../../src/hsm/rsa-key-templates.js';
 import { makeTestToken } from '../support/test-env.js';
+import { until } from '../support/until.js';
 
 describe('hsm/decrypt-thread-pool: C_DecryptInit + C_Decrypt off the event loop, on the real token', () => {
   let dir: string;
@@ -49,11 +51,17 @@ describe('hsm/decrypt-thread-pool: C_DecryptInit + C_Decrypt off the event loop,
   });
 
   it('decrypts concurrently on pooled sessions and gives every caller its own plaintext', async () => {
+    assert.equal(threads.size, 1, 'one thread starts with the pool');
     const plaintexts = Array.from({ length: 16 }, () => randomBytes(32));
     const results = await Promise.all(
       plaintexts.map((p) => hsm.connection.withSession((session) => threads.decrypt(session, keyHandle, ciphertextFor(p), 256))),
     );
     results.forEach((r, i) => assert.ok(r.equals(plaintexts[i]!)));
+    // Decrypts that found the thread busy started another, up to the limit (2) however many were in flight.
+    await until(() => threads.size === 2, 'a second thread');
+    await Promise.all(plaintexts.map((p) => hsm.connection.withSession((session) => threads.decrypt(session, keyHandle, ciphertextFor(p), 256))));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(threads.size, 2, 'never more threads than the limit');
   });
 
   it('rejects with the token\'s CKR code, sent from the thread as a number, so the adapter can classify it', async () => {

@@ -53,8 +53,6 @@ export async function startCluster(label: string): Promise<Cluster> {
     DKE_ADMIN_AUDIENCE: TEST_ADMIN_AUDIENCE,
     DKE_DELETION_WINDOW: '0',
     DKE_LOG_LEVEL: 'info',
-    // As in ./test-env.ts: two sessions and decrypt threads per instance, not four.
-    DKE_PKCS11_SESSIONS: '2',
   };
   const instances: Instance[] = [];
   return {

@@ -122,9 +122,6 @@ export async function startTestEnv(options: TestEnvOptions = {}): Promise<TestEn
     DKE_LOG_LEVEL: 'debug',
     // Tests of the deletion window set their own; elsewhere a delete destroys at once, as before the window existed.
     DKE_DELETION_WINDOW: '0',
-    // Two sessions, each with its decrypt thread, instead of libuv's four: a thread costs about 80 ms of CPU to start,
-    // and a test service rarely has more than two decrypts in flight. Tests of the pool set their own.
-    DKE_PKCS11_SESSIONS: '2',
     ...options.settings,
   };
   const config = { ...parseSettings(settings), ...options.config?.(issuer) };
