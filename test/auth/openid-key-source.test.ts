@@ -9,10 +9,10 @@ import { afterEach, beforeEach, describe, it } from 'mocha';
 import { EntraTokenVerifier } from '../../src/auth/entra-token-verifier.js';
 import { OpenIdKeySource } from '../../src/auth/openid-key-source.js';
 import { PUBLIC_CLOUD } from '../../src/config/entra-clouds.js';
-import { DevTokenIssuer } from '../../src/dev/dev-token-issuer.js';
+import type { DevTokenIssuer } from '../../src/dev/dev-token-issuer.js';
 import { TokenInvalid } from '../../src/keys/errors.js';
 import { encryptLikeOffice } from '../support/office-client.js';
-import { startTestEnv, type TestEnv } from '../support/test-env.js';
+import { startTestEnv, testIssuer, type TestEnv } from '../support/test-env.js';
 import { AUDIENCE, signed, v1Claims } from './entra-tokens.js';
 
 /** The issuer's current public JWK with one character of its modulus changed: still 2048 bits, other material. */
@@ -50,7 +50,7 @@ describe('auth/openid-key-source: issuer keys over HTTP, rotation, cooldown, out
   const refreshes = () => issuer.requestCounts.jwks;
 
   beforeEach(async () => {
-    issuer = new DevTokenIssuer();
+    issuer = testIssuer();
     await issuer.start();
     keys = new OpenIdKeySource({ metadataUrl: issuer.metadataUrl, cooldownMs: COOLDOWN_MS });
     await keys.refresh();

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pkcs11 } from '../../src/hsm/pkcs11.js';
 import type { TestEnv } from './test-env.js';
@@ -19,6 +19,12 @@ export function rsaPem(bits = 2048, publicExponent = 65537, type: 'pkcs1' | 'pkc
   const fixture = bits === 2048 && publicExponent === 65537 ? nextFixtureKey() : undefined;
   const { privateKey, publicKey } = fixture ?? generateKeyPairSync('rsa', { modulusLength: bits, publicExponent });
   return { pem: privateKey.export({ type, format: 'pem' }).toString(), publicKey };
+}
+
+/** An RSA-2048 key as rsaPem hands them out, written to `file` (PKCS#8 PEM, 0600): openssl `-key` instead of `-newkey`. */
+export function writeTestKey(file: string): string {
+  writeFileSync(file, rsaPem().pem, { mode: 0o600 });
+  return file;
 }
 
 function nextFixtureKey(): { privateKey: KeyObject; publicKey: KeyObject } | undefined {

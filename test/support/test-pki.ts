@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeTestKey } from './key-material.js';
 
 export interface PemPair {
   readonly cert: string;
@@ -11,7 +12,7 @@ export interface PemPair {
 export function makeCa(dir: string, name: string): PemPair {
   const cert = join(dir, `${name}-ca.pem`);
   const key = join(dir, `${name}-ca-key.pem`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-sha256', '-days', '30', '-nodes', '-keyout', key, '-out', cert, '-subj', `/CN=${name} test CA`], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', '-x509', '-key', writeTestKey(key), '-sha256', '-days', '30', '-nodes', '-out', cert, '-subj', `/CN=${name} test CA`], { stdio: 'ignore' });
   return { cert, key };
 }
 
@@ -46,7 +47,7 @@ export function issueServerCertificate(dir: string, ca: PemPair, name: string, v
   const key = join(dir, `${name}-key.pem`);
   const csr = join(work, 'server.csr');
   const cert = join(dir, `${name}-cert.pem`);
-  execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${dnsName}`, '-addext', dnsName === 'localhost' ? 'subjectAltName=DNS:localhost,IP:127.0.0.1' : `subjectAltName=DNS:${dnsName}`], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', '-new', '-key', writeTestKey(key), '-nodes', '-out', csr, '-subj', `/CN=${dnsName}`, '-addext', dnsName === 'localhost' ? 'subjectAltName=DNS:localhost,IP:127.0.0.1' : `subjectAltName=DNS:${dnsName}`], { stdio: 'ignore' });
   const stamp = (d: Date) => `${d.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
   execFileSync(
     'openssl',

@@ -2,12 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
+import { writeTestKey } from './key-material.js';
 
-/** A self-signed certificate and key made with openssl, as an operator (or certs/make-dev-cert.sh) would. */
+/** A self-signed certificate made with openssl, as an operator (or certs/make-dev-cert.sh) would, on a test key. */
 export function makeCertificate(dir: string, name: string, commonName: string): { cert: string; key: string } {
   const cert = join(dir, `${name}-cert.pem`);
   const key = join(dir, `${name}-key.pem`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-sha256', '-days', '1', '-nodes', '-keyout', key, '-out', cert, '-subj', `/CN=${commonName}`], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', '-x509', '-key', writeTestKey(key), '-sha256', '-days', '1', '-nodes', '-out', cert, '-subj', `/CN=${commonName}`], { stdio: 'ignore' });
   return { cert, key };
 }
 
