@@ -55,9 +55,9 @@ for name in "${longest[@]}"; do [ -f "$out/test/$name.test.js" ] && files+=("$ou
 while IFS= read -r file; do
   case " ${files[*]} " in *" $file "*) ;; *) files+=("$file") ;; esac
 done < <(find "$out/test" -name '*.test.js' | LC_ALL=C sort)
-# What the tests leave under the temporary folder (a crashed test's token and store, a test that does not clean up) goes
-# into one folder of this run, removed when it ends (kept with DKE_KEEP_TEST_DIRS=1): runs never pile up in /tmp. It is as open as /tmp (1777), since
-# the PostgreSQL and openCryptoki tests run some commands as other users.
+# What the tests leave under the temporary folder (a crashed test's token and store, a test that does not clean up)
+# goes into one folder of this run, removed when it ends (kept with DKE_KEEP_TEST_DIRS=1): runs never pile up in /tmp.
+# It is as open as /tmp (1777), since the PostgreSQL and openCryptoki tests run some commands as other users.
 run_tmp=$(mktemp -d "${TMPDIR:-/tmp}/dke-test-run.XXXXXX")
 chmod 1777 "$run_tmp"
 if [ -n "${DKE_KEEP_TEST_DIRS:-}" ]; then

@@ -38,9 +38,7 @@ export interface DkeProtocolDeps {
 /** The token's records as the protocol asks them on every request: in memory, refreshed off the hot path (token-anchor.ts). */
 export interface TokenAnchorView {
   blocked(): boolean;
-  /** Does the token record a permanent state (Deactivated, Compromised, Destroyed) for this version? */
-  refuses(ref: KeyVersionRef): boolean;
-  /** That permanent state, if the token records one. */
+  /** The permanent state (Deactivated, Compromised, Destroyed) the token records for this version, if any. */
   recorded(ref: KeyVersionRef): KeyState | undefined;
 }
 
@@ -76,7 +74,7 @@ export class DkeProtocol {
       const kept = record === undefined ? undefined : this.#answers.get(record);
       const answer = kept !== undefined && this.#presence.known(kept.version) === true ? kept : await this.#publishedAnswer(name, record);
       // A store restored to before a permanent step still names the version; the token's record does not (issue 25).
-      if (this.#deps.anchor?.refuses(answer.version) === true) throw new KeyNotFound(`the token records ${name}/${answer.version.keyId} as permanently out of use`);
+      if (this.#deps.anchor?.recorded(answer.version) !== undefined) throw new KeyNotFound(`the token records ${name}/${answer.version.keyId} as permanently out of use`);
       const body = answer.body(baseUrl, this.#now);
       this.#deps.observer?.publicKey(name, 'served');
       return body;

@@ -47,10 +47,6 @@ export class TokenAnchor implements TokenAnchorView {
     return this.#block;
   }
 
-  refuses(ref: KeyVersionRef): boolean {
-    return this.#anchored.has(refKey(ref));
-  }
-
   recorded(ref: KeyVersionRef): KeyState | undefined {
     return this.#anchored.get(refKey(ref))?.state;
   }

@@ -174,7 +174,7 @@ function serviceReadiness({ vaults, storage, config }: Opened, store: KeyStore, 
     // why); a version the token records as permanent while the store lags is that version's fault only (issue 25).
     pendingVersions: async () => [...(await store.pendingIntents().catch(() => [])), ...anchor.uncorrected()],
     tokenRecords: () => anchor.readinessWarning(),
-    refusedByToken: (ref) => anchor.refuses(ref),
+    refusedByToken: (ref) => anchor.recorded(ref) !== undefined,
     store: () => storage.readiness(),
     ...(storage.outageJournal !== undefined ? { outageJournal: storage.outageJournal } : {}),
     issuerKeys: () => {
