@@ -135,7 +135,7 @@ export function partShares(profile: CpuProfile, fromMicros = 0): Map<Part, numbe
 /** A process's CPU per decrypt by part: its main thread split by the profile's shares, its other threads as one. */
 export interface CostSplit {
   readonly mainThread: ReadonlyMap<Part, number>;
-  /** CPU ms per decrypt of every other thread (the token's crypto there, decrypt threads, libuv, V8's helpers). */
+  /** CPU ms per decrypt of every other thread (the token's crypto there, decrypt threads, the audit writer thread, libuv, V8's helpers). */
   readonly otherThreads: number;
   readonly total: number;
 }
@@ -150,7 +150,8 @@ export function costSplit(shares: ReadonlyMap<Part, number>, cpuMsPerRequest: nu
 
 /**
  * The table: each part of the main thread, then "the token and its threads" (the token calls wherever they run, the
- * hand-off to the decrypt threads, the other threads), service beside floor and the difference.
+ * hand-off to the decrypt threads, the other threads: with the embedded store, the audit writer thread's SQL and commit
+ * are there too), service beside floor and the difference.
  */
 export function breakdownTable(title: string, service: CostSplit, floor: CostSplit): string {
   const ms = (n: number): string => n.toFixed(3);
@@ -161,7 +162,7 @@ export function breakdownTable(title: string, service: CostSplit, floor: CostSpl
   }
   const offLoop = (split: CostSplit): number =>
     split.mainThread.get('thread hand-off (main thread side)')! + split.mainThread.get('token calls on the main thread')! + split.otherThreads;
-  rows.push(['token calls + thread hand-off + other threads (GC helpers)', offLoop(service), offLoop(floor)]);
+  rows.push(['token calls + thread hand-off + other threads (audit writer, GC helpers)', offLoop(service), offLoop(floor)]);
   rows.push(['total', service.total, floor.total]);
   return [
     `\n${title}: CPU ms per decrypt by part (main thread split by its --cpu-prof profile, other threads from /proc)`,

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface ServiceProcess {
   readonly url: string;
@@ -30,26 +31,33 @@ export async function startServiceProcess(env: NodeJS.ProcessEnv, options: Servi
   // differs only in how the modules load at start, which the breakdown leaves out.
   const profiled = options.nodeArgs?.some((arg) => arg.startsWith('--cpu-prof')) === true;
   const entry = profiled ? 'dist/cli.unbundled.js' : 'dist/cli.js';
+  // The log lines go to a file, as a container runtime or journald would take them: read by the bench process they
+  // would cost the load generator, which runs in it, a pipe read per request that the floors (which log nothing) do
+  // not cost it. The service still writes every line (pino, asynchronously, as in production).
+  const logDir = mkdtempSync(join(tmpdir(), 'dke-bench-log-'));
+  const logFile = join(logDir, 'stdout.jsonl');
+  const logFd = openSync(logFile, 'w');
   const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), entry, 'serve'], {
     env: { ...env, DKE_PORT: '0', DKE_HOST: '127.0.0.1' },
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', logFd, 'pipe'],
   });
+  closeSync(logFd);
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      if (!line.includes('"listening"')) return;
-      const parsed = JSON.parse(line) as { url: string };
-      resolve(parsed.url.replace('localhost', '127.0.0.1'));
-    });
-    child.once('exit', (code) => reject(new Error(`the service exited with ${code}: ${stderr}`)));
+  let exited: number | null | undefined;
+  child.once('exit', (code) => {
+    exited = code;
   });
-  // Keep draining stdout so the service never blocks on a full pipe.
-  child.stdout!.resume();
+  let url: string | undefined;
+  while (url === undefined) {
+    if (exited !== undefined) throw new Error(`the service exited with ${exited}: ${stderr}`);
+    const listening = readFileSync(logFile, 'utf8').split('\n').find((line) => line.includes('"listening"'));
+    if (listening !== undefined) url = (JSON.parse(listening) as { url: string }).url.replace('localhost', '127.0.0.1');
+    else await new Promise((r) => setTimeout(r, 50));
+  }
   for (let i = 0; i < 100; i += 1) {
     const res = await fetch(`${url}/health/ready`).catch(() => undefined);
     if (res?.status === 200) break;
@@ -62,7 +70,10 @@ export async function startServiceProcess(env: NodeJS.ProcessEnv, options: Servi
     rssBytes: () => processRssBytes(pid),
     stop: () =>
       new Promise((resolve) => {
-        child.once('exit', (code) => resolve(code));
+        child.once('exit', (code) => {
+          rmSync(logDir, { recursive: true, force: true });
+          resolve(code);
+        });
         child.kill('SIGTERM');
       }),
   };

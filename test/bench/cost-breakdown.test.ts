@@ -90,7 +90,7 @@ describe('issue 30: npm run bench charges each profile sample to one part of a d
     const table = breakdownTable('NSS', service, floor);
     assert.match(table, /\| token check \(JWT verify\) \| 0\.500 \| 0\.000 \| \+0\.500 \|/);
     // Service: 0.5 hand-off + 2 off the main thread; floor: 0.5 C_DecryptInit on its main thread + 2 elsewhere.
-    assert.match(table, /\| token calls \+ thread hand-off \+ other threads \(GC helpers\) \| 2\.500 \| 2\.500 \| \+0\.000 \|/);
+    assert.match(table, /\| token calls \+ thread hand-off \+ other threads \(audit writer, GC helpers\) \| 2\.500 \| 2\.500 \| \+0\.000 \|/);
     assert.match(table, /\| total \| 3\.000 \| 2\.500 \| \+0\.500 \|/);
   });
 });

@@ -9,9 +9,15 @@ export class StoreFileWatch {
   readonly #path: string;
   readonly #identity: string;
 
-  constructor(path: string) {
+  /** `identity`: the file as another thread of this process found it when it opened the store (default: as it is now). */
+  constructor(path: string, identity?: string) {
     this.#path = path;
-    this.#identity = identityOf(path) ?? '';
+    this.#identity = identity ?? identityOf(path) ?? '';
+  }
+
+  /** The device and inode this watch holds the file to. */
+  get identity(): string {
+    return this.#identity;
   }
 
   /** A sentence when the file at the path is not the store this process opened. */

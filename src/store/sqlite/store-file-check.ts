@@ -1,0 +1,34 @@
+import { storeId, type StoreDatabase } from './database.js';
+import { StoreFileWatch } from './store-file-watch.js';
+
+/** The store file a service opened: its file identity (device and inode) and the store id written at its creation. */
+export interface OpenedStore {
+  readonly fileIdentity: string;
+  readonly storeId: string;
+}
+
+/** What the service opened at `path` through `file`, taken right after opening. */
+export function openedStore(path: string, file: StoreDatabase): OpenedStore {
+  return { fileIdentity: new StoreFileWatch(path).identity, storeId: storeId(file) };
+}
+
+/**
+ * Asked before every audit write and at every readiness check: a sentence when the store file at `path` is no
+ * longer the one the service opened (removed, replaced, emptied, or another store copied over it). `file` is the
+ * asking connection's own: the audit writer thread's connection asks against what the main thread opened.
+ */
+export function storeFileCheck(path: string, opened: OpenedStore, file: StoreDatabase): () => string | undefined {
+  const storeWatch = new StoreFileWatch(path, opened.fileIdentity);
+  return () => {
+    const fileProblem = storeWatch.problem();
+    if (fileProblem !== undefined) return fileProblem;
+    // `cp other.sqlite dke.sqlite` keeps the inode: the identity written at creation tells the stores apart.
+    let current: string;
+    try {
+      current = storeId(file);
+    } catch {
+      return undefined; // unreadable: the audit rehearsal reports it with SQLite's words
+    }
+    return current === opened.storeId ? undefined : `the store file ${path} was replaced by another store while the service runs`;
+  };
+}
