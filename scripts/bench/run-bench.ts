@@ -7,13 +7,13 @@
  * taken from the same cores. Prints tables and Markdown summaries, and writes the chart docs/bench-decrypt.svg; it is
  * a script, not a test: figures vary with the machine, so run it on a quiet one.
  *
- *   npm run bench                      full run (about 4 to 5 minutes)
+ *   npm run bench                      full run (about 8 minutes on the 2-core development machine)
  *   npm run bench -- --seconds 3       shorter points
  *   npm run bench -- --rss-seconds 0   skip the 60 s memory run
  *   npm run bench -- --delay-ms 0      skip the simulated network-HSM run
  *   npm run bench -- --no-opencryptoki NSS softoken only
  *   npm run bench -- --no-postgres     no decrypt table with the PostgreSQL store
- *   npm run bench -- --quick           about 2 minutes: 16 in flight only, 3 s points, no memory, simulated-HSM,
+ *   npm run bench -- --quick           about 4 minutes: 16 in flight only, 3 s points, no memory, simulated-HSM,
  *                                      threads-off or PostgreSQL runs; still both tokens, the floors and the breakdown
  *
  * The breakdown (issue 30): what the service adds per decrypt to the Express 5 + helmet floor, by part (HTTP and

@@ -1,4 +1,11 @@
 import { createHash } from 'node:crypto';
+import type { AuditEvent } from '../keys/ports.js';
+
+/** One entry to append: `at` is the time the decision was made (stamped when it was queued). */
+export interface QueuedEntry {
+  at: string;
+  readonly event: AuditEvent;
+}
 
 /** One stored audit entry as its row holds it. */
 export interface AuditRow {
@@ -36,3 +43,50 @@ function entryMatchesRow(row: AuditRow): boolean {
   }
 }
 
+
+export function canonicalEntry(seq: number, at: string, event: AuditEvent): string {
+  return JSON.stringify({
+    seq,
+    at,
+    actor: event.actor,
+    action: event.action,
+    keyName: event.keyName ?? null,
+    keyId: event.keyId ?? null,
+    outcome: event.outcome,
+    reason: event.reason ?? null,
+    details: event.details ?? null,
+  });
+}
+
+/**
+ * The rows that append `entries` after the head (`seq`, `hash`), each chained to the one before, and the new head.
+ * Pure: every writer (Kysely on either engine, the embedded store's audit writer thread) stores exactly these.
+ */
+export function chainedRows(head: { readonly seq: number; readonly hash: string }, entries: readonly QueuedEntry[]): { rows: AuditRow[]; seq: number; hash: string } {
+  let seq = head.seq;
+  let prevHash = head.hash;
+  const rows: AuditRow[] = [];
+  for (const { at, event } of entries) {
+    seq += 1;
+    const entry = canonicalEntry(seq, at, event);
+    const hash = chainHash(prevHash, entry);
+    rows.push({ seq, at, entry, prev_hash: prevHash, hash });
+    prevHash = hash;
+  }
+  return { rows, seq, hash: prevHash };
+}
+
+/**
+ * Each version's latest successful decrypt among `entries` (contract §4 `lastUsedAt`), in name and key id order: every
+ * writer takes version rows in one order, before the audit head (no lock-order deadlock on PostgreSQL).
+ */
+export function lastUses(entries: readonly QueuedEntry[]): { name: string; keyId: string; at: string }[] {
+  const latest = new Map<string, { name: string; keyId: string; at: string }>();
+  for (const { at, event } of entries) {
+    if (event.action !== 'decrypt' || event.outcome !== 'allowed' || event.keyName === undefined || event.keyId === undefined) continue;
+    const key = `${event.keyName}\u0000${event.keyId}`;
+    const seen = latest.get(key);
+    if (seen === undefined || seen.at < at) latest.set(key, { name: event.keyName, keyId: event.keyId, at });
+  }
+  return [...latest.values()].sort((a, b) => (a.name + a.keyId < b.name + b.keyId ? -1 : 1));
+}

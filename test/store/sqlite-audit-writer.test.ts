@@ -56,6 +56,8 @@ describe('issue 30: decrypt entries of the embedded store are written on a threa
     before(async () => {
       dataDir = newStore();
       store = await openSqliteServiceStore(dataDir, { groupCommit: { intervalMs: 2, waitLimitMs: 1000 } });
+      // The thread starts with the first batch (tens of ms, more on a loaded machine): started here, not in a measurement.
+      await store.audit.record(decision('first'));
     });
     after(() => store?.close());
 
@@ -75,7 +77,7 @@ describe('issue 30: decrypt entries of the embedded store are written on a threa
       // On the main connection the batch would queue behind the read (both are this process's transactions on one
       // file, run one at a time): no decrypt could be answered until the read ended.
       assert.notEqual(settledWithinRead, undefined, `the entry was committed while the read went on (it took ${settledAfter} ms)`);
-      assert.deepEqual(seenWithinRead, ['during-read (during-read@contoso.dev)'], 'and any other reader saw it then');
+      assert.equal(seenWithinRead.at(-1), 'during-read (during-read@contoso.dev)', 'and any other reader saw it then');
     });
 
     it('each promise settles once its entry is committed, in one chain, and close() writes what still waits', async () => {

@@ -1,15 +1,17 @@
 /**
  * Body of the embedded store's audit writer thread (see sqlite-audit-writer.ts). It opens a connection of its own to
- * the store the main thread opened and writes each batch of decrypt entries there exactly as the main thread would
- * (StoreAuditTrail.writeEntries: the chain, each version's last use, one transaction, synchronous=FULL), so the
- * hashing, the SQL and the commit's fsync never hold the event loop. Like every service connection it never waits
- * for a lock inside SQLite: a held lock is an error the group commit retries on its own timer.
+ * the store the main thread opened and writes each batch of decrypt entries there as the main thread would (the same
+ * rows: sqlite-audit-batch.ts; one transaction; synchronous=FULL), so the hashing, the SQL and the commit's fsync never
+ * hold the event loop. Like every service connection it never waits for a lock inside SQLite: a held lock is an error
+ * the group commit retries on its own timer.
  */
+import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import { StoreAuditTrail } from '../audit-trail.js';
-import type { QueuedEntry } from '../audit-entries.js';
-import { openSqliteStoreFile, type SqliteStoreConnection } from './sqlite-store-connection.js';
+import type { QueuedEntry } from '../audit-chain.js';
+import { describeSqliteError, type StoreDatabase } from './database.js';
+import { SqliteAuditBatch } from './sqlite-audit-batch.js';
 import { storeFileCheck, type OpenedStore } from './store-file-check.js';
+import { StoreFileWatch } from './store-file-watch.js';
 
 export interface AuditWriterSetup {
   /** The store file as the service names it (DKE_DATA_DIR/dke.sqlite), watched before every batch. */
@@ -33,7 +35,6 @@ export interface WriteFailure {
 
 export type AuditWriterMessage =
   | { readonly ready: true }
-  | { readonly ready: false; readonly failure: WriteFailure }
   | { readonly id: number; readonly failure?: WriteFailure }
   | { readonly closed: true };
 
@@ -45,23 +46,50 @@ function failureOf(error: unknown): WriteFailure {
   return { message: error instanceof Error ? error.message : String(error), ...(typeof code === 'string' ? { code } : {}) };
 }
 
-let connection: SqliteStoreConnection;
-try {
-  connection = openSqliteStoreFile(setup.path, { role: 'service' });
-} catch (error) {
-  port.postMessage({ ready: false, failure: failureOf(error) } satisfies AuditWriterMessage);
-  process.exit(0);
+/** The thread's connection and its batch writer, opened at the first batch and again at the next one after opening failed. */
+let writing: { readonly db: StoreDatabase; readonly batch: SqliteAuditBatch; readonly storeProblem: () => string | undefined } | undefined;
+
+function opened(): NonNullable<typeof writing> {
+  if (writing !== undefined) return writing;
+  let db: StoreDatabase;
+  try {
+    db = new Database(setup.path, { fileMustExist: true, timeout: 0 });
+    // Per connection: every commit fsynced before its decrypts are answered, as on the main thread's connection.
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw Object.assign(new Error(`the store ${setup.path} cannot be opened for the audit trail: ${describeSqliteError(error)}`), typeof code === 'string' ? { code } : {});
+  }
+  writing = { db, batch: new SqliteAuditBatch(db), storeProblem: storeFileCheck(setup.watchedPath, setup.opened, db) };
+  return writing;
 }
-const trail = new StoreAuditTrail(connection, { storeProblem: storeFileCheck(setup.watchedPath, setup.opened, connection.file) });
+
+/** The file as the main thread opened it, asked first: a file removed or replaced is named so, not as a failed open. */
+const fileWatch = new StoreFileWatch(setup.watchedPath, setup.opened.fileIdentity);
+
+function write(entries: readonly QueuedEntry[]): void {
+  const fileProblem = fileWatch.problem();
+  if (fileProblem !== undefined) throw new Error(fileProblem);
+  // A store that cannot be opened now fails this batch only: the thread stays, and the group commit's next attempt
+  // opens it again, so an outage costs no thread start per retry.
+  const { batch, storeProblem } = opened();
+  const problem = storeProblem();
+  if (problem !== undefined) throw new Error(problem);
+  batch.write(entries);
+}
 
 port.on('message', (request: AuditWriteRequest | 'close') => {
   if (request === 'close') {
-    void connection.close().finally(() => port.postMessage({ closed: true } satisfies AuditWriterMessage));
+    writing?.db.close();
+    port.postMessage({ closed: true } satisfies AuditWriterMessage);
     return;
   }
-  trail.writeEntries(request.entries).then(
-    () => port.postMessage({ id: request.id } satisfies AuditWriterMessage),
-    (error: unknown) => port.postMessage({ id: request.id, failure: failureOf(error) } satisfies AuditWriterMessage),
-  );
+  try {
+    write(request.entries);
+    port.postMessage({ id: request.id } satisfies AuditWriterMessage);
+  } catch (error) {
+    port.postMessage({ id: request.id, failure: failureOf(error) } satisfies AuditWriterMessage);
+  }
 });
 port.postMessage({ ready: true } satisfies AuditWriterMessage);

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { QueuedEntry } from '../audit-entries.js';
+import type { QueuedEntry } from '../audit-chain.js';
 import type { AuditWriteRequest, AuditWriterMessage, AuditWriterSetup, WriteFailure } from './audit-writer-thread.js';
 
 interface Pending {
@@ -22,8 +22,8 @@ const CLOSE_LIMIT_MS = 5000;
  * time on a fast token (issue 30). A batch's promise settles once the thread has committed it, so the group commit
  * still answers a decrypt only after its entry is durable.
  *
- * The thread starts with the first batch (a service that never decrypts does not pay for it) and again after it
- * stopped or could not open the store: the failed batch is refused, and the group commit's retries start it anew.
+ * The thread starts with the first batch (a service that never decrypts does not pay for it) and again only if it
+ * stopped; a store it cannot open fails that batch, and the thread opens it again at the group commit's next attempt.
  * The thread's connection is another writer on the file, as a CLI command is: each waits for the other's lock on its
  * own terms (the admin paths inside SQLite, up to 1 s; the audit batches on the group commit's timer).
  */
@@ -84,8 +84,7 @@ export class SqliteAuditWriter {
       worker.once('error', failed);
       worker.on('message', (message: AuditWriterMessage) => {
         if ('ready' in message) {
-          if (message.ready) ready(thread);
-          else failed(rebuilt(message.failure));
+          ready(thread);
           return;
         }
         if (!('id' in message)) return;
