@@ -43,7 +43,7 @@ function entryMatchesRow(row: AuditRow): boolean {
   }
 }
 
-
+/** The JSON an entry is stored and hashed as: fixed keys in a fixed order, absent fields as null. */
 export function canonicalEntry(seq: number, at: string, event: AuditEvent): string {
   return JSON.stringify({
     seq,

@@ -3,8 +3,6 @@ import type { AuditEntry } from '../keys/ports.js';
 import { chainedRows, lastUses, type AuditRow, type QueuedEntry } from './audit-chain.js';
 import type { StoreTables } from './schema.js';
 
-export type { QueuedEntry };
-
 /**
  * Appends entries, chained in order, and moves the head, inside the caller's transaction. The head row is updated
  * first (UPDATE … RETURNING): that takes SQLite's write lock at once and makes PostgreSQL writers queue on the row,

@@ -1,6 +1,6 @@
 import { StoreUnavailable } from '../keys/errors.js';
 import type { AuditEvent } from '../keys/ports.js';
-import type { QueuedEntry } from './audit-entries.js';
+import type { QueuedEntry } from './audit-chain.js';
 
 export type { QueuedEntry };
 

@@ -1,8 +1,7 @@
 import { sql, type RawBuilder, type Transaction } from './kysely.js';
 import type { ArchiveCheck, ArchiveResult, AuditArchiver, AuditEntry, AuditEvent, AuditQuery, AuditReader, AuditTrail, AuditVerification, DurableAuditTrail, KeyUsage } from '../keys/ports.js';
-import type { AuditRow } from './audit-chain.js';
-import { verifyChain } from './audit-chain.js';
-import { appendAuditEntries, recordLastUses, toEntry, type QueuedEntry } from './audit-entries.js';
+import { verifyChain, type AuditRow, type QueuedEntry } from './audit-chain.js';
+import { appendAuditEntries, recordLastUses, toEntry } from './audit-entries.js';
 import { archiveAuditBefore, checkArchives } from './audit-archive.js';
 import { findAuditEntries } from './audit-query.js';
 import { AuditGroupCommit } from './audit-group-commit.js';

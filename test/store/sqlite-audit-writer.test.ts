@@ -2,12 +2,12 @@
  * Issue 30: the embedded store's decrypt entries are written on a thread of their own (src/store/sqlite/
  * sqlite-audit-writer.ts), with a connection of its own, so the event loop never holds a batch's SQL, hashes or fsync,
  * and nothing the main thread's connection does (an admin reading the whole trail, say) holds decrypts back. Each
- * promise still settles only once its entry is committed; SQLite's own words reach the group commit; the thread starts
- * again after it could not open the store; close() writes what waits.
+ * promise still settles only once its entry is committed; SQLite's own words reach the group commit; a store file moved
+ * away or replaced by another store refuses the batch with a sentence; close() writes what waits.
  */
 import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
-import { mkdtempSync, renameSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
@@ -16,7 +16,7 @@ import { StoreAuditTrail } from '../../src/store/audit-trail.js';
 import { openStoreDatabase, storePath } from '../../src/store/sqlite/database.js';
 import { SqliteAuditWriter } from '../../src/store/sqlite/sqlite-audit-writer.js';
 import { openSqliteServiceStore } from '../../src/store/sqlite/sqlite-service-store.js';
-import { openSqliteStore } from '../../src/store/sqlite/sqlite-store-connection.js';
+import { openSqliteStore, type SqliteStoreConnection } from '../../src/store/sqlite/sqlite-store-connection.js';
 import { openedStore } from '../../src/store/sqlite/store-file-check.js';
 import type { ServiceStore } from '../../src/store/store-engine.js';
 
@@ -87,7 +87,9 @@ describe('issue 30: decrypt entries of the embedded store are written on a threa
       assert.equal(seen.ok, true);
       const last = store.audit.record(decision('at-close'));
       await store.close();
-      await last;
+      // Bounded: an entry that close() left behind would otherwise wait for mocha's timeout instead of failing here.
+      const settled = await Promise.race([last.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 5_000))]);
+      assert.equal(settled, true, 'the entry recorded just before close() was written by it');
       const after = await entriesSeenElsewhere(dataDir);
       assert.equal(after.actors.at(-1), 'at-close (at-close@contoso.dev)');
       assert.equal(after.ok, true);
@@ -95,44 +97,57 @@ describe('issue 30: decrypt entries of the embedded store are written on a threa
   });
 
   describe('the writer thread', () => {
-    it('keeps SQLite\'s code for the group commit (a lock held elsewhere is SQLITE_BUSY), and writes once the lock is gone', async () => {
+    /** A new store, the service's main connection to it and a writer thread for it; all closed after `work`. */
+    async function withWriter(work: (store: { dataDir: string; watchedPath: string; main: SqliteStoreConnection; writer: SqliteAuditWriter }) => Promise<void>): Promise<void> {
       const dataDir = newStore();
-      const main = openSqliteStore(dataDir, { role: 'service' });
-      const writer = new SqliteAuditWriter({ watchedPath: storePath(dataDir), path: main.path, opened: openedStore(storePath(dataDir), main.file) });
-      const holder = openStoreDatabase(dataDir, { role: 'admin' });
-      try {
-        holder.exec('BEGIN IMMEDIATE');
-        const refused = await writer.write([{ at: new Date().toISOString(), event: decision('locked') }]).then(
-          () => undefined,
-          (error: unknown) => error as Error & { code?: string },
-        );
-        assert.equal(refused?.code, 'SQLITE_BUSY');
-        assert.equal(main.dialect.describeError(refused), 'database is locked (SQLITE_BUSY)');
-        holder.exec('ROLLBACK');
-        await writer.write([{ at: new Date().toISOString(), event: decision('released') }]);
-        assert.deepEqual((await entriesSeenElsewhere(dataDir)).actors, ['released (released@contoso.dev)']);
-      } finally {
-        holder.close();
-        await writer.close();
-        await main.close();
-      }
-    });
-
-    it('refuses a batch while it cannot open the store (moved away), and starts again with a later batch', async () => {
-      const dataDir = newStore();
-      const main = openSqliteStore(dataDir, { role: 'service' });
       const watchedPath = storePath(dataDir);
+      const main = openSqliteStore(dataDir, { role: 'service' });
       const writer = new SqliteAuditWriter({ watchedPath, path: main.path, opened: openedStore(watchedPath, main.file) });
       try {
-        renameSync(watchedPath, `${watchedPath}.away`);
-        await assert.rejects(writer.write([{ at: new Date().toISOString(), event: decision('away') }]), /dke\.sqlite/);
-        renameSync(`${watchedPath}.away`, watchedPath);
-        await writer.write([{ at: new Date().toISOString(), event: decision('back') }]);
-        assert.deepEqual((await entriesSeenElsewhere(dataDir)).actors, ['back (back@contoso.dev)']);
+        await work({ dataDir, watchedPath, main, writer });
       } finally {
         await writer.close();
         await main.close();
       }
-    });
+    }
+    const batchOf = (user: string) => [{ at: new Date().toISOString(), event: decision(user) }];
+
+    it('keeps SQLite\'s code for the group commit (a lock held elsewhere is SQLITE_BUSY), and writes once the lock is gone', () =>
+      withWriter(async ({ dataDir, main, writer }) => {
+        const holder = openStoreDatabase(dataDir, { role: 'admin' });
+        try {
+          holder.exec('BEGIN IMMEDIATE');
+          const refused = await writer.write(batchOf('locked')).then(
+            () => undefined,
+            (error: unknown) => error as Error & { code?: string },
+          );
+          assert.equal(refused?.code, 'SQLITE_BUSY');
+          assert.equal(main.dialect.describeError(refused), 'database is locked (SQLITE_BUSY)');
+          holder.exec('ROLLBACK');
+          await writer.write(batchOf('released'));
+          assert.deepEqual((await entriesSeenElsewhere(dataDir)).actors, ['released (released@contoso.dev)']);
+        } finally {
+          holder.close();
+        }
+      }));
+
+    it('refuses a batch when another store was copied over the file (same inode, another store id), naming it', () =>
+      withWriter(async ({ dataDir, watchedPath, writer }) => {
+        // `cp other.sqlite dke.sqlite`: the bytes of another store written into the same file.
+        writeFileSync(watchedPath, readFileSync(storePath(newStore())));
+        await assert.rejects(writer.write(batchOf('elsewhere')), {
+          message: `the store file ${watchedPath} was replaced by another store while the service runs`,
+        });
+        assert.deepEqual(actorsInFile(dataDir), [], 'nothing was written into the other store');
+      }));
+
+    it('refuses a batch while the store file is moved away, naming it, and writes a later batch once it is back', () =>
+      withWriter(async ({ dataDir, watchedPath, writer }) => {
+        renameSync(watchedPath, `${watchedPath}.away`);
+        await assert.rejects(writer.write(batchOf('away')), /dke\.sqlite/);
+        renameSync(`${watchedPath}.away`, watchedPath);
+        await writer.write(batchOf('back'));
+        assert.deepEqual((await entriesSeenElsewhere(dataDir)).actors, ['back (back@contoso.dev)']);
+      }));
   });
 });

@@ -10,7 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { QueuedEntry } from '../audit-chain.js';
 import { describeSqliteError, type StoreDatabase } from './database.js';
 import { SqliteAuditBatch } from './sqlite-audit-batch.js';
-import { storeFileCheck, type OpenedStore } from './store-file-check.js';
+import { otherStore, type OpenedStore } from './store-file-check.js';
 import { StoreFileWatch } from './store-file-watch.js';
 
 export interface AuditWriterSetup {
@@ -47,7 +47,7 @@ function failureOf(error: unknown): WriteFailure {
 }
 
 /** The thread's connection and its batch writer, opened at the first batch and again at the next one after opening failed. */
-let writing: { readonly db: StoreDatabase; readonly batch: SqliteAuditBatch; readonly storeProblem: () => string | undefined } | undefined;
+let writing: { readonly db: StoreDatabase; readonly batch: SqliteAuditBatch } | undefined;
 
 function opened(): NonNullable<typeof writing> {
   if (writing !== undefined) return writing;
@@ -61,7 +61,7 @@ function opened(): NonNullable<typeof writing> {
     const code = (error as { code?: unknown }).code;
     throw Object.assign(new Error(`the store ${setup.path} cannot be opened for the audit trail: ${describeSqliteError(error)}`), typeof code === 'string' ? { code } : {});
   }
-  writing = { db, batch: new SqliteAuditBatch(db), storeProblem: storeFileCheck(setup.watchedPath, setup.opened, db) };
+  writing = { db, batch: new SqliteAuditBatch(db) };
   return writing;
 }
 
@@ -73,8 +73,8 @@ function write(entries: readonly QueuedEntry[]): void {
   if (fileProblem !== undefined) throw new Error(fileProblem);
   // A store that cannot be opened now fails this batch only: the thread stays, and the group commit's next attempt
   // opens it again, so an outage costs no thread start per retry.
-  const { batch, storeProblem } = opened();
-  const problem = storeProblem();
+  const { db, batch } = opened();
+  const problem = otherStore(setup.watchedPath, setup.opened, db);
   if (problem !== undefined) throw new Error(problem);
   batch.write(entries);
 }
