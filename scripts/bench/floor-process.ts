@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { productionNodeFlags } from './production-node-flags.js';
 import type { RawTokenSettings } from './raw-decrypt.js';
 
 export interface FloorProcess {
@@ -11,11 +12,11 @@ export interface FloorProcess {
   stop(): Promise<void>;
 }
 
-/** Starts express-floor.js answering `body` (the bytes the service's GET returned), written to `dir`. */
+/** Starts express-floor.js (with production's node flags, as every floor) answering `body` (the bytes the service's GET returned), written to `dir`. */
 export async function startExpressFloor(body: Buffer, dir: string): Promise<FloorProcess> {
   const bodyFile = join(dir, 'floor-body.json');
   writeFileSync(bodyFile, body);
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./express-floor.js', import.meta.url)), bodyFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...productionNodeFlags(), fileURLToPath(new URL('./express-floor.js', import.meta.url)), bodyFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   return floorProcess(child, 'the Express floor');
 }
 
@@ -25,7 +26,7 @@ export type DecryptFloorKind = 'bare' | 'threads' | 'express';
 /** Starts decrypt-floor.js on the bench token (see there), with `sessions` sessions of its own (`nodeArgs` before it: --cpu-prof). */
 export async function startDecryptFloor(settings: RawTokenSettings, sessions: number, kind: DecryptFloorKind, nodeArgs: readonly string[] = []): Promise<FloorProcess> {
   const floorSettings = { ...settings, sessions, express: kind === 'express', threads: kind === 'threads' };
-  const child = spawn(process.execPath, [...nodeArgs, fileURLToPath(new URL('./decrypt-floor.js', import.meta.url)), JSON.stringify(floorSettings)], {
+  const child = spawn(process.execPath, [...productionNodeFlags(), ...nodeArgs, fileURLToPath(new URL('./decrypt-floor.js', import.meta.url)), JSON.stringify(floorSettings)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return floorProcess(child, 'the decrypt floor');

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { productionNodeFlags } from './production-node-flags.js';
 
 export interface ServiceProcess {
   readonly url: string;
@@ -22,7 +23,7 @@ export interface ServiceProcessOptions {
 const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
- * Starts the built service (`node dist/cli.js serve`) as its own process, as production runs it, and waits for its
+ * Starts the built service (`node [production's flags] dist/cli.js serve`) as its own process, as production runs it, and waits for its
  * "listening" log line and a 200 from /health/ready.
  */
 export async function startServiceProcess(env: NodeJS.ProcessEnv, options: ServiceProcessOptions = {}): Promise<ServiceProcess> {
@@ -37,7 +38,7 @@ export async function startServiceProcess(env: NodeJS.ProcessEnv, options: Servi
   const logDir = mkdtempSync(join(tmpdir(), 'dke-bench-log-'));
   const logFile = join(logDir, 'stdout.jsonl');
   const logFd = openSync(logFile, 'w');
-  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), entry, 'serve'], {
+  const child: ChildProcess = spawn(process.execPath, [...productionNodeFlags(options.cwd), ...(options.nodeArgs ?? []), entry, 'serve'], {
     env: { ...env, DKE_PORT: '0', DKE_HOST: '127.0.0.1' },
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     stdio: ['ignore', logFd, 'pipe'],

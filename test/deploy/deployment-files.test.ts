@@ -10,6 +10,7 @@ import { validate as lintDockerfile } from 'dockerfile-utils';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, it } from 'mocha';
 import { parseAllDocuments } from 'yaml';
+import { productionNodeFlags } from '../../scripts/bench/production-node-flags.js';
 
 const ROOT = process.cwd();
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
@@ -89,6 +90,19 @@ describe('issue 7: deployment files (no Docker engine or IIS here: their directi
     assert.ok(values('Environment').includes('DKE_PKCS11_PIN_FILE=%d/pkcs11-pin'), 'the PIN file is the credential');
     assert.doesNotMatch(unit, /DKE_PKCS11_PIN=/, 'no PIN in the unit');
     assert.deepEqual(values('WantedBy'), ['multi-user.target']);
+  });
+
+  it('issue 30: npm start, the Dockerfile and the systemd unit give node the same flags (the bench reads them from npm start)', () => {
+    const flags = productionNodeFlags();
+    // The young generation's cap (docs/benchmarks.md: 10 to 30 MB less resident under load, no cost per request).
+    assert.deepEqual(flags, ['--max-semi-space-size=4']);
+    const env = dockerInstructions(read('Dockerfile')).filter(([i]) => i === 'ENV').flatMap(([, a]) => a.split(/\s+/));
+    assert.deepEqual(env.filter((a) => a.startsWith('NODE_OPTIONS=')), [`NODE_OPTIONS=${flags.join(' ')}`]);
+    const unit = read('deploy/systemd/dke-service.service').split('\n').filter((l) => l.startsWith('Environment=NODE_OPTIONS='));
+    assert.deepEqual(unit, [`Environment=NODE_OPTIONS=${flags.join(' ')}`]);
+    // The Kubernetes pod keeps the image's NODE_OPTIONS: a value of its own would replace the flags.
+    const manifest = read('deploy/kubernetes/dke-service.yaml');
+    assert.doesNotMatch(manifest, /NODE_OPTIONS/);
   });
 
   /** The parts of Kubernetes objects these tests read (the YAML parser returns untyped values). */

@@ -1,0 +1,47 @@
+import { runLoad, type LoadRequest, type LoadResult } from './http-load.js';
+
+/**
+ * The service and its floor measured in alternating rounds on the same load: the machine's speed moves by up to a
+ * factor of two within minutes (docs/benchmarks.md), so two single points taken minutes apart compare two moments of
+ * the machine, not two servers. Each round runs both, the first of the pair alternating; the ratios are per round.
+ */
+export interface SideBySide {
+  readonly service: LoadResult[];
+  readonly floor: LoadResult[];
+}
+
+/** `rounds` rounds of `seconds` each for both servers (each already warmed up by the caller). */
+export async function sideBySide(service: LoadRequest, floor: LoadRequest, inFlight: number, rounds: number, seconds: number): Promise<SideBySide> {
+  const result: SideBySide = { service: [], floor: [] };
+  for (let round = 0; round < rounds; round += 1) {
+    const order = round % 2 === 0 ? (['service', 'floor'] as const) : (['floor', 'service'] as const);
+    for (const which of order) result[which].push(await runLoad(which === 'service' ? service : floor, inFlight, seconds));
+  }
+  return result;
+}
+
+/** The median of the rounds' service/floor rate ratios. */
+export function medianRatio(pair: SideBySide): number {
+  return median(pair.service.map((s, i) => s.requestsPerSecond / pair.floor[i]!.requestsPerSecond));
+}
+
+/** The median of the service's p99/p50 over the rounds. */
+export function medianTailRatio(results: readonly LoadResult[]): number {
+  return median(results.map((r) => r.p99 / r.p50));
+}
+
+export function medianRate(results: readonly LoadResult[]): number {
+  return median(results.map((r) => r.requestsPerSecond));
+}
+
+/** Errors and non-2xx answers over every round. */
+export function failures(results: readonly LoadResult[]): number {
+  return results.reduce((sum, r) => sum + r.errors + r.non2xx, 0);
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
