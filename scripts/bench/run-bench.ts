@@ -7,13 +7,13 @@
  * taken from the same cores. Prints tables and Markdown summaries, and writes the chart docs/bench-decrypt.svg; it is
  * a script, not a test: figures vary with the machine, so run it on a quiet one.
  *
- *   npm run bench                      full run (about 7 minutes on the 2-core development machine)
+ *   npm run bench                      full run (about 8 minutes on the 2-core development machine)
  *   npm run bench -- --seconds 3       shorter points
  *   npm run bench -- --rss-seconds 0   skip the 60 s memory run
  *   npm run bench -- --delay-ms 0      skip the simulated network-HSM run
  *   npm run bench -- --no-opencryptoki NSS softoken only
  *   npm run bench -- --no-postgres     no decrypt table with the PostgreSQL store
- *   npm run bench -- --quick           about 3 minutes: 16 in flight only, 3 s points, no memory, simulated-HSM,
+ *   npm run bench -- --quick           about 3.5 minutes: 16 in flight only, 3 s points, no memory, simulated-HSM,
  *                                      threads-off or PostgreSQL runs; still both tokens, the floors and the breakdown
  *
  * The breakdown (issue 30): what the service adds per decrypt to the Express 5 + helmet floor, by part (HTTP and
@@ -63,7 +63,9 @@ const CHART = 'docs/bench-decrypt.svg';
 /** The issue's targets compare the service with its Express floor in alternating rounds (side-by-side.ts). */
 const ROUNDS = quick ? 3 : 5;
 const ROUND_SECONDS = 3;
-const roundsNote = `${ROUNDS} alternating rounds of ${ROUND_SECONDS} s`;
+/** Unmeasured load before each round's run: the server sat idle through the other's. */
+const ROUND_WARM_UP_SECONDS = 1;
+const roundsNote = `${ROUNDS} alternating rounds of ${ROUND_SECONDS} s, each after ${ROUND_WARM_UP_SECONDS} s of warm-up`;
 
 const seconds = Number(args.seconds ?? (quick ? 3 : 5));
 const rssSeconds = Number(args['rss-seconds'] ?? (quick ? 0 : 60));
@@ -133,14 +135,14 @@ async function benchToken(token: BenchToken, index: number): Promise<TokenSummar
   const expressFloor = await startDecryptFloor(rawSettings, SERVICE_SESSIONS, 'express');
   const expressRequest = { ...decryptRequest, url: `${expressFloor.url}${new URL(decryptRequest.url).pathname}` };
   await runLoad(expressRequest, 16, WARM_UP_SECONDS);
-  const decryptPair = await sideBySide(decryptRequest, expressRequest, 16, ROUNDS, ROUND_SECONDS);
+  const decryptPair = await sideBySide(decryptRequest, expressRequest, 16, ROUNDS, ROUND_SECONDS, ROUND_WARM_UP_SECONDS);
   await expressFloor.stop();
   const getRequest = { url: `${service.url}/${KEY_NAME}`, method: 'GET' as const };
   const floorProcess = await startExpressFloor(Buffer.from(await (await fetch(getRequest.url)).arrayBuffer()), bench.dir);
   const floorRequest = { url: `${floorProcess.url}/${KEY_NAME}`, method: 'GET' as const };
   await runLoad(getRequest, GET_IN_FLIGHT, WARM_UP_SECONDS);
   await runLoad(floorRequest, GET_IN_FLIGHT, WARM_UP_SECONDS);
-  const get = await sideBySide(getRequest, floorRequest, GET_IN_FLIGHT, ROUNDS, ROUND_SECONDS);
+  const get = await sideBySide(getRequest, floorRequest, GET_IN_FLIGHT, ROUNDS, ROUND_SECONDS, ROUND_WARM_UP_SECONDS);
   await floorProcess.stop();
   await service.stop();
   const breakdown = await costBreakdown(env, rawSettings, decryptRequest, served[LEVELS.indexOf(16)]!, decryptFloors.express);

@@ -4,18 +4,24 @@ import { runLoad, type LoadRequest, type LoadResult } from './http-load.js';
  * The service and its floor measured in alternating rounds on the same load: the machine's speed moves by up to a
  * factor of two within minutes (docs/benchmarks.md), so two single points taken minutes apart compare two moments of
  * the machine, not two servers. Each round runs both, the first of the pair alternating; the ratios are per round.
+ * Each run is preceded by `warmUpSeconds` of the same load, not measured: a server idle during the other's run
+ * starts with its threads asleep, which a 3 s window would count against whichever went second.
  */
 export interface SideBySide {
   readonly service: LoadResult[];
   readonly floor: LoadResult[];
 }
 
-/** `rounds` rounds of `seconds` each for both servers (each already warmed up by the caller). */
-export async function sideBySide(service: LoadRequest, floor: LoadRequest, inFlight: number, rounds: number, seconds: number): Promise<SideBySide> {
+/** `rounds` rounds of `seconds` each for both servers, each run after `warmUpSeconds` of unmeasured load. */
+export async function sideBySide(service: LoadRequest, floor: LoadRequest, inFlight: number, rounds: number, seconds: number, warmUpSeconds: number): Promise<SideBySide> {
   const result: SideBySide = { service: [], floor: [] };
   for (let round = 0; round < rounds; round += 1) {
     const order = round % 2 === 0 ? (['service', 'floor'] as const) : (['floor', 'service'] as const);
-    for (const which of order) result[which].push(await runLoad(which === 'service' ? service : floor, inFlight, seconds));
+    for (const which of order) {
+      const request = which === 'service' ? service : floor;
+      if (warmUpSeconds > 0) await runLoad(request, inFlight, warmUpSeconds);
+      result[which].push(await runLoad(request, inFlight, seconds));
+    }
   }
   return result;
 }
