@@ -135,7 +135,10 @@ export function partShares(profile: CpuProfile, fromMicros = 0): Map<Part, numbe
 /** A process's CPU per decrypt by part: its main thread split by the profile's shares, its other threads as one. */
 export interface CostSplit {
   readonly mainThread: ReadonlyMap<Part, number>;
-  /** CPU ms per decrypt of every other thread (the token's crypto there, decrypt threads, the audit writer thread, libuv, V8's helpers). */
+  /**
+   * CPU ms per decrypt of every other thread (the token's crypto there, decrypt threads, the audit writer thread,
+   * libuv, V8's helpers).
+   */
   readonly otherThreads: number;
   readonly total: number;
 }

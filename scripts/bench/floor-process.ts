@@ -12,7 +12,10 @@ export interface FloorProcess {
   stop(): Promise<void>;
 }
 
-/** Starts express-floor.js (with production's node flags, as every floor) answering `body` (the bytes the service's GET returned), written to `dir`. */
+/**
+ * Starts express-floor.js (with production's node flags, as every floor) answering `body` (the bytes the service's
+ * GET returned), written to `dir`.
+ */
 export async function startExpressFloor(body: Buffer, dir: string): Promise<FloorProcess> {
   const bodyFile = join(dir, 'floor-body.json');
   writeFileSync(bodyFile, body);

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * The flags production gives node before `dist/cli.js serve`, read from package.json's `start` script (the
- * Dockerfile's CMD and the systemd unit carry the same; test/deploy/deployment-files.test.ts holds them together).
+ * The flags production gives node before `dist/cli.js serve`, read from package.json's `start` script (the image and
+ * the systemd unit set the same as NODE_OPTIONS; test/deploy/deployment-files.test.ts holds them together).
  * The bench runs the service and its floors with them, so it measures what is deployed and compares like with like.
  */
 export function productionNodeFlags(root = process.cwd()): string[] {

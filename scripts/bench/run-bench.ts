@@ -32,8 +32,8 @@ import { benchChartSvg, type ChartSeries } from './bench-chart.js';
 import { breakdownTable, costSplit, partShares, type CostSplit } from './cost-breakdown.js';
 import { decryptLoadRequest, KEY_NAME, prepareBench } from './bench-setup.js';
 import { runLoadWithCpu, type CpuLoadResult } from './cpu-load.js';
-import { startDecryptFloor, startExpressFloor, type DecryptFloorKind } from './floor-process.js';
-import { failures, medianRate, medianRatio, medianTailRatio, sideBySide, type SideBySide } from './side-by-side.js';
+import { startDecryptFloor, startExpressFloor, type DecryptFloorKind, type FloorProcess } from './floor-process.js';
+import { failures, medianRate, medianRatio, medianTailRatio, roundRatios, sideBySide, type SideBySide } from './side-by-side.js';
 import { runLoad, type LoadRequest, type LoadResult } from './http-load.js';
 import { measureRawDecrypt, type RawResult, type RawTokenSettings } from './raw-decrypt.js';
 import { prepareOpenCryptoki, type BenchToken } from './opencryptoki-token.js';
@@ -126,17 +126,16 @@ async function benchToken(token: BenchToken, index: number): Promise<TokenSummar
   for (const level of LEVELS) served.push(await runLoadWithCpu(service, decryptRequest, level, seconds));
   // The floors open the same token (its database is safe for several processes) while the service waits, idle.
   const rawSettings = { ...token, keyLabel: objectLabel({ name: KEY_NAME, keyId }) };
-  const decryptFloors = {
-    bare: await decryptFloor(rawSettings, 'bare', decryptRequest),
-    threads: await decryptFloor(rawSettings, 'threads', decryptRequest),
-    express: await decryptFloor(rawSettings, 'express', decryptRequest),
-  };
-  // The targets' figures: the service against its Express floor, side by side (the service is warm from above).
-  const expressFloor = await startDecryptFloor(rawSettings, SERVICE_SESSIONS, 'express');
-  const expressRequest = { ...decryptRequest, url: `${expressFloor.url}${new URL(decryptRequest.url).pathname}` };
-  await runLoad(expressRequest, 16, WARM_UP_SECONDS);
-  const decryptPair = await sideBySide(decryptRequest, expressRequest, 16, ROUNDS, ROUND_SECONDS, ROUND_WARM_UP_SECONDS);
-  await expressFloor.stop();
+  const onePoint = (floor: FloorProcess, floorRequest: LoadRequest): Promise<CpuLoadResult> => runLoadWithCpu(floor, floorRequest, 16, seconds);
+  const bare = await withDecryptFloor(rawSettings, 'bare', decryptRequest, onePoint);
+  const threads = await withDecryptFloor(rawSettings, 'threads', decryptRequest, onePoint);
+  // The Express floor's process also serves the targets' figures: the service against it, side by side (the service
+  // is warm from above).
+  const { express, decryptPair } = await withDecryptFloor(rawSettings, 'express', decryptRequest, async (floor, floorRequest) => ({
+    express: await onePoint(floor, floorRequest),
+    decryptPair: await sideBySide(decryptRequest, floorRequest, 16, ROUNDS, ROUND_SECONDS, ROUND_WARM_UP_SECONDS),
+  }));
+  const decryptFloors = { bare, threads, express };
   const getRequest = { url: `${service.url}/${KEY_NAME}`, method: 'GET' as const };
   const floorProcess = await startExpressFloor(Buffer.from(await (await fetch(getRequest.url)).arrayBuffer()), bench.dir);
   const floorRequest = { url: `${floorProcess.url}/${KEY_NAME}`, method: 'GET' as const };
@@ -233,16 +232,17 @@ async function costBreakdown(env: NodeJS.ProcessEnv, settings: RawTokenSettings,
 }
 
 /**
- * The decrypts of `request` at 16 in flight through decrypt-floor.ts (bare node:http, the same on the service's
- * decrypt threads, or Express 5 + helmet) with the service's number of sessions: what any HTTP service on these cores
- * can reach, beside the service's figure.
+ * Starts decrypt-floor.ts (bare node:http, the same on the service's decrypt threads, or Express 5 + helmet) with the
+ * service's number of sessions, warms it up with the decrypts of `request` at 16 in flight, and measures it with
+ * `measure` (the same request, sent to the floor): what any HTTP service on these cores can reach, beside the
+ * service's figure.
  */
-async function decryptFloor(settings: RawTokenSettings, kind: DecryptFloorKind, request: LoadRequest): Promise<CpuLoadResult> {
+async function withDecryptFloor<T>(settings: RawTokenSettings, kind: DecryptFloorKind, request: LoadRequest, measure: (floor: FloorProcess, floorRequest: LoadRequest) => Promise<T>): Promise<T> {
   const floor = await startDecryptFloor(settings, SERVICE_SESSIONS, kind);
   try {
     const floorRequest = { ...request, url: `${floor.url}${new URL(request.url).pathname}` };
     await runLoad(floorRequest, 16, WARM_UP_SECONDS);
-    return await runLoadWithCpu(floor, floorRequest, 16, seconds);
+    return await measure(floor, floorRequest);
   } finally {
     await floor.stop();
   }
@@ -367,12 +367,11 @@ function pct(ratio: number): string {
   return `${(ratio * 100).toFixed(0)}%`;
 }
 
-
 /** Each server's rate per round, the per-round ratios and their median (side-by-side.ts). */
 function pairLines(pair: SideBySide): string {
   const rates = (results: readonly LoadResult[]): string => results.map((r) => fmt(r.requestsPerSecond)).join(', ');
   const tails = (results: readonly LoadResult[]): string => results.map((r) => `${r.p50}/${r.p99}`).join(', ');
-  const ratios = pair.service.map((s, i) => pct(s.requestsPerSecond / pair.floor[i]!.requestsPerSecond)).join(', ');
+  const ratios = roundRatios(pair).map(pct).join(', ');
   return [
     `  service/s: ${rates(pair.service)} (p50/p99 ms ${tails(pair.service)}; errors ${failures(pair.service)})`,
     `  floor/s:   ${rates(pair.floor)} (p50/p99 ms ${tails(pair.floor)}; errors ${failures(pair.floor)})`,

@@ -23,8 +23,8 @@ export interface ServiceProcessOptions {
 const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
- * Starts the built service (`node [production's flags] dist/cli.js serve`) as its own process, as production runs it, and waits for its
- * "listening" log line and a 200 from /health/ready.
+ * Starts the built service (`node [production's flags] dist/cli.js serve`) as its own process, as production runs
+ * it, and waits for its "listening" log line and a 200 from /health/ready.
  */
 export async function startServiceProcess(env: NodeJS.ProcessEnv, options: ServiceProcessOptions = {}): Promise<ServiceProcess> {
   // Under the profiler, tsc's unbundled entry (kept beside the bundle by scripts/bundle-libraries.mjs): the same code,

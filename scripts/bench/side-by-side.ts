@@ -26,9 +26,14 @@ export async function sideBySide(service: LoadRequest, floor: LoadRequest, inFli
   return result;
 }
 
+/** Each round's service/floor rate ratio, in round order. */
+export function roundRatios(pair: SideBySide): number[] {
+  return pair.service.map((s, i) => s.requestsPerSecond / pair.floor[i]!.requestsPerSecond);
+}
+
 /** The median of the rounds' service/floor rate ratios. */
 export function medianRatio(pair: SideBySide): number {
-  return median(pair.service.map((s, i) => s.requestsPerSecond / pair.floor[i]!.requestsPerSecond));
+  return median(roundRatios(pair));
 }
 
 /** The median of the service's p99/p50 over the rounds. */
@@ -36,6 +41,7 @@ export function medianTailRatio(results: readonly LoadResult[]): number {
   return median(results.map((r) => r.p99 / r.p50));
 }
 
+/** The median of the rounds' rates. */
 export function medianRate(results: readonly LoadResult[]): number {
   return median(results.map((r) => r.requestsPerSecond));
 }

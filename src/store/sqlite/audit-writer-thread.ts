@@ -46,7 +46,10 @@ function failureOf(error: unknown): WriteFailure {
   return { message: error instanceof Error ? error.message : String(error), ...(typeof code === 'string' ? { code } : {}) };
 }
 
-/** The thread's connection and its batch writer, opened at the first batch and again at the next one after opening failed. */
+/**
+ * The thread's connection and its batch writer, opened at the first batch and again at the next one after opening
+ * failed.
+ */
 let writing: { readonly db: StoreDatabase; readonly batch: SqliteAuditBatch } | undefined;
 
 function opened(): NonNullable<typeof writing> {

@@ -96,9 +96,9 @@ export class SqliteAuditWriter {
       });
       worker.once('exit', () => {
         failed(new Error('the audit writer thread stopped before it was ready'));
-        // A batch the thread did not confirm fails: the group commit retries it (on the next thread) until its wait limit,
-        // then its decrypts get 503. A thread that died between its commit and its answer (never seen: it would take
-        // an out-of-memory stop) leaves that batch in the chain twice, never missing.
+        // A batch the thread did not confirm fails: the group commit retries it (on the next thread) until its wait
+        // limit, then its decrypts get 503. A thread that died between its commit and its answer (never seen: it would
+        // take an out-of-memory stop) leaves that batch in the chain twice, never missing.
         for (const pending of thread.pending.values()) pending.reject(new Error('the audit writer thread stopped'));
         thread.pending.clear();
         if (!this.#closed) this.#thread = undefined;
@@ -107,7 +107,10 @@ export class SqliteAuditWriter {
   }
 }
 
-/** The thread's failure as an Error with SQLite's code, so that the dialect describes it as it would the main thread's. */
+/**
+ * The thread's failure as an Error with SQLite's code, so that the dialect describes it as it would the main
+ * thread's.
+ */
 function rebuilt(failure: WriteFailure): Error {
   const error = new Error(failure.message);
   if (failure.code !== undefined) Object.assign(error, { code: failure.code });

@@ -9,7 +9,10 @@ export class StoreFileWatch {
   readonly #path: string;
   readonly #identity: string;
 
-  /** `identity`: the file as another thread of this process found it when it opened the store (default: as it is now). */
+  /**
+   * `identity`: the file as another thread of this process found it when it opened the store (default: as it is
+   * now).
+   */
   constructor(path: string, identity?: string) {
     this.#path = path;
     this.#identity = identity ?? identityOf(path) ?? '';
