@@ -16,18 +16,47 @@ export interface AuditRow {
   hash: string;
 }
 
-/** Checks links, hashes and numbering from an anchor (the genesis hash, or the last archived entry). */
-export function verifyChain(rows: readonly AuditRow[], anchorSeq: number, anchorHash: string): { brokenAt: number; problem: string } | undefined {
-  let prevHash = anchorHash;
-  let expectedSeq = anchorSeq + 1;
-  for (const row of rows) {
-    if (row.seq !== expectedSeq) return { brokenAt: expectedSeq, problem: `entry ${expectedSeq} is missing` };
-    if (row.prev_hash !== prevHash) return { brokenAt: row.seq, problem: `entry ${row.seq} does not link to entry ${row.seq - 1}` };
-    if (chainHash(prevHash, row.entry) !== row.hash || !entryMatchesRow(row)) return { brokenAt: row.seq, problem: `entry ${row.seq} was altered` };
-    prevHash = row.hash;
-    expectedSeq += 1;
+/** Where a chain breaks and why, as `dke audit verify` reports it. */
+export interface ChainBreak {
+  readonly brokenAt: number;
+  readonly problem: string;
+}
+
+/**
+ * Checks links, hashes and numbering from an anchor (the genesis hash, or the last archived entry), over rows given
+ * in order a page at a time, so that a trail of any length is checked in bounded memory.
+ */
+export class ChainWalk {
+  #prevHash: string;
+  #expectedSeq: number;
+
+  constructor(anchorSeq: number, anchorHash: string) {
+    this.#prevHash = anchorHash;
+    this.#expectedSeq = anchorSeq + 1;
   }
-  return undefined;
+
+  /** The next rows of the chain, continuing the ones before: the first break among them, or undefined. */
+  next(rows: readonly AuditRow[]): ChainBreak | undefined {
+    for (const row of rows) {
+      const expected = this.#expectedSeq;
+      if (row.seq !== expected) return { brokenAt: expected, problem: `entry ${expected} is missing` };
+      if (row.prev_hash !== this.#prevHash) return { brokenAt: row.seq, problem: `entry ${row.seq} does not link to entry ${row.seq - 1}` };
+      if (chainHash(this.#prevHash, row.entry) !== row.hash || !entryMatchesRow(row)) return { brokenAt: row.seq, problem: `entry ${row.seq} was altered` };
+      this.#prevHash = row.hash;
+      this.#expectedSeq = expected + 1;
+    }
+    return undefined;
+  }
+
+  /** The last entry checked so far (the anchor before any). */
+  get last(): { readonly seq: number; readonly hash: string } {
+    return { seq: this.#expectedSeq - 1, hash: this.#prevHash };
+  }
+}
+
+/** The whole of a (short) chain at once: see ChainWalk. */
+export function verifyChain(rows: readonly AuditRow[], anchorSeq: number, anchorHash: string): ChainBreak | undefined {
+  return new ChainWalk(anchorSeq, anchorHash).next(rows);
 }
 
 export function chainHash(prevHash: string, entry: string): string {

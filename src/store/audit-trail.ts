@@ -1,6 +1,6 @@
 import { sql, type RawBuilder, type Transaction } from './kysely.js';
 import type { ArchiveCheck, ArchiveResult, AuditArchiver, AuditEntry, AuditEvent, AuditQuery, AuditReader, AuditTrail, AuditVerification, DurableAuditTrail, KeyUsage } from '../keys/ports.js';
-import { verifyChain, type AuditRow, type QueuedEntry } from './audit-chain.js';
+import { ChainWalk, type AuditRow, type QueuedEntry } from './audit-chain.js';
 import { appendAuditEntries, recordLastUses, toEntry } from './audit-entries.js';
 import { archiveAuditBefore, checkArchives } from './audit-archive.js';
 import { findAuditEntries } from './audit-query.js';
@@ -27,7 +27,12 @@ export interface AuditTrailOptions {
   readonly storeProblem?: () => string | undefined;
   /** Asked before every decrypt: a sentence when decrypts are refused although entries could wait (DKE_OUTAGE_MODE=refuse). */
   readonly refusal?: () => string | undefined;
+  /** How many entries `verify` reads at a time (tests make it small). */
+  readonly verifyPageRows?: number;
 }
+
+/** Entries per page of `verify`: a few MB of rows at a time. */
+const VERIFY_PAGE_ROWS = 5_000;
 
 /**
  * Append-only audit trail, on any engine: each entry's hash covers its content and the previous entry's hash, so
@@ -41,12 +46,14 @@ export class StoreAuditTrail implements AuditTrail, DurableAuditTrail, AuditRead
   readonly #storeProblem: (() => string | undefined) | undefined;
   readonly #groupCommit: AuditGroupCommit | undefined;
   readonly #refusal: (() => string | undefined) | undefined;
+  readonly #verifyPageRows: number;
 
   constructor(connection: StoreConnection, options: AuditTrailOptions = {}) {
     this.#connection = connection;
     this.#now = options.now ?? (() => new Date());
     this.#storeProblem = options.storeProblem;
     this.#refusal = options.refusal;
+    this.#verifyPageRows = options.verifyPageRows ?? VERIFY_PAGE_ROWS;
     const group = options.groupCommit;
     this.#groupCommit =
       group === undefined
@@ -169,35 +176,52 @@ export class StoreAuditTrail implements AuditTrail, DurableAuditTrail, AuditRead
       .catch((error: unknown) => Promise.reject(this.#connection.translate(error)));
   }
 
-  /** Reads head and entries in one transaction (one consistent view) and checks the chain against the head. */
+  /**
+   * Reads the head, then the entries a page at a time (memory bounded however long the trail), all in one transaction
+   * that sees one snapshot, and checks the chain against the head. Without the snapshot, PostgreSQL would show each
+   * statement the entries committed since the one before, and a trail that decrypts append to while it is read would
+   * seem to run past its head: a tampering alarm for nothing.
+   */
   async verify(): Promise<AuditVerification> {
-    const { head, rows } = await this.#connection.transaction(async (trx) => ({
-      head: await trx.selectFrom('audit_head').selectAll().where('id', '=', 1).executeTakeFirst(),
-      rows: (await trx.selectFrom('audit').selectAll().orderBy('seq').execute()).map((r) => ({ ...r, seq: Number(r.seq) })) as AuditRow[],
-    }));
-    const headSeq = head === undefined ? 0 : Number(head.seq);
-    const anchorSeq = head === undefined ? 0 : Number(head.anchor_seq);
-    const base = {
-      entries: rows.length,
-      head: { seq: headSeq, hash: head?.hash ?? GENESIS_HASH },
-      anchor: { seq: anchorSeq, hash: head?.anchor_hash ?? GENESIS_HASH },
-    };
-    const broken = (brokenAt: number, problem: string): AuditVerification => ({ ok: false, ...base, brokenAt, problem });
-    if (head === undefined) return broken(1, 'the audit head is missing');
-    const result = verifyChain(rows, anchorSeq, head.anchor_hash);
-    if (result !== undefined) return broken(result.brokenAt, result.problem);
-    const lastSeq = rows.at(-1)?.seq ?? anchorSeq;
-    const lastHash = rows.at(-1)?.hash ?? head.anchor_hash;
-    if (lastSeq !== headSeq) {
-      return broken(
-        Math.min(lastSeq, headSeq) + 1,
-        lastSeq < headSeq
-          ? `the trail ends at entry ${lastSeq} but its head records entry ${headSeq}: entries were removed from the end`
-          : `entries after ${headSeq} were added without moving the head`,
-      );
-    }
-    if (lastHash !== head.hash) return broken(lastSeq, `entry ${lastSeq} is not the entry the head records`);
-    return { ok: true, ...base };
+    const pageRows = this.#verifyPageRows;
+    return this.#connection.transaction(
+      async (trx) => {
+        const head = await trx.selectFrom('audit_head').selectAll().where('id', '=', 1).executeTakeFirst();
+        const counted = await trx.selectFrom('audit').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+        const headSeq = head === undefined ? 0 : Number(head.seq);
+        const anchorSeq = head === undefined ? 0 : Number(head.anchor_seq);
+        const base = {
+          entries: Number(counted.n),
+          head: { seq: headSeq, hash: head?.hash ?? GENESIS_HASH },
+          anchor: { seq: anchorSeq, hash: head?.anchor_hash ?? GENESIS_HASH },
+        };
+        const broken = (brokenAt: number, problem: string): AuditVerification => ({ ok: false, ...base, brokenAt, problem });
+        if (head === undefined) return broken(1, 'the audit head is missing');
+        const walk = new ChainWalk(anchorSeq, head.anchor_hash);
+        for (let afterSeq: number | undefined; ; ) {
+          const page = trx.selectFrom('audit').selectAll().orderBy('seq').limit(pageRows);
+          const rows = (await (afterSeq === undefined ? page : page.where('seq', '>', afterSeq)).execute()).map((r) => ({ ...r, seq: Number(r.seq) })) as AuditRow[];
+          const result = walk.next(rows);
+          if (result !== undefined) return broken(result.brokenAt, result.problem);
+          if (rows.length < pageRows) break;
+          afterSeq = rows.at(-1)!.seq;
+          // SQLite's reads block the event loop while they run: requests are served between pages.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+        const last = walk.last;
+        if (last.seq !== headSeq) {
+          return broken(
+            Math.min(last.seq, headSeq) + 1,
+            last.seq < headSeq
+              ? `the trail ends at entry ${last.seq} but its head records entry ${headSeq}: entries were removed from the end`
+              : `entries after ${headSeq} were added without moving the head`,
+          );
+        }
+        if (last.hash !== head.hash) return broken(last.seq, `entry ${last.seq} is not the entry the head records`);
+        return { ok: true, ...base };
+      },
+      { consistentRead: true },
+    );
   }
 
   #transaction<T>(work: (trx: Transaction<StoreTables>) => Promise<T>, waitForLock: boolean): Promise<T> {

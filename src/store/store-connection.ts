@@ -24,6 +24,12 @@ export interface TransactionOptions {
    * connection never waits by default (a wait blocks its event loop); admin writes made through it may, briefly.
    */
   readonly waitForLock?: boolean;
+  /**
+   * Every read of the transaction sees one snapshot of the store, as of its first read: PostgreSQL runs it at
+   * REPEATABLE READ (its default, READ COMMITTED, shows each statement what was committed before that statement);
+   * a SQLite transaction always does.
+   */
+  readonly consistentRead?: boolean;
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * Contract §3 `dke audit` and `dke audit verify`, §5 (src/store/audit-trail.ts, issues 4, 13, 17), on both engines: an
  * append-only trail whose entries are hash-chained, so an edited, removed or truncated entry is reported at its place;
- * several writers at once (instances, CLIs) still make one chain; the service's group-committed decrypt entries keep
- * the time each decision was made and settle only once written.
+ * several writers at once (instances, CLIs) still make one chain; verify reads one snapshot, page by page, so that
+ * entries written meanwhile are no alarm; the service's group-committed decrypt entries keep the time each decision
+ * was made and settle only once written.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
@@ -18,7 +19,8 @@ for (const engine of storeEngines('audit-trail')) {
     before(async () => {
       connection = await engine.open('admin');
       other = await engine.open('admin');
-      trail = new StoreAuditTrail(connection);
+      // Two entries a page: every verdict below reads the trail over several pages.
+      trail = new StoreAuditTrail(connection, { verifyPageRows: 2 });
       for (const action of ['create', 'grant', 'set-state', 'disable', 'enable']) {
         await trail.append({ actor: 'admin@contoso.dev', action, keyName: 'finance', keyId: 'v1', outcome: 'succeeded' });
       }
@@ -72,6 +74,17 @@ for (const engine of storeEngines('audit-trail')) {
         Array.from({ length: before + 20 }, (_, i) => i + 1),
       );
       assert.deepEqual(await verdict(), { ok: true, entries: before + 20 });
+    });
+
+    it('verify reads one snapshot: entries another connection commits meanwhile are neither an alarm nor counted', async () => {
+      // As a decrypt on another instance would, while `dke audit verify` reads the trail page by page.
+      const second = new StoreAuditTrail(other);
+      const before = (await trail.list()).length;
+      const [during] = await Promise.all([verdict(), second.append({ actor: 'writer-meanwhile', action: 'grant', keyName: 'finance', outcome: 'succeeded' })]);
+      // The snapshot is taken at the first read, which the append's commit may precede (then it is counted, whole).
+      assert.ok([before, before + 1].includes(during.entries as number), `entries ${String(during.entries)}`);
+      assert.deepEqual(during, { ok: true, entries: during.entries });
+      assert.deepEqual(await verdict(), { ok: true, entries: before + 1 });
     });
 
     it('group commit (issue 17): decrypt entries are written together, each promise settles only once its entry is in the table', async () => {

@@ -5,7 +5,7 @@ import { StoreRefused } from '../../keys/errors.js';
 import { databaseLocation, describeDatabaseError, type DatabaseLocation } from './postgres-location.js';
 import { PostgresSnapshots } from './postgres-snapshots.js';
 import { GENESIS_HASH, migrationsFrom, SCHEMA_VERSION, type StoreTables } from '../schema.js';
-import type { StoreConnection } from '../store-connection.js';
+import type { StoreConnection, TransactionOptions } from '../store-connection.js';
 import { DatabaseUnreachable } from './database-unreachable.js';
 import { CHANGE_CHANNEL, POSTGRES_COLUMNS, postgresDialect } from './postgres-dialect.js';
 
@@ -97,9 +97,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     database: location,
     location: location.sentence,
     snapshots,
-    transaction: async <T>(work: (trx: Transaction<StoreTables>) => Promise<T>): Promise<T> => {
+    transaction: async <T>(work: (trx: Transaction<StoreTables>) => Promise<T>, options: TransactionOptions = {}): Promise<T> => {
       try {
-        return await db.transaction().execute(work);
+        const transaction = db.transaction();
+        return await (options.consistentRead === true ? transaction.setIsolationLevel('repeatable read') : transaction).execute(work);
       } catch (error) {
         throw DatabaseUnreachable.from(error, location, url);
       }
