@@ -20,6 +20,7 @@ import { PARTS, partShares } from './cost-breakdown.js';
 import { flameGraphSvg, selfTimeByOrigin, type CpuProfile } from './flame-graph.js';
 import { runLoad, type LoadRequest } from './http-load.js';
 import { startServiceProcess } from './service-process.js';
+import { median } from './side-by-side.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -99,7 +100,6 @@ try {
         console.log(`round ${round} ${label.padEnd(5)}: ${r.requestsPerSecond.toFixed(0)}/s, errors ${r.errors + r.non2xx}, CPU per request ${r.cpuMsPerRequest.toFixed(3)} ms, main thread ${r.mainThreadMsPerRequest.toFixed(3)} ms`);
       }
     }
-    const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     for (const [label, { cpu, main }] of totals) console.log(`median ${label.padEnd(5)}: CPU per request ${median(cpu).toFixed(3)} ms, main thread ${median(main).toFixed(3)} ms`);
   }
 } finally {
