@@ -187,15 +187,19 @@ export class StoreAuditTrail implements AuditTrail, DurableAuditTrail, AuditRead
     return this.#connection.transaction(
       async (trx) => {
         const head = await trx.selectFrom('audit_head').selectAll().where('id', '=', 1).executeTakeFirst();
-        const counted = await trx.selectFrom('audit').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
         const headSeq = head === undefined ? 0 : Number(head.seq);
         const anchorSeq = head === undefined ? 0 : Number(head.anchor_seq);
-        const base = {
-          entries: Number(counted.n),
+        let entries = 0;
+        const base = (): Omit<AuditVerification, 'ok'> => ({
+          entries,
           head: { seq: headSeq, hash: head?.hash ?? GENESIS_HASH },
           anchor: { seq: anchorSeq, hash: head?.anchor_hash ?? GENESIS_HASH },
+        });
+        // A break ends the walk: the entries are then counted (a whole scan on SQLite, which keeps no count).
+        const broken = async (brokenAt: number, problem: string): Promise<AuditVerification> => {
+          entries = Number((await trx.selectFrom('audit').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+          return { ok: false, ...base(), brokenAt, problem };
         };
-        const broken = (brokenAt: number, problem: string): AuditVerification => ({ ok: false, ...base, brokenAt, problem });
         if (head === undefined) return broken(1, 'the audit head is missing');
         const walk = new ChainWalk(anchorSeq, head.anchor_hash);
         for (let afterSeq: number | undefined; ; ) {
@@ -203,6 +207,7 @@ export class StoreAuditTrail implements AuditTrail, DurableAuditTrail, AuditRead
           const rows = (await (afterSeq === undefined ? page : page.where('seq', '>', afterSeq)).execute()).map((r) => ({ ...r, seq: Number(r.seq) })) as AuditRow[];
           const result = walk.next(rows);
           if (result !== undefined) return broken(result.brokenAt, result.problem);
+          entries += rows.length;
           if (rows.length < pageRows) break;
           afterSeq = rows.at(-1)!.seq;
           // SQLite's reads block the event loop while they run: requests are served between pages.
@@ -218,7 +223,7 @@ export class StoreAuditTrail implements AuditTrail, DurableAuditTrail, AuditRead
           );
         }
         if (last.hash !== head.hash) return broken(last.seq, `entry ${last.seq} is not the entry the head records`);
-        return { ok: true, ...base };
+        return { ok: true, ...base() };
       },
       { consistentRead: true },
     );
