@@ -34,6 +34,22 @@ export async function recordLastUses(trx: Transaction<StoreTables>, entries: rea
   }
 }
 
+/**
+ * The stored entries in order, `pageRows` at a time (keyset on seq), up to `upToSeq` when given: a trail of any
+ * length read in bounded memory (`dke audit verify`, `dke db copy`).
+ */
+export async function* auditRowPages(db: Transaction<StoreTables> | Kysely<StoreTables>, pageRows: number, upToSeq?: number): AsyncGenerator<AuditRow[]> {
+  for (let afterSeq: number | undefined; ; ) {
+    let page = db.selectFrom('audit').selectAll().orderBy('seq').limit(pageRows);
+    if (upToSeq !== undefined) page = page.where('seq', '<=', upToSeq);
+    if (afterSeq !== undefined) page = page.where('seq', '>', afterSeq);
+    const rows = (await page.execute()).map((r) => ({ ...r, seq: Number(r.seq) })) as AuditRow[];
+    if (rows.length > 0) yield rows;
+    if (rows.length < pageRows) return;
+    afterSeq = rows.at(-1)!.seq;
+  }
+}
+
 export function toEntry(row: AuditRow): AuditEntry {
   const parsed = JSON.parse(row.entry) as {
     actor: string;

@@ -1,7 +1,7 @@
 import { sql, type RawBuilder, type Transaction } from './kysely.js';
 import type { ArchiveCheck, ArchiveResult, AuditArchiver, AuditEntry, AuditEvent, AuditQuery, AuditReader, AuditTrail, AuditVerification, DurableAuditTrail, KeyUsage } from '../keys/ports.js';
-import { ChainWalk, type AuditRow, type QueuedEntry } from './audit-chain.js';
-import { appendAuditEntries, recordLastUses, toEntry } from './audit-entries.js';
+import { ChainWalk, type QueuedEntry } from './audit-chain.js';
+import { appendAuditEntries, auditRowPages, recordLastUses, toEntry } from './audit-entries.js';
 import { archiveAuditBefore, checkArchives } from './audit-archive.js';
 import { findAuditEntries } from './audit-query.js';
 import { AuditGroupCommit } from './audit-group-commit.js';
@@ -202,14 +202,10 @@ export class StoreAuditTrail implements AuditTrail, DurableAuditTrail, AuditRead
         };
         if (head === undefined) return broken(1, 'the audit head is missing');
         const walk = new ChainWalk(anchorSeq, head.anchor_hash);
-        for (let afterSeq: number | undefined; ; ) {
-          const page = trx.selectFrom('audit').selectAll().orderBy('seq').limit(pageRows);
-          const rows = (await (afterSeq === undefined ? page : page.where('seq', '>', afterSeq)).execute()).map((r) => ({ ...r, seq: Number(r.seq) })) as AuditRow[];
+        for await (const rows of auditRowPages(trx, pageRows)) {
           const result = walk.next(rows);
           if (result !== undefined) return broken(result.brokenAt, result.problem);
           entries += rows.length;
-          if (rows.length < pageRows) break;
-          afterSeq = rows.at(-1)!.seq;
           // SQLite's reads block the event loop while they run: requests are served between pages.
           await new Promise<void>((resolve) => setImmediate(resolve));
         }

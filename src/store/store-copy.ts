@@ -1,5 +1,5 @@
 import { AdminRefused } from '../keys/errors.js';
-import { appendAuditEntries } from './audit-entries.js';
+import { appendAuditEntries, auditRowPages } from './audit-entries.js';
 import { StoreAuditTrail } from './audit-trail.js';
 import type { Transaction } from './kysely.js';
 import type { StoreTables } from './schema.js';
@@ -89,15 +89,11 @@ export async function copyStore(
  */
 async function copyAuditPages(source: StoreConnection, trx: Transaction<StoreTables>, headSeq: number, pageRows: number): Promise<number> {
   let copied = 0;
-  for (let afterSeq: number | undefined; ; ) {
-    let page = source.db.selectFrom('audit').selectAll().where('seq', '<=', headSeq).orderBy('seq').limit(pageRows);
-    if (afterSeq !== undefined) page = page.where('seq', '>', afterSeq);
-    const rows = await page.execute();
-    await insertRows(trx, 'audit', rows as Record<string, unknown>[]);
+  for await (const rows of auditRowPages(source.db, pageRows, headSeq)) {
+    await insertRows(trx, 'audit', rows as unknown as Record<string, unknown>[]);
     copied += rows.length;
-    if (rows.length < pageRows) return copied;
-    afterSeq = Number(rows.at(-1)!.seq);
   }
+  return copied;
 }
 
 async function insertRows(trx: Transaction<StoreTables>, table: keyof StoreTables, rows: readonly Record<string, unknown>[]): Promise<void> {
