@@ -12,6 +12,7 @@ import { importReferenceCommand } from './import-commands.js';
 import { keysCommand } from './keys-commands.js';
 import { chooseAdminServer } from './remote/admin-server.js';
 import { loginCommands } from './remote/login-commands.js';
+import { packageVersion } from './package-version.js';
 import { policyCommand } from './policy-commands.js';
 import { commandOfStep } from './next-steps.js';
 import { serveCommand } from './serve-command.js';
@@ -29,6 +30,8 @@ export function buildProgram(devCommands: readonly Command[] = []): Command {
       setVerbose(root.opts().verbose === true);
       chooseAdminServer(root.opts().server as string | undefined);
     });
+  const version = packageVersion();
+  if (version !== undefined) program.version(version, '-V, --version', 'print the version of dke-service and exit');
   program.addCommand(serveCommand());
   for (const command of devCommands) program.addCommand(command);
   program.addCommand(keysCommand());
