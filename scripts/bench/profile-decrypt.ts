@@ -20,7 +20,7 @@ import { PARTS, partShares } from './cost-breakdown.js';
 import { flameGraphSvg, selfTimeByOrigin, type CpuProfile } from './flame-graph.js';
 import { runLoad, type LoadRequest } from './http-load.js';
 import { startServiceProcess } from './service-process.js';
-import { median } from './side-by-side.js';
+import { median } from './stats.js';
 
 const { values: args } = parseArgs({
   options: {

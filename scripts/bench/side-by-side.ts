@@ -1,4 +1,5 @@
 import { runLoad, type LoadRequest, type LoadResult } from './http-load.js';
+import { median } from './stats.js';
 
 /**
  * The service and its floor measured in alternating rounds on the same load: the machine's speed moves by up to a
@@ -49,11 +50,4 @@ export function medianRate(results: readonly LoadResult[]): number {
 /** Errors and non-2xx answers over every round. */
 export function failures(results: readonly LoadResult[]): number {
   return results.reduce((sum, r) => sum + r.errors + r.non2xx, 0);
-}
-
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }

@@ -8,7 +8,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'mocha';
 import type { LoadResult } from '../../scripts/bench/http-load.js';
-import { failures, median, medianRatio, medianTailRatio, sideBySide } from '../../scripts/bench/side-by-side.js';
+import { failures, medianRatio, medianTailRatio, sideBySide } from '../../scripts/bench/side-by-side.js';
+import { median } from '../../scripts/bench/stats.js';
 
 const result = (requestsPerSecond: number, p50 = 10, p99 = 20, errors = 0): LoadResult => ({ connections: 1, requests: requestsPerSecond, requestsPerSecond, p50, p99, errors, non2xx: 0 });
 
